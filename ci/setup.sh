@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything modebench needs on a fresh Debian 12 machine.
+# Debian packages and PyPI only. Idempotent; safe to run again.
+# The CUDA toolkit is not installed here: it is optional (found -> GPU modes built).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+apt_packages=(
+  build-essential cmake ninja-build git pkg-config
+  libopenblas-dev        # BLAS for linear/conv (find_package(BLAS))
+  libdnnl-dev            # oneDNN: PyTorch's CPU path for linear/conv
+  ocl-icd-opencl-dev opencl-headers  # Debian's oneDNN CMake config requires OpenCL
+  libbenchmark-dev       # Google Benchmark (JSON reporter, registry)
+  libgtest-dev googletest
+  nlohmann-json3-dev     # JSON context, probe output
+  libcli11-dev           # command-line parsing
+  libnanoflann-dev       # k-d tree baseline for knn (comparison benchmark only)
+  libopencv-imgproc-dev  # GaussianBlur baseline for ssim (comparison benchmark only)
+  clang-format
+  python3 python3-pip python3-venv
+)
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${apt_packages[@]}"
+
+python3 -m pip install -q --disable-pip-version-check -r "$here/report/requirements.txt"
+echo "setup: done"

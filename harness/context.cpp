@@ -1,0 +1,66 @@
+#include "harness/context.hpp"
+
+#include <omp.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "harness/build_info.hpp"
+
+extern "C" {
+char* openblas_get_config(void);
+char* openblas_get_corename(void);
+}
+
+namespace mb {
+
+std::string blas_description() {
+  std::string config = openblas_get_config();  // "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"
+  std::string version = config.substr(0, config.find(' ', config.find(' ') + 1));
+  std::string out = version + " " + openblas_get_corename();
+  if (const char* forced = std::getenv("OPENBLAS_CORETYPE"); forced && *forced)
+    out += " (OPENBLAS_CORETYPE=" + std::string(forced) + ")";
+  return out;
+}
+
+std::string onednn_version() {
+  const dnnl_version_t* v = dnnl_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      return colon == std::string::npos ? line : line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  return "unknown";
+}
+
+int thread_count() { return omp_get_max_threads(); }
+
+Facts host_facts() {
+  return {
+      {"modebench_version", build_info::version},
+      {"git_sha", build_info::git_sha},
+      {"build_type", build_info::build_type},
+      {"compiler", build_info::compiler},
+      {"blas", blas_description()},
+      {"onednn_version", onednn_version()},
+      {"cpu_model", cpu_model()},
+      {"threads", std::to_string(thread_count())},
+  };
+}
+
+Facts run_context(const Selection& sel, const std::string& mode_env) {
+  Facts f = host_facts();
+  for (auto& kv : cuda_facts()) f.push_back(kv);
+  f.emplace_back("profile", to_string(sel.profile));
+  f.emplace_back("seed", std::to_string(sel.seed));
+  f.emplace_back("mode_env", mode_env.empty() ? "none" : mode_env);
+  return f;
+}
+
+}  // namespace mb

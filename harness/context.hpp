@@ -1,0 +1,28 @@
+#pragma once
+// Facts recorded in the JSON "context" (contract.md list), so a result file
+// says which build, libraries, CPU and device produced it.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "harness/selection.hpp"
+
+namespace mb {
+
+using Facts = std::vector<std::pair<std::string, std::string>>;
+
+// Build, BLAS, oneDNN, CPU and run facts (no device calls).
+Facts host_facts();
+// "OpenBLAS 0.3.21 Haswell" (core type as OpenBLAS detected it, or as OPENBLAS_CORETYPE forced it).
+std::string blas_description();
+std::string onednn_version();
+std::string cpu_model();
+int thread_count();
+
+// Toolkit, runtime, driver, device and library facts; "none" where not built or not present.
+Facts cuda_facts();
+
+// Everything of contract.md's context list for a run with this selection.
+Facts run_context(const Selection& sel, const std::string& mode_env);
+
+}  // namespace mb

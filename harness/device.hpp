@@ -1,0 +1,79 @@
+#pragma once
+// The device interface the device modes are written against. The CUDA
+// implementation lives in harness/cuda_device.*; tests use TestDevice, which
+// stands in for CUDA with host memory and can be told to fail any call.
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace mb {
+
+enum class CopyKind { host_to_device, device_to_host };
+
+class Device {
+ public:
+  virtual ~Device() = default;
+  virtual std::string description() const = 0;
+  // True for the stand-in: its results are labelled and never enter a real report.
+  virtual bool is_test_device() const = 0;
+
+  virtual void* malloc_device(size_t bytes) = 0;
+  virtual void free_device(void* p) noexcept = 0;
+  // Page-locks existing host memory so copies to and from it are DMA-able and async.
+  virtual void pin(void* host, size_t bytes) = 0;
+  virtual void unpin(void* host) noexcept = 0;
+  // Synchronous copy (pageable or pinned).
+  virtual void copy(void* dst, const void* src, size_t bytes, CopyKind kind) = 0;
+  // Ordered on the device's stream; host memory must be pinned.
+  virtual void copy_async(void* dst, const void* src, size_t bytes, CopyKind kind) = 0;
+  virtual void synchronize() = 0;
+};
+
+// RAII device allocation.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(Device& d, size_t bytes) : dev_(&d), ptr_(d.malloc_device(bytes)), bytes_(bytes) {}
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept { swap(o); }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    swap(o);
+    return *this;
+  }
+  ~DeviceBuffer() {
+    if (ptr_) dev_->free_device(ptr_);
+  }
+  void* get() const { return ptr_; }
+  float* f32() const { return static_cast<float*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void swap(DeviceBuffer& o) noexcept {
+    std::swap(dev_, o.dev_);
+    std::swap(ptr_, o.ptr_);
+    std::swap(bytes_, o.bytes_);
+  }
+  Device* dev_ = nullptr;
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// RAII page-locking of host memory the caller owns.
+class PinnedRegion {
+ public:
+  PinnedRegion(Device& d, void* host, size_t bytes) : dev_(d), host_(host) { d.pin(host, bytes); }
+  PinnedRegion(const PinnedRegion&) = delete;
+  PinnedRegion& operator=(const PinnedRegion&) = delete;
+  ~PinnedRegion() { dev_.unpin(host_); }
+
+ private:
+  Device& dev_;
+  void* host_;
+};
+
+// The process's CUDA device 0. Throws Unavailable with the reason (built
+// without CUDA, no driver, no device) when there is none.
+Device& cuda_device();
+
+}  // namespace mb

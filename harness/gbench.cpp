@@ -1,0 +1,166 @@
+#include "harness/gbench.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unistd.h>
+#include <stdexcept>
+
+#include "harness/status.hpp"
+
+namespace mb {
+namespace {
+
+// Only one entry's buffers are alive at a time; Google Benchmark calls the
+// same function several times (iteration estimate, repetitions), so the
+// prepared entry is kept until the next entry starts.
+struct Current {
+  std::unique_ptr<PreparedEntry> prepared;
+  std::map<std::string, Status> statuses;
+};
+Current& current() {
+  static Current c;
+  return c;
+}
+
+PreparedEntry& prepared_for(const Entry& e, const RunConfig& cfg) {
+  Current& cur = current();
+  if (!cur.prepared || cur.prepared->entry().name() != e.name()) {
+    cur.prepared.reset();  // free the previous entry before allocating this one
+    cur.prepared = std::make_unique<PreparedEntry>(e, cfg);
+    cur.statuses[e.name()] = cur.prepared->status();
+  }
+  return *cur.prepared;
+}
+
+void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) {
+  PreparedEntry& p = prepared_for(e, cfg);
+  if (p.status() != Status::ok) {
+    state.SkipWithError(p.message().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    double ms = p.timed_call_ms();
+    if (ms < 0) {
+      current().statuses[e.name()] = p.status();
+      state.SkipWithError(p.message().c_str());
+      break;
+    }
+    state.SetIterationTime(ms / 1e3);
+  }
+  if (p.status() != Status::ok) return;
+  const OpCase& c = *e.op_case;
+  state.counters["FLOPS"] = benchmark::Counter(c.flops(e.batch), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetBytesProcessed(static_cast<int64_t>(c.bytes(e.batch)) * state.iterations());
+  state.SetItemsProcessed(e.batch * state.iterations());
+  state.counters["max_err"] = p.validation().max_err;
+  state.counters["tolerance"] = p.validation().tolerance;
+  if (runs_on_device(e.mode)) state.counters["first_call_ms"] = p.first_call_ms();
+  if (e.mode == Mode::hybrid) state.counters["transfer_fraction"] = p.instance().transfer_fraction();
+  state.SetLabel(p.label());
+}
+
+// Google Benchmark appends "/manual_time" to every name; contract.md's names
+// are <op>/<case>/mode:<mode>/impl:<impl>/batch:<n>, so the suffix is dropped.
+template <class Base>
+class ContractNames : public Base {
+ public:
+  using Base::Base;
+  void ReportRuns(const std::vector<benchmark::BenchmarkReporter::Run>& runs) override {
+    std::vector<benchmark::BenchmarkReporter::Run> renamed = runs;
+    for (auto& r : renamed) r.run_name.time_type.clear();
+    Base::ReportRuns(renamed);
+  }
+};
+
+std::vector<char*> as_argv(std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return argv;
+}
+
+}  // namespace
+
+void write_atomically(const std::string& path, const std::string& text) {
+  namespace fs = std::filesystem;
+  fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  fs::path tmp = target;
+  tmp += ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, target);
+}
+
+RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cfg, const Facts& context,
+                          const std::string& json_out, std::vector<std::string> gbench_args) {
+  namespace fs = std::filesystem;
+  std::string tmp_out;
+  if (!json_out.empty()) {
+    fs::path target(json_out);
+    if (target.has_parent_path()) fs::create_directories(target.parent_path());
+    tmp_out = json_out + ".partial" + std::to_string(::getpid());
+    gbench_args.push_back("--benchmark_out=" + tmp_out);
+    gbench_args.push_back("--benchmark_out_format=json");
+  }
+  gbench_args.insert(gbench_args.begin(), "modebench");
+  int argc = static_cast<int>(gbench_args.size());
+  std::vector<char*> argv = as_argv(gbench_args);
+  benchmark::Initialize(&argc, argv.data());
+  if (benchmark::ReportUnrecognizedArguments(argc, argv.data()))
+    throw BadInput("unrecognised Google Benchmark argument");
+
+  for (const auto& [k, v] : context) benchmark::AddCustomContext(k, v);
+  for (const Entry& e : entries) {
+    benchmark::RegisterBenchmark(e.name().c_str(), [e, cfg](benchmark::State& s) { bench_entry(s, e, cfg); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
+  ContractNames<benchmark::ConsoleReporter> display;
+  ContractNames<benchmark::JSONReporter> file;
+  benchmark::RunSpecifiedBenchmarks(&display, tmp_out.empty() ? nullptr : &file);
+  benchmark::ClearRegisteredBenchmarks();
+  current().prepared.reset();
+  benchmark::Shutdown();
+
+  if (!tmp_out.empty()) fs::rename(tmp_out, json_out);
+
+  RunSummary s;
+  for (const auto& [name, st] : current().statuses) {
+    switch (st) {
+      case Status::ok: ++s.ok; break;
+      case Status::unavailable: ++s.unavailable; break;
+      case Status::failed: ++s.failed; break;
+      case Status::wrong: ++s.wrong; break;
+    }
+  }
+  current().statuses.clear();
+  return s;
+}
+
+void merge_benchmarks(const std::string& json_path, const std::string& extra_json,
+                      const std::vector<std::pair<std::string, std::string>>& extra_context) {
+  auto load = [](const std::string& p) {
+    std::ifstream in(p);
+    if (!in) throw std::runtime_error("cannot read " + p);
+    return nlohmann::json::parse(in);
+  };
+  nlohmann::json base = load(json_path);
+  nlohmann::json extra = load(extra_json);
+  for (auto& b : extra["benchmarks"]) base["benchmarks"].push_back(b);
+  for (const auto& [k, v] : extra_context) base["context"][k] = v;
+  write_atomically(json_path, base.dump(2) + "\n");
+}
+
+}  // namespace mb

@@ -1,0 +1,16 @@
+// Built when CUDA is off: the device modes report why they cannot run.
+#include "harness/context.hpp"
+#include "harness/device.hpp"
+#include "harness/status.hpp"
+
+namespace mb {
+
+Device& cuda_device() { throw Unavailable("built without CUDA (MODEBENCH_CUDA=OFF or no toolkit found)"); }
+
+Facts cuda_facts() {
+  return {{"cuda_toolkit", "none"}, {"cuda_archs", "none"},   {"cuda_runtime", "none"},
+          {"cuda_driver", "none"},  {"device_name", "none"},  {"device_cc", "none"},
+          {"cublas_version", "none"}, {"cudnn_version", "none"}};
+}
+
+}  // namespace mb

@@ -1,0 +1,113 @@
+#include "harness/ops/linear.hpp"
+
+#include <cmath>
+
+#include "harness/registry.hpp"
+#include "harness/rng.hpp"
+#include "harness/status.hpp"
+#include "harness/validate.hpp"
+#include "kernels/cpu/linear.hpp"
+
+namespace mb {
+namespace {
+
+class OpenblasInstance : public Instance {
+ public:
+  explicit OpenblasInstance(LinearProblem& p) : p_(p) {}
+  void run() override {
+    const auto& s = p_.shape;
+    cpu::linear_openblas(p_.x.data(), p_.w.data(), p_.b.data(), p_.y.data(), s.batch, s.in, s.out);
+  }
+  std::string label() const override { return p_.shape.batch == 1 ? "math=fp32;blas=sgemv" : "math=fp32;blas=sgemm"; }
+
+ private:
+  LinearProblem& p_;
+};
+
+class OnednnInstance : public Instance {
+ public:
+  explicit OnednnInstance(LinearProblem& p)
+      : p_(p), lin_(p.w.data(), p.b.data(), p.shape.batch, p.shape.in, p.shape.out) {}
+  void run() override { lin_.run(p_.x.data(), p_.y.data()); }
+  std::string label() const override { return "math=fp32;weights=packed"; }
+
+ private:
+  LinearProblem& p_;
+  cpu::OnednnLinear lin_;
+};
+
+class LinearCase : public OpCase {
+ public:
+  LinearCase(std::string name, int64_t in, int64_t out) : name_(std::move(name)), in_(in), out_(out) {}
+  std::string op() const override { return "linear"; }
+  std::string name() const override { return name_; }
+
+  std::vector<int64_t> batches(Profile p) const override {
+    if (p == Profile::quick) return {1, 8, 64, 512};
+    std::vector<int64_t> b;
+    for (int64_t v = 1; v <= 4096; v *= 2) b.push_back(v);
+    return b;
+  }
+  double flops(int64_t batch) const override { return 2.0 * batch * in_ * out_; }
+  double bytes(int64_t batch) const override { return 4.0 * (batch * in_ + out_ * in_ + out_ + batch * out_); }
+
+  std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const override {
+    auto p = std::make_unique<LinearProblem>(ref::LinearShape{batch, in_, out_});
+    const float scale = 1.0f / std::sqrt(static_cast<float>(in_));
+    Rng(derive_seed(seed, 1)).fill_uniform(p->x, -1.0f, 1.0f);
+    Rng(derive_seed(seed, 2)).fill_uniform(p->w, -scale, scale);
+    Rng(derive_seed(seed, 3)).fill_uniform(p->b, -scale, scale);
+    return p;
+  }
+
+  Validation validate(Problem& prob, bool reduced_precision) const override {
+    auto& p = static_cast<LinearProblem&>(prob);
+    Validation v;
+    v.tolerance = reduced_precision ? 5e-3 : 1e-4;
+    v.finite = all_finite(p.y);
+    v.check = check_label(p.y.size());
+    ErrorMeter meter;
+    for (size_t idx : outputs_to_check(p.y.size())) {
+      const auto i = static_cast<int64_t>(idx) / out_, o = static_cast<int64_t>(idx) % out_;
+      meter.add(p.y[idx], ref::linear_at(p.x.data(), p.w.data(), p.b.data(), p.shape, i, o));
+    }
+    v.max_err = meter.max_err();
+    v.finite = v.finite && meter.finite();
+    return v;
+  }
+
+  std::vector<std::string> cpu_impls() const override { return {"openblas", "onednn"}; }
+  std::vector<std::string> gpu_impls() const override { return {"cublas", "cublas_tf32"}; }
+  std::string best_cpu_impl() const override { return "onednn"; }
+  std::string plain_cpu_impl() const override { return "openblas"; }
+
+  std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {
+    auto& p = static_cast<LinearProblem&>(prob);
+    if (impl == "openblas") return std::make_unique<OpenblasInstance>(p);
+    if (impl == "onednn") return std::make_unique<OnednnInstance>(p);
+    throw BadInput("linear has no cpu impl '" + impl + "'");
+  }
+  std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
+#if MODEBENCH_HAVE_CUDA
+    return make_linear_gpu(impl, static_cast<LinearProblem&>(prob), dev);
+#else
+    return OpCase::make_gpu(impl, prob, dev);
+#endif
+  }
+
+ private:
+  std::string name_;
+  int64_t in_, out_;
+};
+
+}  // namespace
+
+void register_linear(Registry& r) {
+  r.add(std::make_unique<LinearCase>("square_1024", 1024, 1024));
+  r.add(std::make_unique<LinearCase>("mobilenetv2_head", 1280, 1000));
+  r.add(std::make_unique<LinearCase>("xtts_qkv", 1024, 3072));
+  r.add(std::make_unique<LinearCase>("xtts_mlp_up", 1024, 4096));
+  r.add(std::make_unique<LinearCase>("xtts_mlp_down", 4096, 1024));
+}
+
+}  // namespace mb

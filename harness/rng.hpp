@@ -1,0 +1,40 @@
+#pragma once
+// Deterministic inputs from a seed, identical on every platform
+// (std:: distributions are implementation-defined, so they are not used).
+#include <cstdint>
+#include <span>
+
+namespace mb {
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed ^ 0x9E3779B97F4A7C15ull) {}
+
+  uint64_t next_u64() {  // splitmix64
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, 1) with 24 random bits: exactly representable as float.
+  float uniform01() { return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f; }
+  float uniform(float lo, float hi) { return lo + (hi - lo) * uniform01(); }
+  uint64_t below(uint64_t n) { return next_u64() % n; }
+  // Approximately normal (sum of 4 uniforms), enough for "noisy surface" inputs.
+  float normalish() { return (uniform01() + uniform01() + uniform01() + uniform01() - 2.0f) * 1.7320508f; }
+
+  void fill_uniform(std::span<float> out, float lo, float hi) {
+    for (float& v : out) v = uniform(lo, hi);
+  }
+
+ private:
+  uint64_t state_;
+};
+
+// Independent stream per (seed, purpose) so adding an input never shifts another.
+inline uint64_t derive_seed(uint64_t seed, uint64_t stream) {
+  Rng r(seed * 0x100000001B3ull + stream);
+  return r.next_u64();
+}
+
+}  // namespace mb

@@ -1,0 +1,60 @@
+#pragma once
+// Runs one entry: builds its problem, makes the instance for its mode,
+// validates the first call against cpu_ref, and only then lets it be timed.
+#include <memory>
+#include <string>
+
+#include "harness/device.hpp"
+#include "harness/op_case.hpp"
+#include "harness/selection.hpp"
+
+namespace mb {
+
+struct RunConfig {
+  uint64_t seed = 42;
+  Device* device = nullptr;  // null: the CUDA device (tests pass a TestDevice)
+  int warmup_calls = 2;
+};
+
+enum class Status { ok, unavailable, failed, wrong };
+std::string to_string(Status s);
+
+// An entry ready to be timed, or the reason it cannot be.
+class PreparedEntry {
+ public:
+  PreparedEntry(const Entry& e, const RunConfig& cfg);
+  PreparedEntry(const PreparedEntry&) = delete;
+  PreparedEntry& operator=(const PreparedEntry&) = delete;
+  ~PreparedEntry();
+
+  Status status() const { return status_; }
+  // For a status other than ok: "unavailable: …", "failed: <class>: …", "wrong: max_err=… tolerance=…".
+  const std::string& message() const { return message_; }
+  const Validation& validation() const { return validation_; }
+  double first_call_ms() const { return first_call_ms_; }
+  std::string label() const;
+  Instance& instance() { return *instance_; }
+  const Entry& entry() const { return entry_; }
+
+  // One timed call; a device failure turns the entry into `failed` and returns a negative time.
+  double timed_call_ms();
+
+ private:
+  void prepare(const RunConfig& cfg);
+  std::unique_ptr<Instance> make_instance(const RunConfig& cfg);
+  void fail_with_current_exception();
+
+  Entry entry_;
+  std::unique_ptr<Problem> problem_;
+  std::unique_ptr<Instance> instance_;
+  Device* device_ = nullptr;
+  Status status_ = Status::ok;
+  std::string message_;
+  Validation validation_;
+  double first_call_ms_ = 0.0;
+};
+
+// Makes the hybrid instance (harness/hybrid.cpp): tensors on `dev`, compute on the host.
+std::unique_ptr<Instance> make_hybrid(const OpCase& c, const std::string& impl, Problem& p, Device& dev);
+
+}  // namespace mb

@@ -1,0 +1,116 @@
+#include "harness/selection.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "harness/status.hpp"
+
+namespace mb {
+namespace {
+
+bool selected(const std::vector<std::string>& wanted, const std::string& v) {
+  return wanted.empty() || std::find(wanted.begin(), wanted.end(), v) != wanted.end();
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+double physical_memory_bytes() {
+  long pages = sysconf(_SC_PHYS_PAGES);
+  long page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+}
+
+}  // namespace
+
+std::string Entry::name() const {
+  return op_case->id() + "/mode:" + std::string(to_string(mode)) + "/impl:" + impl + "/batch:" + std::to_string(batch);
+}
+
+std::vector<std::string> impls_for(const OpCase& c, Mode m) {
+  switch (m) {
+    case Mode::cpu: return c.cpu_impls();
+    case Mode::gpu:
+    case Mode::ptx_jit: return c.gpu_impls();
+    case Mode::hybrid: return {"naive", "cached"};
+  }
+  return {};
+}
+
+Profile parse_profile(const std::string& s) {
+  if (s == "quick") return Profile::quick;
+  if (s == "full") return Profile::full;
+  throw BadInput("unknown profile '" + s + "' (known: quick, full)");
+}
+
+std::string to_string(Profile p) { return p == Profile::quick ? "quick" : "full"; }
+
+std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
+  const std::vector<std::string> known_ops = reg.ops();
+  for (const auto& op : sel.ops)
+    if (!selected(known_ops, op)) throw BadInput("unknown op '" + op + "' (known: " + join(known_ops) + ")");
+
+  std::vector<Mode> modes;
+  for (const auto& m : sel.modes) {
+    auto parsed = parse_mode(m);
+    if (!parsed) throw BadInput("unknown mode '" + m + "' (known: cpu, gpu, ptx-jit, hybrid)");
+    modes.push_back(*parsed);
+  }
+  if (modes.empty()) modes.assign(kAllModes.begin(), kAllModes.end());
+
+  for (int64_t b : sel.batches)
+    if (b <= 0) throw BadInput("batch must be positive, got " + std::to_string(b));
+
+  std::vector<const OpCase*> cases;
+  std::set<std::string> matched_cases;
+  for (const auto& c : reg.cases()) {
+    if (!selected(sel.ops, c->op())) continue;
+    bool by_name = selected(sel.cases, c->name()), by_id = selected(sel.cases, c->id());
+    if (!sel.cases.empty() && !by_name && !by_id) continue;
+    matched_cases.insert(by_id && !sel.cases.empty() ? c->id() : c->name());
+    cases.push_back(c.get());
+  }
+  for (const auto& want : sel.cases)
+    if (!matched_cases.count(want)) {
+      std::vector<std::string> known;
+      for (const auto& c : reg.cases())
+        if (selected(sel.ops, c->op())) known.push_back(c->id());
+      throw BadInput("unknown case '" + want + "' (known: " + join(known) + ")");
+    }
+
+  std::set<std::string> known_impls;
+  for (const OpCase* c : cases)
+    for (Mode m : modes)
+      for (const auto& i : impls_for(*c, m)) known_impls.insert(i);
+  for (const auto& i : sel.impls)
+    if (!known_impls.count(i))
+      throw BadInput("unknown impl '" + i + "' for the selected ops and modes (known: " +
+                     join({known_impls.begin(), known_impls.end()}) + ")");
+
+  const double memory = physical_memory_bytes();
+  std::vector<Entry> entries;
+  for (const OpCase* c : cases) {
+    std::vector<int64_t> batches = sel.batches.empty() ? c->batches(sel.profile) : sel.batches;
+    for (int64_t b : batches) {
+      c->check_batch(b);
+      if (memory > 0 && c->host_bytes(b) > 0.8 * memory)
+        throw BadInput(c->id() + " at batch " + std::to_string(b) + " needs " +
+                       std::to_string(static_cast<long long>(c->host_bytes(b) / 1e6)) +
+                       " MB of host memory; this machine has " +
+                       std::to_string(static_cast<long long>(memory / 1e6)) + " MB");
+    }
+    for (Mode m : modes)
+      for (const auto& impl : impls_for(*c, m)) {
+        if (!selected(sel.impls, impl)) continue;
+        for (int64_t b : batches) entries.push_back(Entry{c, m, impl, b});
+      }
+  }
+  return entries;
+}
+
+}  // namespace mb

@@ -1,0 +1,28 @@
+#pragma once
+// Runs this executable again as a child with extra environment variables:
+// ptx-jit needs CUDA_FORCE_PTX_JIT before the CUDA context exists, and the
+// probe isolates each row so a crash or hang becomes that row's status.
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mb {
+
+struct ChildResult {
+  int exit_code = -1;     // valid when neither signalled nor timed out
+  int signal = 0;         // non-zero when the child died of a signal
+  bool timed_out = false;
+  bool ok() const { return !timed_out && signal == 0 && exit_code == 0; }
+  std::string describe() const;
+};
+
+// argv[0] is replaced by this process's own executable.
+ChildResult run_self(const std::vector<std::string>& args,
+                     const std::vector<std::pair<std::string, std::string>>& env, double timeout_s);
+
+std::string self_executable();
+
+// A fresh empty folder under $TMPDIR (the JIT cache of a forced-JIT child).
+std::string make_temp_dir(const std::string& prefix);
+
+}  // namespace mb
