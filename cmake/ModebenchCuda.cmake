@@ -51,6 +51,11 @@ if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
   set(CMAKE_CUDA_ARCHITECTURES "${_archs}" CACHE STRING "CUDA architectures" FORCE)
 endif()
 
+# CMake 3.25 does not know nvcc's C++20 flag; device code needs no more than C++17.
+set(CMAKE_CUDA_STANDARD 17)
+set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+# One CUDA runtime in the process: the shared one cuBLAS and cuDNN use too.
+set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
 enable_language(CUDA)
 find_package(CUDAToolkit REQUIRED)
 set(MODEBENCH_HAVE_CUDA ON)
