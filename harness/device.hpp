@@ -1,7 +1,8 @@
 #pragma once
 // The device interface the device modes are written against. The CUDA
-// implementation lives in harness/cuda_device.*; tests use TestDevice, which
-// stands in for CUDA with host memory and can be told to fail any call.
+// implementation lives in harness/cuda/cuda_device.*; tests use TestDevice
+// (harness/test_device.hpp), which stands in for CUDA with host memory and can
+// be told to fail any call. Calls throw DeviceFailure (harness/status.hpp).
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -57,6 +58,25 @@ class DeviceBuffer {
   Device* dev_ = nullptr;
   void* ptr_ = nullptr;
   size_t bytes_ = 0;
+};
+
+// RAII typed device memory of `count` elements.
+template <class T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  DeviceArray(Device& d, size_t count) : dev_(&d), buf_(d, count * sizeof(T)), count_(count) {}
+  T* data() const { return static_cast<T*>(buf_.get()); }
+  size_t size() const { return count_; }
+  size_t bytes() const { return count_ * sizeof(T); }
+  // Synchronous whole-array copies from/to host memory of size() elements.
+  void upload(const T* host) { dev_->copy(data(), host, bytes(), CopyKind::host_to_device); }
+  void download(T* host) const { dev_->copy(host, data(), bytes(), CopyKind::device_to_host); }
+
+ private:
+  Device* dev_ = nullptr;
+  DeviceBuffer buf_;
+  size_t count_ = 0;
 };
 
 // RAII page-locking of host memory the caller owns.

@@ -1,16 +1,5 @@
-// Temporary: the CUDA device runtime lands in harness/cuda/ (issue 3). Until then the
-// device modes report unavailable in CUDA builds too. Delete when cuda_device.cpp exists.
-#include "harness/context.hpp"
-#include "harness/device.hpp"
+// Stubs of GPU impls that do not exist yet (others append make_<op>_gpu here).
 #include "harness/status.hpp"
-
-namespace mb {
-
-Device& cuda_device() { throw Unavailable("CUDA device runtime not built yet"); }
-
-Facts cuda_facts() { return {{"cuda_toolkit", "pending"}}; }
-
-}  // namespace mb
 
 #include "harness/ops/linear.hpp"
 namespace mb {

@@ -1,0 +1,180 @@
+#include "harness/cuda/cuda_device.hpp"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+
+#include "harness/build_info.hpp"
+#include "harness/cuda/cuda_check.hpp"
+#include "harness/cuda_errors.hpp"
+#include "harness/status.hpp"
+
+namespace mb {
+
+CudaDevice::CudaDevice(int device_id) : id_(device_id) {
+  check_cuda(cudaSetDevice(id_), "cudaSetDevice");
+  cudaDeviceProp prop{};
+  check_cuda(cudaGetDeviceProperties(&prop, id_), "cudaGetDeviceProperties");
+  cc_major_ = prop.major;
+  cc_minor_ = prop.minor;
+  total_mem_ = prop.totalGlobalMem;
+  name_ = prop.name;
+  check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+}
+
+CudaDevice::~CudaDevice() {
+  // Teardown errors are ignored: nothing useful can be done at exit.
+  if (cudnn_) cudnnDestroy(cudnn_);
+  if (cublas_) cublasDestroy(cublas_);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+std::string CudaDevice::description() const {
+  return "CUDA device " + std::to_string(id_) + ": " + name_ + " (sm_" + std::to_string(compute_capability()) + ")";
+}
+
+void* CudaDevice::malloc_device(size_t bytes) {
+  void* p = nullptr;
+  check_cuda(cudaMalloc(&p, bytes), "cudaMalloc");
+  return p;
+}
+
+void CudaDevice::free_device(void* p) noexcept { cudaFree(p); }
+
+void CudaDevice::pin(void* host, size_t bytes) {
+  check_cuda(cudaHostRegister(host, bytes, cudaHostRegisterDefault), "cudaHostRegister");
+}
+
+void CudaDevice::unpin(void* host) noexcept { cudaHostUnregister(host); }
+
+namespace {
+cudaMemcpyKind to_cuda(CopyKind k) {
+  return k == CopyKind::host_to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost;
+}
+}  // namespace
+
+void CudaDevice::copy(void* dst, const void* src, size_t bytes, CopyKind kind) {
+  check_cuda(cudaMemcpyAsync(dst, src, bytes, to_cuda(kind), stream_), "cudaMemcpy");
+  check_cuda(cudaStreamSynchronize(stream_), "cudaMemcpy (synchronize)");
+}
+
+void CudaDevice::copy_async(void* dst, const void* src, size_t bytes, CopyKind kind) {
+  check_cuda(cudaMemcpyAsync(dst, src, bytes, to_cuda(kind), stream_), "cudaMemcpyAsync");
+}
+
+void CudaDevice::synchronize() { check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+
+cublasHandle_t CudaDevice::cublas() {
+  if (!cublas_) {
+    cublasHandle_t h = nullptr;
+    check_cublas(cublasCreate(&h), "cublasCreate");
+    std::unique_ptr<cublasContext, cublasStatus_t (*)(cublasHandle_t)> guard(h, cublasDestroy);
+    check_cublas(cublasSetStream(h, stream_), "cublasSetStream");
+    cublas_ = guard.release();
+  }
+  return cublas_;
+}
+
+cudnnHandle_t CudaDevice::cudnn() {
+  if (!cudnn_) {
+    cudnnHandle_t h = nullptr;
+    check_cudnn(cudnnCreate(&h), "cudnnCreate");
+    std::unique_ptr<cudnnContext, cudnnStatus_t (*)(cudnnHandle_t)> guard(h, cudnnDestroy);
+    check_cudnn(cudnnSetStream(h, stream_), "cudnnSetStream");
+    cudnn_ = guard.release();
+  }
+  return cudnn_;
+}
+
+CudaDevice& as_cuda(Device& d) {
+  if (auto* c = dynamic_cast<CudaDevice*>(&d)) return *c;
+  throw Unavailable("gpu impls need the CUDA device, not " + d.description());
+}
+
+CudaEvent::CudaEvent() { check_cuda(cudaEventCreate(&ev_), "cudaEventCreate"); }
+CudaEvent::~CudaEvent() {
+  if (ev_) cudaEventDestroy(ev_);
+}
+void CudaEvent::record(cudaStream_t s) { check_cuda(cudaEventRecord(ev_, s), "cudaEventRecord"); }
+void CudaEvent::synchronize() { check_cuda(cudaEventSynchronize(ev_), "cudaEventSynchronize"); }
+float CudaEvent::elapsed_since(const CudaEvent& start) const {
+  float ms = 0.0f;
+  check_cuda(cudaEventElapsedTime(&ms, start.ev_, ev_), "cudaEventElapsedTime");
+  return ms;
+}
+
+double time_on_stream_ms(CudaDevice& dev, const std::function<void()>& enqueue) {
+  CudaEvent start, stop;
+  start.record(dev.stream());
+  enqueue();
+  check_cuda(cudaGetLastError(), "kernel launch");
+  stop.record(dev.stream());
+  stop.synchronize();  // asynchronous faults of the enqueued work surface here
+  return stop.elapsed_since(start);
+}
+
+namespace {
+bool forced_jit() {
+  const char* v = std::getenv("CUDA_FORCE_PTX_JIT");
+  return v && std::string(v) == "1";
+}
+}  // namespace
+
+std::string kernel_image_label(const void* kernel_fn) {
+  cudaFuncAttributes attr{};
+  check_cuda(cudaFuncGetAttributes(&attr, kernel_fn), "cudaFuncGetAttributes");
+  int dev = 0, major = 0, minor = 0;
+  check_cuda(cudaGetDevice(&dev), "cudaGetDevice");
+  check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
+  check_cuda(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev), "cudaDeviceGetAttribute");
+  return "image=" +
+         image_label(attr.binaryVersion, attr.ptxVersion, major * 10 + minor, build_info::cuda_archs, forced_jit());
+}
+
+// The process's device 0, opened on first use. A failure to open is remembered
+// so every entry reports the same reason without retrying. The device is never
+// destroyed: at exit the CUDA runtime may already be torn down, and destroying
+// handles then crashes; the driver releases everything with the process.
+Device& cuda_device() {
+  static std::once_flag once;
+  static CudaDevice* device = nullptr;
+  static std::string unavailable;
+  static std::unique_ptr<DeviceFailure> failure;
+  std::call_once(once, [] {
+    int count = 0;
+    const cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+      int driver = 0, runtime = 0;
+      cudaDriverGetVersion(&driver);
+      cudaRuntimeGetVersion(&runtime);
+      void* lib = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+      if (!lib) lib = dlopen("libcuda.so.1", RTLD_LAZY);
+      const bool loadable = lib != nullptr;
+      if (lib) dlclose(lib);
+      if (auto why = cuda_unavailable_reason(static_cast<int>(e), loadable, driver, runtime)) {
+        unavailable = *why;
+      } else {
+        failure = std::make_unique<DeviceFailure>(
+            classify_cuda_error(static_cast<int>(e)),
+            std::string("cudaGetDeviceCount: ") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
+      }
+      return;
+    }
+    if (count == 0) {
+      unavailable = "no CUDA device";
+      return;
+    }
+    try {
+      device = new CudaDevice(0);
+    } catch (const DeviceFailure& f) {
+      failure = std::make_unique<DeviceFailure>(f);
+    }
+  });
+  if (device) return *device;
+  if (failure) throw *failure;
+  throw Unavailable(unavailable);
+}
+
+}  // namespace mb

@@ -1,0 +1,94 @@
+#pragma once
+// The CUDA implementation of Device (CUDA builds only).
+//
+// Usage for GPU impls (harness/cuda/<op>_gpu.cpp):
+//   CudaDevice& cd = as_cuda(dev);            // Unavailable for the test device
+//   DeviceArray<float> x(cd, p.x.size());     // RAII device memory
+//   x.upload(p.x.data());                     // at setup, outside timing
+//   cublasSgemm(cd.cublas(), ...)             // handle bound to cd.stream()
+//   check_cublas(status, "sgemm");            // harness/cuda/cuda_check.hpp
+//   double timed_run_ms() override { return time_on_stream_ms(cd, [&] { run(); }); }
+//   std::string label() const override { return "math=fp32;" + kernel_image_label((const void*)my_kernel); }
+// Everything runs on cd.stream(); run() only enqueues. fetch_outputs()
+// downloads (y.download(p.y.data())), which synchronizes.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <functional>
+#include <string>
+
+#include "harness/device.hpp"
+
+namespace mb {
+
+class CudaDevice : public Device {
+ public:
+  // Selects the device and creates a non-blocking stream. Throws DeviceFailure.
+  explicit CudaDevice(int device_id);
+  ~CudaDevice() override;
+  CudaDevice(const CudaDevice&) = delete;
+  CudaDevice& operator=(const CudaDevice&) = delete;
+
+  std::string description() const override;
+  bool is_test_device() const override { return false; }
+  void* malloc_device(size_t bytes) override;
+  void free_device(void* p) noexcept override;
+  void pin(void* host, size_t bytes) override;
+  void unpin(void* host) noexcept override;
+  // Ordered on stream() and complete on return (pageable or pinned host memory).
+  void copy(void* dst, const void* src, size_t bytes, CopyKind kind) override;
+  void copy_async(void* dst, const void* src, size_t bytes, CopyKind kind) override;
+  void synchronize() override;
+
+  cudaStream_t stream() const { return stream_; }
+  // Created on first use, bound to stream(), destroyed with the device.
+  cublasHandle_t cublas();
+  cudnnHandle_t cudnn();
+  int device_id() const { return id_; }
+  // major*10+minor, e.g. 86 or 120 (the binaryVersion encoding).
+  int compute_capability() const { return cc_major_ * 10 + cc_minor_; }
+  int cc_major() const { return cc_major_; }
+  int cc_minor() const { return cc_minor_; }
+  const std::string& name() const { return name_; }
+  size_t total_memory() const { return total_mem_; }
+
+ private:
+  int id_;
+  int cc_major_ = 0, cc_minor_ = 0;
+  size_t total_mem_ = 0;
+  std::string name_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  cudnnHandle_t cudnn_ = nullptr;
+};
+
+// The device a GPU impl was given, as CUDA; Unavailable when it is the test device.
+CudaDevice& as_cuda(Device& d);
+
+// RAII CUDA event (timing only: blocking sync, no flags).
+class CudaEvent {
+ public:
+  CudaEvent();
+  ~CudaEvent();
+  CudaEvent(const CudaEvent&) = delete;
+  CudaEvent& operator=(const CudaEvent&) = delete;
+  cudaEvent_t get() const { return ev_; }
+  void record(cudaStream_t s);
+  void synchronize();
+  // Milliseconds from `start` to this event (both recorded and complete).
+  float elapsed_since(const CudaEvent& start) const;
+
+ private:
+  cudaEvent_t ev_ = nullptr;
+};
+
+// Events around `enqueue` on dev.stream(), waits, returns the elapsed ms.
+// Launch errors (cudaGetLastError) and asynchronous faults become DeviceFailure.
+double time_on_stream_ms(CudaDevice& dev, const std::function<void()>& enqueue);
+
+// "image=sass:<v>" or "image=ptx:<v>" for one of our __global__ functions on the
+// current device (rule: harness/cuda_errors.hpp image_label()).
+std::string kernel_image_label(const void* kernel_fn);
+
+}  // namespace mb

@@ -1,0 +1,61 @@
+// Toolkit, runtime, driver, device and library facts for the JSON context.
+// Must work without a driver: only calls that need no device are made when
+// there is none, and their failures become "none".
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+#include <library_types.h>
+
+#include "harness/build_info.hpp"
+#include "harness/context.hpp"
+#include "harness/cuda/cuda_device.hpp"
+#include "harness/cuda_errors.hpp"
+#include "harness/status.hpp"
+
+namespace mb {
+
+namespace {
+// cuDNN 9 encodes versions as major*10000 + minor*100 + patch.
+std::string cudnn_version_string(size_t v) {
+  return std::to_string(v / 10000) + "." + std::to_string(v % 10000 / 100) + "." + std::to_string(v % 100);
+}
+}  // namespace
+
+Facts cuda_facts() {
+  Facts f;
+  f.emplace_back("cuda_toolkit", build_info::cuda_toolkit);
+  f.emplace_back("cuda_archs", build_info::cuda_archs);
+  int runtime = 0, driver = 0;
+  f.emplace_back("cuda_runtime",
+                 cudaRuntimeGetVersion(&runtime) == cudaSuccess ? cuda_version_string(runtime) : "none");
+  f.emplace_back("cuda_driver", cudaDriverGetVersion(&driver) == cudaSuccess ? cuda_version_string(driver) : "none");
+
+  std::string name = "none", cc = "none";
+  try {
+    auto& dev = static_cast<CudaDevice&>(cuda_device());
+    name = dev.name();
+    cc = std::to_string(dev.cc_major()) + "." + std::to_string(dev.cc_minor());
+  } catch (const Unavailable& u) {
+    name = std::string("none (") + u.what() + ")";
+  } catch (const DeviceFailure& e) {
+    name = std::string("none (failed: ") + std::string(to_string(e.error_class)) + ": " + e.what() + ")";
+  }
+  f.emplace_back("device_name", name);
+  f.emplace_back("device_cc", cc);
+
+  // Library properties need no handle and no device.
+  int major = 0, minor = 0, patch = 0;
+  if (cublasGetProperty(MAJOR_VERSION, &major) == CUBLAS_STATUS_SUCCESS &&
+      cublasGetProperty(MINOR_VERSION, &minor) == CUBLAS_STATUS_SUCCESS &&
+      cublasGetProperty(PATCH_LEVEL, &patch) == CUBLAS_STATUS_SUCCESS)
+    f.emplace_back("cublas_version", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch));
+  else
+    f.emplace_back("cublas_version", "none");
+  f.emplace_back("cudnn_version", cudnn_version_string(cudnnGetVersion()));
+  // Newest CC cuDNN has native kernels for; newer GPUs run its PTX forward-compat mode.
+  const size_t max_dev = cudnnGetMaxDeviceVersion();
+  f.emplace_back("cudnn_max_device_version", std::to_string(max_dev / 100) + "." + std::to_string(max_dev % 100 / 10));
+  return f;
+}
+
+}  // namespace mb

@@ -1,0 +1,92 @@
+#pragma once
+// Pure classification of CUDA runtime, cuBLAS and cuDNN codes into the
+// failure classes of contract.md, by number, so it is compiled and tested in
+// every build (CUDA builds static_assert the numbers in harness/cuda/cuda_check.hpp).
+//
+// Rules:
+// - no usable image at all (209, 98, 200; cuBLAS/cuDNN ARCH_MISMATCH) -> no_kernel_image
+// - PTX is there but the driver cannot JIT it (222 too new, 218 invalid,
+//   221 no JIT compiler, 223 JIT disabled)                         -> unsupported_ptx
+// - driver older than runtime or library needs (35, 36, 803, 804, 34 stub libcuda,
+//   cuDNN INCOMPATIBLE_CUDA_DRIVER)                                 -> insufficient_driver
+// - allocation failures (2; cuBLAS ALLOC_FAILED; cuDNN *_ALLOCATION_FAILED) -> out_of_memory
+// - faults during or at launch (700, 701, 703, 709-720, 9; cuBLAS/cuDNN EXECUTION_FAILED*) -> launch_failure
+// - 702 launch timeout, 909 timeout                                   -> timeout
+// - any other cuBLAS/cuDNN status                                     -> library_error
+// - any other CUDA code (100 no device included: mid-run it is not "unavailable") -> other
+// "Unavailable" is not a failure class: it is decided once, when the device is
+// opened, by cuda_unavailable_reason() below.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/status.hpp"
+
+namespace mb {
+
+// The codes the rules name (values of CUDA 13.0 / cuBLAS 13 / cuDNN 9 headers).
+inline constexpr int kCudaErrorInvalidConfiguration = 9;
+inline constexpr int kCudaErrorMemoryAllocation = 2;
+inline constexpr int kCudaErrorInitializationError = 3;
+inline constexpr int kCudaErrorStubLibrary = 34;
+inline constexpr int kCudaErrorInsufficientDriver = 35;
+inline constexpr int kCudaErrorCallRequiresNewerDriver = 36;
+inline constexpr int kCudaErrorDevicesUnavailable = 46;
+inline constexpr int kCudaErrorInvalidDeviceFunction = 98;
+inline constexpr int kCudaErrorNoDevice = 100;
+inline constexpr int kCudaErrorInvalidKernelImage = 200;
+inline constexpr int kCudaErrorNoKernelImageForDevice = 209;
+inline constexpr int kCudaErrorInvalidPtx = 218;
+inline constexpr int kCudaErrorJitCompilerNotFound = 221;
+inline constexpr int kCudaErrorUnsupportedPtxVersion = 222;
+inline constexpr int kCudaErrorJitCompilationDisabled = 223;
+inline constexpr int kCudaErrorIllegalAddress = 700;
+inline constexpr int kCudaErrorLaunchOutOfResources = 701;
+inline constexpr int kCudaErrorLaunchTimeout = 702;
+inline constexpr int kCudaErrorLaunchFailure = 719;
+inline constexpr int kCudaErrorSystemDriverMismatch = 803;
+inline constexpr int kCudaErrorCompatNotSupportedOnDevice = 804;
+inline constexpr int kCudaErrorTimeout = 909;
+
+inline constexpr int kCublasNotInitialized = 1;
+inline constexpr int kCublasAllocFailed = 3;
+inline constexpr int kCublasArchMismatch = 8;
+inline constexpr int kCublasExecutionFailed = 13;
+inline constexpr int kCublasNotSupported = 15;
+
+inline constexpr int kCudnnIncompatibleCudaDriver = 3005;
+inline constexpr int kCudnnArchMismatch = 3007;
+inline constexpr int kCudnnHostAllocFailed = 4003;
+inline constexpr int kCudnnDeviceAllocFailed = 4004;
+inline constexpr int kCudnnExecutionFailed = 5000;
+
+ErrorClass classify_cuda_error(int code);
+ErrorClass classify_cublas_status(int status);
+ErrorClass classify_cudnn_status(int status);
+
+// Why the GPU modes cannot run at all, from the code cudaGetDeviceCount (or
+// the first runtime call) returned; nullopt when the code is not about the
+// device's absence (then it is a failure, classified as above).
+// `libcuda_loadable`: whether libcuda.so.1 could be dlopen'ed; a runtime that
+// reports "insufficient driver" with no libcuda at all means "no driver".
+std::optional<std::string> cuda_unavailable_reason(int code, bool libcuda_loadable, int driver_version,
+                                                   int runtime_version);
+
+// "12.8" from CUDA's 12080 encoding; "none" for 0.
+std::string cuda_version_string(int v);
+
+// Which image of one of our kernels ran: "sass:<v>" or "ptx:<v>".
+// The runtime does not say whether a loaded kernel came from SASS or JIT, so:
+// forced JIT -> ptx; else if binaryVersion equals the best SASS the binary
+// carries for this device (same major, minor <= device's; `a` exact CC only,
+// `f` same major) the driver used it -> sass; else it was JIT-compiled -> ptx
+// (a JIT image has binaryVersion == device CC, which no built SASS matched).
+// Versions are major*10+minor. `built_archs`: CMAKE_CUDA_ARCHITECTURES as
+// recorded in build_info ("75-real 80-real 75-virtual", "86", "90a-real", ...).
+std::string image_label(int binary_version, int ptx_version, int device_cc, const std::string& built_archs,
+                        bool forced_jit);
+
+// The SASS versions in `built_archs` that can run on `device_cc`, best (highest) first.
+std::vector<int> compatible_sass(int device_cc, const std::string& built_archs);
+
+}  // namespace mb
