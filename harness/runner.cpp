@@ -4,9 +4,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <new>
 
 #include "harness/status.hpp"
+#include "harness/validate.hpp"
 
 namespace mb {
 
@@ -51,9 +53,9 @@ void PreparedEntry::fail_with_current_exception() {
   }
 }
 
-std::unique_ptr<Instance> PreparedEntry::make_instance(const RunConfig& cfg) {
+std::unique_ptr<Instance> PreparedEntry::make_instance(const RunConfig& cfg, Problem& p) {
   const OpCase& c = *entry_.op_case;
-  if (entry_.mode == Mode::cpu) return c.make_cpu(entry_.impl, *problem_);
+  if (entry_.mode == Mode::cpu) return c.make_cpu(entry_.impl, p);
 
   device_ = cfg.device ? cfg.device : &cuda_device();
   if (entry_.mode == Mode::ptx_jit && !device_->is_test_device()) {
@@ -61,20 +63,51 @@ std::unique_ptr<Instance> PreparedEntry::make_instance(const RunConfig& cfg) {
     if (!forced || std::string(forced) != "1")
       throw Unavailable("ptx-jit needs a process started with CUDA_FORCE_PTX_JIT=1 (modebench run starts one)");
   }
-  if (entry_.mode == Mode::hybrid) return make_hybrid(c, entry_.impl, *problem_, *device_);
-  return c.make_gpu(entry_.impl, *problem_, *device_);
+  if (entry_.mode == Mode::hybrid) return make_hybrid(c, entry_.impl, p, *device_);
+  return c.make_gpu(entry_.impl, p, *device_);
+}
+
+double PreparedEntry::run_and_validate(Instance& inst, Problem& p, Validation& v) {
+  p.poison_outputs();
+  const double ms = inst.timed_run_ms();
+  inst.fetch_outputs();
+  v = entry_.op_case->validate(p, inst.reduced_precision());
+  return ms;
+}
+
+// A sampled check is backed by every output of a reduced-size run of the same
+// case, mode and impl (ops.md "Validation at scale"); done once per process.
+void PreparedEntry::check_reduced_size(const RunConfig& cfg) {
+  const OpCase& c = *entry_.op_case;
+  const int64_t small = c.batches(Profile::quick).front();
+  if (small >= entry_.batch) return;
+  static std::map<std::string, std::pair<Validation, int64_t>> done;
+  const std::string key = c.id() + "/" + std::string(to_string(entry_.mode)) + "/" + entry_.impl;
+  auto it = done.find(key);
+  if (it == done.end()) {
+    auto reduced = c.make_problem(small, cfg.seed);
+    auto inst = make_instance(cfg, *reduced);
+    Validation v;
+    ScopedFullCheck full;
+    run_and_validate(*inst, *reduced, v);
+    it = done.emplace(key, std::make_pair(v, small)).first;
+  }
+  const auto& [v, batch] = it->second;
+  reduced_check_ = "reduced=full@" + std::to_string(batch);
+  if (!v.ok()) {
+    validation_ = v;
+    validation_.check = "full@" + std::to_string(batch);
+  }
 }
 
 void PreparedEntry::prepare(const RunConfig& cfg) {
   const OpCase& c = *entry_.op_case;
   problem_ = c.make_problem(entry_.batch, cfg.seed);
-  instance_ = make_instance(cfg);
+  instance_ = make_instance(cfg, *problem_);
 
   // Validation before timing, on the same buffers: the first call is also the cold call.
-  problem_->poison_outputs();
-  first_call_ms_ = instance_->timed_run_ms();
-  instance_->fetch_outputs();
-  validation_ = c.validate(*problem_, instance_->reduced_precision());
+  first_call_ms_ = run_and_validate(*instance_, *problem_, validation_);
+  if (validation_.ok() && validation_.check.rfind("sampled", 0) == 0) check_reduced_size(cfg);
   if (!validation_.ok()) {
     status_ = Status::wrong;
     char buf[160];
@@ -103,6 +136,7 @@ std::string PreparedEntry::label() const {
   auto add = [&out](const std::string& kv) { out += (out.empty() ? "" : ";") + kv; };
   add("threads=" + std::to_string(omp_get_max_threads()));
   if (!validation_.check.empty()) add("check=" + validation_.check);
+  if (!reduced_check_.empty()) add(reduced_check_);
   if (device_ && device_->is_test_device()) add("device=test");
   return out;
 }

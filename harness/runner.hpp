@@ -41,7 +41,10 @@ class PreparedEntry {
 
  private:
   void prepare(const RunConfig& cfg);
-  std::unique_ptr<Instance> make_instance(const RunConfig& cfg);
+  std::unique_ptr<Instance> make_instance(const RunConfig& cfg, Problem& p);
+  // Runs `inst` once on poisoned outputs and validates; returns the first call's time.
+  double run_and_validate(Instance& inst, Problem& p, Validation& v);
+  void check_reduced_size(const RunConfig& cfg);
   void fail_with_current_exception();
 
   Entry entry_;
@@ -52,6 +55,7 @@ class PreparedEntry {
   std::string message_;
   Validation validation_;
   double first_call_ms_ = 0.0;
+  std::string reduced_check_;  // label fact when a sampled check had a full reduced-size run
 };
 
 // Makes the hybrid instance (harness/hybrid.cpp): tensors on `dev`, compute on the host.

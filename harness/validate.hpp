@@ -43,4 +43,17 @@ inline constexpr size_t kSampleSize = 1000;
 std::vector<size_t> outputs_to_check(size_t n_outputs, size_t full_limit = kFullCheckLimit);
 std::string check_label(size_t n_outputs, size_t full_limit = kFullCheckLimit);
 
+// While alive, every output is checked whatever the size (the reduced-size run
+// that accompanies a sampled check, ops.md "Validation at scale").
+class ScopedFullCheck {
+ public:
+  ScopedFullCheck();
+  ~ScopedFullCheck();
+  ScopedFullCheck(const ScopedFullCheck&) = delete;
+  ScopedFullCheck& operator=(const ScopedFullCheck&) = delete;
+
+ private:
+  bool saved_;
+};
+
 }  // namespace mb
