@@ -92,8 +92,8 @@ int run_command(const mb::Selection& sel, const std::string& out, const std::vec
     }
   }
 
-  std::fprintf(stderr, "modebench: %d ok, %d unavailable, %d failed, %d wrong%s\n", summary.ok,
-               summary.unavailable, summary.failed, summary.wrong, jit_child.empty() ? "" : " (ptx-jit: see above)");
+  std::fprintf(stderr, "modebench: %d ok, %d unavailable, %d failed, %d wrong%s\n", summary.ok, summary.unavailable,
+               summary.failed, summary.wrong, jit_child.empty() ? "" : " (ptx-jit: see above)");
   if (summary.wrong > 0) return 1;
   return child_status;
 }

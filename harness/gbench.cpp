@@ -1,6 +1,7 @@
 #include "harness/gbench.hpp"
 
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -9,7 +10,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <unistd.h>
 #include <stdexcept>
 
 #include "harness/status.hpp"

@@ -101,8 +101,8 @@ std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
       if (memory > 0 && c->host_bytes(b) > 0.8 * memory)
         throw BadInput(c->id() + " at batch " + std::to_string(b) + " needs " +
                        std::to_string(static_cast<long long>(c->host_bytes(b) / 1e6)) +
-                       " MB of host memory; this machine has " +
-                       std::to_string(static_cast<long long>(memory / 1e6)) + " MB");
+                       " MB of host memory; this machine has " + std::to_string(static_cast<long long>(memory / 1e6)) +
+                       " MB");
     }
     for (Mode m : modes)
       for (const auto& impl : impls_for(*c, m)) {

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -28,8 +28,8 @@ std::string make_temp_dir(const std::string& prefix) {
   return templ;
 }
 
-ChildResult run_self(const std::vector<std::string>& args,
-                     const std::vector<std::pair<std::string, std::string>>& env, double timeout_s) {
+ChildResult run_self(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
+                     double timeout_s) {
   const std::string exe = self_executable();
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");

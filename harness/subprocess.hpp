@@ -9,16 +9,16 @@
 namespace mb {
 
 struct ChildResult {
-  int exit_code = -1;     // valid when neither signalled nor timed out
-  int signal = 0;         // non-zero when the child died of a signal
+  int exit_code = -1;  // valid when neither signalled nor timed out
+  int signal = 0;      // non-zero when the child died of a signal
   bool timed_out = false;
   bool ok() const { return !timed_out && signal == 0 && exit_code == 0; }
   std::string describe() const;
 };
 
 // argv[0] is replaced by this process's own executable.
-ChildResult run_self(const std::vector<std::string>& args,
-                     const std::vector<std::pair<std::string, std::string>>& env, double timeout_s);
+ChildResult run_self(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
+                     double timeout_s);
 
 std::string self_executable();
 

@@ -41,8 +41,7 @@ double max_rel_error(const std::vector<float>& y, const std::vector<float>& x, c
                      const std::vector<float>& b, const ref::LinearShape& s) {
   ErrorMeter m;
   for (int64_t i = 0; i < s.batch; ++i)
-    for (int64_t o = 0; o < s.out; ++o)
-      m.add(y[i * s.out + o], ref::linear_at(x.data(), w.data(), b.data(), s, i, o));
+    for (int64_t o = 0; o < s.out; ++o) m.add(y[i * s.out + o], ref::linear_at(x.data(), w.data(), b.data(), s, i, o));
   return m.finite() ? m.max_err() : 1e30;
 }
 

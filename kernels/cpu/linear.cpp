@@ -9,16 +9,15 @@
 
 namespace mb::cpu {
 
-void linear_openblas(const float* x, const float* w, const float* b, float* y, int64_t batch, int64_t in,
-                     int64_t out) {
+void linear_openblas(const float* x, const float* w, const float* b, float* y, int64_t batch, int64_t in, int64_t out) {
   for (int64_t i = 0; i < batch; ++i) std::copy(b, b + out, y + i * out);
   const auto n_in = static_cast<blasint>(in), n_out = static_cast<blasint>(out);
   if (batch == 1) {
     cblas_sgemv(CblasRowMajor, CblasNoTrans, n_out, n_in, 1.0f, w, n_in, x, 1, 1.0f, y, 1);
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(batch), n_out, n_in, 1.0f, x, n_in, w,
-              n_in, 1.0f, y, n_out);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(batch), n_out, n_in, 1.0f, x, n_in, w, n_in,
+              1.0f, y, n_out);
 }
 
 struct OnednnLinear::Impl {
@@ -56,10 +55,9 @@ void OnednnLinear::run(const float* x, float* y) {
   dnnl::engine& eng = onednn_engine();
   dnnl::memory src(impl_->src_md, eng, const_cast<float*>(x));
   dnnl::memory dst(impl_->dst_md, eng, y);
-  impl_->prim.execute(onednn_stream(), {{DNNL_ARG_SRC, src},
-                                        {DNNL_ARG_WEIGHTS, impl_->weights},
-                                        {DNNL_ARG_BIAS, impl_->bias},
-                                        {DNNL_ARG_DST, dst}});
+  impl_->prim.execute(
+      onednn_stream(),
+      {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl_->weights}, {DNNL_ARG_BIAS, impl_->bias}, {DNNL_ARG_DST, dst}});
   onednn_stream().wait();
 }
 
