@@ -1,0 +1,1 @@
+"""modebench report stage: load, statistics, crossovers, compare, policy, render."""

@@ -1,0 +1,265 @@
+"""modebench-report render | compare | policy (contract.md "Report stage")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+
+from . import compare as C
+from . import policy as P
+from .load import BadInput, group_series, host_and_toolkit, load_sets
+from .text import LIMIT_KEYS, md
+
+EXIT_OK, EXIT_ALERT, EXIT_BAD = 0, 1, 2
+
+
+def write_atomic(path: str, data) -> None:
+    """Temp file in the target folder, then rename: a reader never sees partial output."""
+    if isinstance(data, str):
+        data = data.encode()
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _processes(sets):
+    return [p for s in sets for p in s.processes]
+
+
+def load_limits(path):
+    if not path:
+        return {}
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise BadInput(path, f"cannot read: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise BadInput(path, f"not JSON ({e.msg})") from None
+    if not isinstance(doc, dict):
+        raise BadInput(path, "expected an object with peak_gflops / mem_gbps / pcie_gbps")
+    out = {}
+    for k in LIMIT_KEYS:
+        if k in doc:
+            v = doc[k]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise BadInput(path, f"'{k}' must be a positive finite number")
+            out[k] = float(v)
+    return out
+
+
+# ---------------------------------------------------------------- render
+def cmd_render(a) -> int:
+    from . import render as R
+
+    sets = load_sets(a.results, a.allow_test_device)
+    groups = R.make_groups(sets, load_limits(a.limits))
+    page, summary, files = R.build(groups)
+    # Everything is computed before the first write.
+    for name, data in files.items():
+        write_atomic(os.path.join(a.out, name), data)
+    write_atomic(os.path.join(a.out, "summary.md"), summary)
+    write_atomic(os.path.join(a.out, "index.html"), page)
+    print(f"modebench-report: wrote {os.path.join(a.out, 'index.html')}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- compare
+def _side(name, procs):
+    return {
+        "name": name,
+        "processes": len(procs),
+        "hosts": sorted({p.host for p in procs}),
+        "toolkits": sorted({p.toolkit for p in procs}),
+        "git_sha": sorted({str(p.context.get("git_sha", "?")) for p in procs}),
+    }
+
+
+def compare_markdown(doc) -> str:
+    m = ["# modebench compare", ""]
+    for side in ("baseline", "candidate"):
+        s = doc[side]
+        m.append(
+            f"- {side}: `{md(s['name'])}` — {s['processes']} process(es), toolkit {md(', '.join(s['toolkits']))}, "
+            f"git {md(', '.join(s['git_sha']))}"
+        )
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(doc["counts"].items()))
+    m += ["", f"**{doc['alerts']} alert(s)** — {counts}", ""]
+    if doc["weaker"]:
+        m.append(
+            "> Some sides have too few processes for the per-process test to reach p < 0.01: those "
+            "verdicts (unit = repetition) pool Google Benchmark repetitions and are weaker — "
+            "repetitions hide run-to-run variance. Run more processes per side for a real verdict."
+        )
+        m.append("")
+    if doc.get("notes"):
+        m += [f"> {md(n)}" for n in doc["notes"]] + [""]
+    head = "| series | verdict | ratio | 99% CI | threshold | p (BH) | unit (n) |"
+    for g in doc["groups"]:
+        m += [f"## {md(g['group'])}", ""]
+        shown = [r for r in g["series"] if r["verdict"] != "same"]
+        same = len(g["series"]) - len(shown)
+        if shown:
+            m += [head, "|---|---|---|---|---|---|---|"]
+            for r in sorted(shown, key=lambda r: (not r["alert"], r["series"])):
+                verdict = ("**ALERT** " if r["alert"] else "") + r["verdict"]
+                if "ratio" in r:
+                    m.append(
+                        f"| {md(r['series'])} | {md(verdict)} | {r['ratio']:.3f} | [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}] "
+                        f"| ±{r['threshold']:.1%} | {r['p_adjusted']:.2g} | {r['unit']} ({r['n_baseline']}/{r['n_candidate']}) |"
+                    )
+                else:
+                    msg = r.get("message", "")
+                    m.append(f"| {md(r['series'])} | {md(verdict)} | | | | | {md(msg)} |")
+        m += ["", f"{same} series unchanged (same).", ""]
+    return "\n".join(m) + "\n"
+
+
+def _finish_compare(a, doc) -> int:
+    doc["counts"] = C.summary_counts(doc["groups"])
+    doc["alerts"] = sum(r["alert"] for g in doc["groups"] for r in g["series"])
+    doc["weaker"] = any(r.get("weaker") for g in doc["groups"] for r in g["series"])
+    doc["exit_code"] = C.exit_code(doc["groups"])
+    text = compare_markdown(doc)
+    if a.json:
+        write_atomic(a.json, json.dumps(doc, indent=2) + "\n")
+    if a.md:
+        write_atomic(a.md, text)
+    sys.stdout.write(text)
+    return doc["exit_code"]
+
+
+def cmd_compare(a) -> int:
+    if a.toolkit_view:
+        return cmd_toolkit_view(a)
+    if len(a.sets) != 2:
+        raise BadInput("(arguments)", "compare takes BASELINE and CANDIDATE (or --toolkit-view RESULTS...)")
+    base, cand = load_sets(a.sets, a.allow_test_device)
+    bp, cp = base.processes, cand.processes
+    notes = []
+    if not ({p.host for p in bp} & {p.host for p in cp}):
+        notes.append("baseline and candidate share no host: nothing is compared across hosts (all new/missing)")
+    doc = {"schema": C.SCHEMA, "view": "commits", "baseline": _side(base.name, bp), "candidate": _side(cand.name, cp)}
+    doc["groups"] = C.compare_sets(bp, cp, lambda p: p.host, a.alpha, a.min_ratio)
+    doc["notes"] = notes
+    return _finish_compare(a, doc)
+
+
+def cmd_toolkit_view(a) -> int:
+    """Same host and commit, several toolkits: each toolkit against the reference one."""
+    sets = load_sets(a.sets, a.allow_test_device)
+    procs = _processes(sets)
+    by: dict = {}
+    for p in procs:
+        by.setdefault((p.host, str(p.context.get("git_sha", "?"))), {}).setdefault(p.toolkit, []).append(p)
+    groups, notes, base_all, cand_all = [], [], [], []
+    for (host, sha), tks in sorted(by.items()):
+        if len(tks) < 2:
+            notes.append(f"{host} @ {sha}: only toolkit {next(iter(tks))}; nothing to compare")
+            continue
+        ref = a.reference_toolkit if a.reference_toolkit in tks else next(iter(tks))
+        for tk, ps in tks.items():
+            if tk == ref:
+                continue
+            for g in C.compare_sets(tks[ref], ps, lambda p: p.host, a.alpha, a.min_ratio):
+                g["group"] = f"{g['group']} @ {sha}: toolkit {ref} -> {tk}"
+                groups.append(g)
+            base_all += tks[ref]
+            cand_all += ps
+    if not groups:
+        raise BadInput(" ".join(a.sets), "toolkit view needs one host and commit measured with two toolkits")
+    doc = {
+        "schema": C.SCHEMA,
+        "view": "toolkits",
+        "baseline": _side("reference toolkit", base_all),
+        "candidate": _side("other toolkits", cand_all),
+        "groups": groups,
+        "notes": notes,
+    }
+    return _finish_compare(a, doc)
+
+
+# ---------------------------------------------------------------- policy
+def cmd_policy(a) -> int:
+    sets = load_sets(a.results, a.allow_test_device)
+    procs = _processes(sets)
+    groups = group_series(procs, host_and_toolkit)
+    if a.host:
+        if a.host not in groups:
+            raise BadInput(" ".join(a.results), f"no results for --host '{a.host}' (have: {'; '.join(sorted(groups))})")
+        key = a.host
+    elif len(groups) > 1:
+        raise BadInput(
+            " ".join(a.results),
+            f"results from {len(groups)} host/toolkit groups; pick one with --host (have: {'; '.join(sorted(groups))})",
+        )
+    else:
+        key = next(iter(groups))
+    context = next(p.context for p in procs if host_and_toolkit(p) == key)
+    doc = P.build_policy(groups[key], context, key)
+    write_atomic(a.out, json.dumps(doc, indent=2) + "\n")
+    for r in doc["rules"]:
+        ranges = ", ".join(
+            f"{x['batch_min']}..{x['batch_max'] if x['batch_max'] is not None else 'inf'}: {x['mode']}/{x['impl']}"
+            f" ({x['confidence']:.2f})"
+            for x in r["ranges"]
+        )
+        print(f"{r['op']}/{r['case']}: {ranges or 'no usable mode'}" + (f"; excluded {len(r['excluded'])}" if r["excluded"] else ""))
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="modebench-report", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def common(p):
+        p.add_argument(
+            "--allow-test-device", action="store_true", help="accept records labelled device=test (tests of this tool only)"
+        )
+
+    r = sub.add_parser("render", help="HTML page, Markdown summary, PNG/SVG charts")
+    r.add_argument("results", nargs="+", help="result files or folders; each argument is one set")
+    r.add_argument("--out", required=True, help="output folder")
+    r.add_argument("--limits", help="JSON with peak_gflops / mem_gbps / pcie_gbps")
+    common(r)
+    r.set_defaults(func=cmd_render)
+
+    c = sub.add_parser("compare", help="regression verdicts: BASELINE CANDIDATE")
+    c.add_argument("sets", nargs="+", metavar="BASELINE CANDIDATE")
+    c.add_argument("--md", help="also write the Markdown here")
+    c.add_argument("--json", help="write the verdicts as JSON here")
+    c.add_argument("--toolkit-view", action="store_true", help="compare toolkits of one host and commit within the inputs")
+    c.add_argument("--reference-toolkit", help="toolkit the others are compared against (default: first seen)")
+    c.add_argument("--alpha", type=float, default=0.01, help=argparse.SUPPRESS)
+    c.add_argument("--min-ratio", type=float, default=0.03, help=argparse.SUPPRESS)
+    common(c)
+    c.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("policy", help="fallback thresholds (modebench-policy/1)")
+    p.add_argument("results", nargs="+")
+    p.add_argument("--out", required=True, help="policy JSON file")
+    p.add_argument("--host", help="host/toolkit group to use when the results hold several")
+    common(p)
+    p.set_defaults(func=cmd_policy)
+    return ap
+
+
+def main(argv=None) -> int:
+    a = parser().parse_args(argv)
+    try:
+        return a.func(a)
+    except BadInput as e:
+        print(f"modebench-report: error: {e}", file=sys.stderr)
+        return EXIT_BAD

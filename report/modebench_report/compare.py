@@ -1,0 +1,120 @@
+"""Regression verdicts per series (design.md "Deciding")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import samples as S
+from .load import group_series
+from .stats import ALPHA, MIN_RATIO, aa_noise, benjamini_hochberg, bootstrap_ratio_ci, mann_whitney_p, rng_for
+
+SCHEMA = "modebench-compare/1"
+# ok -> these is always an alert (contract.md).
+REGRESSED_STATUSES = ("failed", "wrong")
+
+
+def series_name(key) -> str:
+    op, case, mode, impl, batch = key
+    return f"{op}/{case}/mode:{mode}/impl:{impl}/batch:{batch}"
+
+
+def _rows(base: dict, cand: dict, alpha: float, min_ratio: float, m: int = 1):
+    """Rows of two {series key: Series} maps of one group; timed rows still undecided."""
+    rows, timed = [], []
+    for key in sorted(set(base) | set(cand), key=lambda k: tuple(map(str, k))):
+        a, b = base.get(key), cand.get(key)
+        row = {"series": series_name(key), "key": list(key), "alert": False}
+        if a is None or b is None:
+            present = a or b
+            row.update(verdict="new" if a is None else "missing", status=present.status)
+            rows.append(row)
+            continue
+        sa, sb = a.status, b.status
+        row["status_baseline"], row["status_candidate"] = a.worst.status_text, b.worst.status_text
+        if sa != sb or a.worst.status_text != b.worst.status_text:
+            row["verdict"] = f"status: {a.worst.status_text} -> {b.worst.status_text}"
+            row["alert"] = sa == "ok" and sb in REGRESSED_STATUSES
+            row["message"] = b.worst.message or a.worst.message
+            rows.append(row)
+            continue
+        if sa != "ok":
+            row.update(verdict="same", status=sa, message=b.worst.message)
+            rows.append(row)
+            continue
+        # Processes are the unit only if they can reach significance after BH over m series.
+        va, vb, unit = S.units_pair(a, b, alpha / max(m, 1))
+        ma, mb = float(np.median(va)), float(np.median(vb))
+        ratio = mb / ma
+        noise = aa_noise(va, vb)
+        lo, hi = bootstrap_ratio_ci(va, vb, rng_for(key, "ratio"), conf=1 - alpha)
+        row.update(
+            unit=unit,
+            n_baseline=len(va),
+            n_candidate=len(vb),
+            median_baseline_s=ma,
+            median_candidate_s=mb,
+            ratio=ratio,
+            ci=[lo, hi],
+            threshold=max(min_ratio, noise),
+            aa_noise=noise,
+            p=mann_whitney_p(va, vb),
+        )
+        rows.append(row)
+        timed.append(row)
+    return rows, timed
+
+
+def _decide(timed, alpha: float):
+    """Benjamini-Hochberg across the whole suite, then the three criteria."""
+    adjusted = benjamini_hochberg([r["p"] for r in timed])
+    for r, q in zip(timed, adjusted):
+        r["p_adjusted"] = float(q)
+        significant = q < alpha
+        beyond = abs(r["ratio"] - 1) > r["threshold"]
+        ci_excludes = r["ci"][0] > 1 or r["ci"][1] < 1
+        if significant and beyond and ci_excludes:
+            r["verdict"] = "slower" if r["ratio"] > 1 else "faster"
+        elif beyond:
+            # A change as large as the threshold that the tests do not confirm.
+            r["verdict"] = "ambiguous"
+        else:
+            r["verdict"] = "same"
+        r["alert"] = r["verdict"] == "slower"
+        r["weaker"] = r["unit"] == S.REPETITION
+
+
+def _timed_count(base: dict, cand: dict) -> int:
+    return sum(1 for k in set(base) & set(cand) if base[k].status == "ok" and cand[k].status == "ok")
+
+
+def compare_groups(base: dict, cand: dict, alpha: float = ALPHA, min_ratio: float = MIN_RATIO):
+    """Compare one group (one host / toolkit) on its own."""
+    rows, timed = _rows(base, cand, alpha, min_ratio, _timed_count(base, cand))
+    _decide(timed, alpha)
+    return rows
+
+
+def compare_sets(base_processes, cand_processes, group_of, alpha=ALPHA, min_ratio=MIN_RATIO):
+    """All groups (hosts, or host+toolkit) present in either side. Never across groups."""
+    gb, gc = group_series(base_processes, group_of), group_series(cand_processes, group_of)
+    groups, timed = [], []
+    m = sum(_timed_count(gb.get(g, {}), gc.get(g, {})) for g in set(gb) | set(gc))
+    for g in sorted(set(gb) | set(gc)):
+        rows, t = _rows(gb.get(g, {}), gc.get(g, {}), alpha, min_ratio, m)
+        groups.append({"group": g, "series": rows})
+        timed += t
+    _decide(timed, alpha)
+    return groups
+
+
+def exit_code(groups) -> int:
+    return 1 if any(r["alert"] for g in groups for r in g["series"]) else 0
+
+
+def summary_counts(groups) -> dict:
+    counts: dict = {}
+    for g in groups:
+        for r in g["series"]:
+            v = "status change" if r["verdict"].startswith("status:") else r["verdict"]
+            counts[v] = counts.get(v, 0) + 1
+    return counts

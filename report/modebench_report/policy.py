@@ -1,0 +1,123 @@
+"""Fallback policy (contract.md schema modebench-policy/1).
+
+Per op/case: the batch ranges where each available, correct mode/impl is the
+fastest by median. A mode/impl that was ever `wrong` or `failed` for that op
+on the host is excluded, as is one that was never available. Where the CI of a
+crossover leaves the winner uncertain, the uncertain batches go to the more
+conservative mode (RISK order), so the policy only switches to a riskier mode
+where it is confidently faster.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import samples as S
+from .crossover import find_crossings
+from .load import by_case
+from .stats import BOOTSTRAP, bootstrap_medians, rng_for
+
+SCHEMA = "modebench-policy/1"
+# cpu always works; hybrid needs a device for storage only; gpu needs kernels
+# for this device; ptx-jit depends on the driver's JIT on top of that.
+RISK = {"cpu": 0, "hybrid": 1, "gpu": 2, "ptx-jit": 3}
+
+
+def _risk(line):
+    return RISK.get(line[0], 4)
+
+
+def _excluded(lines_by_case: dict, op: str):
+    """{(mode, impl): reason} for lines that were ever wrong/failed (anywhere in this op) or never ok."""
+    out = {}
+    for (o, case), lines in lines_by_case.items():
+        if o != op:
+            continue
+        for line, by_batch in lines.items():
+            for batch, s in sorted(by_batch.items()):
+                w = s.worst
+                if w.status in ("wrong", "failed") and line not in out:
+                    out[line] = f"{w.status_text} on {op}/{case} batch {batch}: {w.message}"
+    return out
+
+
+def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
+    excluded = []
+    candidates = {}
+    for line, by_batch in sorted(lines.items()):
+        if line in excluded_op:
+            excluded.append({"mode": line[0], "impl": line[1], "reason": excluded_op[line]})
+            continue
+        ok = {b: s for b, s in by_batch.items() if s.status == "ok"}
+        if not ok:
+            w = next(iter(by_batch.values())).worst
+            excluded.append({"mode": line[0], "impl": line[1], "reason": w.message or w.status_text})
+            continue
+        candidates[line] = {b: S.units(s)[0] for b, s in ok.items()}
+    rule = {"op": op, "case": case, "ranges": [], "excluded": excluded}
+    if not candidates:
+        return rule
+    batches = sorted({b for v in candidates.values() for b in v})
+    rule["measured_batches"] = batches
+
+    winners, shares = [], []
+    for b in batches:
+        present = [ln for ln in candidates if b in candidates[ln]]
+        med = {ln: float(np.median(candidates[ln][b])) for ln in present}
+        win = min(present, key=lambda ln: (med[ln], _risk(ln)))
+        boot = np.stack([bootstrap_medians(candidates[ln][b], rng_for(op, case, ln, b), n_boot) for ln in present])
+        shares.append(float(np.mean(np.argmin(boot, axis=0) == present.index(win))))
+        winners.append(win)
+
+    # Runs of consecutive batches with the same winner.
+    runs = []
+    for i, w in enumerate(winners):
+        if runs and runs[-1]["line"] == w:
+            runs[-1]["last"] = i
+        else:
+            runs.append({"line": w, "first": i, "last": i})
+
+    bounds = []  # batch_max of each run but the last
+    for r, nxt in zip(runs, runs[1:]):
+        b1, b2 = batches[r["last"]], batches[nxt["first"]]
+        w1, w2 = r["line"], nxt["line"]
+        lo, hi = float(b1), float(b2)
+        if all(b in candidates[w] for b in (b1, b2) for w in (w1, w2)):
+            sub1 = {b: candidates[w1][b] for b in (b1, b2)}
+            sub2 = {b: candidates[w2][b] for b in (b1, b2)}
+            xs, _ = find_crossings(sub1, sub2, rng_for(op, case, w1, w2, b1), n_boot)
+            if len(xs) == 1 and not xs[0].ambiguous:
+                lo, hi = max(lo, xs[0].ci[0]), min(hi, xs[0].ci[1])
+        # Safe side: the uncertain interval goes to the less risky line.
+        t = hi if _risk(w2) > _risk(w1) or _risk(w2) == _risk(w1) else lo
+        batch_max = int(math.floor(t))
+        if batch_max >= b2:
+            batch_max = b2 - 1
+        bounds.append(max(batch_max, b1))
+
+    for i, r in enumerate(runs):
+        rule["ranges"].append(
+            {
+                "batch_min": 1 if i == 0 else bounds[i - 1] + 1,
+                "batch_max": bounds[i] if i < len(bounds) else None,
+                "mode": r["line"][0],
+                "impl": r["line"][1],
+                "confidence": round(min(shares[r["first"] : r["last"] + 1]), 3),
+            }
+        )
+    return rule
+
+
+def host_facts(context: dict, key: str) -> dict:
+    keep = ("cpu_model", "blas", "device_name", "device_cc", "cuda_driver", "cuda_toolkit", "git_sha")
+    return {"key": key, **{k: context[k] for k in keep if k in context}}
+
+
+def build_policy(series_map: dict, context: dict, key: str) -> dict:
+    cases = by_case(series_map)
+    rules = []
+    for (op, case), lines in sorted(cases.items()):
+        rules.append(rule_for(op, case, lines, _excluded(cases, op)))
+    return {"schema": SCHEMA, "host": host_facts(context, key), "rules": rules}

@@ -1,0 +1,342 @@
+"""Self-contained HTML page, Markdown summary and PNG/SVG charts."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from . import samples as S  # noqa: E402
+from .crossover import find_crossings  # noqa: E402
+from .load import by_case  # noqa: E402
+from .stats import rng_for  # noqa: E402
+
+from .text import LIMIT_KEYS, esc, md  # noqa: E402
+
+matplotlib.rcParams["svg.hashsalt"] = "modebench"  # reproducible SVG ids
+_STATUS_COLOUR = {"ok": "#c8e6c9", "unavailable": "#e0e0e0", "failed": "#ffcdd2", "wrong": "#ff8a80"}
+
+
+def _mpl(s) -> str:
+    """matplotlib text: '$' would start mathtext."""
+    return str(s).replace("$", r"\$")
+
+
+def _slug(s) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(s))[:80] or "x"
+
+
+# ---------------------------------------------------------------- data model
+class Group:
+    """One column of the report: one set on one host with one toolkit."""
+
+    def __init__(self, label, processes, limits):
+        from .load import group_series
+
+        self.label = label
+        self.processes = processes
+        self.series = group_series(processes, lambda p: 0).get(0, {})
+        self.cases = by_case(self.series)
+        ctx = processes[0].context
+        self.limits = dict(limits)
+        for k in LIMIT_KEYS:
+            try:
+                v = float(ctx[k])
+                if np.isfinite(v) and v > 0:
+                    self.limits[k] = v
+            except (KeyError, TypeError, ValueError):
+                pass
+
+
+def make_groups(sets, limits):
+    groups = []
+    for s in sets:
+        by: dict = {}
+        for p in s.processes:
+            by.setdefault((p.host, p.toolkit), []).append(p)
+        for (host, tk), procs in sorted(by.items()):
+            label = f"{host} | toolkit {tk}"
+            if len(sets) > 1 or len(by) > 1:
+                label = f"{s.name}: {label}"
+            groups.append(Group(label, procs, limits))
+    return groups
+
+
+def line_points(by_batch: dict):
+    """Per batch: median, low, high (s) of the units, and work per call (flop or items)."""
+    pts = []
+    for b in sorted(by_batch):
+        s = by_batch[b]
+        if s.status != "ok":
+            continue
+        v, _ = S.units(s)
+        flops = [np.median(np.asarray(r.counters["FLOPS"]) * np.asarray(r.times)) for r in s.ok_records if "FLOPS" in r.counters]
+        byts = [
+            np.median(np.asarray(r.counters["bytes_per_second"]) * np.asarray(r.times))
+            for r in s.ok_records
+            if "bytes_per_second" in r.counters
+        ]
+        pts.append(
+            {
+                "batch": b,
+                "median": float(np.median(v)),
+                "lo": float(np.min(v)),
+                "hi": float(np.max(v)),
+                "flop": float(np.median(flops)) if flops else None,
+                "bytes": float(np.median(byts)) if byts else None,
+            }
+        )
+    return pts
+
+
+def crossings_of(group, op, case):
+    lines = group.cases[(op, case)]
+    ok = {ln: {b: S.units(s)[0] for b, s in bb.items() if s.status == "ok"} for ln, bb in lines.items()}
+    ok = {ln: v for ln, v in ok.items() if len(v) >= 2}
+    names = sorted(ok)
+    single_mode = len({ln[0] for ln in names}) <= 1
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if a[0] == b[0] and not single_mode:
+                continue  # between modes; impls of one mode are compared when it is the only mode
+            xs, agreement = find_crossings(ok[a], ok[b], rng_for(group.label, op, case, a, b))
+            for x in xs:
+                out.append({"a": a, "b": b, "x": x})
+            if not xs and agreement < 0.9:
+                out.append({"a": a, "b": b, "x": None, "agreement": agreement})
+    return out
+
+
+# ---------------------------------------------------------------- charts
+def chart(groups, op, case):
+    present = [g for g in groups if (op, case) in g.cases]
+    fig, axes = plt.subplots(2, len(present), figsize=(5.2 * len(present), 7.5), squeeze=False)
+    cmap = plt.get_cmap("tab10")
+    all_lines = sorted({ln for g in present for ln in g.cases[(op, case)]})
+    colour = {ln: cmap(i % 10) for i, ln in enumerate(all_lines)}
+    crossings = {}
+    for col, g in enumerate(present):
+        at, ar = axes[0][col], axes[1][col]
+        unit_name = "GFLOP/s"
+        for ln, by_batch in sorted(g.cases[(op, case)].items()):
+            pts = line_points(by_batch)
+            if not pts:
+                continue
+            x = [p["batch"] for p in pts]
+            med = np.array([p["median"] for p in pts]) * 1e3
+            lo = np.array([p["lo"] for p in pts]) * 1e3
+            hi = np.array([p["hi"] for p in pts]) * 1e3
+            label = _mpl(f"{ln[0]}/{ln[1]}")
+            at.plot(x, med, "o-", color=colour[ln], label=label)
+            at.fill_between(x, lo, hi, color=colour[ln], alpha=0.2, linewidth=0)
+            if all(p["flop"] for p in pts):
+                work = np.array([p["flop"] for p in pts]) / 1e9
+            else:
+                work, unit_name = np.array(x, float), "items/s"
+            ar.plot(x, work / (med / 1e3), "o-", color=colour[ln], label=label)
+            ar.fill_between(x, work / (hi / 1e3), work / (lo / 1e3), color=colour[ln], alpha=0.2, linewidth=0)
+        peak, bw = g.limits.get("peak_gflops"), g.limits.get("mem_gbps")
+        if unit_name == "GFLOP/s" and peak:
+            ar.axhline(peak, color="k", ls="--", lw=1, label=f"peak {peak:g} GFLOP/s")
+        if unit_name == "GFLOP/s" and bw:
+            # Memory roofline: bandwidth x arithmetic intensity of the case at each batch.
+            any_line = next(iter(g.cases[(op, case)].values()))
+            pts = [p for p in line_points(any_line) if p["flop"] and p["bytes"]]
+            if pts:
+                xs = [p["batch"] for p in pts]
+                roof = [bw * p["flop"] / p["bytes"] for p in pts]
+                if peak:
+                    roof = [min(r, peak) for r in roof]
+                ar.plot(xs, roof, color="grey", ls=":", lw=1, label=f"roofline {bw:g} GB/s")
+        crossings[g.label] = cs = crossings_of(g, op, case)
+        for c in cs:
+            x = c["x"]
+            if x is None:
+                continue
+            at.axvline(x.batch, color="k", lw=0.8, ls="--" if x.ambiguous else "-")
+            at.axvspan(x.ci[0], x.ci[1], color="k", alpha=0.08)
+        for ax, yl in ((at, "time per call (ms)"), (ar, unit_name)):
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_xlabel("batch")
+            ax.set_ylabel(yl)
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=7)
+        at.set_title(_mpl(f"{op}/{case}\n{g.label}"), fontsize=8)
+    fig.tight_layout()
+    out = {}
+    for fmt in ("png", "svg"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=90, metadata={"Date": None} if fmt == "svg" else None)
+        out[fmt] = buf.getvalue()
+    plt.close(fig)
+    return out, crossings
+
+
+# ---------------------------------------------------------------- tables
+def matrix(group):
+    """{op: {(mode, impl): (status_text, [messages])}} with the worst status."""
+    from .load import _SEVERITY
+
+    out: dict = {}
+    for (op, case, mode, impl, batch), s in sorted(group.series.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        cell = out.setdefault(op, {}).setdefault((mode, impl), {"rec": None, "msgs": []})
+        w = s.worst
+        if cell["rec"] is None or _SEVERITY[w.status] > _SEVERITY[cell["rec"].status]:
+            cell["rec"] = w
+        if w.status != "ok":
+            cell["msgs"].append(f"{case} batch {batch}: {w.message}")
+    return out
+
+
+def _fmt_time(s):
+    return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} us"
+
+
+def _crossing_rows(label, op, case, cs):
+    rows = []
+    for c in cs:
+        a, b, x = c["a"], c["b"], c["x"]
+        pair = f"{a[0]}/{a[1]} vs {b[0]}/{b[1]}"
+        if x is None:
+            rows.append((label, f"{op}/{case}", pair, "none measured", "-", f"ambiguous ({c['agreement']:.0%} agree)"))
+            continue
+        below = a if x.faster_below == "a" else b
+        note = f"ambiguous ({x.agreement:.0%} agree)" if x.ambiguous else f"{x.agreement:.0%} agree"
+        rows.append(
+            (
+                label,
+                f"{op}/{case}",
+                pair,
+                f"{x.batch:.3g} ({below[0]}/{below[1]} faster below)",
+                f"[{x.ci[0]:.3g}, {x.ci[1]:.3g}]",
+                note,
+            )
+        )
+    return rows
+
+
+def best_rows(group):
+    rows = []
+    peak, bw = group.limits.get("peak_gflops"), group.limits.get("mem_gbps")
+    for (op, case), lines in sorted(group.cases.items()):
+        batches = sorted({b for bb in lines.values() for b in bb})
+        for b in batches:
+            cands = []
+            for ln, bb in lines.items():
+                if b in bb and bb[b].status == "ok":
+                    p = line_points({b: bb[b]})[0]
+                    cands.append((p["median"], ln, p))
+            if not cands:
+                continue
+            t, ln, p = min(cands)
+            gf = p["flop"] / t / 1e9 if p["flop"] else None
+            gb = p["bytes"] / t / 1e9 if p["bytes"] else None
+            rows.append(
+                (
+                    f"{op}/{case}",
+                    b,
+                    f"{ln[0]}/{ln[1]}",
+                    _fmt_time(t),
+                    f"{gf:.3g}" + (f" ({100 * gf / peak:.0f}% of peak)" if peak else "") if gf else "-",
+                    f"{gb:.3g}" + (f" ({100 * gb / bw:.0f}% of bw)" if bw else "") if gb else "-",
+                )
+            )
+    return rows
+
+
+# ---------------------------------------------------------------- documents
+_CSS = """body{font-family:sans-serif;margin:1.5em;max-width:1400px}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;padding:3px 7px;font-size:13px}
+th{background:#f0f0f0}img{max-width:100%}.cell{cursor:help}"""
+
+
+def build(groups):
+    """Returns (html, markdown, {filename: bytes})."""
+    files = {}
+    h = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>modebench report</title><style>{_CSS}</style></head><body>"]
+    m = ["# modebench report", ""]
+    h.append("<h1>modebench report</h1><h2>Sets</h2><table><tr><th>set</th><th>processes</th><th>git</th><th>limits</th></tr>")
+    m += ["## Sets", "", "| set | processes | git | limits |", "|---|---|---|---|"]
+    for g in groups:
+        shas = sorted({str(p.context.get("git_sha", "?")) for p in g.processes})
+        lim = ", ".join(f"{k}={v:g}" for k, v in sorted(g.limits.items())) or "unknown"
+        h.append(f"<tr><td>{esc(g.label)}</td><td>{len(g.processes)}</td><td>{esc(' '.join(shas))}</td><td>{esc(lim)}</td></tr>")
+        m.append(f"| {md(g.label)} | {len(g.processes)} | {md(' '.join(shas))} | {md(lim)} |")
+    h.append("</table>")
+    m.append("")
+
+    h.append("<h2>Compatibility matrix</h2>")
+    m += ["## Compatibility matrix", ""]
+    for g in groups:
+        mx = matrix(g)
+        cols = sorted({ln for row in mx.values() for ln in row})
+        h.append(f"<h3>{esc(g.label)}</h3><table><tr><th>op</th>" + "".join(f"<th>{esc(c[0])}<br>{esc(c[1])}</th>" for c in cols) + "</tr>")
+        m += [f"### {md(g.label)}", "", "| op | " + " | ".join(md(f"{c[0]}/{c[1]}") for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        for op in sorted(mx):
+            h.append(f"<tr><td>{esc(op)}</td>")
+            cells = []
+            for c in cols:
+                cell = mx[op].get(c)
+                if cell is None:
+                    h.append("<td>-</td>")
+                    cells.append("-")
+                    continue
+                rec = cell["rec"]
+                tip = "\n".join(cell["msgs"]) or "ok everywhere"
+                h.append(
+                    f"<td class='cell' style='background:{_STATUS_COLOUR[rec.status]}' title='{esc(tip)}'>{esc(rec.status_text)}</td>"
+                )
+                cells.append(md(rec.status_text))
+            h.append("</tr>")
+            m.append(f"| {md(op)} | " + " | ".join(cells) + " |")
+        h.append("</table>")
+        m.append("")
+
+    all_cases = sorted({oc for g in groups for oc in g.cases})
+    cross_rows = []
+    h.append("<h2>Charts</h2>")
+    for i, (op, case) in enumerate(all_cases):
+        imgs, cs = chart(groups, op, case)
+        stem = f"charts/{i:02d}_{_slug(op)}_{_slug(case)}"
+        files[stem + ".png"], files[stem + ".svg"] = imgs["png"], imgs["svg"]
+        for label, c in cs.items():
+            cross_rows += _crossing_rows(label, op, case, c)
+        b64 = base64.b64encode(imgs["png"]).decode()
+        h.append(f"<h3>{esc(op)}/{esc(case)}</h3><img alt='{esc(op)}/{esc(case)}' src='data:image/png;base64,{b64}'>")
+        m.append(f"![{md(op)}/{md(case)}]({stem}.png)")
+    m.append("")
+
+    head = ("set", "op/case", "pair", "crossover batch", "95% CI", "resamples")
+    h.append("<h2>Crossovers</h2><table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in head) + "</tr>")
+    m += ["## Crossovers", "", "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for r in cross_rows:
+        h.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>")
+        m.append("| " + " | ".join(md(c) for c in r) + " |")
+    if not cross_rows:
+        m.append("| none | | | | | |")
+    h.append("</table>")
+    m.append("")
+
+    head = ("op/case", "batch", "fastest", "median time", "GFLOP/s", "GB/s")
+    h.append("<h2>Fastest per batch</h2>")
+    m += ["## Fastest per batch", ""]
+    for g in groups:
+        rows = best_rows(g)
+        h.append(f"<h3>{esc(g.label)}</h3><table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in head) + "</tr>")
+        m += [f"### {md(g.label)}", "", "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+        for r in rows:
+            h.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>")
+            m.append("| " + " | ".join(md(c) for c in r) + " |")
+        h.append("</table>")
+        m.append("")
+    h.append("</body></html>")
+    return "".join(h) + "\n", "\n".join(m) + "\n", files

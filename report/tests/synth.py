@@ -1,0 +1,125 @@
+"""Synthetic Google Benchmark JSON for what this GPU-less machine cannot produce
+(gpu / hybrid / ptx-jit records, failed / wrong statuses, known crossings)."""
+
+import json
+import os
+
+import numpy as np
+
+CONTEXT = {
+    "date": "2026-01-01T00:00:00+00:00",
+    "host_name": "synthetic",
+    "executable": "modebench",
+    "num_cpus": 2,
+    "library_build_type": "release",
+    "blas": "OpenBLAS 0.3.21 Zen",
+    "cpu_model": "Synthetic CPU",
+    "cuda_driver": "580.65.06",
+    "cuda_toolkit": "13.0",
+    "device_name": "Synthetic GPU",
+    "device_cc": "12.0",
+    "git_sha": "abc123",
+    "profile": "quick",
+    "seed": "42",
+}
+
+
+def ok_entry(name, seconds, flop=None, label="math=fp32;threads=2;check=full", reps=1, rep_times=None):
+    out = []
+    times = rep_times if rep_times is not None else [seconds] * reps
+    for i, t in enumerate(times):
+        e = {
+            "name": name,
+            "run_name": name,
+            "run_type": "iteration",
+            "repetitions": len(times),
+            "repetition_index": i,
+            "threads": 1,
+            "iterations": 10,
+            "real_time": t * 1e6,
+            "cpu_time": t * 1e6,
+            "time_unit": "us",
+            "max_err": 1e-7,
+            "tolerance": 1e-4,
+            "label": label,
+        }
+        if flop is not None:
+            e["FLOPS"] = flop / t
+            e["bytes_per_second"] = flop / 10 / t
+        out.append(e)
+    return out
+
+
+def error_entry(name, message):
+    return [
+        {
+            "name": name,
+            "run_name": name,
+            "run_type": "iteration",
+            "repetitions": 1,
+            "repetition_index": 0,
+            "threads": 1,
+            "iterations": 0,
+            "real_time": 0.0,
+            "cpu_time": 0.0,
+            "time_unit": "us",
+            "error_occurred": True,
+            "error_message": message,
+        }
+    ]
+
+
+def write(path, benchmarks, **context):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"context": {**CONTEXT, **context}, "benchmarks": benchmarks}, f, indent=1)
+    return path
+
+
+def name(op, case, mode, impl, batch):
+    return f"{op}/{case}/mode:{mode}/impl:{impl}/batch:{batch}"
+
+
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def cpu_time(b):
+    """Power law, linear in log-log: crosses gpu_time exactly at b = 16."""
+    return 1e-4 * b
+
+
+def gpu_time(b):
+    return 4e-4 * b**0.5
+
+
+def multimode_set(folder, processes=8, noise=0.03, seed=1, toolkit="13.0", git_sha="abc123", statuses=True):
+    """cpu/onednn vs gpu/cublas crossing at 16, a wrong hybrid, a failed ptx-jit, an unavailable impl."""
+    rng = np.random.default_rng(seed)
+    paths = []
+    for p in range(processes):
+        bench = []
+        for b in BATCHES:
+            flop = 2.0 * b * 1024 * 1024
+            bench += ok_entry(name("linear", "square_1024", "cpu", "onednn", b), cpu_time(b) * rng.lognormal(0, noise), flop)
+            bench += ok_entry(
+                name("linear", "square_1024", "gpu", "cublas", b),
+                gpu_time(b) * rng.lognormal(0, noise),
+                flop,
+                label="math=fp32;image=sass:120",
+            )
+            if statuses:
+                hybrid = name("linear", "square_1024", "hybrid", "cached", b)
+                if b == 64:
+                    bench += error_entry(hybrid, "wrong: max_err=0.5 tolerance=0.0001")
+                else:
+                    # Faster than everything: it must still never be chosen, it was wrong once.
+                    bench += ok_entry(hybrid, 1e-6 * rng.lognormal(0, noise), flop)
+                bench += error_entry(
+                    name("linear", "square_1024", "ptx-jit", "cublas", b),
+                    "failed: no_kernel_image: CUBLAS_STATUS_ARCH_MISMATCH",
+                )
+                bench += error_entry(
+                    name("linear", "square_1024", "gpu", "tf32", b), "unavailable: built without CUDA"
+                )
+        paths.append(write(os.path.join(folder, f"p{p}.json"), bench, cuda_toolkit=toolkit, git_sha=git_sha))
+    return paths

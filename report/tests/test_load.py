@@ -1,0 +1,138 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import synth
+from conftest import AA, HERE
+
+from modebench_report import load
+
+
+def real_file():
+    return os.path.join(AA, "A", sorted(os.listdir(os.path.join(AA, "A")))[0])
+
+
+def test_real_fixture_parses_names_counters_and_repetitions():
+    p = load.load_process(real_file())
+    keys = sorted(p.records)
+    assert ("linear", "square_1024", "cpu", "openblas", 8) in keys
+    rec = p.records[("linear", "square_1024", "cpu", "openblas", 8)]
+    assert rec.status == "ok"
+    assert len(rec.times) == 5  # --benchmark_repetitions=5; aggregates are not samples
+    assert all(1e-6 < t < 1 for t in rec.times)
+    assert rec.counters["tolerance"][0] == pytest.approx(1e-4)
+    assert rec.label["math"] == "fp32"
+    assert "OpenBLAS" in p.host and p.toolkit == "none"
+
+
+def test_host_key_never_hostname_alone():
+    assert load.host_key({"host_name": "box1"}) == "unknown host"
+    k = load.host_key({"host_name": "box1", "cpu_model": "EPYC", "device_name": "RTX 5090", "cuda_driver": "580"})
+    assert k == "EPYC | RTX 5090 | 580"
+
+
+@pytest.mark.parametrize(
+    "message,status,cls",
+    [
+        ("unavailable: no CUDA driver", "unavailable", ""),
+        ("failed: no_kernel_image: cudaErrorNoKernelImageForDevice", "failed", "no_kernel_image"),
+        ("failed: out_of_memory: 2 GiB", "failed", "out_of_memory"),
+        ("failed: bogus_class: x", "failed", "other"),
+        ("wrong: max_err=0.5 tolerance=0.0001", "wrong", ""),
+        ("something else", "failed", "other"),
+    ],
+)
+def test_status_prefixes(message, status, cls):
+    assert load.parse_status(message) == (status, cls)
+
+
+def test_suffixes_skip_fields_and_aggregates_only(tmp_path):
+    n = synth.name("linear", "c", "cpu", "x", 4)
+    entries = [
+        {"name": n + "/manual_time", "run_type": "iteration", "real_time": 2.0, "time_unit": "ms"},
+        {"name": synth.name("linear", "c", "gpu", "y", 4), "run_type": "iteration", "skipped": True,
+         "skip_message": "unavailable: no driver"},
+        {"name": synth.name("linear", "c", "cpu", "z", 4) + "_median", "run_type": "aggregate",
+         "aggregate_name": "median", "real_time": 3.0, "time_unit": "ms"},
+        {"name": synth.name("linear", "c", "cpu", "z", 4) + "_mean", "run_type": "aggregate",
+         "aggregate_name": "mean", "real_time": 5.0, "time_unit": "ms"},
+    ]
+    p = load.load_process(synth.write(str(tmp_path / "f.json"), entries))
+    assert p.records[("linear", "c", "cpu", "x", 4)].times == [pytest.approx(2e-3)]
+    assert p.records[("linear", "c", "gpu", "y", 4)].status == "unavailable"
+    assert p.records[("linear", "c", "cpu", "z", 4)].times == [pytest.approx(3e-3)]
+
+
+def _bad_files(tmp_path):
+    text = open(real_file()).read()
+    cases = {
+        "not_json.json": "this is not json\n",
+        "truncated.json": text[: len(text) // 2],
+        "empty.json": "",
+        "wrong_schema.json": json.dumps({"results": []}),
+        "no_benchmarks.json": json.dumps({"context": {}, "benchmarks": []}),
+        "bad_name.json": json.dumps({"context": {}, "benchmarks": [{"name": "BM_foo", "real_time": 1, "time_unit": "ns"}]}),
+        # Google Benchmark writes non-finite doubles as bare tokens.
+        "nan.json": text.replace('"max_err": ', '"max_err": NaN, "x": ', 1),
+        "inf.json": text.replace('"FLOPS": ', '"FLOPS": Infinity, "y": ', 1),
+        "neg_inf_time.json": text.replace('"real_time": ', '"real_time": -Infinity, "z": ', 1),
+    }
+    paths = {}
+    for name, body in cases.items():
+        p = tmp_path / name
+        p.write_text(body)
+        paths[name] = str(p)
+    return paths
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["not_json.json", "truncated.json", "empty.json", "wrong_schema.json", "no_benchmarks.json", "bad_name.json",
+     "nan.json", "inf.json", "neg_inf_time.json"],
+)
+@pytest.mark.parametrize("cmd", ["render", "compare", "policy"])
+def test_bad_input_exit_2_names_file_and_keeps_old_output(tmp_path, run, name, cmd):
+    bad = _bad_files(tmp_path)[name]
+    out = tmp_path / "out"
+    out.mkdir()
+    keep = out / ("index.html" if cmd == "render" else "result.json")
+    keep.write_text("previous")
+    if cmd == "render":
+        code, _, err = run("render", bad, "--out", out)
+    elif cmd == "compare":
+        code, _, err = run("compare", real_file(), bad, "--json", keep)
+    else:
+        code, _, err = run("policy", bad, "--out", keep)
+    assert code == 2
+    assert bad in err and len(err.strip().splitlines()) == 1
+    assert keep.read_text() == "previous"
+    assert sorted(os.listdir(out)) == [keep.name]  # no temp files left behind
+
+
+def test_test_device_refused_unless_allowed(tmp_path, run):
+    f = synth.write(str(tmp_path / "t.json"),
+                    synth.ok_entry(synth.name("linear", "c", "hybrid", "naive", 1), 1e-3, label="device=test;math=fp32"))
+    code, _, err = run("policy", f, "--out", tmp_path / "p.json")
+    assert code == 2 and "test device" in err and f in err
+    code, _, _ = run("policy", f, "--out", tmp_path / "p.json", "--allow-test-device")
+    assert code == 0
+
+
+def test_missing_and_empty_folder(tmp_path, run):
+    code, _, err = run("render", tmp_path / "nope", "--out", tmp_path / "o")
+    assert code == 2 and "nope" in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = run("render", tmp_path / "empty", "--out", tmp_path / "o")
+    assert code == 2 and "empty" in err
+
+
+def test_entry_point_script_runs(tmp_path):
+    script = os.path.join(os.path.dirname(HERE), "modebench-report")
+    bad = tmp_path / "x.json"
+    bad.write_text("{")
+    r = subprocess.run([sys.executable, script, "policy", str(bad), "--out", str(tmp_path / "p.json")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and str(bad) in r.stderr
+    assert os.access(script, os.X_OK)
