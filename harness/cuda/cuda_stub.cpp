@@ -7,3 +7,11 @@ std::unique_ptr<Instance> make_linear_gpu(const std::string& impl, LinearProblem
   throw Unavailable("linear gpu impl '" + impl + "' not built yet");
 }
 }  // namespace mb
+
+#include "harness/ops/knn.hpp"
+#include "harness/status.hpp"
+namespace mb {
+std::unique_ptr<Instance> make_knn_gpu(const std::string& impl, KnnProblem&, Device&) {
+  throw Unavailable("knn gpu impl '" + impl + "' not built yet");
+}
+}  // namespace mb

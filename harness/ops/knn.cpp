@@ -1,6 +1,187 @@
-// Placeholder until the knn op lands: registers no cases.
+#include "harness/ops/knn.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "cpu_ref/knn.hpp"
 #include "harness/registry.hpp"
+#include "harness/rng.hpp"
+#include "harness/status.hpp"
+#include "harness/validate.hpp"
+#include "kernels/cpu/knn.hpp"
 
 namespace mb {
-void register_knn(Registry&) {}
+namespace {
+
+constexpr float kBox = 1.3f;
+// The reference is O(N) per point: check every point only up to this N, else a sample.
+constexpr size_t kKnnFullCheckLimit = 20'000;
+
+struct Vec3 {
+  float x, y, z;
+};
+Vec3 operator+(Vec3 a, Vec3 b) { return {a.x + b.x, a.y + b.y, a.z + b.z}; }
+Vec3 operator*(float s, Vec3 a) { return {s * a.x, s * a.y, s * a.z}; }
+Vec3 cross(Vec3 a, Vec3 b) { return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x}; }
+Vec3 unit_vector(Rng& rng) {
+  for (;;) {
+    Vec3 v{rng.normalish(), rng.normalish(), rng.normalish()};
+    const float len = std::sqrt(v.x * v.x + v.y * v.y + v.z * v.z);
+    if (len > 1e-3f) return (1.0f / len) * v;
+  }
+}
+
+struct Surface {
+  bool sphere;
+  Vec3 center, u, v;  // sphere: radius in u.x; patch: half-extents along u and v folded into them
+  float radius;
+  float weight;  // cumulative share of the points
+};
+
+std::vector<Surface> make_surfaces(uint64_t seed) {
+  Rng rng(derive_seed(seed, 11));
+  std::vector<Surface> s(6);
+  float total = 0.0f;
+  for (size_t k = 0; k < s.size(); ++k) {
+    Surface& f = s[k];
+    f.sphere = k % 2 == 0;
+    f.center = {rng.uniform(-0.7f, 0.7f), rng.uniform(-0.7f, 0.7f), rng.uniform(-0.7f, 0.7f)};
+    f.radius = rng.uniform(0.2f, 0.5f);
+    const Vec3 u = unit_vector(rng);
+    Vec3 v = cross(u, unit_vector(rng));
+    const float len = std::sqrt(v.x * v.x + v.y * v.y + v.z * v.z);
+    v = (1.0f / std::max(len, 1e-6f)) * v;
+    f.u = rng.uniform(0.3f, 0.9f) * u;
+    f.v = rng.uniform(0.3f, 0.9f) * v;
+    total += rng.uniform(0.5f, 1.5f);  // uneven densities, as in real captures
+    f.weight = total;
+  }
+  for (Surface& f : s) f.weight /= total;
+  return s;
+}
+
+}  // namespace
+
+std::vector<float> knn_points(KnnCloud cloud, int64_t n, uint64_t seed) {
+  std::vector<float> p(3 * n);
+  Rng rng(derive_seed(seed, 12));
+  if (cloud == KnnCloud::uniform) {
+    rng.fill_uniform(p, -kBox, kBox);
+    return p;
+  }
+  const std::vector<Surface> surfaces = make_surfaces(seed);
+  constexpr float kNoise = 0.004f;
+  for (int64_t i = 0; i < n; ++i) {
+    Vec3 q;
+    if (rng.uniform01() < 0.01f) {
+      q = {rng.uniform(-kBox, kBox), rng.uniform(-kBox, kBox), rng.uniform(-kBox, kBox)};
+    } else {
+      const float pick = rng.uniform01();
+      const Surface& f =
+          *std::find_if(surfaces.begin(), surfaces.end() - 1, [&](const Surface& s) { return pick < s.weight; });
+      if (f.sphere)
+        q = f.center + f.radius * unit_vector(rng);
+      else
+        q = f.center + rng.uniform(-1.0f, 1.0f) * f.u + rng.uniform(-1.0f, 1.0f) * f.v;
+      q = q + kNoise * Vec3{rng.normalish(), rng.normalish(), rng.normalish()};
+    }
+    p[3 * i] = std::clamp(q.x, -kBox, kBox);
+    p[3 * i + 1] = std::clamp(q.y, -kBox, kBox);
+    p[3 * i + 2] = std::clamp(q.z, -kBox, kBox);
+  }
+  return p;
+}
+
+namespace {
+
+class GridInstance : public Instance {
+ public:
+  explicit GridInstance(KnnProblem& p) : p_(p) {}
+  void run() override { grid_.run(p_.points.data(), p_.n, p_.out.data()); }
+  std::string label() const override {
+    const auto& s = grid_.stats();
+    return "grid=" + std::to_string(s.dims[0]) + "x" + std::to_string(s.dims[1]) + "x" + std::to_string(s.dims[2]);
+  }
+
+ private:
+  KnnProblem& p_;
+  cpu::KnnGrid grid_;
+};
+
+class KnnCase : public OpCase {
+ public:
+  KnnCase(std::string name, KnnCloud cloud) : name_(std::move(name)), cloud_(cloud) {}
+  std::string op() const override { return "knn"; }
+  std::string name() const override { return name_; }
+
+  std::vector<int64_t> batches(Profile p) const override {
+    if (p == Profile::quick) return {10'000, 100'000};
+    return {10'000, 30'000, 100'000, 300'000, 1'000'000, 2'000'000};
+  }
+  void check_batch(int64_t batch) const override {
+    OpCase::check_batch(batch);
+    if (batch < 4) throw BadInput("knn needs at least 4 points (batch >= 4), got " + std::to_string(batch));
+  }
+  // No nominal FLOP count: the work depends on the algorithm and the cloud, not on N
+  // alone (brute force would claim 8*N*(N-1)). Compare knn by items_per_second (points/s).
+  double flops(int64_t) const override { return 0.0; }
+  double bytes(int64_t batch) const override { return 4.0 * (3.0 * batch + batch); }
+  // Plus the grid's scratch: cell per point, <= ~8 cell starts per point, sorted copy.
+  double host_bytes(int64_t batch) const override { return bytes(batch) + (4.0 + 32.0 + 16.0) * batch; }
+
+  std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const override {
+    check_batch(batch);
+    auto p = std::make_unique<KnnProblem>(batch);
+    p->points = knn_points(cloud_, batch, seed);
+    return p;
+  }
+
+  Validation validate(Problem& prob, bool) const override {
+    auto& p = static_cast<KnnProblem&>(prob);
+    Validation v;
+    v.tolerance = 1e-5;
+    v.finite = all_finite(p.out);
+    v.check = check_label(p.out.size(), kKnnFullCheckLimit);
+    const std::vector<size_t> idx = outputs_to_check(p.out.size(), kKnnFullCheckLimit);
+    std::vector<RefValue> ref(idx.size());
+    // Each reference point is an independent O(N) scan.
+#pragma omp parallel for schedule(dynamic, 16)
+    for (size_t k = 0; k < idx.size(); ++k) ref[k] = ref::knn_at(p.points.data(), p.n, static_cast<int64_t>(idx[k]));
+    ErrorMeter meter;
+    for (size_t k = 0; k < idx.size(); ++k) meter.add(p.out[idx[k]], ref[k]);
+    v.max_err = meter.max_err();
+    v.finite = v.finite && meter.finite();
+    return v;
+  }
+
+  std::vector<std::string> cpu_impls() const override { return {"grid"}; }
+  std::vector<std::string> gpu_impls() const override { return {"exact", "chunked"}; }
+  std::string best_cpu_impl() const override { return "grid"; }
+  std::string plain_cpu_impl() const override { return "grid"; }
+
+  std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {
+    auto& p = static_cast<KnnProblem&>(prob);
+    if (impl == "grid") return std::make_unique<GridInstance>(p);
+    throw BadInput("knn has no cpu impl '" + impl + "'");
+  }
+  std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
+#if MODEBENCH_HAVE_CUDA
+    return make_knn_gpu(impl, static_cast<KnnProblem&>(prob), dev);
+#else
+    return OpCase::make_gpu(impl, prob, dev);
+#endif
+  }
+
+ private:
+  std::string name_;
+  KnnCloud cloud_;
+};
+
+}  // namespace
+
+void register_knn(Registry& r) {
+  r.add(std::make_unique<KnnCase>("uniform", KnnCloud::uniform));
+  r.add(std::make_unique<KnnCase>("clustered", KnnCloud::clustered));
+}
+
 }  // namespace mb

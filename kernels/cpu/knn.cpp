@@ -1,0 +1,180 @@
+#include "kernels/cpu/knn.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "kernels/common/top3.hpp"
+
+namespace mb::cpu {
+namespace {
+
+// Geometry of the grid; cell coordinates come from exactly one formula (cell())
+// so a point's cell and the bounds used for pruning agree up to `slack`.
+struct Geometry {
+  float lo[3];
+  float h, inv_h;
+  int64_t g[3];
+  float slack;  // absolute rounding margin on every box bound, keeps pruning conservative
+
+  int64_t cell(float v, int a) const {
+    float t = (v - lo[a]) * inv_h;
+    if (!(t > 0.0f)) return 0;  // also NaN
+    const auto last = static_cast<float>(g[a] - 1);
+    if (t >= last) return g[a] - 1;
+    return static_cast<int64_t>(t);
+  }
+  int64_t id(int64_t x, int64_t y, int64_t z) const { return (z * g[1] + y) * g[0] + x; }
+  // Distance along axis a from coordinate q (in cell qc) to cell c; 0 for the query's own slab.
+  float gap(float q, int64_t qc, int64_t c, int a) const {
+    float d = 0.0f;
+    if (c < qc) d = q - (lo[a] + static_cast<float>(c + 1) * h);
+    if (c > qc) d = (lo[a] + static_cast<float>(c) * h) - q;
+    return std::max(0.0f, d - slack);
+  }
+};
+
+int64_t cells_of(const float ext[3], float h, int64_t g[3]) {
+  for (int a = 0; a < 3; ++a) g[a] = static_cast<int64_t>(std::floor(ext[a] / h)) + 1;
+  return g[0] * g[1] * g[2];
+}
+
+}  // namespace
+
+void KnnGrid::run(const float* pts, int64_t n64, float* out) {
+  if (n64 < 4) throw std::invalid_argument("knn needs at least 4 points, got " + std::to_string(n64));
+  if (n64 >= (int64_t{1} << 31)) throw std::invalid_argument("knn grid supports fewer than 2^31 points");
+  const auto n = static_cast<uint32_t>(n64);
+
+  // Bounding box.
+  float lo0 = INFINITY, lo1 = INFINITY, lo2 = INFINITY, hi0 = -INFINITY, hi1 = -INFINITY, hi2 = -INFINITY;
+#pragma omp parallel for reduction(min : lo0, lo1, lo2) reduction(max : hi0, hi1, hi2)
+  for (int64_t i = 0; i < n64; ++i) {
+    lo0 = std::min(lo0, pts[3 * i]);
+    hi0 = std::max(hi0, pts[3 * i]);
+    lo1 = std::min(lo1, pts[3 * i + 1]);
+    hi1 = std::max(hi1, pts[3 * i + 1]);
+    lo2 = std::min(lo2, pts[3 * i + 2]);
+    hi2 = std::max(hi2, pts[3 * i + 2]);
+  }
+  Geometry geo{};
+  geo.lo[0] = lo0, geo.lo[1] = lo1, geo.lo[2] = lo2;
+  const float ext[3] = {std::max(0.0f, hi0 - lo0), std::max(0.0f, hi1 - lo1), std::max(0.0f, hi2 - lo2)};
+  const float max_ext = std::max({ext[0], ext[1], ext[2]});
+  float max_abs = 0.0f;
+  for (float v : {lo0, lo1, lo2, hi0, hi1, hi2}) max_abs = std::max(max_abs, std::fabs(v));
+
+  // Cell size: start from ~2 points per cell of the bounding box, then shrink while
+  // the occupied cells are crowded (points on surfaces leave most of the box empty).
+  // The cell count stays <= ~8n, so memory is linear in n whatever the distribution.
+  const double cap = 8.0 * n + 64.0;
+  float h = max_ext > 0.0f ? max_ext / static_cast<float>(std::cbrt(n / 2.0)) : 1.0f;
+  int64_t cells = 0;
+  int64_t occupied = 0;
+  for (int iter = 0;; ++iter) {
+    bool final = iter >= 6;
+    double want = 1.0;
+    for (int a = 0; a < 3; ++a) want *= std::floor(ext[a] / h) + 1.0;
+    while (want > cap) {  // too fine: coarsen to the cap
+      h *= static_cast<float>(std::cbrt(want / cap)) * 1.01f;
+      want = 1.0;
+      for (int a = 0; a < 3; ++a) want *= std::floor(ext[a] / h) + 1.0;
+      final = true;
+    }
+    cells = cells_of(ext, h, geo.g);
+    geo.h = h;
+    geo.inv_h = 1.0f / h;
+
+    cell_of_.resize(n);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n64; ++i) {
+      const float* p = pts + 3 * i;
+      cell_of_[i] = static_cast<uint32_t>(geo.id(geo.cell(p[0], 0), geo.cell(p[1], 1), geo.cell(p[2], 2)));
+    }
+    start_.assign(static_cast<size_t>(cells) + 1, 0);
+    occupied = 0;
+    for (uint32_t i = 0; i < n; ++i) occupied += start_[cell_of_[i]]++ == 0;
+    const double crowding = static_cast<double>(n) / static_cast<double>(occupied);
+    if (final || crowding <= 3.0 || max_ext == 0.0f) break;
+    // Occupied cells grow like 1/h^2 on surfaces: shrink for ~2 points per occupied cell.
+    h *= static_cast<float>(std::max(0.35, std::sqrt(2.0 / crowding)));
+  }
+  geo.slack = 8.0f * FLT_EPSILON * (max_abs + geo.h);
+  stats_ = {{geo.g[0], geo.g[1], geo.g[2]}, geo.h, occupied};
+
+  // Counting sort into cell order: inclusive prefix sums are cell ends; filling
+  // backwards leaves start_[c] at the cell's first position and keeps input order.
+  for (int64_t c = 1; c <= cells; ++c) start_[c] += start_[c - 1];
+  sorted_.resize(n);
+  for (uint32_t i = n; i-- > 0;) {
+    const uint32_t pos = --start_[cell_of_[i]];
+    sorted_[pos] = {pts[3 * i], pts[3 * i + 1], pts[3 * i + 2], i};
+  }
+  start_[cells] = n;
+
+  const Point* sp = sorted_.data();
+  const uint32_t* st = start_.data();
+  // Queries in cell order: neighbouring queries touch the same cells.
+#pragma omp parallel for schedule(dynamic, 512)
+  for (int64_t s = 0; s < n64; ++s) {
+    const Point q = sp[s];
+    const int64_t qc[3] = {geo.cell(q.x, 0), geo.cell(q.y, 1), geo.cell(q.z, 2)};
+    const float qv[3] = {q.x, q.y, q.z};
+    Top3 best = Top3::empty();
+
+    auto scan = [&](int64_t cell) {
+      for (uint32_t j = st[cell], end = st[cell + 1]; j < end; ++j) {
+        const float dx = sp[j].x - q.x, dy = sp[j].y - q.y, dz = sp[j].z - q.z;
+        const float d = dx * dx + dy * dy + dz * dz;
+        if (d < best.worst() && sp[j].index != q.index) {
+          best.insert(d);
+          if (best.worst() == 0.0f) return;  // nothing can improve: many duplicates
+        }
+      }
+    };
+
+    for (int64_t r = 0;; ++r) {
+      const int64_t z0 = std::max<int64_t>(0, qc[2] - r), z1 = std::min(geo.g[2] - 1, qc[2] + r);
+      const int64_t y0 = std::max<int64_t>(0, qc[1] - r), y1 = std::min(geo.g[1] - 1, qc[1] + r);
+      const int64_t x0 = std::max<int64_t>(0, qc[0] - r), x1 = std::min(geo.g[0] - 1, qc[0] + r);
+      for (int64_t z = z0; z <= z1; ++z) {
+        const float gz = geo.gap(qv[2], qc[2], z, 2);
+        const float gz2 = gz * gz;
+        if (gz2 >= best.worst()) continue;
+        const bool z_on_shell = z == qc[2] - r || z == qc[2] + r;
+        for (int64_t y = y0; y <= y1; ++y) {
+          const float gy = geo.gap(qv[1], qc[1], y, 1);
+          const float gyz2 = gz2 + gy * gy;
+          if (gyz2 >= best.worst()) continue;
+          const bool on_shell = z_on_shell || y == qc[1] - r || y == qc[1] + r;
+          // Inside the shell's z/y range only the two x end cells belong to ring r.
+          const int64_t step = on_shell ? 1 : std::max<int64_t>(1, 2 * r);
+          for (int64_t x = on_shell ? x0 : qc[0] - r; x <= x1; x += step) {
+            if (x < x0) continue;
+            const float gx = geo.gap(qv[0], qc[0], x, 0);
+            if (gyz2 + gx * gx >= best.worst()) continue;
+            scan(geo.id(x, y, z));
+            if (best.worst() == 0.0f) break;
+          }
+        }
+      }
+      // Stop when the 3rd best is no farther than the nearest unsearched cell.
+      float bound = INFINITY;
+      for (int a = 0; a < 3; ++a) {
+        if (qc[a] - r > 0) bound = std::min(bound, qv[a] - (geo.lo[a] + static_cast<float>(qc[a] - r) * geo.h));
+        if (qc[a] + r < geo.g[a] - 1)
+          bound = std::min(bound, (geo.lo[a] + static_cast<float>(qc[a] + r + 1) * geo.h) - qv[a]);
+      }
+      if (bound == INFINITY) break;  // the whole grid has been searched
+      bound = std::max(0.0f, bound - geo.slack);
+      if (best.worst() <= bound * bound) break;
+    }
+    out[q.index] = best.mean();
+  }
+}
+
+}  // namespace mb::cpu

@@ -1,0 +1,35 @@
+#pragma once
+// Fast host knn (simple-knn's distCUDA2): out[i] = mean of the three smallest
+// squared distances from point i to the other points. Exact: a uniform grid
+// searched ring by ring until no unsearched cell can hold a closer point.
+#include <cstdint>
+#include <vector>
+
+namespace mb::cpu {
+
+struct KnnGridStats {
+  int64_t dims[3] = {0, 0, 0};
+  float cell_size = 0.0f;
+  int64_t occupied_cells = 0;
+};
+
+// Keeps its buffers between calls so repeated runs on the same N do not allocate.
+class KnnGrid {
+ public:
+  // points [n,3] fp32, out [n]; n >= 4 (throws std::invalid_argument otherwise).
+  // OpenMP threads; memory O(n): the grid has at most ~8n cells.
+  void run(const float* points, int64_t n, float* out);
+  const KnnGridStats& stats() const { return stats_; }
+
+ private:
+  struct Point {
+    float x, y, z;
+    uint32_t index;  // position in the caller's array, for self-exclusion and output
+  };
+  std::vector<uint32_t> cell_of_;  // per input point
+  std::vector<uint32_t> start_;    // per cell: first sorted position; start_[cells] = n
+  std::vector<Point> sorted_;      // points in cell order
+  KnnGridStats stats_;
+};
+
+}  // namespace mb::cpu
