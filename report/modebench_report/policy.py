@@ -29,7 +29,7 @@ def _risk(line):
     return RISK.get(line[0], 4)
 
 
-def _excluded(lines_by_case: dict, op: str):
+def excluded_lines(lines_by_case: dict, op: str):
     """{(mode, impl): reason} for lines that were ever wrong/failed (anywhere in this op) or never ok."""
     out = {}
     for (o, case), lines in lines_by_case.items():
@@ -84,18 +84,23 @@ def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
         b1, b2 = batches[r["last"]], batches[nxt["first"]]
         w1, w2 = r["line"], nxt["line"]
         lo, hi = float(b1), float(b2)
-        if all(b in candidates[w] for b in (b1, b2) for w in (w1, w2)):
-            sub1 = {b: candidates[w1][b] for b in (b1, b2)}
-            sub2 = {b: candidates[w2][b] for b in (b1, b2)}
-            xs, _ = find_crossings(sub1, sub2, rng_for(op, case, w1, w2, b1), n_boot)
-            if len(xs) == 1 and not xs[0].ambiguous:
-                lo, hi = max(lo, xs[0].ci[0]), min(hi, xs[0].ci[1])
+        common = sorted(set(candidates[w1]) & set(candidates[w2]))
+        if len(common) >= 2:
+            xs, _ = find_crossings(
+                {b: candidates[w1][b] for b in common},
+                {b: candidates[w2][b] for b in common},
+                rng_for(op, case, w1, w2),
+                n_boot,
+            )
+            # The crossing nearest this boundary; its CI may reach past the measured bracket.
+            near = [x for x in xs if not x.ambiguous and x.between[1] >= b1 and x.between[0] <= b2]
+            if near:
+                x = min(near, key=lambda x: abs(math.log(x.batch) - math.log(math.sqrt(b1 * b2))))
+                lo = max(x.ci[0], batches[r["first"]])
+                hi = min(x.ci[1], batches[nxt["last"]])
         # Safe side: the uncertain interval goes to the less risky line.
-        t = hi if _risk(w2) > _risk(w1) or _risk(w2) == _risk(w1) else lo
-        batch_max = int(math.floor(t))
-        if batch_max >= b2:
-            batch_max = b2 - 1
-        bounds.append(max(batch_max, b1))
+        t = hi if _risk(w2) >= _risk(w1) else lo
+        bounds.append(max(int(math.floor(t)), bounds[-1] + 1 if bounds else 1))
 
     for i, r in enumerate(runs):
         rule["ranges"].append(
@@ -119,5 +124,5 @@ def build_policy(series_map: dict, context: dict, key: str) -> dict:
     cases = by_case(series_map)
     rules = []
     for (op, case), lines in sorted(cases.items()):
-        rules.append(rule_for(op, case, lines, _excluded(cases, op)))
+        rules.append(rule_for(op, case, lines, excluded_lines(cases, op)))
     return {"schema": SCHEMA, "host": host_facts(context, key), "rules": rules}

@@ -6,6 +6,7 @@ import base64
 import io
 import os
 import re
+import textwrap
 
 import matplotlib
 
@@ -18,7 +19,7 @@ from .crossover import find_crossings  # noqa: E402
 from .load import by_case  # noqa: E402
 from .stats import rng_for  # noqa: E402
 
-from .text import LIMIT_KEYS, esc, md  # noqa: E402
+from .text import LIMIT_KEYS, esc, limits_for, md  # noqa: E402
 
 matplotlib.rcParams["svg.hashsalt"] = "modebench"  # reproducible SVG ids
 _STATUS_COLOUR = {"ok": "#c8e6c9", "unavailable": "#e0e0e0", "failed": "#ffcdd2", "wrong": "#ff8a80"}
@@ -126,36 +127,42 @@ def chart(groups, op, case):
     for col, g in enumerate(present):
         at, ar = axes[0][col], axes[1][col]
         unit_name = "GFLOP/s"
+        from .policy import excluded_lines
+
+        bad = excluded_lines(g.cases, op)
         for ln, by_batch in sorted(g.cases[(op, case)].items()):
             pts = line_points(by_batch)
             if not pts:
                 continue
+            style = "o--" if ln in bad else "o-"  # ever wrong/failed: drawn, never trusted
             x = [p["batch"] for p in pts]
             med = np.array([p["median"] for p in pts]) * 1e3
             lo = np.array([p["lo"] for p in pts]) * 1e3
             hi = np.array([p["hi"] for p in pts]) * 1e3
-            label = _mpl(f"{ln[0]}/{ln[1]}")
-            at.plot(x, med, "o-", color=colour[ln], label=label)
+            label = _mpl(f"{ln[0]}/{ln[1]}" + (" (wrong/failed)" if ln in bad else ""))
+            at.plot(x, med, style, color=colour[ln], label=label)
             at.fill_between(x, lo, hi, color=colour[ln], alpha=0.2, linewidth=0)
             if all(p["flop"] for p in pts):
                 work = np.array([p["flop"] for p in pts]) / 1e9
             else:
                 work, unit_name = np.array(x, float), "items/s"
-            ar.plot(x, work / (med / 1e3), "o-", color=colour[ln], label=label)
+            ar.plot(x, work / (med / 1e3), style, color=colour[ln], label=label)
             ar.fill_between(x, work / (hi / 1e3), work / (lo / 1e3), color=colour[ln], alpha=0.2, linewidth=0)
-        peak, bw = g.limits.get("peak_gflops"), g.limits.get("mem_gbps")
-        if unit_name == "GFLOP/s" and peak:
-            ar.axhline(peak, color="k", ls="--", lw=1, label=f"peak {peak:g} GFLOP/s")
-        if unit_name == "GFLOP/s" and bw:
-            # Memory roofline: bandwidth x arithmetic intensity of the case at each batch.
-            any_line = next(iter(g.cases[(op, case)].values()))
-            pts = [p for p in line_points(any_line) if p["flop"] and p["bytes"]]
-            if pts:
-                xs = [p["batch"] for p in pts]
-                roof = [bw * p["flop"] / p["bytes"] for p in pts]
-                if peak:
-                    roof = [min(r, peak) for r in roof]
-                ar.plot(xs, roof, color="grey", ls=":", lw=1, label=f"roofline {bw:g} GB/s")
+        modes_here = {ln[0] for ln in g.cases[(op, case)]}
+        for family, modes in (("host", ("cpu", "hybrid")), ("gpu", ("gpu", "ptx-jit"))):
+            if unit_name != "GFLOP/s" or not modes_here & set(modes):
+                continue
+            peak, bw = limits_for(g.limits, modes[0])
+            if peak:
+                ar.axhline(peak, color="k", ls="--", lw=1, label=f"{family} peak {peak:g} GFLOP/s")
+            if bw:
+                # Memory roofline: bandwidth x arithmetic intensity of the case at each batch.
+                any_line = next(iter(g.cases[(op, case)].values()))
+                pts = [p for p in line_points(any_line) if p["flop"] and p["bytes"]]
+                if pts:
+                    roof = [bw * p["flop"] / p["bytes"] for p in pts]
+                    roof = [min(x, peak) for x in roof] if peak else roof
+                    ar.plot([p["batch"] for p in pts], roof, color="grey", ls=":", lw=1, label=f"{family} roofline {bw:g} GB/s")
         crossings[g.label] = cs = crossings_of(g, op, case)
         for c in cs:
             x = c["x"]
@@ -170,7 +177,7 @@ def chart(groups, op, case):
             ax.set_ylabel(yl)
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=7)
-        at.set_title(_mpl(f"{op}/{case}\n{g.label}"), fontsize=8)
+        at.set_title(_mpl(f"{op}/{case}\n" + "\n".join(textwrap.wrap(g.label, 70))), fontsize=8)
     fig.tight_layout()
     out = {}
     for fmt in ("png", "svg"):
@@ -225,19 +232,23 @@ def _crossing_rows(label, op, case, cs):
 
 
 def best_rows(group):
+    """Fastest correct line per op/case/batch (lines ever wrong/failed in the op are left out)."""
+    from .policy import excluded_lines
+
     rows = []
-    peak, bw = group.limits.get("peak_gflops"), group.limits.get("mem_gbps")
     for (op, case), lines in sorted(group.cases.items()):
+        bad = excluded_lines(group.cases, op)
         batches = sorted({b for bb in lines.values() for b in bb})
         for b in batches:
             cands = []
             for ln, bb in lines.items():
-                if b in bb and bb[b].status == "ok":
+                if b in bb and bb[b].status == "ok" and ln not in bad:
                     p = line_points({b: bb[b]})[0]
                     cands.append((p["median"], ln, p))
             if not cands:
                 continue
-            t, ln, p = min(cands)
+            t, ln, p = min(cands, key=lambda c: c[0])
+            peak, bw = limits_for(group.limits, ln[0])
             gf = p["flop"] / t / 1e9 if p["flop"] else None
             gb = p["bytes"] / t / 1e9 if p["bytes"] else None
             rows.append(

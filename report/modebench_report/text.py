@@ -2,7 +2,15 @@
 
 import html
 
-LIMIT_KEYS = ("peak_gflops", "mem_gbps", "pcie_gbps")
+# Host limits (cpu and hybrid compute) and device limits (gpu, ptx-jit).
+LIMIT_KEYS = ("peak_gflops", "mem_gbps", "pcie_gbps", "gpu_peak_gflops", "gpu_mem_gbps")
+
+
+def limits_for(limits: dict, mode: str):
+    """(peak GFLOP/s, memory GB/s) that bound a mode's throughput, None where unknown."""
+    if mode in ("gpu", "ptx-jit"):
+        return limits.get("gpu_peak_gflops"), limits.get("gpu_mem_gbps")
+    return limits.get("peak_gflops"), limits.get("mem_gbps")
 
 
 def esc(s) -> str:
