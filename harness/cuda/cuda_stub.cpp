@@ -1,13 +1,6 @@
 // Stubs of GPU impls that do not exist yet (others append make_<op>_gpu here).
 #include "harness/status.hpp"
 
-#include "harness/ops/linear.hpp"
-namespace mb {
-std::unique_ptr<Instance> make_linear_gpu(const std::string& impl, LinearProblem&, Device&) {
-  throw Unavailable("linear gpu impl '" + impl + "' not built yet");
-}
-}  // namespace mb
-
 #include "harness/ops/knn.hpp"
 #include "harness/status.hpp"
 namespace mb {

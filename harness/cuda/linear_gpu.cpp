@@ -1,0 +1,80 @@
+// linear on the GPU: cuBLAS SGEMM into an output pre-filled with the bias
+// (beta = 1, the way PyTorch's addmm does it), strict fp32 or TF32.
+#include <cublas_v2.h>
+
+#include <limits>
+
+#include "harness/cuda/cuda_check.hpp"
+#include "harness/cuda/cuda_device.hpp"
+#include "harness/ops/linear.hpp"
+#include "harness/status.hpp"
+#include "kernels/cuda/bias.hpp"
+
+namespace mb {
+namespace {
+
+int blas_dim(int64_t v, const char* what) {
+  if (v <= 0 || v > std::numeric_limits<int>::max())
+    throw BadInput(std::string("cuBLAS cannot take ") + what + " = " + std::to_string(v));
+  return static_cast<int>(v);
+}
+
+class CublasLinear : public Instance {
+ public:
+  CublasLinear(LinearProblem& p, CudaDevice& dev, bool tf32)
+      : p_(p),
+        dev_(dev),
+        tf32_(tf32),
+        batch_(blas_dim(p.shape.batch, "batch")),
+        in_(blas_dim(p.shape.in, "in")),
+        out_(blas_dim(p.shape.out, "out")),
+        x_(dev, p.x.size()),
+        w_(dev, p.w.size()),
+        b_(dev, p.b.size()),
+        y_(dev, p.y.size()) {
+    x_.upload(p.x.data());
+    w_.upload(p.w.data());
+    b_.upload(p.b.data());
+    // NaN bytes: a result that was never written cannot validate.
+    check_cuda(cudaMemsetAsync(y_.data(), 0xFF, y_.bytes(), dev.stream()), "cudaMemsetAsync(y)");
+    dev.synchronize();
+  }
+
+  void run() override {
+    cublasHandle_t h = dev_.cublas();
+    // The handle is shared by every instance: set its math mode on each call.
+    check_cublas(cublasSetMathMode(h, tf32_ ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+    check_cuda(cuda::fill_rows_with_bias(y_.data(), b_.data(), batch_, out_, dev_.stream()), "fill_rows_with_bias");
+    // Row-major Y[B,out] = X[B,in] W[out,in]^T is column-major Y^T = W^T X^T.
+    const float one = 1.0f;
+    check_cublas(cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, out_, batch_, in_, &one, w_.data(), in_, x_.data(), in_, &one,
+                             y_.data(), out_),
+                 "cublasSgemm");
+  }
+  double timed_run_ms() override {
+    return time_on_stream_ms(dev_, [this] { run(); });
+  }
+  void fetch_outputs() override { y_.download(p_.y.data()); }
+  std::string label() const override {
+    return std::string(tf32_ ? "math=tf32" : "math=fp32") + ";blas=cublas_sgemm;" +
+           kernel_image_label(cuda::fill_rows_with_bias_kernel());
+  }
+  bool reduced_precision() const override { return tf32_; }
+
+ private:
+  LinearProblem& p_;
+  CudaDevice& dev_;
+  bool tf32_;
+  int batch_, in_, out_;
+  DeviceArray<float> x_, w_, b_, y_;
+};
+
+}  // namespace
+
+std::unique_ptr<Instance> make_linear_gpu(const std::string& impl, LinearProblem& p, Device& dev) {
+  if (impl != "cublas" && impl != "cublas_tf32") throw BadInput("linear has no gpu impl '" + impl + "'");
+  CudaDevice& cd = as_cuda(dev);
+  return std::make_unique<CublasLinear>(p, cd, impl == "cublas_tf32");
+}
+
+}  // namespace mb
