@@ -125,7 +125,12 @@ int main(int argc, char** argv) {
   probe->add_option("--json", probe_json, "also write the facts as JSON to this file");
   mb::ProbeOptions probe_opts;
   probe->add_option("--batch", probe_opts.batch_override, "batch of the matrix runs (default: smallest)");
+  add_selection_flags(*probe, sel, profile);
+  probe->add_option("--row-timeout", probe_opts.row_timeout_s, "seconds before a matrix row counts as hung")
+      ->capture_default_str();
+  probe->add_flag("!--no-bandwidth", probe_opts.measure_bandwidth, "skip the host<->device bandwidth measurement");
   probe->add_flag("--row", probe_opts.child_row, "internal: run one matrix row")->group("");
+  probe->add_option("--row-out", probe_opts.row_out, "internal: the row's JSON line goes here")->group("");
 
   std::vector<std::string> reversed(ours.rbegin(), ours.rend());
   try {

@@ -1,15 +1,533 @@
-// Minimal probe until issue 4 lands: host facts only.
+// modebench probe: facts, a validated compatibility matrix (one child process
+// per row, so a crash or hang is that row's status) and advice.
 #include "harness/probe.hpp"
 
-#include <cstdio>
+#include <dlfcn.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <regex>
+#include <sstream>
+
+#include "harness/advice.hpp"
+#include "harness/arch.hpp"
+#include "harness/build_info.hpp"
 #include "harness/context.hpp"
+#include "harness/gbench.hpp"
+#include "harness/registry.hpp"
+#include "harness/runner.hpp"
+#include "harness/status.hpp"
+#include "harness/subprocess.hpp"
 
 namespace mb {
 
-int probe_main(const Selection&, const ProbeOptions&, const std::string&, const std::vector<std::string>&) {
-  for (const auto& [k, v] : host_facts()) std::printf("%-18s %s\n", k.c_str(), v.c_str());
-  for (const auto& [k, v] : cuda_facts()) std::printf("%-18s %s\n", k.c_str(), v.c_str());
+using nlohmann::json;
+
+namespace {
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
+
+std::string nvidia_driver_release() {
+  // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  565.57.01  ..."
+  static const std::regex re(R"(Kernel Module\s+(?:for \S+\s+)?([0-9]+\.[0-9]+(?:\.[0-9]+)?))");
+  std::smatch m;
+  const std::string line = read_first_line("/proc/driver/nvidia/version");
+  return std::regex_search(line, m, re) ? m[1].str() : std::string();
+}
+
+std::string pcie_link_from_sysfs(const std::string& bus_id) {
+  if (bus_id.empty()) return {};
+  const std::string dir = "/sys/bus/pci/devices/" + bus_id + "/";
+  const std::string speed = read_first_line(dir + "current_link_speed"),
+                    width = read_first_line(dir + "current_link_width");
+  if (speed.empty() || width.empty()) return {};
+  std::string out = "current " + speed + " x" + width;
+  const std::string ms = read_first_line(dir + "max_link_speed"), mw = read_first_line(dir + "max_link_width");
+  if (!ms.empty() && !mw.empty()) out += " (max " + ms + " x" + mw + ")";
+  return out;
+}
+
+#if !MODEBENCH_HAVE_CUDA
+// CPU-only build: no runtime to ask, but whether a driver is installed is still worth saying.
+CudaProbe probe_cuda(bool) {
+  CudaProbe p;
+  p.driver_release = nvidia_driver_release();
+  if (!p.driver_release.empty()) p.driver_branch = std::atoi(p.driver_release.c_str());
+  if (void* lib = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL)) {
+    using GetVersion = int (*)(int*);
+    if (auto fn = reinterpret_cast<GetVersion>(dlsym(lib, "cuDriverGetVersion"))) fn(&p.driver_version);
+    p.driver_present = p.driver_version > 0;
+    dlclose(lib);
+  }
+  p.unavailable = "built without CUDA (MODEBENCH_CUDA=OFF or no toolkit found)";
+  return p;
+}
+#endif
+
+namespace {
+
+// ---------- child: one matrix row ----------
+
+std::string error_class_of(const std::string& message) {
+  // "failed: <class>: <detail>"
+  if (message.rfind("failed: ", 0) != 0) return {};
+  const auto end = message.find(':', 8);
+  return message.substr(8, end == std::string::npos ? std::string::npos : end - 8);
+}
+
+json row_result(Status status, const std::string& message) {
+  json r;
+  r["status"] = to_string(status);
+  r["error_class"] = error_class_of(message);
+  r["message"] = message;
+  return r;
+}
+
+int run_row(const Selection& sel, const ProbeOptions& opts) {
+  std::vector<Entry> entries = expand(registry(), sel);
+  if (entries.size() != 1)
+    throw BadInput("probe --row needs a selection of exactly one entry, got " + std::to_string(entries.size()));
+  RunConfig cfg;
+  cfg.seed = sel.seed;
+  cfg.warmup_calls = 0;
+  PreparedEntry p(entries[0], cfg);
+  json r = row_result(p.status(), p.message());
+  r["name"] = entries[0].name();
+  if (p.status() == Status::ok || p.status() == Status::wrong) {
+    r["first_call_ms"] = p.first_call_ms();
+    r["max_err"] = p.validation().finite ? p.validation().max_err : -1.0;
+    r["tolerance"] = p.validation().tolerance;
+  }
+  r["label"] = p.label();
+  const std::string line = r.dump() + "\n";
+  if (opts.row_out.empty())
+    std::fputs(line.c_str(), stdout);
+  else
+    write_atomically(opts.row_out, line);
+  return 0;
+}
+
+// ---------- parent ----------
+
+struct Row {
+  Entry entry;
+  json result;
+  std::string where;  // "child" or "in-process"
+};
+
+// One case per op (the first) unless --cases names them; each at its smallest batch or --batch.
+std::vector<Entry> plan_rows(const Selection& sel, const ProbeOptions& opts) {
+  Selection s = sel;
+  if (opts.batch_override > 0) s.batches = {opts.batch_override};
+  std::vector<Entry> all = expand(registry(), s);  // rejects bad names before any work
+  std::vector<const OpCase*> chosen;
+  for (const auto& e : all) {
+    const bool op_seen =
+        std::any_of(chosen.begin(), chosen.end(), [&](const OpCase* c) { return c->op() == e.op_case->op(); });
+    const bool case_seen = std::find(chosen.begin(), chosen.end(), e.op_case) != chosen.end();
+    if (!case_seen && (!sel.cases.empty() || !op_seen)) chosen.push_back(e.op_case);
+  }
+  std::vector<Entry> out;
+  for (const auto& e : all) {
+    if (std::find(chosen.begin(), chosen.end(), e.op_case) == chosen.end()) continue;
+    const std::vector<int64_t> bs = s.batches.empty() ? e.op_case->batches(s.profile) : s.batches;
+    if (e.batch == *std::min_element(bs.begin(), bs.end())) out.push_back(e);
+  }
+  return out;
+}
+
+json run_child_row(const Entry& e, const Selection& sel, const ProbeOptions& opts, const std::string& tmp, int index) {
+  const std::string out = tmp + "/row" + std::to_string(index) + ".json";
+  std::vector<std::string> args = {"probe",     "--row",
+                                   "--row-out", out,
+                                   "--ops",     e.op_case->op(),
+                                   "--cases",   e.op_case->id(),
+                                   "--modes",   std::string(to_string(e.mode)),
+                                   "--impls",   e.impl,
+                                   "--batches", std::to_string(e.batch),
+                                   "--seed",    std::to_string(sel.seed)};
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string cache;
+  if (e.mode == Mode::ptx_jit) {
+    cache = make_temp_dir("modebench-probe-jit-");
+    env = {{"CUDA_FORCE_PTX_JIT", "1"}, {"CUDA_CACHE_PATH", cache}};
+  }
+  const ChildResult r = run_self(args, env, opts.row_timeout_s);
+  if (!cache.empty()) std::filesystem::remove_all(cache);
+
+  std::ifstream in(out);
+  std::string line;
+  if (r.ok() && std::getline(in, line) && !line.empty()) {
+    try {
+      return json::parse(line);
+    } catch (const json::exception&) {
+    }
+  }
+  const bool device = e.mode != Mode::cpu;
+  if (r.timed_out)
+    return row_result(Status::failed, "failed: timeout: no result after " +
+                                          std::to_string(static_cast<int>(opts.row_timeout_s)) + " s");
+  if (r.signal)
+    return row_result(Status::failed,
+                      std::string("failed: ") + (device ? "launch_failure" : "other") + ": crashed: " + r.describe());
+  return row_result(Status::failed, "failed: other: the row's process ended with " + r.describe() + " and no result");
+}
+
+std::vector<Row> run_matrix(const std::vector<Entry>& entries, const Selection& sel, const ProbeOptions& opts,
+                            const CudaProbe& cuda) {
+  std::vector<Row> rows;
+  const std::string tmp = make_temp_dir("modebench-probe-");
+  int i = 0;
+  for (const auto& e : entries) {
+    Row row{e, {}, "child"};
+    if (e.mode != Mode::cpu && !cuda.unavailable.empty()) {
+      // Certainly unavailable: no process needed to say so.
+      row.result = row_result(Status::unavailable, "unavailable: " + cuda.unavailable);
+      row.where = "in-process";
+    } else {
+      row.result = run_child_row(e, sel, opts, tmp, i++);
+    }
+    rows.push_back(std::move(row));
+  }
+  std::filesystem::remove_all(tmp);
+  return rows;
+}
+
+// ---------- facts ----------
+
+int toolkit_number(const std::string& s) {
+  int major = 0, minor = 0;
+  if (std::sscanf(s.c_str(), "%d.%d", &major, &minor) < 1) return 0;
+  return major * 1000 + minor * 10;
+}
+
+std::string onednn_isa() {
+  switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    default: return "all";
+  }
+}
+
+std::string find_on_path(const std::string& tool) {
+  const char* path = std::getenv("PATH");
+  std::stringstream ss(path ? path : "");
+  for (std::string dir; std::getline(ss, dir, ':');) {
+    if (dir.empty()) continue;
+    const std::string p = dir + "/" + tool;
+    if (access(p.c_str(), X_OK) == 0) return p;
+  }
+  return {};
+}
+
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  if (FILE* f = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    pclose(f);
+  }
+  return out;
+}
+
+struct BinaryFacts {
+  std::string cuda_archs = build_info::cuda_archs;
+  std::vector<ArchTarget> targets;
+  std::string parse_error;
+  std::string source = "build_info";  // or "cuobjdump"
+  std::string cuobjdump;              // path, or why it was not used
+  bool verified = false;              // cuobjdump agrees with the build list
+};
+
+BinaryFacts binary_facts() {
+  BinaryFacts b;
+  if (b.cuda_archs != "none") {
+    try {
+      b.targets = parse_arch_list(b.cuda_archs);
+    } catch (const std::invalid_argument& ex) {
+      b.parse_error = ex.what();
+    }
+  }
+  if (!MODEBENCH_HAVE_CUDA) {
+    b.cuobjdump = "not used: built without CUDA";
+    return b;
+  }
+  const std::string tool = find_on_path("cuobjdump");
+  if (tool.empty()) {
+    b.cuobjdump = "not on PATH: the list comes from the build configuration only";
+    return b;
+  }
+  b.cuobjdump = tool;
+  const std::string exe = self_executable();
+  static const std::regex re(R"(sm_([0-9]+[af]?))");
+  std::vector<ArchTarget> found;
+  for (bool sass : {true, false}) {
+    const std::string text =
+        run_capture("'" + tool + "' " + (sass ? "--list-elf" : "--list-ptx") + " '" + exe + "' 2>/dev/null");
+    for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) {
+      try {
+        ArchTarget t = parse_arch_list("sm_" + (*it)[1].str()).front();
+        t.sass = sass;
+        if (std::find(found.begin(), found.end(), t) == found.end()) found.push_back(t);
+      } catch (const std::invalid_argument&) {
+      }
+    }
+  }
+  if (!found.empty()) {
+    auto key = [](std::vector<ArchTarget> v) {
+      std::sort(v.begin(), v.end(), [](auto& a, auto& c) { return a.name() < c.name(); });
+      return v;
+    };
+    b.verified = key(found) == key(b.targets);
+    b.targets = found;
+    b.source = "cuobjdump";
+  }
+  return b;
+}
+
+// ---------- output ----------
+
+json facts_object(const Facts& f) {
+  json o = json::object();
+  for (const auto& [k, v] : f) o[k] = v;
+  return o;
+}
+
+json bandwidth_json(const Bandwidth& b) {
+  if (!b.measured) return {{"measured", false}, {"error", b.error}};
+  return {{"measured", true},
+          {"bytes", b.bytes},
+          {"pinned_h2d_gb_per_s", b.pinned_h2d_gbs},
+          {"pinned_d2h_gb_per_s", b.pinned_d2h_gbs},
+          {"pageable_h2d_gb_per_s", b.pageable_h2d_gbs},
+          {"pageable_d2h_gb_per_s", b.pageable_d2h_gbs},
+          {"latency_h2d_us", b.latency_h2d_us},
+          {"latency_d2h_us", b.latency_d2h_us}};
+}
+
+// sass:<v> when the loaded binary is one of our SASS images, ptx:<v> when the driver JIT-compiled it.
+std::string kernel_image(const KernelImage& k, const std::vector<ArchTarget>& built, int device_cc) {
+  if (!k.image.empty()) return k.image;
+  const char* forced = std::getenv("CUDA_FORCE_PTX_JIT");
+  const bool jit = forced && std::string(forced) == "1";
+  const bool ours = std::any_of(built.begin(), built.end(), [&](const ArchTarget& t) {
+    return t.sass && t.cc == k.binary_version && sass_runs_on(t, device_cc);
+  });
+  return !jit && ours ? "sass:" + std::to_string(k.binary_version) : "ptx:" + std::to_string(k.ptx_version);
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string headline(const CudaProbe& cuda, int cpu_ok, int cpu_total) {
+  std::string cpu = "the cpu mode works (" + std::to_string(cpu_ok) + "/" + std::to_string(cpu_total) + " cpu rows ok)";
+  if (cpu_total > 0 && cpu_ok != cpu_total)
+    cpu = "the cpu mode has problems (" + std::to_string(cpu_ok) + "/" + std::to_string(cpu_total) + " cpu rows ok)";
+  if (!cuda.driver_present)
+    return "No NVIDIA driver on this machine: the gpu, ptx-jit and hybrid modes cannot run here; " + cpu + ".";
+  if (!cuda.unavailable.empty()) return "Device modes unavailable: " + cuda.unavailable + "; " + cpu + ".";
+  return std::to_string(cuda.devices.size()) + " CUDA device(s) found; " + cpu + ".";
+}
+
+void print_text(const json& j) {
+  auto str = [](const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  std::printf("modebench probe\n\n%s\n", j["summary"]["headline"].get<std::string>().c_str());
+  std::printf("\nDriver and runtime\n");
+  const json& c = j["cuda"];
+  for (const char* k : {"built_toolkit", "runtime", "driver", "driver_release", "device_modes"})
+    std::printf("  %-18s %s\n", k, str(c[k]).c_str());
+  std::printf("\nBinary\n  %-18s %s\n  %-18s %s\n  %-18s %s\n", "cuda_archs", str(j["binary"]["cuda_archs"]).c_str(),
+              "images", str(j["binary"]["summary"]).c_str(), "cuobjdump", str(j["binary"]["cuobjdump"]).c_str());
+  std::printf("\nLibraries\n");
+  for (const auto& [k, v] : j["libraries"].items()) std::printf("  %-18s %s\n", k.c_str(), str(v).c_str());
+  std::printf("\nCPU\n");
+  for (const auto& [k, v] : j["cpu"].items()) std::printf("  %-18s %s\n", k.c_str(), str(v).c_str());
+  std::printf("\nDevices\n");
+  if (j["devices"].empty()) std::printf("  none\n");
+  for (const auto& d : j["devices"]) {
+    std::printf("  [%d] %s  CC %s  %d SMs  %.1f GiB  PCI %s %s\n", d["index"].get<int>(),
+                d["name"].get<std::string>().c_str(), d["cc"].get<std::string>().c_str(), d["sm_count"].get<int>(),
+                d["memory_bytes"].get<double>() / (1 << 30), d["pci_bus_id"].get<std::string>().c_str(),
+                d["pcie_link"].get<std::string>().c_str());
+    const json& b = d["bandwidth"];
+    if (b["measured"].get<bool>())
+      std::printf(
+          "      pinned H2D %.1f / D2H %.1f GB/s, pageable H2D %.1f / D2H %.1f GB/s, 4-byte copy %.1f / %.1f us\n",
+          b["pinned_h2d_gb_per_s"].get<double>(), b["pinned_d2h_gb_per_s"].get<double>(),
+          b["pageable_h2d_gb_per_s"].get<double>(), b["pageable_d2h_gb_per_s"].get<double>(),
+          b["latency_h2d_us"].get<double>(), b["latency_d2h_us"].get<double>());
+    else
+      std::printf("      bandwidth: %s\n", b["error"].get<std::string>().c_str());
+    std::printf("      predicted image of our kernels: %s\n", d["predicted_image"].get<std::string>().c_str());
+    for (const auto& k : d["kernels"])
+      std::printf("      kernel %-32s %s\n", k["name"].get<std::string>().c_str(),
+                  k["image"].get<std::string>().c_str());
+    if (!d["kernels_note"].get<std::string>().empty())
+      std::printf("      %s\n", d["kernels_note"].get<std::string>().c_str());
+  }
+  std::printf("\nCompatibility matrix (one run each, validated against cpu_ref)\n");
+  std::printf("  %-28s %-8s %-14s %7s %-12s %s\n", "case", "mode", "impl", "batch", "first_call", "status");
+  for (const auto& r : j["matrix"]) {
+    std::string t = r.contains("first_call_ms") ? fmt("%.2f ms", r["first_call_ms"].get<double>()) : "-";
+    std::string st = r["status"].get<std::string>() == "ok" ? "ok" : r["message"].get<std::string>();
+    std::printf("  %-28s %-8s %-14s %7lld %-12s %s\n",
+                (r["op"].get<std::string>() + "/" + r["case"].get<std::string>()).c_str(),
+                r["mode"].get<std::string>().c_str(), r["impl"].get<std::string>().c_str(),
+                static_cast<long long>(r["batch"].get<int64_t>()), t.c_str(), st.c_str());
+  }
+  std::printf("\nAdvice\n");
+  for (const auto& a : j["advice"]) std::printf("  - %s\n", a["text"].get<std::string>().c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int probe_main(const Selection& sel, const ProbeOptions& opts, const std::string& json_out,
+               const std::vector<std::string>&) {
+  if (opts.child_row) return run_row(sel, opts);
+
+  const std::vector<Entry> entries = plan_rows(sel, opts);  // BadInput before any work
+  const BinaryFacts bin = binary_facts();
+  const CudaProbe cuda = probe_cuda(opts.measure_bandwidth);
+  const std::vector<Row> rows = run_matrix(entries, sel, opts, cuda);
+
+  json j;
+  j["schema"] = "modebench-probe/1";
+  j["host"] = facts_object(host_facts());
+  j["context"] = facts_object(cuda_facts());
+
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  j["cpu"] = {{"blas", blas_description()},
+              {"openblas_coretype_env", coretype && *coretype ? json(coretype) : json(nullptr)},
+              {"blas_core_overridden", coretype && *coretype},
+              {"onednn_version", onednn_version()},
+              {"onednn_isa", onednn_isa()},
+              {"cpu_model", cpu_model()},
+              {"threads", thread_count()}};
+
+  auto ver = [](int v) { return v > 0 ? json(version_string(v)) : json("none"); };
+  j["cuda"] = {
+      {"built", MODEBENCH_HAVE_CUDA != 0},
+      {"built_toolkit", build_info::cuda_toolkit},
+      {"runtime", ver(cuda.runtime_version)},
+      {"driver", ver(cuda.driver_version)},
+      {"driver_present", cuda.driver_present},
+      {"driver_release", cuda.driver_release.empty() ? json("unknown") : json(cuda.driver_release)},
+      {"device_modes", cuda.unavailable.empty() ? json("available") : json("unavailable: " + cuda.unavailable)}};
+
+  j["binary"] = {{"cuda_archs", bin.cuda_archs},
+                 {"sass", json::array()},
+                 {"ptx", json::array()},
+                 {"summary", bin.parse_error.empty() ? describe(bin.targets) : "unparsed: " + bin.parse_error},
+                 {"source", bin.source},
+                 {"cuobjdump", bin.cuobjdump},
+                 {"verified_by_cuobjdump", bin.verified}};
+  for (const auto& t : bin.targets) j["binary"][t.sass ? "sass" : "ptx"].push_back(t.name());
+
+  j["libraries"] = {{"cublas", cuda.cublas_version},
+                    {"cudnn", cuda.cudnn_version ? json(cudnn_version_string(cuda.cudnn_version)) : json("none")},
+                    {"cudnn_max_device_version", cuda.cudnn_max_device_version},
+                    {"cudnn_max_device_cc", cudnn_max_device_cc(cuda.cudnn_max_device_version)
+                                                ? json(cc_string(cudnn_max_device_cc(cuda.cudnn_max_device_version)))
+                                                : json("none")}};
+
+  j["devices"] = json::array();
+  for (const auto& d : cuda.devices) {
+    json dj = {
+        {"index", d.index},
+        {"name", d.name},
+        {"cc", cc_string(d.cc)},
+        {"sm_count", d.sm_count},
+        {"memory_bytes", d.total_mem_bytes},
+        {"free_memory_bytes", d.free_mem_bytes},
+        {"pci_bus_id", d.pci_bus_id},
+        {"pcie_link", d.pcie_link.empty() ? std::string("unknown (sysfs unreadable; NVML not used)") : d.pcie_link},
+        {"bandwidth", bandwidth_json(d.bandwidth)},
+        {"predicted_image", choose_image(bin.targets, d.cc).reason},
+        {"kernels", json::array()},
+        {"kernels_note", d.kernels_note}};
+    for (const auto& k : d.kernels)
+      dj["kernels"].push_back({{"name", k.name},
+                               {"binary_version", k.binary_version},
+                               {"ptx_version", k.ptx_version},
+                               {"image", kernel_image(k, bin.targets, d.cc)}});
+    j["devices"].push_back(dj);
+  }
+
+  AdviceInput in;
+  in.built_with_cuda = MODEBENCH_HAVE_CUDA != 0;
+  in.toolkit = toolkit_number(build_info::cuda_toolkit);
+  in.built = bin.targets;
+  in.driver = cuda.driver_version;
+  in.driver_branch = cuda.driver_branch;
+  for (const auto& d : cuda.devices) in.device_ccs.push_back(d.cc);
+  in.cudnn = cuda.cudnn_version;
+  in.cudnn_max_device_cc = cudnn_max_device_cc(cuda.cudnn_max_device_version);
+
+  j["matrix"] = json::array();
+  int counts[4] = {0, 0, 0, 0}, cpu_ok = 0, cpu_total = 0;
+  for (const auto& r : rows) {
+    json rj = r.result;
+    rj.erase("name");
+    rj["op"] = r.entry.op_case->op();
+    rj["case"] = r.entry.op_case->name();
+    rj["mode"] = std::string(to_string(r.entry.mode));
+    rj["impl"] = r.entry.impl;
+    rj["batch"] = r.entry.batch;
+    rj["ran_in"] = r.where;
+    const std::string st = rj.value("status", "failed");
+    counts[st == "ok" ? 0 : st == "unavailable" ? 1 : st == "failed" ? 2 : 3]++;
+    if (r.entry.mode == Mode::cpu) {
+      ++cpu_total;
+      cpu_ok += st == "ok";
+    }
+    in.matrix.push_back(
+        {rj["op"], rj["case"], rj["mode"], rj["impl"], st, rj.value("error_class", ""), rj.value("message", "")});
+    j["matrix"].push_back(rj);
+  }
+
+  j["advice"] = json::array();
+  for (const auto& a : advise(in)) j["advice"].push_back({{"id", a.id}, {"text", a.text}});
+  j["summary"] = {{"headline", headline(cuda, cpu_ok, cpu_total)},
+                  {"ok", counts[0]},
+                  {"unavailable", counts[1]},
+                  {"failed", counts[2]},
+                  {"wrong", counts[3]}};
+
+  print_text(j);
+  if (!json_out.empty()) {
+    try {
+      write_atomically(json_out, j.dump(2) + "\n");
+    } catch (const std::exception& ex) {
+      std::fprintf(stderr, "modebench: cannot write %s: %s\n", json_out.c_str(), ex.what());
+      return 1;
+    }
+  }
   return 0;
 }
 
