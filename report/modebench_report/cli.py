@@ -127,7 +127,27 @@ def compare_markdown(doc) -> str:
     return "\n".join(m) + "\n"
 
 
+def _power_note(doc, alpha):
+    """Says when the samples cannot confirm anything, whatever the data."""
+    from .stats import min_attainable_p
+
+    timed = [r for g in doc["groups"] for r in g["series"] if "p" in r]
+    m = len(timed)
+    blind = [r for r in timed if min_attainable_p(r["n_baseline"], r["n_candidate"]) * m > alpha]
+    if not blind:
+        return None
+    need = next(n for n in range(2, 200) if min_attainable_p(n, n) * m <= alpha)
+    return (
+        f"{len(blind)} of {m} series have too few samples to ever be confirmed at p < {alpha} after "
+        f"Benjamini-Hochberg over {m} series: run at least {need} processes per side "
+        "(or add --benchmark_repetitions for a weaker verdict)"
+    )
+
+
 def _finish_compare(a, doc) -> int:
+    note = _power_note(doc, a.alpha)
+    if note:
+        doc["notes"].append(note)
     doc["counts"] = C.summary_counts(doc["groups"])
     doc["alerts"] = sum(r["alert"] for g in doc["groups"] for r in g["series"])
     doc["weaker"] = any(r.get("weaker") for g in doc["groups"] for r in g["series"])

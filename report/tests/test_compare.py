@@ -145,3 +145,15 @@ def test_toolkit_view_needs_two_toolkits(tmp_path, run):
     synth.multimode_set(str(tmp_path / "x"), processes=2)
     code, _, err = run("compare", "--toolkit-view", tmp_path / "x")
     assert code == 2 and "two toolkits" in err
+
+
+def test_too_few_processes_is_said(tmp_path, run):
+    # Two processes per side, no repetitions: nothing can ever be confirmed.
+    synth.multimode_set(str(tmp_path / "a"), processes=2, seed=1)
+    synth.multimode_set(str(tmp_path / "b"), processes=2, seed=2)
+    scale_series(str(tmp_path / "b"), synth.name("linear", "square_1024", "cpu", "onednn", 64), 2.0)
+    code, out, _ = run("compare", tmp_path / "a", tmp_path / "b", "--json", tmp_path / "c.json")
+    doc = json.load(open(tmp_path / "c.json"))
+    assert code == 0
+    assert verdicts(doc)[synth.name("linear", "square_1024", "cpu", "onednn", 64)]["verdict"] == "ambiguous"
+    assert "too few samples" in out and "processes per side" in out
