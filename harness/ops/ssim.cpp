@@ -1,6 +1,125 @@
-// Placeholder until the ssim op lands: registers no cases.
+#include "harness/ops/ssim.hpp"
+
+#include <algorithm>
+#include <cmath>
+
 #include "harness/registry.hpp"
+#include "harness/rng.hpp"
+#include "harness/status.hpp"
+#include "harness/validate.hpp"
+#include "kernels/cpu/ssim.hpp"
 
 namespace mb {
-void register_ssim(Registry&) {}
+namespace {
+
+constexpr int64_t kChannels = 3;
+// ops.md gives no FLOP count for ssim; this is the plain separable algorithm per pixel:
+// 3 products + 5 stats x 2 passes x (11 mul + 10 add) + 21 for the formula + 1 for the mean.
+constexpr double kFlopsPerPixel = 3 + 5 * 2 * 21 + 21 + 1;
+constexpr double kMapTolerance = 1e-4, kMeanTolerance = 1e-5;
+
+class FusedInstance : public Instance {
+ public:
+  explicit FusedInstance(SsimProblem& p) : p_(p), k_(p.shape.height, p.shape.width) {}
+  void run() override {
+    p_.mean[0] = static_cast<float>(k_.run(p_.x.data(), p_.y.data(), p_.map.data(), p_.shape.planes()));
+  }
+  std::string label() const override { return "math=fp32"; }
+
+ private:
+  SsimProblem& p_;
+  cpu::SsimFused k_;
+};
+
+class SsimCase : public OpCase {
+ public:
+  SsimCase(std::string name, int64_t width, int64_t height) : name_(std::move(name)), w_(width), h_(height) {}
+  std::string op() const override { return "ssim"; }
+  std::string name() const override { return name_; }
+
+  std::vector<int64_t> batches(Profile p) const override {
+    if (p == Profile::quick) return {1, 4};
+    return {1, 2, 4, 8, 16};
+  }
+  double pixels(int64_t batch) const { return static_cast<double>(batch * kChannels * h_ * w_); }
+  double flops(int64_t batch) const override { return kFlopsPerPixel * pixels(batch); }
+  // x and y in, map out (4 bytes each per pixel), plus the mean.
+  double bytes(int64_t batch) const override { return 12.0 * pixels(batch) + 4.0; }
+  // Validation holds, per thread, one double reference plane and its 5 horizontal statistics.
+  double host_bytes(int64_t batch) const override { return bytes(batch) + 2 * 48.0 * static_cast<double>(h_ * w_); }
+
+  std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const override {
+    auto p = std::make_unique<SsimProblem>(ref::SsimShape{batch, kChannels, h_, w_});
+    Rng(derive_seed(seed, 1)).fill_uniform(p->x, 0.0f, 1.0f);
+    // Y = X plus small noise, so SSIM is near 1 as in training (ops.md "Inputs").
+    Rng noise(derive_seed(seed, 2));
+    for (size_t i = 0; i < p->y.size(); ++i) p->y[i] = std::clamp(p->x[i] + noise.uniform(-0.05f, 0.05f), 0.0f, 1.0f);
+    return p;
+  }
+
+  // Every map pixel against the full double reference, plane by plane in parallel (the
+  // mean needs every reference pixel anyway, so the map check is full at no extra cost).
+  // ops.md has two tolerances; max_err is in map units with the mean error scaled by
+  // kMapTolerance / kMeanTolerance, so the one threshold kMapTolerance enforces both.
+  Validation validate(Problem& prob, bool) const override {
+    auto& p = static_cast<SsimProblem&>(prob);
+    const int64_t planes = p.shape.planes(), n = p.shape.plane_size();
+    Validation v;
+    v.tolerance = kMapTolerance;
+    v.check = "full";
+    v.finite = all_finite(p.map) && std::isfinite(p.mean[0]);
+    if (!v.finite) return v;
+
+    std::vector<double> plane_sum(static_cast<size_t>(planes)), plane_err(static_cast<size_t>(planes));
+#pragma omp parallel
+    {
+      std::vector<double> ref_map(static_cast<size_t>(n));
+#pragma omp for schedule(dynamic)
+      for (int64_t pl = 0; pl < planes; ++pl) {
+        const float* got = p.map.data() + pl * n;
+        plane_sum[pl] = ref::ssim_plane(p.x.data() + pl * n, p.y.data() + pl * n, h_, w_, ref_map.data());
+        double err = 0.0;
+        for (int64_t i = 0; i < n; ++i) err = std::max(err, std::fabs(static_cast<double>(got[i]) - ref_map[i]));
+        plane_err[pl] = err;
+      }
+    }
+    double sum = 0.0;
+    for (double s : plane_sum) sum += s;
+    const double mean_err = std::fabs(static_cast<double>(p.mean[0]) - sum / pixels(p.batch()));
+    v.max_err =
+        std::max(*std::max_element(plane_err.begin(), plane_err.end()), mean_err * (kMapTolerance / kMeanTolerance));
+    return v;
+  }
+
+  std::vector<std::string> cpu_impls() const override { return {"fused"}; }
+  std::vector<std::string> gpu_impls() const override { return {"fused", "cudnn"}; }
+  std::string best_cpu_impl() const override { return "fused"; }
+  std::string plain_cpu_impl() const override { return "fused"; }
+
+  std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {
+    auto& p = static_cast<SsimProblem&>(prob);
+    if (impl == "fused") return std::make_unique<FusedInstance>(p);
+    throw BadInput("ssim has no cpu impl '" + impl + "'");
+  }
+  std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
+#if MODEBENCH_HAVE_CUDA
+    return make_ssim_gpu(impl, static_cast<SsimProblem&>(prob), dev);
+#else
+    return OpCase::make_gpu(impl, prob, dev);
+#endif
+  }
+
+ private:
+  std::string name_;
+  int64_t w_, h_;
+};
+
+}  // namespace
+
+void register_ssim(Registry& r) {
+  r.add(std::make_unique<SsimCase>("nerf_800", 800, 800));
+  r.add(std::make_unique<SsimCase>("mip_1600", 1600, 1066));
+  r.add(std::make_unique<SsimCase>("hd_1080p", 1920, 1080));
+}
+
 }  // namespace mb

@@ -1,0 +1,92 @@
+#include "cpu_ref/ssim.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/common/gaussian.hpp"
+
+namespace mb::ref {
+namespace {
+
+using common::kGaussRadius;
+using common::kGaussTapValues;
+
+// The 5 statistics the formula needs, in the order mu_x, mu_y, E[x^2], E[y^2], E[xy].
+constexpr int kStats = 5;
+
+void pixel_stats(double xv, double yv, double out[kStats]) {
+  out[0] = xv;
+  out[1] = yv;
+  out[2] = xv * xv;
+  out[3] = yv * yv;
+  out[4] = xv * yv;
+}
+
+double formula(const double s[kStats]) {
+  const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
+  const double mx = s[0], my = s[1];
+  const double var_x = std::max(0.0, s[2] - mx * mx);
+  const double var_y = std::max(0.0, s[3] - my * my);
+  const double cov = s[4] - mx * my;
+  const double v = (2 * mx * my + c1) * (2 * cov + c2) / ((mx * mx + my * my + c1) * (var_x + var_y + c2));
+  return std::clamp(v, -1.0, 1.0);
+}
+
+// Horizontal blur of the 5 statistics at (row, col); pixels outside the row are zero.
+void hblur_at(const float* x, const float* y, int64_t width, int64_t row, int64_t col, double out[kStats]) {
+  std::fill(out, out + kStats, 0.0);
+  for (int k = -kGaussRadius; k <= kGaussRadius; ++k) {
+    const int64_t c = col + k;
+    if (c < 0 || c >= width) continue;
+    double s[kStats];
+    pixel_stats(x[row * width + c], y[row * width + c], s);
+    for (int q = 0; q < kStats; ++q) out[q] += kGaussTapValues[k + kGaussRadius] * s[q];
+  }
+}
+
+}  // namespace
+
+double ssim_plane(const float* x, const float* y, int64_t height, int64_t width, double* map) {
+  const int64_t n = height * width;
+  std::vector<double> h(kStats * n);  // horizontal pass, stat-major
+  for (int64_t r = 0; r < height; ++r)
+    for (int64_t c = 0; c < width; ++c) {
+      double s[kStats];
+      hblur_at(x, y, width, r, c, s);
+      for (int q = 0; q < kStats; ++q) h[q * n + r * width + c] = s[q];
+    }
+  double sum = 0.0;
+  for (int64_t r = 0; r < height; ++r)
+    for (int64_t c = 0; c < width; ++c) {
+      double s[kStats] = {};
+      for (int k = -kGaussRadius; k <= kGaussRadius; ++k) {
+        const int64_t rr = r + k;
+        if (rr < 0 || rr >= height) continue;
+        for (int q = 0; q < kStats; ++q) s[q] += kGaussTapValues[k + kGaussRadius] * h[q * n + rr * width + c];
+      }
+      map[r * width + c] = formula(s);
+      sum += map[r * width + c];
+    }
+  return sum;
+}
+
+double ssim_map_at(const float* x, const float* y, int64_t height, int64_t width, int64_t row, int64_t col) {
+  double s[kStats] = {};
+  for (int k = -kGaussRadius; k <= kGaussRadius; ++k) {
+    const int64_t rr = row + k;
+    if (rr < 0 || rr >= height) continue;
+    double h[kStats];
+    hblur_at(x, y, width, rr, col, h);
+    for (int q = 0; q < kStats; ++q) s[q] += kGaussTapValues[k + kGaussRadius] * h[q];
+  }
+  return formula(s);
+}
+
+double ssim(const float* x, const float* y, const SsimShape& s, double* map) {
+  const int64_t n = s.plane_size();
+  double sum = 0.0;
+  for (int64_t p = 0; p < s.planes(); ++p) sum += ssim_plane(x + p * n, y + p * n, s.height, s.width, map + p * n);
+  return s.pixels() > 0 ? sum / static_cast<double>(s.pixels()) : 0.0;
+}
+
+}  // namespace mb::ref

@@ -1,0 +1,26 @@
+#pragma once
+// Reference of the fused-ssim forward (ops.md "ssim"): 11-tap Gaussian applied
+// horizontally then vertically with zero padding to x, y, x^2, y^2, xy; the
+// clamped SSIM formula per pixel; the mean over every pixel of every plane.
+// Plain loops, double throughout.
+#include <cstdint>
+
+namespace mb::ref {
+
+struct SsimShape {
+  int64_t batch, channels, height, width;
+  int64_t planes() const { return batch * channels; }
+  int64_t plane_size() const { return height * width; }
+  int64_t pixels() const { return planes() * plane_size(); }
+};
+
+// The map of one H x W plane (x, y, map all row-major H x W); returns the sum of the map.
+double ssim_plane(const float* x, const float* y, int64_t height, int64_t width, double* map);
+
+// Map value at (row, col) of one plane, evaluated directly from its 11 x 11 window.
+double ssim_map_at(const float* x, const float* y, int64_t height, int64_t width, int64_t row, int64_t col);
+
+// The whole [B, C, H, W] problem: fills map (same layout) and returns the mean.
+double ssim(const float* x, const float* y, const SsimShape& s, double* map);
+
+}  // namespace mb::ref

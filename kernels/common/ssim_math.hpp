@@ -1,0 +1,29 @@
+#pragma once
+// The per-pixel SSIM formula of ops.md "ssim" (fused-ssim forward), shared by
+// the host kernels and the CUDA kernels. Inputs are the Gaussian-blurred
+// statistics of one pixel: mu_x, mu_y, E[x^2], E[y^2], E[xy].
+#include "kernels/common/hd.hpp"
+
+namespace mb::common {
+
+// max/min as selects: same result as fmaxf(a, b)/fminf(a, b) when only a can be NaN
+// (both return b), but GCC vectorises these without -ffast-math and cannot vectorise
+// fmaxf/fminf calls; on the device they compile to the same max/min instructions.
+MB_HD float max_f(float a, float b) { return a > b ? a : b; }
+MB_HD float min_f(float a, float b) { return a < b ? a : b; }
+
+inline constexpr float kSsimC1 = 0.01f * 0.01f;
+inline constexpr float kSsimC2 = 0.03f * 0.03f;
+
+MB_HD float ssim_value(float mu_x, float mu_y, float e_xx, float e_yy, float e_xy) {
+  const float mx2 = mu_x * mu_x, my2 = mu_y * mu_y, mxy = mu_x * mu_y;
+  // E[x^2] - mu^2 can round below zero on flat regions: a variance is never negative.
+  const float var_x = max_f(e_xx - mx2, 0.0f);
+  const float var_y = max_f(e_yy - my2, 0.0f);
+  const float cov = e_xy - mxy;
+  const float num = (2.0f * mxy + kSsimC1) * (2.0f * cov + kSsimC2);
+  const float den = (mx2 + my2 + kSsimC1) * (var_x + var_y + kSsimC2);
+  return min_f(max_f(num / den, -1.0f), 1.0f);
+}
+
+}  // namespace mb::common

@@ -1,0 +1,252 @@
+// ssim: the reference against hand-derived cases and a direct (non-separable)
+// 11x11 window sum, then the fused CPU kernel against the reference over
+// randomised and edge-case shapes, then the registered cases' validation.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "cpu_ref/ssim.hpp"
+#include "harness/ops/ssim.hpp"
+#include "harness/registry.hpp"
+#include "harness/rng.hpp"
+#include "kernels/cpu/ssim.hpp"
+
+namespace mb {
+namespace {
+
+constexpr double kC1 = 1e-4, kC2 = 9e-4;
+// ops.md taps, written out again so the reference is checked against the spec text.
+constexpr double kTaps[11] = {0.0010283801, 0.0075987581, 0.0360007721, 0.1093606895, 0.2130055377, 0.2660117249,
+                              0.2130055377, 0.1093606895, 0.0360007721, 0.0075987581, 0.0010283801};
+
+// Closed form for the pixel of two constant images a, b whose window keeps coverage S
+// (the sum of the 2-D weights inside the image): mu = aS, E[x^2] = a^2 S, var = a^2 S(1-S).
+double constant_pair_ssim(double a, double b, double s) {
+  const double mx = a * s, my = b * s, vx = a * a * s * (1 - s), vy = b * b * s * (1 - s), cov = a * b * s * (1 - s);
+  return (2 * mx * my + kC1) * (2 * cov + kC2) / ((mx * mx + my * my + kC1) * (vx + vy + kC2));
+}
+
+// Sum of the 1-D taps whose offset from i stays inside [0, n).
+double coverage_1d(int64_t i, int64_t n) {
+  double s = 0;
+  for (int k = -5; k <= 5; ++k)
+    if (i + k >= 0 && i + k < n) s += kTaps[k + 5];
+  return s;
+}
+
+// Direct 2-D window (weights t_i t_j), no separation: an independent oracle.
+double direct_ssim_at(const float* x, const float* y, int64_t h, int64_t w, int64_t r, int64_t c) {
+  double mx = 0, my = 0, exx = 0, eyy = 0, exy = 0;
+  for (int i = -5; i <= 5; ++i)
+    for (int j = -5; j <= 5; ++j) {
+      if (r + i < 0 || r + i >= h || c + j < 0 || c + j >= w) continue;
+      const double wt = kTaps[i + 5] * kTaps[j + 5], xv = x[(r + i) * w + c + j], yv = y[(r + i) * w + c + j];
+      mx += wt * xv, my += wt * yv, exx += wt * xv * xv, eyy += wt * yv * yv, exy += wt * xv * yv;
+    }
+  const double vx = std::max(0.0, exx - mx * mx), vy = std::max(0.0, eyy - my * my), cov = exy - mx * my;
+  const double v = (2 * mx * my + kC1) * (2 * cov + kC2) / ((mx * mx + my * my + kC1) * (vx + vy + kC2));
+  return std::clamp(v, -1.0, 1.0);
+}
+
+struct Images {
+  std::vector<float> x, y;
+};
+
+// X uniform [0,1]; Y = X + noise (clamped) when `noise` >= 0, else Y independent of X.
+Images make_images(const ref::SsimShape& s, uint64_t seed, float noise) {
+  Rng rng(seed);
+  Images im{std::vector<float>(static_cast<size_t>(s.pixels())), std::vector<float>(static_cast<size_t>(s.pixels()))};
+  rng.fill_uniform(im.x, 0, 1);
+  for (size_t i = 0; i < im.y.size(); ++i)
+    im.y[i] = noise >= 0 ? std::clamp(im.x[i] + rng.uniform(-noise, noise), 0.0f, 1.0f) : rng.uniform01();
+  return im;
+}
+
+TEST(SsimRef, ImageWithItselfIsOne) {
+  const ref::SsimShape s{2, 3, 13, 17};
+  const Images im = make_images(s, 1, 0.0f);
+  std::vector<double> map(static_cast<size_t>(s.pixels()));
+  EXPECT_NEAR(ref::ssim(im.x.data(), im.x.data(), s, map.data()), 1.0, 1e-12);
+  for (double v : map) ASSERT_NEAR(v, 1.0, 1e-12);
+}
+
+TEST(SsimRef, TwoConstantImagesMatchClosedForm) {
+  const int64_t h = 20, w = 23;
+  const double a = 0.625, b = 0.25;  // exact in float
+  std::vector<float> x(h * w, static_cast<float>(a)), y(h * w, static_cast<float>(b));
+  std::vector<double> map(h * w);
+  const double sum = ref::ssim_plane(x.data(), y.data(), h, w, map.data());
+  // Interior pixels see the full window: (2ab + C1) / (a^2 + b^2 + C1) = 0.3126 / 0.453225, up to
+  // 3.5e-8 because the ops.md taps sum to 1 - 1e-10 (a variance of ~1e-10 against C2 = 9e-4).
+  EXPECT_NEAR(map[10 * w + 11], 0.3126 / 0.453225, 1e-7);
+  double expected_sum = 0;
+  for (int64_t r = 0; r < h; ++r)
+    for (int64_t c = 0; c < w; ++c) {
+      const double want = constant_pair_ssim(a, b, coverage_1d(r, h) * coverage_1d(c, w));
+      ASSERT_NEAR(map[r * w + c], want, 1e-9) << r << "," << c;
+      expected_sum += want;
+    }
+  EXPECT_NEAR(sum, expected_sum, 1e-9);
+  // The corner keeps half the window plus half the centre tap in each direction.
+  const double corner_cov = (0.5 + kTaps[5] / 2) * (0.5 + kTaps[5] / 2);
+  EXPECT_NEAR(map[0], constant_pair_ssim(a, b, corner_cov), 1e-9);
+}
+
+TEST(SsimRef, MatchesDirectWindowIncludingImagesSmallerThanTheWindow) {
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {3, 4}, {5, 7}, {10, 10}, {11, 11}, {16, 29}}) {
+    const Images im = make_images({1, 1, h, w}, static_cast<uint64_t>(h * 100 + w), -1.0f);
+    std::vector<double> map(static_cast<size_t>(h * w));
+    ref::ssim_plane(im.x.data(), im.y.data(), h, w, map.data());
+    for (int64_t r = 0; r < h; ++r)
+      for (int64_t c = 0; c < w; ++c) {
+        const double want = direct_ssim_at(im.x.data(), im.y.data(), h, w, r, c);
+        ASSERT_NEAR(map[r * w + c], want, 1e-12) << h << "x" << w << " at " << r << "," << c;
+        ASSERT_NEAR(ref::ssim_map_at(im.x.data(), im.y.data(), h, w, r, c), want, 1e-12);
+      }
+  }
+}
+
+TEST(SsimRef, MeanIsOverEveryPlane) {
+  const ref::SsimShape s{2, 3, 6, 9};
+  const Images im = make_images(s, 5, 0.2f);
+  std::vector<double> map(static_cast<size_t>(s.pixels())), plane(static_cast<size_t>(s.plane_size()));
+  const double mean = ref::ssim(im.x.data(), im.y.data(), s, map.data());
+  double sum = 0;
+  for (int64_t p = 0; p < s.planes(); ++p) {
+    const int64_t off = p * s.plane_size();
+    sum += ref::ssim_plane(im.x.data() + off, im.y.data() + off, s.height, s.width, plane.data());
+    for (int64_t i = 0; i < s.plane_size(); ++i) ASSERT_EQ(map[off + i], plane[i]);
+  }
+  EXPECT_NEAR(mean, sum / static_cast<double>(s.pixels()), 1e-15);
+}
+
+struct Shape {
+  int64_t batch, height, width;
+};
+
+void expect_fused_matches_ref(const Shape& sh, float noise, uint64_t seed) {
+  const ref::SsimShape s{sh.batch, 3, sh.height, sh.width};
+  const Images im = make_images(s, seed, noise);
+  std::vector<double> ref_map(static_cast<size_t>(s.pixels()));
+  const double ref_mean = ref::ssim(im.x.data(), im.y.data(), s, ref_map.data());
+
+  std::vector<float> map(static_cast<size_t>(s.pixels()), std::nanf(""));
+  cpu::SsimFused k(s.height, s.width);
+  const double mean = k.run(im.x.data(), im.y.data(), map.data(), s.planes());
+  double err = 0;
+  for (size_t i = 0; i < map.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(map[i])) << "pixel " << i << " not written";
+    err = std::max(err, std::fabs(map[i] - ref_map[i]));
+  }
+  EXPECT_LE(err, 1e-4) << "map, noise " << noise;
+  EXPECT_LE(std::fabs(mean - ref_mean), 1e-5) << "mean, noise " << noise;
+}
+
+class SsimFusedShapes : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(SsimFusedShapes, MatchReference) {
+  const Shape sh = GetParam();
+  const auto seed = static_cast<uint64_t>(sh.batch * 1000003 + sh.height * 1009 + sh.width);
+  expect_fused_matches_ref(sh, 0.05f, seed);  // near 1, as in training
+  expect_fused_matches_ref(sh, -1.0f, seed);  // unrelated images: values near 0 and negative
+}
+
+std::vector<Shape> ssim_shapes() {
+  // Tiny and smaller than the window, odd sizes, several column tiles (tiles are <= 512 wide), B > 1.
+  std::vector<Shape> v = {{1, 1, 1},   {1, 5, 7},   {1, 7, 5},    {2, 3, 4},     {1, 11, 11},  {1, 12, 13},
+                          {1, 64, 64}, {2, 33, 97}, {1, 40, 513}, {1, 37, 1100}, {3, 65, 520}, {1, 200, 9}};
+  Rng rng(11);
+  for (int i = 0; i < 10; ++i)
+    v.push_back({1 + static_cast<int64_t>(rng.below(3)), 1 + static_cast<int64_t>(rng.below(90)),
+                 1 + static_cast<int64_t>(rng.below(700))});
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SsimFusedShapes, ::testing::ValuesIn(ssim_shapes()),
+                         [](const ::testing::TestParamInfo<Shape>& i) {
+                           return "b" + std::to_string(i.param.batch) + "_h" + std::to_string(i.param.height) + "_w" +
+                                  std::to_string(i.param.width) + "_" + std::to_string(i.index);
+                         });
+
+TEST(SsimFused, ConstantImagesAndFlatRegions) {
+  // Zero variance everywhere in the interior exercises the variance clamp.
+  const int64_t h = 30, w = 41;
+  std::vector<float> x(3 * h * w, 0.6f), y(3 * h * w, 0.3f), map(3 * h * w);
+  std::vector<double> ref_map(3 * h * w);
+  const double ref_mean = ref::ssim(x.data(), y.data(), {1, 3, h, w}, ref_map.data());
+  cpu::SsimFused k(h, w);
+  EXPECT_NEAR(k.run(x.data(), y.data(), map.data(), 3), ref_mean, 1e-5);
+  for (size_t i = 0; i < map.size(); ++i) ASSERT_NEAR(map[i], ref_map[i], 1e-4) << i;
+}
+
+TEST(SsimFused, MeanDoesNotDependOnThreadCountAndRepeats) {
+  const ref::SsimShape s{2, 3, 150, 700};
+  const Images im = make_images(s, 3, 0.05f);
+  std::vector<float> map(static_cast<size_t>(s.pixels()));
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(1);
+  cpu::SsimFused one(s.height, s.width);
+  omp_set_num_threads(std::max(2, before));
+  cpu::SsimFused many(s.height, s.width);
+  omp_set_num_threads(before);
+  ASSERT_EQ(one.threads(), 1);
+  const double m1 = one.run(im.x.data(), im.y.data(), map.data(), s.planes());
+  const std::vector<float> map1 = map;
+  const double m2 = many.run(im.x.data(), im.y.data(), map.data(), s.planes());
+  EXPECT_EQ(m1, m2);
+  EXPECT_EQ(map1, map);
+  EXPECT_EQ(many.run(im.x.data(), im.y.data(), map.data(), s.planes()), m2);
+}
+
+const OpCase& ssim_case(const std::string& id) {
+  for (const auto& c : registry().cases())
+    if (c->id() == id) return *c;
+  throw std::runtime_error("no case " + id);
+}
+
+TEST(SsimCase, RegisteredCasesAndBatches) {
+  for (const char* id : {"ssim/nerf_800", "ssim/mip_1600", "ssim/hd_1080p"}) {
+    const OpCase& c = ssim_case(id);
+    EXPECT_EQ(c.batches(Profile::quick), (std::vector<int64_t>{1, 4})) << id;
+    EXPECT_EQ(c.batches(Profile::full), (std::vector<int64_t>{1, 2, 4, 8, 16})) << id;
+    EXPECT_EQ(c.cpu_impls(), std::vector<std::string>{"fused"});
+    EXPECT_EQ(c.gpu_impls(), (std::vector<std::string>{"fused", "cudnn"}));
+  }
+  // mip_1600 is W = 1600, H = 1066.
+  auto p = ssim_case("ssim/mip_1600").make_problem(1, 1);
+  const auto& s = static_cast<SsimProblem&>(*p).shape;
+  EXPECT_EQ(s.width, 1600);
+  EXPECT_EQ(s.height, 1066);
+  EXPECT_EQ(s.channels, 3);
+}
+
+TEST(SsimCase, ValidationPassesFusedAndCatchesOnePixelOrTheMean) {
+  const OpCase& c = ssim_case("ssim/nerf_800");
+  auto prob = c.make_problem(1, 42);
+  auto& p = static_cast<SsimProblem&>(*prob);
+  for (size_t i = 0; i < p.x.size(); i += 9973) {
+    ASSERT_GE(p.y[i], 0.0f);
+    ASSERT_LE(p.y[i], 1.0f);
+  }
+  prob->poison_outputs();
+  c.make_cpu("fused", *prob)->run();
+  Validation v = c.validate(*prob, false);
+  EXPECT_TRUE(v.ok()) << v.max_err;
+  EXPECT_EQ(v.check, "full");
+  EXPECT_GT(p.mean[0], 0.9f);  // Y is X plus small noise
+
+  p.map[123457] += 2e-4f;
+  EXPECT_FALSE(c.validate(*prob, false).ok()) << "one map pixel off by 2e-4";
+  p.map[123457] -= 2e-4f;
+  p.mean[0] += 3e-5f;
+  EXPECT_FALSE(c.validate(*prob, false).ok()) << "mean off by 3e-5";
+  p.mean[0] -= 3e-5f;
+  p.map.back() = std::nanf("");
+  EXPECT_FALSE(c.validate(*prob, false).finite);
+}
+
+}  // namespace
+}  // namespace mb
