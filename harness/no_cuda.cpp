@@ -8,9 +8,9 @@ namespace mb {
 Device& cuda_device() { throw Unavailable("built without CUDA (MODEBENCH_CUDA=OFF or no toolkit found)"); }
 
 Facts cuda_facts() {
-  return {{"cuda_toolkit", "none"}, {"cuda_archs", "none"},   {"cuda_runtime", "none"},
-          {"cuda_driver", "none"},  {"device_name", "none"},  {"device_cc", "none"},
-          {"cublas_version", "none"}, {"cudnn_version", "none"}};
+  return {{"cuda_toolkit", "none"},   {"cuda_archs", "none"},    {"cuda_runtime", "none"},
+          {"cuda_driver", "none"},    {"device_name", "none"},   {"device_cc", "none"},
+          {"cublas_version", "none"}, {"cudnn_version", "none"}, {"cudnn_max_device_version", "none"}};
 }
 
 }  // namespace mb

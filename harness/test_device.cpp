@@ -1,0 +1,129 @@
+#include "harness/test_device.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace mb {
+
+std::string_view to_string(TestDevice::Call c) {
+  switch (c) {
+    case TestDevice::Call::malloc_device: return "malloc_device";
+    case TestDevice::Call::pin: return "pin";
+    case TestDevice::Call::copy: return "copy";
+    case TestDevice::Call::copy_async: return "copy_async";
+    case TestDevice::Call::synchronize: return "synchronize";
+  }
+  return "?";
+}
+
+TestDevice::~TestDevice() {
+  for (auto& [p, bytes] : allocations_) std::free(const_cast<char*>(p));
+}
+
+void TestDevice::fail_next(Call which, ErrorClass cls, int after_n_calls) {
+  faults_.push_back({which, cls, after_n_calls});
+}
+
+void TestDevice::maybe_fail(Call c) {
+  for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+    if (it->which != c) continue;
+    if (it->remaining-- > 0) continue;
+    const ErrorClass cls = it->cls;
+    faults_.erase(it);
+    queue_.clear();  // like a faulted stream: pending work is lost
+    throw DeviceFailure(cls,
+                        "test device: injected " + std::string(to_string(cls)) + " in " + std::string(to_string(c)));
+  }
+}
+
+void* TestDevice::malloc_device(size_t bytes) {
+  maybe_fail(Call::malloc_device);
+  if (bytes > memory_limit_ || live_bytes_ > memory_limit_ - bytes)
+    throw DeviceFailure(ErrorClass::out_of_memory, "test device: cannot allocate " + std::to_string(bytes) +
+                                                       " bytes (limit " + std::to_string(memory_limit_) + ")");
+  char* p = static_cast<char*>(std::malloc(bytes ? bytes : 1));
+  if (!p) throw DeviceFailure(ErrorClass::out_of_memory, "test device: host malloc failed");
+  allocations_[p] = bytes;
+  live_bytes_ += bytes;
+  ++counters_.mallocs;
+  return p;
+}
+
+void TestDevice::free_device(void* p) noexcept {
+  auto it = allocations_.find(static_cast<const char*>(p));
+  if (it == allocations_.end()) {
+    ++counters_.bad_frees;
+    return;
+  }
+  live_bytes_ -= it->second;
+  allocations_.erase(it);
+  std::free(p);
+  ++counters_.frees;
+}
+
+void TestDevice::pin(void* host, size_t bytes) {
+  maybe_fail(Call::pin);
+  pinned_[static_cast<const char*>(host)] = bytes;
+  ++counters_.pins;
+}
+
+void TestDevice::unpin(void* host) noexcept {
+  if (pinned_.erase(static_cast<const char*>(host))) ++counters_.unpins;
+}
+
+bool TestDevice::is_pinned(const void* host, size_t bytes) const {
+  const char* p = static_cast<const char*>(host);
+  auto it = pinned_.upper_bound(p);
+  if (it == pinned_.begin()) return false;
+  --it;
+  return p + bytes <= it->first + it->second;
+}
+
+void TestDevice::check_device_range(const void* ptr, size_t bytes, const char* what) const {
+  const char* p = static_cast<const char*>(ptr);
+  auto it = allocations_.upper_bound(p);
+  if (it != allocations_.begin()) {
+    --it;
+    if (p + bytes <= it->first + it->second) return;
+  }
+  throw DeviceFailure(ErrorClass::other, std::string("test device: ") + what + " outside any device allocation");
+}
+
+void TestDevice::count(size_t bytes, CopyKind kind) {
+  if (kind == CopyKind::host_to_device) {
+    ++counters_.h2d_copies;
+    counters_.h2d_bytes += bytes;
+  } else {
+    ++counters_.d2h_copies;
+    counters_.d2h_bytes += bytes;
+  }
+}
+
+void TestDevice::copy(void* dst, const void* src, size_t bytes, CopyKind kind) {
+  maybe_fail(Call::copy);
+  check_device_range(kind == CopyKind::host_to_device ? dst : src, bytes, "copy");
+  for (auto& q : queue_) q();  // stream order: earlier async work first
+  queue_.clear();
+  std::memcpy(dst, src, bytes);
+  count(bytes, kind);
+}
+
+void TestDevice::copy_async(void* dst, const void* src, size_t bytes, CopyKind kind) {
+  maybe_fail(Call::copy_async);
+  check_device_range(kind == CopyKind::host_to_device ? dst : src, bytes, "copy_async");
+  const void* host = kind == CopyKind::host_to_device ? src : dst;
+  if (!is_pinned(host, bytes))
+    throw DeviceFailure(ErrorClass::other, "test device: copy_async with unpinned host memory");
+  queue_.push_back([dst, src, bytes] { std::memcpy(dst, src, bytes); });
+  count(bytes, kind);
+  ++counters_.async_copies;
+}
+
+void TestDevice::synchronize() {
+  maybe_fail(Call::synchronize);
+  for (auto& q : queue_) q();
+  queue_.clear();
+  ++counters_.syncs;
+}
+
+}  // namespace mb

@@ -1,0 +1,80 @@
+#pragma once
+// A Device that stands in for CUDA with host memory, so the device modes'
+// data paths, errors and statuses run in unit tests without a GPU. It
+// behaves like a stream: copy_async is queued and only happens at the next
+// synchronize() or synchronous copy, and needs pinned host memory, so a
+// missing synchronize or an unpinned staging buffer shows up in tests.
+// Results produced with it are labelled device=test and never enter a report.
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness/device.hpp"
+#include "harness/status.hpp"
+
+namespace mb {
+
+class TestDevice : public Device {
+ public:
+  enum class Call { malloc_device, pin, copy, copy_async, synchronize };
+
+  struct Counters {
+    size_t mallocs = 0, frees = 0, bad_frees = 0;
+    size_t pins = 0, unpins = 0;
+    size_t h2d_copies = 0, d2h_copies = 0;  // sync and async alike
+    size_t h2d_bytes = 0, d2h_bytes = 0;
+    size_t async_copies = 0, syncs = 0;
+  };
+
+  TestDevice() = default;
+  ~TestDevice() override;
+  TestDevice(const TestDevice&) = delete;
+  TestDevice& operator=(const TestDevice&) = delete;
+
+  std::string description() const override { return "test device (host memory standing in for CUDA)"; }
+  bool is_test_device() const override { return true; }
+  void* malloc_device(size_t bytes) override;
+  void free_device(void* p) noexcept override;
+  void pin(void* host, size_t bytes) override;
+  void unpin(void* host) noexcept override;
+  void copy(void* dst, const void* src, size_t bytes, CopyKind kind) override;
+  void copy_async(void* dst, const void* src, size_t bytes, CopyKind kind) override;
+  void synchronize() override;
+
+  // The (after_n_calls+1)-th call of `which` from now throws DeviceFailure of `cls` (once).
+  void fail_next(Call which, ErrorClass cls, int after_n_calls = 0);
+  // malloc_device throws out_of_memory when live allocations would exceed this.
+  void set_memory_limit(size_t bytes) { memory_limit_ = bytes; }
+
+  const Counters& counters() const { return counters_; }
+  void reset_counters() { counters_ = {}; }
+  size_t live_allocations() const { return allocations_.size(); }
+  size_t live_bytes() const { return live_bytes_; }
+  bool is_pinned(const void* host, size_t bytes) const;
+  size_t pending_async_copies() const { return queue_.size(); }
+
+ private:
+  void maybe_fail(Call c);
+  // Throws `other` when [p, p+bytes) is not inside one live allocation.
+  void check_device_range(const void* p, size_t bytes, const char* what) const;
+  void count(size_t bytes, CopyKind kind);
+
+  struct Fault {
+    Call which;
+    ErrorClass cls;
+    int remaining;
+  };
+  std::vector<Fault> faults_;
+  std::map<const char*, size_t> allocations_;  // start -> bytes
+  std::map<const char*, size_t> pinned_;       // start -> bytes
+  std::vector<std::function<void()>> queue_;   // async copies not yet done
+  size_t live_bytes_ = 0;
+  size_t memory_limit_ = static_cast<size_t>(-1);
+  Counters counters_;
+};
+
+std::string_view to_string(TestDevice::Call c);
+
+}  // namespace mb

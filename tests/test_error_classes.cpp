@@ -1,0 +1,138 @@
+// Classification of CUDA, cuBLAS and cuDNN codes into contract.md's failure
+// classes, the "unavailable" reasons, and the rule that names the kernel image.
+// Numbers are written out by hand from the headers (CUDA builds also
+// static_assert them in harness/cuda/cuda_check.hpp).
+#include <gtest/gtest.h>
+
+#include "harness/cuda_errors.hpp"
+#if MODEBENCH_HAVE_CUDA
+#include "harness/cuda/cuda_check.hpp"
+#endif
+
+namespace mb {
+namespace {
+
+struct Row {
+  int code;
+  ErrorClass cls;
+};
+
+TEST(ErrorClasses, CudaRuntimeCodes) {
+  const Row rows[] = {
+      {209, ErrorClass::no_kernel_image},
+      {98, ErrorClass::no_kernel_image},
+      {200, ErrorClass::no_kernel_image},
+      {222, ErrorClass::unsupported_ptx},
+      {218, ErrorClass::unsupported_ptx},
+      {221, ErrorClass::unsupported_ptx},
+      {223, ErrorClass::unsupported_ptx},
+      {35, ErrorClass::insufficient_driver},
+      {36, ErrorClass::insufficient_driver},
+      {34, ErrorClass::insufficient_driver},
+      {803, ErrorClass::insufficient_driver},
+      {804, ErrorClass::insufficient_driver},
+      {2, ErrorClass::out_of_memory},
+      {719, ErrorClass::launch_failure},
+      {700, ErrorClass::launch_failure},
+      {701, ErrorClass::launch_failure},
+      {715, ErrorClass::launch_failure},
+      {716, ErrorClass::launch_failure},
+      {9, ErrorClass::launch_failure},
+      {702, ErrorClass::timeout},
+      {909, ErrorClass::timeout},
+      {100, ErrorClass::other},
+      {1, ErrorClass::other},
+      {999, ErrorClass::other},
+  };
+  for (const Row& r : rows) EXPECT_EQ(classify_cuda_error(r.code), r.cls) << "cuda code " << r.code;
+}
+
+TEST(ErrorClasses, CublasStatuses) {
+  const Row rows[] = {
+      {8, ErrorClass::no_kernel_image}, {3, ErrorClass::out_of_memory},  {13, ErrorClass::launch_failure},
+      {15, ErrorClass::library_error},  {1, ErrorClass::library_error},  {7, ErrorClass::library_error},
+      {14, ErrorClass::library_error},  {16, ErrorClass::library_error},
+  };
+  for (const Row& r : rows) EXPECT_EQ(classify_cublas_status(r.code), r.cls) << "cublas status " << r.code;
+}
+
+TEST(ErrorClasses, CudnnStatuses) {
+  const Row rows[] = {
+      {3007, ErrorClass::no_kernel_image},     {4003, ErrorClass::out_of_memory},  {4004, ErrorClass::out_of_memory},
+      {5000, ErrorClass::launch_failure},      {5001, ErrorClass::launch_failure}, {5003, ErrorClass::launch_failure},
+      {3005, ErrorClass::insufficient_driver}, {3000, ErrorClass::library_error},  {3002, ErrorClass::library_error},
+      {2000, ErrorClass::library_error},       {1001, ErrorClass::library_error},  {4000, ErrorClass::library_error},
+  };
+  for (const Row& r : rows) EXPECT_EQ(classify_cudnn_status(r.code), r.cls) << "cudnn status " << r.code;
+}
+
+TEST(ErrorClasses, UnavailableReasons) {
+  // This machine: the runtime says "insufficient driver" and there is no libcuda at all.
+  EXPECT_EQ(cuda_unavailable_reason(35, false, 0, 13000).value_or(""), "no CUDA driver (libcuda not loadable)");
+  EXPECT_EQ(cuda_unavailable_reason(35, true, 12040, 13000).value_or(""),
+            "driver too old: driver supports CUDA 12.4, this build's runtime is CUDA 13.0");
+  EXPECT_EQ(cuda_unavailable_reason(100, true, 13000, 13000).value_or(""), "no CUDA device");
+  EXPECT_TRUE(cuda_unavailable_reason(34, false, 0, 13000).value_or("").starts_with("no CUDA driver"));
+  // Not about the device's absence: a failure, not unavailable.
+  EXPECT_FALSE(cuda_unavailable_reason(2, true, 13000, 13000).has_value());
+  EXPECT_FALSE(cuda_unavailable_reason(209, true, 13000, 13000).has_value());
+  EXPECT_EQ(cuda_version_string(12080), "12.8");
+  EXPECT_EQ(cuda_version_string(0), "none");
+}
+
+TEST(ErrorClasses, CompatibleSassBestFirst) {
+  const std::string def = "75-real 80-real 90-real 100-real 110-real 120-real 75-virtual";
+  EXPECT_EQ(compatible_sass(86, def), (std::vector<int>{80}));
+  EXPECT_EQ(compatible_sass(75, def), (std::vector<int>{75}));
+  EXPECT_EQ(compatible_sass(121, def), (std::vector<int>{120}));
+  EXPECT_TRUE(compatible_sass(70, def).empty());
+  EXPECT_EQ(compatible_sass(89, "80;86;89-virtual"), (std::vector<int>{86, 80}));
+  // `a` SASS: exact CC only.
+  EXPECT_EQ(compatible_sass(90, "90a-real"), (std::vector<int>{90}));
+  EXPECT_TRUE(compatible_sass(100, "90a-real").empty());
+  EXPECT_TRUE(compatible_sass(86, "80-virtual").empty());
+}
+
+TEST(ErrorClasses, ImageLabelRule) {
+  const std::string def = "75-real 80-real 90-real 100-real 110-real 120-real 75-virtual";
+  // sm_86 device, SASS sm_80 loaded natively.
+  EXPECT_EQ(image_label(80, 75, 86, def, false), "sass:80");
+  // Same device, but the loaded image is built for 8.6: JIT from compute_75.
+  EXPECT_EQ(image_label(86, 75, 86, def, false), "ptx:75");
+  // A GPU newer than every SASS of the binary (sm_130 say) must JIT.
+  EXPECT_EQ(image_label(130, 75, 130, def, false), "ptx:75");
+  // Forced JIT: always PTX, even where SASS matches.
+  EXPECT_EQ(image_label(90, 75, 90, def, true), "ptx:75");
+  // No PTX embedded at all: what loaded is SASS.
+  EXPECT_EQ(image_label(90, 0, 90, "90-real", false), "sass:90");
+}
+
+#if MODEBENCH_HAVE_CUDA
+TEST(ErrorClasses, CheckFunctionsThrowClassAndNames) {
+  try {
+    check_cuda(cudaErrorNoKernelImageForDevice, "launch ssim_fused");
+    FAIL() << "no throw";
+  } catch (const DeviceFailure& f) {
+    EXPECT_EQ(f.error_class, ErrorClass::no_kernel_image);
+    EXPECT_TRUE(std::string(f.what()).starts_with("launch ssim_fused: cudaErrorNoKernelImageForDevice: ")) << f.what();
+  }
+  try {
+    check_cublas(CUBLAS_STATUS_ARCH_MISMATCH, "sgemm");
+    FAIL() << "no throw";
+  } catch (const DeviceFailure& f) {
+    EXPECT_EQ(f.error_class, ErrorClass::no_kernel_image);
+    EXPECT_TRUE(std::string(f.what()).starts_with("sgemm: CUBLAS_STATUS_ARCH_MISMATCH: ")) << f.what();
+  }
+  try {
+    check_cudnn(CUDNN_STATUS_EXECUTION_FAILED, "conv fwd");
+    FAIL() << "no throw";
+  } catch (const DeviceFailure& f) {
+    EXPECT_EQ(f.error_class, ErrorClass::launch_failure);
+    EXPECT_TRUE(std::string(f.what()).starts_with("conv fwd: CUDNN_STATUS_EXECUTION_FAILED")) << f.what();
+  }
+  EXPECT_NO_THROW(check_cuda(cudaSuccess, "ok"));
+}
+#endif
+
+}  // namespace
+}  // namespace mb

@@ -1,0 +1,134 @@
+// Every status from run to JSON: run_benchmarks() on the test device with a
+// tiny test-only op whose impls can be told to be wrong, then the Google
+// Benchmark JSON parsed back and checked against contract.md.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "harness/context.hpp"
+#include "harness/gbench.hpp"
+#include "harness/status.hpp"
+#include "harness/test_device.hpp"
+#include "harness/validate.hpp"
+
+namespace mb {
+namespace {
+
+// y = w * x (one scalar weight), so the reference is obvious.
+struct ToyProblem : Problem {
+  explicit ToyProblem(int64_t n) : Problem(n), x(n), w(1, 2.0f), y(n) {}
+  std::vector<TensorRef> tensors() override {
+    return {{"x", Role::input, x.data(), x.size()},
+            {"w", Role::weight, w.data(), 1},
+            {"y", Role::output, y.data(), y.size()}};
+  }
+  std::unique_ptr<Problem> clone() const override { return std::make_unique<ToyProblem>(*this); }
+  std::vector<float> x, w, y;
+};
+
+class ToyInstance : public Instance {
+ public:
+  ToyInstance(ToyProblem& p, bool wrong) : p_(p), wrong_(wrong) {}
+  void run() override {
+    for (size_t i = 0; i < p_.x.size(); ++i) p_.y[i] = p_.w[0] * p_.x[i] + (wrong_ && i == 1 ? 0.5f : 0.0f);
+  }
+  std::string label() const override { return wrong_ ? "toy=wrong" : "toy=right"; }
+
+ private:
+  ToyProblem& p_;
+  bool wrong_;
+};
+
+class ToyCase : public OpCase {
+ public:
+  explicit ToyCase(std::string name) : name_(std::move(name)) {}
+  std::string op() const override { return "toy"; }
+  std::string name() const override { return name_; }
+  std::vector<int64_t> batches(Profile) const override { return {4}; }
+  double flops(int64_t b) const override { return static_cast<double>(b); }
+  double bytes(int64_t b) const override { return 4.0 * (2 * b + 1); }
+  std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t) const override {
+    auto p = std::make_unique<ToyProblem>(batch);
+    for (int64_t i = 0; i < batch; ++i) p->x[i] = static_cast<float>(i + 1);
+    return p;
+  }
+  Validation validate(Problem& prob, bool) const override {
+    auto& p = static_cast<ToyProblem&>(prob);
+    Validation v;
+    v.tolerance = 1e-6;
+    v.check = "full";
+    ErrorMeter m;
+    for (size_t i = 0; i < p.y.size(); ++i) m.add_absolute(p.y[i], 2.0 * p.x[i]);
+    v.max_err = m.max_err();
+    v.finite = m.finite();
+    return v;
+  }
+  std::vector<std::string> cpu_impls() const override { return {"right", "wrong"}; }
+  std::vector<std::string> gpu_impls() const override { return {"kernel"}; }  // none built: unavailable
+  std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& p) const override {
+    return std::make_unique<ToyInstance>(static_cast<ToyProblem&>(p), impl == "wrong");
+  }
+
+ private:
+  std::string name_;
+};
+
+TEST(StatusesJson, EveryStatusRoundTripsThroughGoogleBenchmarkJson) {
+  ToyCase small("small"), big("big");
+  TestDevice dev;
+  // "big" at batch 2^20 needs 8 MiB of device memory; the limit lets only "small" fit.
+  dev.set_memory_limit(1 << 20);
+  const std::vector<Entry> entries = {
+      {&small, Mode::cpu, "right", 4},    {&small, Mode::cpu, "wrong", 4},     {&small, Mode::gpu, "kernel", 4},
+      {&small, Mode::hybrid, "naive", 4}, {&small, Mode::hybrid, "cached", 4}, {&big, Mode::hybrid, "naive", 1 << 20},
+  };
+  const auto dir = std::filesystem::temp_directory_path() / ("mb_statuses_" + std::to_string(::getpid()));
+  const std::string out = (dir / "toy.json").string();
+  RunConfig cfg;
+  cfg.device = &dev;
+  const RunSummary s = run_benchmarks(entries, cfg, {{"profile", "test"}}, out, {"--benchmark_min_time=0.001"});
+  EXPECT_EQ(s.ok, 3);
+  EXPECT_EQ(s.wrong, 1);
+  EXPECT_EQ(s.unavailable, 1);
+  EXPECT_EQ(s.failed, 1);
+
+  std::ifstream in(out);
+  ASSERT_TRUE(in) << out;
+  const nlohmann::json j = nlohmann::json::parse(in);
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(j["context"]["profile"], "test");
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& b : j["benchmarks"]) by_name[b["name"].get<std::string>()] = b;
+  ASSERT_EQ(by_name.size(), entries.size()) << j["benchmarks"].dump(1);
+
+  auto message = [](const nlohmann::json& b) {
+    EXPECT_TRUE(b.value("error_occurred", false) || b.value("skipped", false)) << b.dump();
+    return b.contains("error_message") ? b["error_message"].get<std::string>() : b.value("skip_message", "");
+  };
+  const auto& ok = by_name.at("toy/small/mode:cpu/impl:right/batch:4");
+  EXPECT_FALSE(ok.value("error_occurred", false));
+  EXPECT_EQ(ok["max_err"], 0.0);
+  EXPECT_EQ(ok["label"], "toy=right;threads=" + std::to_string(thread_count()) + ";check=full");
+
+  EXPECT_TRUE(message(by_name.at("toy/small/mode:cpu/impl:wrong/batch:4")).starts_with("wrong: max_err=0.5 "));
+  EXPECT_TRUE(message(by_name.at("toy/small/mode:gpu/impl:kernel/batch:4")).starts_with("unavailable: "));
+  EXPECT_TRUE(message(by_name.at("toy/big/mode:hybrid/impl:naive/batch:1048576"))
+                  .starts_with("failed: out_of_memory: test device: cannot allocate"));
+
+  for (const char* impl : {"naive", "cached"}) {
+    const auto& h = by_name.at(std::string("toy/small/mode:hybrid/impl:") + impl + "/batch:4");
+    EXPECT_FALSE(h.value("error_occurred", false)) << h.dump();
+    ASSERT_TRUE(h.contains("transfer_fraction")) << h.dump();
+    EXPECT_GT(h["transfer_fraction"].get<double>(), 0.0);
+    EXPECT_LE(h["transfer_fraction"].get<double>(), 1.0);
+    const std::string label = h["label"];
+    EXPECT_TRUE(label.starts_with(std::string("hybrid=") + impl + ";cpu_impl=right;")) << label;
+    EXPECT_TRUE(label.ends_with(";device=test")) << label;
+  }
+}
+
+}  // namespace
+}  // namespace mb
