@@ -8,3 +8,10 @@ std::unique_ptr<Instance> make_knn_gpu(const std::string& impl, KnnProblem&, Dev
   throw Unavailable("knn gpu impl '" + impl + "' not built yet");
 }
 }  // namespace mb
+
+#include "harness/ops/conv2d.hpp"
+namespace mb {
+std::unique_ptr<Instance> make_conv2d_gpu(const std::string& impl, Conv2dProblem&, Device&) {
+  throw Unavailable("conv2d gpu impl '" + impl + "' not built yet");
+}
+}  // namespace mb

@@ -1,6 +1,152 @@
-// Placeholder until the conv2d op lands: registers no cases.
+#include "harness/ops/conv2d.hpp"
+
+#include <cmath>
+
 #include "harness/registry.hpp"
+#include "harness/rng.hpp"
+#include "harness/status.hpp"
+#include "harness/validate.hpp"
+#include "kernels/cpu/conv2d.hpp"
 
 namespace mb {
-void register_conv2d(Registry&) {}
+namespace {
+
+class OnednnInstance : public Instance {
+ public:
+  explicit OnednnInstance(Conv2dProblem& p) : p_(p), conv_(p.w.data(), p.b.data(), p.shape) {}
+  void run() override { conv_.run(p_.x.data(), p_.y.data()); }
+  std::string label() const override {
+    return "math=fp32;weights=packed;onednn_impl=" + conv_.impl_info() +
+           (conv_.reorders_activations() ? ";layout=nchw-reordered" : ";layout=nchw");
+  }
+
+ private:
+  Conv2dProblem& p_;
+  cpu::OnednnConv2d conv_;
+};
+
+class Im2colInstance : public Instance {
+ public:
+  explicit Im2colInstance(Conv2dProblem& p) : p_(p), conv_(p.shape) {}
+  void run() override { conv_.run(p_.x.data(), p_.w.data(), p_.b.data(), p_.y.data()); }
+  std::string label() const override {
+    return conv_.skips_im2col() ? "math=fp32;blas=sgemm;im2col=skipped_1x1" : "math=fp32;blas=sgemm";
+  }
+
+ private:
+  Conv2dProblem& p_;
+  cpu::Im2colConv2d conv_;
+};
+
+class DepthwiseInstance : public Instance {
+ public:
+  explicit DepthwiseInstance(Conv2dProblem& p) : p_(p) {}
+  void run() override { cpu::conv2d_depthwise(p_.x.data(), p_.w.data(), p_.b.data(), p_.y.data(), p_.shape); }
+  std::string label() const override { return "math=fp32;kernel=direct"; }
+
+ private:
+  Conv2dProblem& p_;
+};
+
+class Conv2dCase : public OpCase {
+ public:
+  // `best` is the fastest cpu impl of this case as measured on the dev box (see register_conv2d).
+  Conv2dCase(std::string name, ref::Conv2dShape s, std::string best)
+      : name_(std::move(name)), s_(s), best_(std::move(best)) {}
+  std::string op() const override { return "conv2d"; }
+  std::string name() const override { return name_; }
+
+  std::vector<int64_t> batches(Profile p) const override {
+    if (p == Profile::quick) return {1, 8, 32};
+    std::vector<int64_t> b;
+    for (int64_t v = 1; v <= 256; v *= 2) b.push_back(v);
+    return b;
+  }
+  double flops(int64_t batch) const override {
+    const auto s = at(batch);
+    return 2.0 * static_cast<double>(s.N * s.K * s.P() * s.Q()) * static_cast<double>(s.Cg() * s.R * s.S);
+  }
+  double bytes(int64_t batch) const override {
+    const auto s = at(batch);
+    return 4.0 * static_cast<double>(s.input_size() + s.weight_size() + s.K + s.output_size());
+  }
+
+  std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const override {
+    auto p = std::make_unique<Conv2dProblem>(at(batch));
+    const float scale = 1.0f / std::sqrt(static_cast<float>(s_.Cg() * s_.R * s_.S));  // 1/sqrt(fan_in)
+    Rng(derive_seed(seed, 1)).fill_uniform(p->x, -1.0f, 1.0f);
+    Rng(derive_seed(seed, 2)).fill_uniform(p->w, -scale, scale);
+    Rng(derive_seed(seed, 3)).fill_uniform(p->b, -scale, scale);
+    return p;
+  }
+
+  Validation validate(Problem& prob, bool reduced_precision) const override {
+    auto& p = static_cast<Conv2dProblem&>(prob);
+    const auto& s = p.shape;
+    const int64_t P = s.P(), Q = s.Q();
+    Validation v;
+    v.tolerance = reduced_precision ? 5e-3 : 1e-4;
+    v.finite = all_finite(p.y);
+    v.check = check_label(p.y.size());
+    ErrorMeter meter;
+    for (size_t idx : outputs_to_check(p.y.size())) {
+      const auto i = static_cast<int64_t>(idx);
+      const int64_t q = i % Q, pp = (i / Q) % P, k = (i / (P * Q)) % s.K, n = i / (P * Q * s.K);
+      meter.add(p.y[idx], ref::conv2d_at(p.x.data(), p.w.data(), p.b.data(), s, n, k, pp, q));
+    }
+    v.max_err = meter.max_err();
+    v.finite = v.finite && meter.finite();
+    return v;
+  }
+
+  // The depthwise kernel is listed only where it applies.
+  std::vector<std::string> cpu_impls() const override {
+    if (cpu::is_depthwise(s_)) return {"onednn", "im2col", "depthwise"};
+    return {"onednn", "im2col"};
+  }
+  std::vector<std::string> gpu_impls() const override { return {"cudnn", "cudnn_tf32"}; }
+  std::string best_cpu_impl() const override { return best_; }
+  std::string plain_cpu_impl() const override { return "im2col"; }
+
+  std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {
+    auto& p = static_cast<Conv2dProblem&>(prob);
+    if (impl == "onednn") return std::make_unique<OnednnInstance>(p);
+    if (impl == "im2col") return std::make_unique<Im2colInstance>(p);
+    if (impl == "depthwise") {
+      if (!cpu::is_depthwise(p.shape)) throw Unavailable("depthwise applies only to groups == channels");
+      return std::make_unique<DepthwiseInstance>(p);
+    }
+    throw BadInput("conv2d has no cpu impl '" + impl + "'");
+  }
+  std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
+#if MODEBENCH_HAVE_CUDA
+    return make_conv2d_gpu(impl, static_cast<Conv2dProblem&>(prob), dev);
+#else
+    return OpCase::make_gpu(impl, prob, dev);
+#endif
+  }
+
+ private:
+  ref::Conv2dShape at(int64_t batch) const {
+    ref::Conv2dShape s = s_;
+    s.N = batch;
+    return s;
+  }
+
+  std::string name_;
+  ref::Conv2dShape s_;
+  std::string best_;
+};
+
+}  // namespace
+
+void register_conv2d(Registry& r) {
+  // Shapes of ops.md: {N, C, H, W, K, R, S, stride, pad, groups}; N is the batch axis.
+  r.add(std::make_unique<Conv2dCase>("resnet_3x3", ref::Conv2dShape{1, 64, 56, 56, 64, 3, 3, 1, 1, 1}, "onednn"));
+  r.add(std::make_unique<Conv2dCase>("mbv2_depthwise", ref::Conv2dShape{1, 144, 56, 56, 144, 3, 3, 1, 1, 144},
+                                     "depthwise"));
+  r.add(std::make_unique<Conv2dCase>("mbv2_pointwise", ref::Conv2dShape{1, 96, 56, 56, 24, 1, 1, 1, 0, 1}, "onednn"));
+  r.add(std::make_unique<Conv2dCase>("mbv2_stem", ref::Conv2dShape{1, 3, 224, 224, 32, 3, 3, 2, 1, 1}, "onednn"));
+}
+
 }  // namespace mb

@@ -1,0 +1,33 @@
+#pragma once
+// conv2d (torch.nn.functional.conv2d): one case struct per shape of ops.md.
+#include <vector>
+
+#include "cpu_ref/conv2d.hpp"
+#include "harness/op_case.hpp"
+
+namespace mb {
+
+struct Conv2dProblem : Problem {
+  explicit Conv2dProblem(const ref::Conv2dShape& s)
+      : Problem(s.N),
+        shape(s),
+        x(static_cast<size_t>(s.input_size())),
+        w(static_cast<size_t>(s.weight_size())),
+        b(static_cast<size_t>(s.K)),
+        y(static_cast<size_t>(s.output_size())) {}
+  std::vector<TensorRef> tensors() override {
+    return {{"x", Role::input, x.data(), x.size()},
+            {"w", Role::weight, w.data(), w.size()},
+            {"b", Role::weight, b.data(), b.size()},
+            {"y", Role::output, y.data(), y.size()}};
+  }
+  std::unique_ptr<Problem> clone() const override { return std::make_unique<Conv2dProblem>(*this); }
+
+  ref::Conv2dShape shape;
+  std::vector<float> x, w, b, y;
+};
+
+// GPU impls of conv2d (harness/cuda/, CUDA builds only).
+std::unique_ptr<Instance> make_conv2d_gpu(const std::string& impl, Conv2dProblem& p, Device& dev);
+
+}  // namespace mb

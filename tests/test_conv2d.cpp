@@ -1,0 +1,246 @@
+// conv2d: the reference against hand-computed values, then every CPU impl
+// against the reference over randomised shapes and edge cases.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ostream>
+#include <stdexcept>
+
+#include "cpu_ref/conv2d.hpp"
+#include "harness/ops/conv2d.hpp"
+#include "harness/registry.hpp"
+#include "harness/rng.hpp"
+#include "harness/status.hpp"
+#include "harness/validate.hpp"
+#include "kernels/cpu/conv2d.hpp"
+
+namespace mb {
+namespace ref {
+// Readable test names and failure messages instead of gtest's byte dump.
+void PrintTo(const Conv2dShape& s, std::ostream* os) {
+  *os << "N" << s.N << " C" << s.C << " H" << s.H << " W" << s.W << " K" << s.K << " R" << s.R << " S" << s.S
+      << " stride" << s.stride << " pad" << s.pad << " groups" << s.groups;
+}
+}  // namespace ref
+namespace {
+
+TEST(Conv2dRef, ThreeByThreePad1Stride2ByHand) {
+  // x[h][w] = 4h + w + 1 on a 3x4 image, w[r][t] = 3r + t + 1, bias -1, pad 1, stride 2.
+  // P = (3 + 2 - 3)/2 + 1 = 2, Q = (4 + 2 - 3)/2 + 1 = 2. Output (p,q) sees input rows
+  // 2p-1..2p+1 and columns 2q-1..2q+1; out-of-image taps are zero:
+  //   (0,0): w11 x00 + w12 x01 + w21 x10 + w22 x11 = 5*1 + 6*2 + 8*5 + 9*6 = 111
+  //   (0,1): w10 x01 + w11 x02 + w12 x03 + w20 x11 + w21 x12 + w22 x13 = 8+15+24+42+56+72 = 217
+  //   (1,0): w01 x10 + w02 x11 + w11 x20 + w12 x21 = 10+18+45+60 = 133
+  //   (1,1): w00 x11 + w01 x12 + w02 x13 + w10 x21 + w11 x22 + w12 x23 = 6+14+24+40+55+72 = 211
+  const ref::Conv2dShape s{1, 1, 3, 4, 1, 3, 3, 2, 1, 1};
+  ASSERT_EQ(s.P(), 2);
+  ASSERT_EQ(s.Q(), 2);
+  float x[12], w[9];
+  for (int i = 0; i < 12; ++i) x[i] = static_cast<float>(i + 1);
+  for (int i = 0; i < 9; ++i) w[i] = static_cast<float>(i + 1);
+  const float b[] = {-1};
+  double y[4];
+  ref::conv2d(x, w, b, s, y);
+  EXPECT_DOUBLE_EQ(y[0], 110.0);
+  EXPECT_DOUBLE_EQ(y[1], 216.0);
+  EXPECT_DOUBLE_EQ(y[2], 132.0);
+  EXPECT_DOUBLE_EQ(y[3], 210.0);
+  // Magnitude: every product is positive, so it is the window sum plus |b|.
+  EXPECT_DOUBLE_EQ(ref::conv2d_at(x, w, b, s, 0, 0, 0, 0).magnitude, 112.0);
+}
+
+TEST(Conv2dRef, GroupsSeeOnlyTheirChannels) {
+  // C=4, K=4, groups=2, 1x1 kernel on a 1x1 image. Group 0 = channels {0,1} -> outputs {0,1},
+  // group 1 = channels {2,3} -> outputs {2,3}. w is [K, C/groups=2, 1, 1].
+  const ref::Conv2dShape s{1, 4, 1, 1, 4, 1, 1, 1, 0, 2};
+  const float x[] = {1, 2, 3, 4};
+  const float w[] = {1, 10, 100, 1000, -1, 2, 3, -4};
+  const float b[] = {0, 0.5f, 0, 0};
+  double y[4];
+  ref::conv2d(x, w, b, s, y);
+  EXPECT_DOUBLE_EQ(y[0], 1 * 1 + 10 * 2);            // 21
+  EXPECT_DOUBLE_EQ(y[1], 100 * 1 + 1000 * 2 + 0.5);  // 2100.5
+  EXPECT_DOUBLE_EQ(y[2], -1 * 3 + 2 * 4);            // 5
+  EXPECT_DOUBLE_EQ(y[3], 3 * 3 - 4 * 4);             // -7
+  EXPECT_DOUBLE_EQ(ref::conv2d_at(x, w, b, s, 0, 3, 0, 0).magnitude, 9.0 + 16.0);
+}
+
+TEST(Conv2dRef, BatchAndChannelsIndexNchw) {
+  // N=2, C=2, 2x2 images, K=1, 1x1 kernel w = {1, 100}: y[n] = x[n,0] + 100 x[n,1].
+  const ref::Conv2dShape s{2, 2, 2, 2, 1, 1, 1, 1, 0, 1};
+  float x[16];
+  for (int i = 0; i < 16; ++i) x[i] = static_cast<float>(i);
+  const float w[] = {1, 100}, b[] = {0};
+  double y[8];
+  ref::conv2d(x, w, b, s, y);
+  // n=0: channel 0 = 0..3, channel 1 = 4..7; n=1: channel 0 = 8..11, channel 1 = 12..15.
+  EXPECT_DOUBLE_EQ(y[0], 0 + 400);
+  EXPECT_DOUBLE_EQ(y[3], 3 + 700);
+  EXPECT_DOUBLE_EQ(y[4], 8 + 1200);
+  EXPECT_DOUBLE_EQ(y[7], 11 + 1500);
+}
+
+struct Inputs {
+  std::vector<float> x, w, b;
+};
+
+Inputs make_inputs(const ref::Conv2dShape& s, uint64_t seed) {
+  Inputs in{std::vector<float>(s.input_size()), std::vector<float>(s.weight_size()), std::vector<float>(s.K)};
+  Rng rng(seed);
+  rng.fill_uniform(in.x, -1, 1);
+  rng.fill_uniform(in.w, -1, 1);
+  rng.fill_uniform(in.b, -1, 1);
+  return in;
+}
+
+double max_rel_error(const std::vector<float>& y, const Inputs& in, const ref::Conv2dShape& s) {
+  ErrorMeter m;
+  const int64_t P = s.P(), Q = s.Q();
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t k = 0; k < s.K; ++k)
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t q = 0; q < Q; ++q)
+          m.add(y[((n * s.K + k) * P + p) * Q + q],
+                ref::conv2d_at(in.x.data(), in.w.data(), in.b.data(), s, n, k, p, q));
+  return m.finite() ? m.max_err() : 1e30;
+}
+
+std::string describe(const ref::Conv2dShape& s) {
+  return "N" + std::to_string(s.N) + "_C" + std::to_string(s.C) + "_H" + std::to_string(s.H) + "_W" +
+         std::to_string(s.W) + "_K" + std::to_string(s.K) + "_R" + std::to_string(s.R) + "_S" + std::to_string(s.S) +
+         "_st" + std::to_string(s.stride) + "_pad" + std::to_string(s.pad) + "_g" + std::to_string(s.groups);
+}
+
+class Conv2dImpls : public ::testing::TestWithParam<ref::Conv2dShape> {};
+
+TEST_P(Conv2dImpls, MatchReference) {
+  const ref::Conv2dShape s = GetParam();
+  ASSERT_TRUE(s.valid()) << describe(s);
+  Inputs in = make_inputs(s, static_cast<uint64_t>(s.N * 7919 + s.C * 104729 + s.H * 31 + s.K * 1000003 + s.R));
+  std::vector<float> y(s.output_size());
+
+  std::fill(y.begin(), y.end(), std::nanf(""));
+  cpu::Im2colConv2d im2col(s);
+  im2col.run(in.x.data(), in.w.data(), in.b.data(), y.data());
+  EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "im2col";
+
+  std::fill(y.begin(), y.end(), std::nanf(""));
+  cpu::OnednnConv2d dnn(in.w.data(), in.b.data(), s);
+  dnn.run(in.x.data(), y.data());
+  EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "onednn " << dnn.impl_info();
+
+  if (cpu::is_depthwise(s)) {
+    std::fill(y.begin(), y.end(), std::nanf(""));
+    cpu::conv2d_depthwise(in.x.data(), in.w.data(), in.b.data(), y.data(), s);
+    EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "depthwise";
+  }
+
+  // State kept across calls (packed weights, staging, column buffer) stays right on new inputs.
+  Rng(99).fill_uniform(in.x, -1, 1);
+  std::fill(y.begin(), y.end(), std::nanf(""));
+  dnn.run(in.x.data(), y.data());
+  EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "onednn, second call";
+  std::fill(y.begin(), y.end(), std::nanf(""));
+  im2col.run(in.x.data(), in.w.data(), in.b.data(), y.data());
+  EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "im2col, second call";
+}
+
+std::vector<ref::Conv2dShape> conv_shapes() {
+  // {N, C, H, W, K, R, S, stride, pad, groups}
+  std::vector<ref::Conv2dShape> v = {
+      {1, 1, 1, 1, 1, 1, 1, 1, 0, 1},       // smallest
+      {1, 3, 7, 5, 4, 3, 3, 2, 1, 1},       // odd sizes, stride 2
+      {2, 8, 9, 9, 8, 3, 3, 1, 1, 8},       // depthwise
+      {3, 16, 13, 11, 16, 3, 3, 2, 1, 16},  // depthwise, stride 2, odd
+      {1, 5, 6, 6, 5, 5, 5, 1, 2, 5},       // depthwise 5x5
+      {2, 12, 10, 10, 6, 1, 1, 1, 0, 1},    // pointwise (im2col skipped)
+      {2, 12, 10, 10, 6, 1, 1, 1, 0, 3},    // grouped pointwise
+      {1, 6, 9, 9, 12, 1, 1, 2, 0, 1},      // 1x1 with stride: im2col not skipped
+      {2, 4, 2, 2, 3, 5, 5, 1, 2, 1},       // kernel larger than the input, padding
+      {1, 2, 3, 3, 2, 5, 5, 2, 3, 2},       // kernel larger, pad > kernel/2, groups
+      {1, 8, 11, 13, 12, 3, 3, 1, 1, 4},    // groups with Kg > 1 and Cg > 1
+      {1, 3, 32, 32, 16, 3, 3, 2, 1, 1},    // stem-like
+      {4, 16, 14, 14, 32, 3, 3, 1, 1, 1},   // resnet-like, batch > 1
+      {1, 4, 8, 8, 8, 3, 3, 1, 1, 4},       // groups == C but K = 2C: not depthwise
+      {1, 3, 5, 7, 2, 2, 3, 3, 0, 1},       // rectangular kernel, stride 3, no padding
+  };
+  Rng rng(2024);
+  auto pick = [&rng](int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(rng.below(hi - lo + 1)); };
+  while (v.size() < 40) {
+    ref::Conv2dShape s{};
+    s.groups = pick(1, 3) == 1 ? 1 : pick(1, 6);
+    const bool dw = pick(0, 3) == 0;
+    s.C = s.groups * pick(1, 4);
+    if (dw) s.groups = s.C;
+    s.K = dw ? s.C : s.groups * pick(1, 4);
+    s.N = pick(1, 4);
+    s.H = pick(1, 20);
+    s.W = pick(1, 20);
+    s.R = pick(1, 5);
+    s.S = pick(1, 5);
+    s.stride = pick(1, 3);
+    s.pad = pick(0, 3);
+    if (s.valid()) v.push_back(s);
+  }
+  return v;
+}
+
+std::string shape_name(const ::testing::TestParamInfo<ref::Conv2dShape>& p) {
+  return std::to_string(p.index) + "_" + describe(p.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(Randomised, Conv2dImpls, ::testing::ValuesIn(conv_shapes()), shape_name);
+
+TEST(Conv2dDepthwise, RejectsNonDepthwiseShapes) {
+  const ref::Conv2dShape s{1, 4, 4, 4, 8, 3, 3, 1, 1, 4};
+  std::vector<float> x(s.input_size()), w(s.weight_size()), b(s.K), y(s.output_size());
+  EXPECT_THROW(cpu::conv2d_depthwise(x.data(), w.data(), b.data(), y.data(), s), std::invalid_argument);
+}
+
+// The registered cases: the shapes of ops.md, impls only where they apply, and each
+// impl validating on the case's own inputs through the harness path (batch 1).
+TEST(Conv2dCases, RegisteredShapesAndImpls) {
+  Registry r;
+  register_conv2d(r);
+  int seen = 0;
+  for (const auto& c : r.cases()) {
+    if (c->op() != "conv2d") continue;
+    ++seen;
+    auto prob = c->make_problem(1, 42);
+    auto& p = static_cast<Conv2dProblem&>(*prob);
+    const auto impls = c->cpu_impls();
+    const bool dw = std::find(impls.begin(), impls.end(), "depthwise") != impls.end();
+    EXPECT_EQ(dw, c->name() == "mbv2_depthwise");
+    EXPECT_EQ(c->plain_cpu_impl(), "im2col");
+    EXPECT_NE(std::find(impls.begin(), impls.end(), c->best_cpu_impl()), impls.end());
+    if (c->name() == "mbv2_stem") {
+      EXPECT_EQ(p.shape.P(), 112);
+      EXPECT_DOUBLE_EQ(c->flops(2), 2.0 * 2 * 32 * 112 * 112 * 3 * 9);
+      EXPECT_DOUBLE_EQ(c->bytes(2), 4.0 * (2 * 3 * 224 * 224 + 32 * 3 * 9 + 32 + 2 * 32 * 112 * 112));
+    }
+    if (c->name() == "mbv2_depthwise") {
+      EXPECT_DOUBLE_EQ(c->flops(1), 2.0 * 144 * 56 * 56 * 9);
+    }
+    if (!dw) {
+      EXPECT_THROW(c->make_cpu("depthwise", p), Unavailable);
+    }
+    EXPECT_THROW(c->make_cpu("nonsense", p), BadInput);
+    for (const auto& impl : impls) {
+      auto inst = c->make_cpu(impl, p);
+      p.poison_outputs();
+      inst->run();
+      const Validation v = c->validate(p, false);
+      EXPECT_TRUE(v.ok()) << c->id() << " " << impl << " max_err=" << v.max_err;
+    }
+    // A wrong output is caught: flip one sampled element.
+    const Validation good = c->validate(p, false);
+    ASSERT_TRUE(good.ok());
+    p.y[0] += 1.0f;
+    EXPECT_FALSE(c->validate(p, false).ok()) << c->id();
+  }
+  EXPECT_EQ(seen, 4);
+}
+
+}  // namespace
+}  // namespace mb
