@@ -283,3 +283,6 @@ def main(argv=None) -> int:
     except BadInput as e:
         print(f"modebench-report: error: {e}", file=sys.stderr)
         return EXIT_BAD
+    except OSError as e:  # an output path that cannot be written
+        print(f"modebench-report: error: {e.filename or ''}: {e.strerror}", file=sys.stderr)
+        return EXIT_BAD
