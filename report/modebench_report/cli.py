@@ -11,6 +11,7 @@ import tempfile
 
 from . import compare as C
 from . import policy as P
+from . import load as L
 from .load import BadInput, group_series, host_and_toolkit, load_sets
 from .text import LIMIT_KEYS, md
 
@@ -240,6 +241,12 @@ def cmd_policy(a) -> int:
     return EXIT_OK
 
 
+def cmd_hostkey(a) -> int:
+    proc = L.load_process(a.result, allow_test_device=a.allow_test_device)
+    print(L.host_slug(L.host_key(proc.context)))
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="modebench-report", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -273,6 +280,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="host/toolkit group to use when the results hold several")
     common(p)
     p.set_defaults(func=cmd_policy)
+
+    h = sub.add_parser("hostkey", help="the baseline folder name of the host that produced RESULT")
+    h.add_argument("result", help="one result file")
+    common(h)
+    h.set_defaults(func=cmd_hostkey)
     return ap
 
 

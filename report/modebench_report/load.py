@@ -104,6 +104,16 @@ def host_key(context: dict) -> str:
     return " | ".join(parts) if parts else "unknown host"
 
 
+def host_slug(key: str) -> str:
+    """A folder name for results/baselines/<host-key>/: readable, plus a short hash
+    of the whole key so two hosts whose readable parts collide stay apart."""
+    import hashlib
+    import re
+
+    readable = re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")[:80] or "unknown-host"
+    return f"{readable}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+
+
 def parse_name(name: str):
     for s in _SUFFIXES:
         if name.endswith(s):

@@ -136,3 +136,12 @@ def test_entry_point_script_runs(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and str(bad) in r.stderr
     assert os.access(script, os.X_OK)
+
+
+def test_hostkey_is_a_folder_name_that_keeps_hosts_apart():
+    from modebench_report.load import host_slug
+
+    a = host_slug("AMD EPYC | OpenBLAS 0.3.21 Zen | NVIDIA GeForce RTX 5090 | 580.65")
+    b = host_slug("AMD EPYC | OpenBLAS 0.3.21 Zen | NVIDIA GeForce RTX 5090 | 575.51")
+    assert "/" not in a and " " not in a and a.startswith("amd-epyc-openblas")
+    assert a != b
