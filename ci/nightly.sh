@@ -2,7 +2,7 @@
 # Nightly comparison of CUDA toolkits (and commits) on one GPU box.
 #
 #   ci/nightly.sh --toolkits "/usr/local/cuda-12.6 /usr/local/cuda-12.8 none" \
-#                 --processes 5 --profile quick --out nightly/2026-11-22
+#                 --processes 9 --profile quick --out nightly/2026-11-22
 #
 # For each toolkit (a CUDA root, or "none" for a CPU-only build) it builds modebench
 # in its own folder, runs the suite as K separate processes per variant interleaved
@@ -19,7 +19,8 @@ usage() {
 usage: ci/nightly.sh --toolkits "PATH|none ..." [--processes K] [--profile quick|full]
                      [--ops a,b] [--modes a,b] [--run-args "..."] [--out DIR] [--baseline DIR]
   --toolkits   CUDA toolkit roots (e.g. /usr/local/cuda-12.8) or "none" (CPU-only build)
-  --processes  processes per variant (default 3); the statistical unit of compare
+  --processes  processes per variant (default 7: fewer can never confirm a change
+               at p < 0.01 after Benjamini-Hochberg over ~10 series; 9 for ~100)
   --profile    quick (default) or full
   --ops/--modes  selection passed to modebench run
   --run-args   extra modebench run arguments (e.g. "--cases square_1024 --batches 1,8")
@@ -29,7 +30,7 @@ USAGE
 }
 die() { echo "nightly: error: $*" >&2; exit 2; }
 
-toolkits="" processes=3 profile=quick ops="" modes="" run_args="" out="" baseline_root="$here/results/baselines"
+toolkits="" processes=7 profile=quick ops="" modes="" run_args="" out="" baseline_root="$here/results/baselines"
 while [ $# -gt 0 ]; do
   case "$1" in
     --toolkits) toolkits=${2-}; shift 2 || die "--toolkits needs a value" ;;
