@@ -1,8 +1,8 @@
 #include "harness/cuda_errors.hpp"
 
 #include <algorithm>
-#include <cctype>
-#include <sstream>
+
+#include "harness/arch.hpp"
 
 namespace mb {
 
@@ -88,48 +88,10 @@ std::optional<std::string> cuda_unavailable_reason(int code, bool libcuda_loadab
   }
 }
 
-namespace {
-
-struct BuiltArch {
-  int version;
-  char suffix;  // 0, 'a' or 'f'
-  bool sass;
-  bool ptx;
-};
-
-// "75-real 80-real 90a-real 120f 75-virtual" (spaces or semicolons).
-std::vector<BuiltArch> parse_archs(const std::string& archs) {
-  std::vector<BuiltArch> out;
-  std::string s = archs;
-  std::replace(s.begin(), s.end(), ';', ' ');
-  std::istringstream in(s);
-  for (std::string tok; in >> tok;) {
-    size_t i = 0;
-    while (i < tok.size() && std::isdigit(static_cast<unsigned char>(tok[i]))) ++i;
-    if (i == 0) continue;  // "none", "all", ...
-    BuiltArch a{std::stoi(tok.substr(0, i)), 0, true, true};
-    if (i < tok.size() && (tok[i] == 'a' || tok[i] == 'f')) a.suffix = tok[i++];
-    const std::string rest = tok.substr(i);
-    if (rest == "-real") a.ptx = false;
-    if (rest == "-virtual") a.sass = false;
-    out.push_back(a);
-  }
-  return out;
-}
-
-bool sass_runs_on(const BuiltArch& a, int device_cc) {
-  const int major = a.version / 10, minor = a.version % 10;
-  const int dmajor = device_cc / 10, dminor = device_cc % 10;
-  if (a.suffix == 'a') return a.version == device_cc;
-  return major == dmajor && minor <= dminor;  // plain and family ('f') SASS alike
-}
-
-}  // namespace
-
 std::vector<int> compatible_sass(int device_cc, const std::string& built_archs) {
   std::vector<int> out;
-  for (const BuiltArch& a : parse_archs(built_archs))
-    if (a.sass && sass_runs_on(a, device_cc)) out.push_back(a.version);
+  for (const ArchTarget& t : parse_arch_list(built_archs))
+    if (t.sass && sass_runs_on(t, device_cc)) out.push_back(t.cc);
   std::sort(out.rbegin(), out.rend());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
