@@ -86,7 +86,11 @@ void SsimFused::band(const float* x, const float* y, float* map, int64_t plane, 
       }
       float* px = pad;
       float* py = pad + pw;
-      std::fill(px, px + 2 * pw, 0.0f);
+      // Only the halo outside the image needs zeros; the copies below fill the rest.
+      for (float* row : {px, py}) {
+        std::fill(row, row + at, 0.0f);
+        std::fill(row + at + (hi - lo), row + pw, 0.0f);
+      }
       std::memcpy(px + at, xp + r * W + lo, sizeof(float) * static_cast<size_t>(hi - lo));
       std::memcpy(py + at, yp + r * W + lo, sizeof(float) * static_cast<size_t>(hi - lo));
       float* __restrict pxx = pad + 2 * pw;
