@@ -130,6 +130,7 @@ struct Row {
 
 // One case per op (the first) unless --cases names them; each at its smallest batch or --batch.
 std::vector<Entry> plan_rows(const Selection& sel, const ProbeOptions& opts) {
+  if (opts.batch_override < 0) throw BadInput("batch must be positive, got " + std::to_string(opts.batch_override));
   Selection s = sel;
   if (opts.batch_override > 0) s.batches = {opts.batch_override};
   std::vector<Entry> all = expand(registry(), s);  // rejects bad names before any work
