@@ -1,6 +1,7 @@
 #include "kernels/cpu/conv2d.hpp"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -91,48 +92,81 @@ void OnednnConv2d::run(const float* x, float* y) {
 std::string OnednnConv2d::impl_info() const { return impl_->info; }
 bool OnednnConv2d::reorders_activations() const { return impl_->src_reorder || impl_->dst_reorder; }
 
+namespace {
+
+// OpenBLAS (pthread build) runs single-threaded while OpenMP owns the cores: its own
+// thread pool and OpenMP's spinning workers would otherwise fight over the 2 cores.
+class SerialBlas {
+ public:
+  SerialBlas() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
+  ~SerialBlas() { openblas_set_num_threads(saved_); }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace
+
 Im2colConv2d::Im2colConv2d(const ref::Conv2dShape& s)
     : s_(s), direct_(s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0) {
-  if (!direct_) col_.resize(static_cast<size_t>(s.C * s.R * s.S * s.P() * s.Q()));
+  // Work items are (image, column chunk): whole images when the batch can feed every
+  // thread, else each image's output columns split across the threads.
+  const int64_t threads = omp_get_max_threads();
+  chunks_ = s.N >= threads ? 1 : std::min<int64_t>(threads, s.P() * s.Q());
+  chunk_cols_ = (s.P() * s.Q() + chunks_ - 1) / chunks_;
+  if (!direct_) col_.resize(static_cast<size_t>(threads * s.C * s.R * s.S * chunk_cols_));
 }
 
 void Im2colConv2d::run(const float* x, const float* w, const float* b, float* y) {
   const auto& s = s_;
   const int64_t P = s.P(), Q = s.Q(), PQ = P * Q, HW = s.H * s.W;
   const int64_t RS = s.R * s.S, rows = s.C * RS, Kg = s.Kg(), CgRS = s.Cg() * RS;
-  for (int64_t n = 0; n < s.N; ++n) {
+  const int64_t items = s.N * chunks_;
+  SerialBlas serial;
+#pragma omp parallel for schedule(static)
+  for (int64_t item = 0; item < items; ++item) {
+    const int64_t n = item / chunks_;
+    const int64_t j0 = (item % chunks_) * chunk_cols_, j1 = std::min(PQ, j0 + chunk_cols_), cols = j1 - j0;
+    if (cols <= 0) continue;
     const float* xn = x + n * s.C * HW;
     float* yn = y + n * s.K * PQ;
-    const float* col = xn;
+    // Column matrix of this item: [C*R*S, cols], row (c, r, t) = channel c shifted by tap (r, t).
+    const float* col = xn + j0;
+    int64_t ldcol = PQ;
     if (!direct_) {
-      // Row (c, r, t) of the column matrix holds input channel c shifted by tap (r, t);
-      // rows of all groups at once so one parallel region covers the image.
-#pragma omp parallel for schedule(static)
+      float* buf = col_.data() + static_cast<size_t>(omp_get_thread_num()) * rows * chunk_cols_;
       for (int64_t row = 0; row < rows; ++row) {
         const int64_t c = row / RS, r = (row / s.S) % s.R, t = row % s.S;
         const float* xc = xn + c * HW;
-        float* dst = col_.data() + row * PQ;
-        for (int64_t p = 0; p < P; ++p) {
-          float* d = dst + p * Q;
+        float* d = buf + row * cols;
+        // Walk the chunk one output row segment at a time (no division per element).
+        for (int64_t j = j0; j < j1;) {
+          const int64_t p = j / Q, q0 = j % Q, q1 = std::min(Q, q0 + (j1 - j));
           const int64_t ih = p * s.stride - s.pad + r;
+          float* dd = d + (j - j0);
           if (ih < 0 || ih >= s.H) {
-            std::fill(d, d + Q, 0.0f);
-            continue;
+            std::fill(dd, dd + (q1 - q0), 0.0f);
+          } else {
+            const float* xrow = xc + ih * s.W;
+            for (int64_t q = q0; q < q1; ++q) {
+              const int64_t iw = q * s.stride - s.pad + t;
+              dd[q - q0] = (iw >= 0 && iw < s.W) ? xrow[iw] : 0.0f;
+            }
           }
-          const float* xrow = xc + ih * s.W;
-          for (int64_t q = 0; q < Q; ++q) {
-            const int64_t iw = q * s.stride - s.pad + t;
-            d[q] = (iw >= 0 && iw < s.W) ? xrow[iw] : 0.0f;
-          }
+          j += q1 - q0;
         }
       }
-      col = col_.data();
+      col = buf;
+      ldcol = cols;
     }
-    for (int64_t k = 0; k < s.K; ++k) std::fill(yn + k * PQ, yn + (k + 1) * PQ, b[k]);
+    for (int64_t k = 0; k < s.K; ++k) std::fill(yn + k * PQ + j0, yn + k * PQ + j1, b[k]);
     for (int64_t g = 0; g < s.groups; ++g) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(Kg), static_cast<blasint>(PQ),
-                  static_cast<blasint>(CgRS), 1.0f, w + g * Kg * CgRS, static_cast<blasint>(CgRS), col + g * CgRS * PQ,
-                  static_cast<blasint>(PQ), 1.0f, yn + g * Kg * PQ, static_cast<blasint>(PQ));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(Kg), static_cast<blasint>(cols),
+                  static_cast<blasint>(CgRS), 1.0f, w + g * Kg * CgRS, static_cast<blasint>(CgRS),
+                  col + g * CgRS * ldcol, static_cast<blasint>(ldcol), 1.0f, yn + g * Kg * PQ + j0,
+                  static_cast<blasint>(PQ));
     }
   }
 }

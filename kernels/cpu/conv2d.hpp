@@ -32,7 +32,8 @@ class OnednnConv2d {
 // im2col + OpenBLAS sgemm per image and group: Y_g[Kg, PQ] = W_g[Kg, Cg*R*S] * col_g.
 // The bias is broadcast into Y first and the GEMM accumulates (beta = 1).
 // 1x1 convolutions with stride 1 and no padding skip im2col (the input is the column matrix).
-// No state besides the column buffer: a plain, hand-written-style fallback.
+// OpenMP threads over images (or over column chunks of one image when N < threads), each
+// with its own column buffer and a single-threaded sgemm. No state besides the buffers.
 class Im2colConv2d {
  public:
   explicit Im2colConv2d(const ref::Conv2dShape& s);
@@ -42,6 +43,7 @@ class Im2colConv2d {
  private:
   ref::Conv2dShape s_;
   bool direct_;
+  int64_t chunks_, chunk_cols_;  // column chunks per image and their width
   std::vector<float> col_;
 };
 
