@@ -154,6 +154,8 @@ std::vector<ref::Conv2dShape> conv_shapes() {
       {2, 8, 9, 9, 8, 3, 3, 1, 1, 8},       // depthwise
       {3, 16, 13, 11, 16, 3, 3, 2, 1, 16},  // depthwise, stride 2, odd
       {1, 5, 6, 6, 5, 5, 5, 1, 2, 5},       // depthwise 5x5
+      {2, 4, 7, 56, 4, 3, 3, 1, 1, 4},      // depthwise: 16- and 8-column tiles, odd row count
+      {1, 3, 4, 29, 3, 3, 3, 1, 1, 3},      // depthwise: 16 + 8 + scalar column tail
       {2, 12, 10, 10, 6, 1, 1, 1, 0, 1},    // pointwise (im2col skipped)
       {2, 12, 10, 10, 6, 1, 1, 1, 0, 3},    // grouped pointwise
       {1, 6, 9, 9, 12, 1, 1, 2, 0, 1},      // 1x1 with stride: im2col not skipped
