@@ -143,6 +143,16 @@ void expect_fused_matches_ref(const Shape& sh, float noise, uint64_t seed) {
   }
   EXPECT_LE(err, 1e-4) << "map, noise " << noise;
   EXPECT_LE(std::fabs(mean - ref_mean), 1e-5) << "mean, noise " << noise;
+
+  // Narrow column tiles: many tile edges and halos inside a small image.
+  std::fill(map.begin(), map.end(), std::nanf(""));
+  cpu::SsimFused narrow(s.height, s.width, 16);
+  const double mean_narrow = narrow.run(im.x.data(), im.y.data(), map.data(), s.planes());
+  err = 0;
+  for (size_t i = 0; i < map.size(); ++i)
+    err = std::isfinite(map[i]) ? std::max(err, std::fabs(map[i] - ref_map[i])) : 1e30;
+  EXPECT_LE(err, 1e-4) << "map, 16-wide tiles, noise " << noise;
+  EXPECT_LE(std::fabs(mean_narrow - ref_mean), 1e-5) << "mean, 16-wide tiles, noise " << noise;
 }
 
 class SsimFusedShapes : public ::testing::TestWithParam<Shape> {};

@@ -139,7 +139,7 @@ void set_counters(benchmark::State& state, const Images& im, double cpu_s, doubl
 void BM_fused(benchmark::State& state) {
   const Images& im = images(static_cast<int>(state.range(0)), state.range(1));
   std::vector<float> map(im.x.size());
-  mb::cpu::SsimFused k(im.h, im.w);
+  mb::cpu::SsimFused k(im.h, im.w, state.range(2));
   double mean = k.run(im.x.data(), im.y.data(), map.data(), im.planes);  // warm-up
   const double c0 = process_cpu_seconds();
   for (auto _ : state) benchmark::DoNotOptimize(mean = k.run(im.x.data(), im.y.data(), map.data(), im.planes));
@@ -184,10 +184,11 @@ void register_all() {
           ->Args({c, batch})
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark("ssim_fused", BM_fused)
-          ->Args({c, batch})
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
+      for (int64_t tile : {512, 128})  // column tile: the 11 x 5-row ring is in L2 (512) or L1 (128)
+        benchmark::RegisterBenchmark("ssim_fused", BM_fused)
+            ->Args({c, batch, tile})
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
     }
   benchmark::RegisterBenchmark("stream_copy", BM_stream_copy)->UseRealTime()->Unit(benchmark::kMillisecond);
 }

@@ -18,8 +18,7 @@ namespace {
 
 constexpr int R = common::kGaussRadius;
 constexpr int T = common::kGaussTaps;
-constexpr int Q = 5;               // mu_x, mu_y, E[x^2], E[y^2], E[xy]
-constexpr int64_t kMaxTile = 512;  // 11 rows x 5 stats x 512 floats = 110 KiB ring per thread
+constexpr int Q = 5;  // mu_x, mu_y, E[x^2], E[y^2], E[xy]
 
 constexpr float tap(int i) { return static_cast<float>(common::kGaussTapValues[i]); }
 
@@ -52,8 +51,9 @@ void vfir(const float* const* rows, int64_t off, float* __restrict out, int64_t 
 
 }  // namespace
 
-SsimFused::SsimFused(int64_t height, int64_t width) : height_(height), width_(width) {
-  const int64_t tiles = std::max<int64_t>(1, (width + kMaxTile - 1) / kMaxTile);
+SsimFused::SsimFused(int64_t height, int64_t width, int64_t max_tile) : height_(height), width_(width) {
+  max_tile = std::max<int64_t>(8, max_tile);
+  const int64_t tiles = std::max<int64_t>(1, (width + max_tile - 1) / max_tile);
   tile_w_ = ((width + tiles - 1) / tiles + 7) / 8 * 8;  // equal tiles, 8-float aligned
   threads_ = omp_get_max_threads();
   const size_t per_thread = static_cast<size_t>(T * Q * tile_w_ + Q * (tile_w_ + 2 * R) + Q * tile_w_);

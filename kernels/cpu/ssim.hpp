@@ -10,7 +10,9 @@ namespace mb::cpu {
 class SsimFused {
  public:
   // Planes of height x width; scratch for every OpenMP thread is allocated here, not per call.
-  SsimFused(int64_t height, int64_t width);
+  // max_tile: widest column tile (tests use small ones to cover many tiles on small images).
+  SsimFused(int64_t height, int64_t width, int64_t max_tile = kDefaultMaxTile);
+  static constexpr int64_t kDefaultMaxTile = 512;
   // x, y, map: `planes` planes of height x width, row-major. Returns the mean of the map.
   // The mean does not depend on the thread count (per-row sums in double, reduced in order).
   double run(const float* x, const float* y, float* map, int64_t planes);
