@@ -75,19 +75,25 @@ int run_command(const mb::Selection& sel, const std::string& out, const std::vec
   int child_status = 0;
   if (!jit_child.empty()) {
     const std::string cache = mb::make_temp_dir("modebench-jit-cache-");
-    const std::string child_out =
-        out.empty() ? std::string() : (here.empty() ? out : out + ".ptx-jit" + std::to_string(::getpid()));
+    const mb::JitEnvironment jit = mb::forced_jit_environment(cache);
+    const std::string child_out = out.empty() ? std::string() : out + ".ptx-jit" + std::to_string(::getpid());
     std::vector<std::string> args = without_options(original_args, {"--modes", "--out"});
     args.push_back("--modes=ptx-jit");
     if (!child_out.empty()) args.push_back("--out=" + child_out);
-    auto r = mb::run_self(args, {{"CUDA_FORCE_PTX_JIT", "1"}, {"CUDA_CACHE_PATH", cache}}, 24 * 3600.0);
+    auto r = mb::run_self(args, jit.set, 24 * 3600.0, jit.unset);
     std::filesystem::remove_all(cache);
-    if (!r.ok()) {
+    std::string missing = "failed: other: the ptx-jit child process ended with " + r.describe();
+    if (r.signal) missing = "failed: launch_failure: the ptx-jit child process was " + r.describe();
+    if (r.timed_out) missing = "failed: timeout: the ptx-jit child process timed out";
+    if (!r.ok() && r.exit_code != 1) {  // 1 = some entry was wrong: its records say so
       std::fprintf(stderr, "modebench: the ptx-jit child process ended with %s\n", r.describe().c_str());
-      child_status = r.exit_code > 0 ? r.exit_code : 1;
+      child_status = 1;
     }
-    if (!here.empty() && !child_out.empty() && std::filesystem::exists(child_out)) {
-      mb::merge_benchmarks(out, child_out, {{"mode_env_ptx_jit", "CUDA_FORCE_PTX_JIT=1 CUDA_CACHE_PATH=<fresh>"}});
+    if (r.exit_code == 1) child_status = 1;
+    if (!child_out.empty()) {
+      mb::Facts context = mb::run_context(sel, "");
+      context.emplace_back("mode_env_ptx_jit", jit.describe());
+      mb::fold_child_results(out, child_out, jit_child, missing, context);
       std::filesystem::remove(child_out);
     }
   }

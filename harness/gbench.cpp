@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -149,17 +150,49 @@ RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cf
   return s;
 }
 
-void merge_benchmarks(const std::string& json_path, const std::string& extra_json,
-                      const std::vector<std::pair<std::string, std::string>>& extra_context) {
+void fold_child_results(const std::string& json_path, const std::string& child_json, const std::vector<Entry>& expected,
+                        const std::string& missing_message, const Facts& context) {
+  namespace fs = std::filesystem;
   auto load = [](const std::string& p) {
     std::ifstream in(p);
-    if (!in) throw std::runtime_error("cannot read " + p);
-    return nlohmann::json::parse(in);
+    return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   };
-  nlohmann::json base = load(json_path);
-  nlohmann::json extra = load(extra_json);
-  for (auto& b : extra["benchmarks"]) base["benchmarks"].push_back(b);
-  for (const auto& [k, v] : extra_context) base["context"][k] = v;
+  nlohmann::json child = fs::exists(child_json) ? load(child_json) : nlohmann::json();
+  if (child.is_discarded() || !child.is_object()) child = nlohmann::json::object();
+
+  nlohmann::json base;
+  if (fs::exists(json_path)) {
+    base = load(json_path);
+    if (base.is_discarded()) throw std::runtime_error("cannot parse " + json_path);
+  } else if (child.contains("context")) {
+    base = {{"context", child["context"]}, {"benchmarks", nlohmann::json::array()}};
+  } else {
+    base = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
+    for (const auto& [k, v] : context) base["context"][k] = v;
+  }
+  for (const auto& [k, v] : context)
+    if (!base["context"].contains(k)) base["context"][k] = v;
+
+  std::set<std::string> reported;
+  for (auto& b : child.value("benchmarks", nlohmann::json::array())) {
+    reported.insert(b.value("run_name", b.value("name", "")));
+    base["benchmarks"].push_back(b);
+  }
+  for (const Entry& e : expected) {
+    if (reported.count(e.name())) continue;
+    base["benchmarks"].push_back({{"name", e.name()},
+                                  {"run_name", e.name()},
+                                  {"run_type", "iteration"},
+                                  {"repetitions", 1},
+                                  {"repetition_index", 0},
+                                  {"threads", 1},
+                                  {"iterations", 0},
+                                  {"real_time", 0},
+                                  {"cpu_time", 0},
+                                  {"time_unit", "us"},
+                                  {"error_occurred", true},
+                                  {"error_message", missing_message}});
+  }
   write_atomically(json_path, base.dump(2) + "\n");
 }
 

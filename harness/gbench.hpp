@@ -18,9 +18,12 @@ struct RunSummary {
 RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cfg, const Facts& context,
                           const std::string& json_out, std::vector<std::string> gbench_args);
 
-// Appends the "benchmarks" of `extra_json` (a child's file) to `json_path`, atomically.
-void merge_benchmarks(const std::string& json_path, const std::string& extra_json,
-                      const std::vector<std::pair<std::string, std::string>>& extra_context);
+// Folds a child process's result file (the ptx-jit entries) into `json_path`,
+// atomically; creates `json_path` when the parent ran nothing itself. Entries the
+// child never reported (it crashed, hung or was killed) become records whose
+// error_message is `missing_message`, so no selected entry silently disappears.
+void fold_child_results(const std::string& json_path, const std::string& child_json, const std::vector<Entry>& expected,
+                        const std::string& missing_message, const Facts& context);
 
 // Writes `text` to `path` through a temp file in the same folder and a rename.
 void write_atomically(const std::string& path, const std::string& text);

@@ -19,6 +19,20 @@ std::string ChildResult::describe() const {
   return "exit code " + std::to_string(exit_code);
 }
 
+JitEnvironment forced_jit_environment(const std::string& cache_dir) {
+  // CUDA_DISABLE_PTX_JIT=1 inherited from the parent would fail every entry; a
+  // disabled cache would hide what a user's default cache does after the first run.
+  return {{{"CUDA_FORCE_PTX_JIT", "1"}, {"CUDA_CACHE_PATH", cache_dir}},
+          {"CUDA_DISABLE_PTX_JIT", "CUDA_CACHE_DISABLE", "CUDA_CACHE_MAXSIZE"}};
+}
+
+std::string JitEnvironment::describe() const {
+  std::string out;
+  for (const auto& [k, v] : set) out += (out.empty() ? "" : " ") + k + "=" + v;
+  for (const auto& k : unset) out += " -" + k;
+  return out;
+}
+
 std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
 
 std::string make_temp_dir(const std::string& prefix) {
@@ -29,11 +43,12 @@ std::string make_temp_dir(const std::string& prefix) {
 }
 
 ChildResult run_self(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
-                     double timeout_s) {
+                     double timeout_s, const std::vector<std::string>& unset) {
   const std::string exe = self_executable();
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    for (const auto& k : unset) unsetenv(k.c_str());
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(exe.c_str()));

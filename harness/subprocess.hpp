@@ -16,9 +16,19 @@ struct ChildResult {
   std::string describe() const;
 };
 
-// argv[0] is replaced by this process's own executable.
+// argv[0] is replaced by this process's own executable. `env` is set and `unset`
+// removed in the child only.
 ChildResult run_self(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
-                     double timeout_s);
+                     double timeout_s, const std::vector<std::string>& unset = {});
+
+// The JIT environment of a forced-PTX-JIT child: CUDA_FORCE_PTX_JIT=1 and a fresh
+// cache, with every inherited variable that would change the outcome removed.
+struct JitEnvironment {
+  std::vector<std::pair<std::string, std::string>> set;
+  std::vector<std::string> unset;
+  std::string describe() const;
+};
+JitEnvironment forced_jit_environment(const std::string& cache_dir);
 
 std::string self_executable();
 
