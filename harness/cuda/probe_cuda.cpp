@@ -122,7 +122,9 @@ std::string kernel_name(const K& k) {
 }
 template <class K>
 const void* kernel_func(const K& k) {
-  if constexpr (requires { k.func; })
+  if constexpr (requires { k.fn; })
+    return reinterpret_cast<const void*>(k.fn);
+  else if constexpr (requires { k.func; })
     return reinterpret_cast<const void*>(k.func);
   else
     return reinterpret_cast<const void*>(k.second);
@@ -182,7 +184,7 @@ CudaProbe probe_cuda(bool bandwidth) {
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess || count == 0) {
     if (!p.driver_present)
-      p.unavailable = "no NVIDIA driver (libcuda.so.1 not loadable; cudaGetDeviceCount: " + err_text(e) + ")";
+      p.unavailable = std::string("no NVIDIA driver (libcuda.so.1 not loadable; ") + cudaGetErrorName(e) + ")";
     else if (e == cudaErrorInsufficientDriver)
       p.unavailable = "the driver is older than this build's CUDA runtime (" + err_text(e) + ")";
     else
