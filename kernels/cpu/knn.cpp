@@ -38,9 +38,107 @@ struct Geometry {
   }
 };
 
+// Below this many points the O(n) set-up passes run on one thread: a parallel
+// region's fork/join costs more than the pass.
+constexpr int64_t kParallelPrep = 200'000;
+
 int64_t cells_of(const float ext[3], float h, int64_t g[3]) {
   for (int a = 0; a < 3; ++a) g[a] = static_cast<int64_t>(std::floor(ext[a] / h)) + 1;
   return g[0] * g[1] * g[2];
+}
+
+}  // namespace
+
+// Points of one query cell's 3x3x3 neighbourhood, SoA, padded to the chunk size.
+class KnnGrid::Block {
+ public:
+  static constexpr size_t kChunk = 16;
+  void clear() { x_.clear(), y_.clear(), z_.clear(), idx_.clear(); }
+  void append(const Point* sp, uint32_t begin, uint32_t end) {
+    for (uint32_t j = begin; j < end; ++j) {
+      x_.push_back(sp[j].x), y_.push_back(sp[j].y), z_.push_back(sp[j].z), idx_.push_back(sp[j].index);
+    }
+  }
+  void pad() {  // infinitely far points never enter the top 3
+    while (x_.size() % kChunk) {
+      x_.push_back(INFINITY), y_.push_back(INFINITY), z_.push_back(INFINITY), idx_.push_back(UINT32_MAX);
+    }
+  }
+  Top3 search(const Point& q) const {
+    Top3 best = Top3::empty();
+    const size_t m = x_.size();
+    for (size_t j0 = 0; j0 < m; j0 += kChunk) {
+      float d[kChunk];
+      const float w = best.worst();
+      bool any = false;
+      for (size_t k = 0; k < kChunk; ++k) {
+        const float dx = x_[j0 + k] - q.x, dy = y_[j0 + k] - q.y, dz = z_[j0 + k] - q.z;
+        const float dd = dx * dx + dy * dy + dz * dz;
+        d[k] = idx_[j0 + k] == q.index ? INFINITY : dd;  // self excluded by index
+        any |= d[k] < w;
+      }
+      if (!any) continue;
+      for (size_t k = 0; k < kChunk; ++k) best.insert(d[k]);
+      if (best.worst() == 0.0f) break;  // duplicates: nothing can improve
+    }
+    return best;
+  }
+
+ private:
+  std::vector<float> x_, y_, z_;
+  std::vector<uint32_t> idx_;
+};
+
+namespace {
+
+// True when no point outside the cells within Chebyshev distance r of cell qc can be
+// closer than the current 3rd best (or there is nothing outside).
+bool covered(const Geometry& geo, const KnnGrid::Point& q, const int64_t qc[3], int64_t r, const Top3& best) {
+  const float qv[3] = {q.x, q.y, q.z};
+  float bound = INFINITY;
+  for (int a = 0; a < 3; ++a) {
+    if (qc[a] - r > 0) bound = std::min(bound, qv[a] - (geo.lo[a] + static_cast<float>(qc[a] - r) * geo.h));
+    if (qc[a] + r < geo.g[a] - 1)
+      bound = std::min(bound, (geo.lo[a] + static_cast<float>(qc[a] + r + 1) * geo.h) - qv[a]);
+  }
+  if (bound == INFINITY) return true;
+  bound = std::max(0.0f, bound - geo.slack);
+  return best.worst() <= bound * bound;
+}
+
+// Scans the cells at Chebyshev distance exactly r from qc that may hold a closer point.
+void ring(const Geometry& geo, const KnnGrid::Point* sp, const uint32_t* st, const KnnGrid::Point& q,
+          const int64_t qc[3], int64_t r, Top3& best) {
+  const float qv[3] = {q.x, q.y, q.z};
+  auto scan = [&](int64_t cell) {
+    for (uint32_t j = st[cell], end = st[cell + 1]; j < end; ++j) {
+      const float dx = sp[j].x - q.x, dy = sp[j].y - q.y, dz = sp[j].z - q.z;
+      const float d = dx * dx + dy * dy + dz * dz;
+      if (d < best.worst() && sp[j].index != q.index) best.insert(d);
+    }
+  };
+  const int64_t z0 = std::max<int64_t>(0, qc[2] - r), z1 = std::min(geo.g[2] - 1, qc[2] + r);
+  const int64_t y0 = std::max<int64_t>(0, qc[1] - r), y1 = std::min(geo.g[1] - 1, qc[1] + r);
+  const int64_t x0 = std::max<int64_t>(0, qc[0] - r), x1 = std::min(geo.g[0] - 1, qc[0] + r);
+  for (int64_t z = z0; z <= z1; ++z) {
+    const float gz = geo.gap(qv[2], qc[2], z, 2);
+    const float gz2 = gz * gz;
+    if (gz2 >= best.worst()) continue;
+    const bool z_on_shell = z == qc[2] - r || z == qc[2] + r;
+    for (int64_t y = y0; y <= y1; ++y) {
+      const float gy = geo.gap(qv[1], qc[1], y, 1);
+      const float gyz2 = gz2 + gy * gy;
+      if (gyz2 >= best.worst()) continue;
+      const bool on_shell = z_on_shell || y == qc[1] - r || y == qc[1] + r;
+      // Inside the shell's z/y range only the two x end cells belong to ring r.
+      const int64_t step = on_shell ? 1 : 2 * r;
+      for (int64_t x = on_shell ? x0 : qc[0] - r; x <= x1; x += step) {
+        if (x < x0) continue;
+        const float gx = geo.gap(qv[0], qc[0], x, 0);
+        if (gyz2 + gx * gx < best.worst()) scan(geo.id(x, y, z));
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -52,7 +150,7 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
 
   // Bounding box.
   float lo0 = INFINITY, lo1 = INFINITY, lo2 = INFINITY, hi0 = -INFINITY, hi1 = -INFINITY, hi2 = -INFINITY;
-#pragma omp parallel for reduction(min : lo0, lo1, lo2) reduction(max : hi0, hi1, hi2)
+#pragma omp parallel for reduction(min : lo0, lo1, lo2) reduction(max : hi0, hi1, hi2) if (n64 >= kParallelPrep)
   for (int64_t i = 0; i < n64; ++i) {
     lo0 = std::min(lo0, pts[3 * i]);
     hi0 = std::max(hi0, pts[3 * i]);
@@ -90,7 +188,7 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
     geo.inv_h = 1.0f / h;
 
     cell_of_.resize(n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n64 >= kParallelPrep)
     for (int64_t i = 0; i < n64; ++i) {
       const float* p = pts + 3 * i;
       cell_of_[i] = static_cast<uint32_t>(geo.id(geo.cell(p[0], 0), geo.cell(p[1], 1), geo.cell(p[2], 2)));
@@ -116,64 +214,44 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
   }
   start_[cells] = n;
 
+  // Occupied cells, the unit of parallel work.
+  occupied_.clear();
+  for (int64_t c = 0; c < cells; ++c)
+    if (start_[c + 1] > start_[c]) occupied_.push_back(static_cast<uint32_t>(c));
+
   const Point* sp = sorted_.data();
   const uint32_t* st = start_.data();
-  // Queries in cell order: neighbouring queries touch the same cells.
-#pragma omp parallel for schedule(dynamic, 512)
-  for (int64_t s = 0; s < n64; ++s) {
-    const Point q = sp[s];
-    const int64_t qc[3] = {geo.cell(q.x, 0), geo.cell(q.y, 1), geo.cell(q.z, 2)};
-    const float qv[3] = {q.x, q.y, q.z};
-    Top3 best = Top3::empty();
-
-    auto scan = [&](int64_t cell) {
-      for (uint32_t j = st[cell], end = st[cell + 1]; j < end; ++j) {
-        const float dx = sp[j].x - q.x, dy = sp[j].y - q.y, dz = sp[j].z - q.z;
-        const float d = dx * dx + dy * dy + dz * dz;
-        if (d < best.worst() && sp[j].index != q.index) {
-          best.insert(d);
-          if (best.worst() == 0.0f) return;  // nothing can improve: many duplicates
+  const auto n_occ = static_cast<int64_t>(occupied_.size());
+#pragma omp parallel
+  {
+    Block block;
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t k = 0; k < n_occ; ++k) {
+      const int64_t cell = occupied_[k];
+      const int64_t cc[3] = {cell % geo.g[0], (cell / geo.g[0]) % geo.g[1], cell / (geo.g[0] * geo.g[1])};
+      // Every query of this cell first scans the same 3x3x3 neighbourhood, gathered once
+      // into SoA so the distance loop vectorises; only if that cannot prove the answer
+      // does a query search further rings.
+      block.clear();
+      for (int64_t z = std::max<int64_t>(0, cc[2] - 1); z <= std::min(geo.g[2] - 1, cc[2] + 1); ++z)
+        for (int64_t y = std::max<int64_t>(0, cc[1] - 1); y <= std::min(geo.g[1] - 1, cc[1] + 1); ++y) {
+          const int64_t x0 = std::max<int64_t>(0, cc[0] - 1), x1 = std::min(geo.g[0] - 1, cc[0] + 1);
+          // Cells along x are adjacent in memory: one contiguous range.
+          block.append(sp, st[geo.id(x0, y, z)], st[geo.id(x1, y, z) + 1]);
         }
-      }
-    };
-
-    for (int64_t r = 0;; ++r) {
-      const int64_t z0 = std::max<int64_t>(0, qc[2] - r), z1 = std::min(geo.g[2] - 1, qc[2] + r);
-      const int64_t y0 = std::max<int64_t>(0, qc[1] - r), y1 = std::min(geo.g[1] - 1, qc[1] + r);
-      const int64_t x0 = std::max<int64_t>(0, qc[0] - r), x1 = std::min(geo.g[0] - 1, qc[0] + r);
-      for (int64_t z = z0; z <= z1; ++z) {
-        const float gz = geo.gap(qv[2], qc[2], z, 2);
-        const float gz2 = gz * gz;
-        if (gz2 >= best.worst()) continue;
-        const bool z_on_shell = z == qc[2] - r || z == qc[2] + r;
-        for (int64_t y = y0; y <= y1; ++y) {
-          const float gy = geo.gap(qv[1], qc[1], y, 1);
-          const float gyz2 = gz2 + gy * gy;
-          if (gyz2 >= best.worst()) continue;
-          const bool on_shell = z_on_shell || y == qc[1] - r || y == qc[1] + r;
-          // Inside the shell's z/y range only the two x end cells belong to ring r.
-          const int64_t step = on_shell ? 1 : std::max<int64_t>(1, 2 * r);
-          for (int64_t x = on_shell ? x0 : qc[0] - r; x <= x1; x += step) {
-            if (x < x0) continue;
-            const float gx = geo.gap(qv[0], qc[0], x, 0);
-            if (gyz2 + gx * gx >= best.worst()) continue;
-            scan(geo.id(x, y, z));
-            if (best.worst() == 0.0f) break;
+      block.pad();
+      for (uint32_t s = st[cell]; s < st[cell + 1]; ++s) {
+        const Point q = sp[s];
+        Top3 best = block.search(q);
+        if (!covered(geo, q, cc, 1, best)) {
+          for (int64_t r = 2;; ++r) {
+            ring(geo, sp, st, q, cc, r, best);
+            if (covered(geo, q, cc, r, best)) break;
           }
         }
+        out[q.index] = best.mean();
       }
-      // Stop when the 3rd best is no farther than the nearest unsearched cell.
-      float bound = INFINITY;
-      for (int a = 0; a < 3; ++a) {
-        if (qc[a] - r > 0) bound = std::min(bound, qv[a] - (geo.lo[a] + static_cast<float>(qc[a] - r) * geo.h));
-        if (qc[a] + r < geo.g[a] - 1)
-          bound = std::min(bound, (geo.lo[a] + static_cast<float>(qc[a] + r + 1) * geo.h) - qv[a]);
-      }
-      if (bound == INFINITY) break;  // the whole grid has been searched
-      bound = std::max(0.0f, bound - geo.slack);
-      if (best.worst() <= bound * bound) break;
     }
-    out[q.index] = best.mean();
   }
 }
 

@@ -21,14 +21,17 @@ class KnnGrid {
   void run(const float* points, int64_t n, float* out);
   const KnnGridStats& stats() const { return stats_; }
 
- private:
   struct Point {
     float x, y, z;
     uint32_t index;  // position in the caller's array, for self-exclusion and output
   };
-  std::vector<uint32_t> cell_of_;  // per input point
-  std::vector<uint32_t> start_;    // per cell: first sorted position; start_[cells] = n
-  std::vector<Point> sorted_;      // points in cell order
+
+ private:
+  class Block;
+  std::vector<uint32_t> cell_of_;   // per input point
+  std::vector<uint32_t> start_;     // per cell: first sorted position; start_[cells] = n
+  std::vector<Point> sorted_;       // points in cell order
+  std::vector<uint32_t> occupied_;  // non-empty cells
   KnnGridStats stats_;
 };
 
