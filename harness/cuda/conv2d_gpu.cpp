@@ -1,0 +1,71 @@
+// conv2d on the GPU through cuDNN with the math type set explicitly: FMA only
+// (strict fp32) or cuDNN's default, which allows TF32 on Ampere and newer.
+#include "harness/cuda/cudnn_util.hpp"
+#include "harness/ops/conv2d.hpp"
+#include "kernels/cuda/bias.hpp"
+
+namespace mb {
+namespace {
+
+ConvSetup setup_of(const ref::Conv2dShape& s) {
+  return ConvSetup{s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, s.groups};
+}
+
+class CudnnConv2d : public Instance {
+ public:
+  CudnnConv2d(Conv2dProblem& p, CudaDevice& dev, bool tf32)
+      : p_(p),
+        dev_(dev),
+        tf32_(tf32),
+        conv_(setup_of(p.shape), tf32),
+        x_(dev, p.x.size()),
+        w_(dev, p.w.size()),
+        b_(dev, p.b.size()),
+        y_(dev, p.y.size()) {
+    if (conv_.P() != p.shape.P() || conv_.Q() != p.shape.Q())
+      throw DeviceFailure(ErrorClass::library_error, "cuDNN output size differs from the reference's");
+    x_.upload(p.x.data());
+    w_.upload(p.w.data());
+    b_.upload(p.b.data());
+    choice_ = conv_.choose(dev, x_.data(), w_.data(), y_.data());
+    workspace_ = DeviceArray<unsigned char>(dev, std::max<size_t>(choice_.workspace, 1));
+    // NaN bytes after the search wrote y: a result that was never written cannot validate.
+    check_cuda(cudaMemsetAsync(y_.data(), 0xFF, y_.bytes(), dev.stream()), "cudaMemsetAsync(y)");
+    dev.synchronize();
+  }
+
+  void run() override {
+    conv_.forward(dev_.cudnn(), choice_, x_.data(), w_.data(), y_.data(), workspace_.data());
+    const auto& s = p_.shape;
+    check_cuda(cuda::add_bias_nchw(y_.data(), b_.data(), s.N, s.K, s.P() * s.Q(), dev_.stream()), "add_bias_nchw");
+  }
+  double timed_run_ms() override {
+    return time_on_stream_ms(dev_, [this] { run(); });
+  }
+  void fetch_outputs() override { y_.download(p_.y.data()); }
+  std::string label() const override {
+    // The math the chosen algorithm runs with: cuDNN's default allows TF32 (Ampere+).
+    return std::string(tf32_ ? "math=tf32" : "math=fp32") + ";algo=" + conv_algo_name(choice_.algo) +
+           ";workspace=" + std::to_string(choice_.workspace) + ";" + kernel_image_label(cuda::add_bias_nchw_kernel());
+  }
+  bool reduced_precision() const override { return tf32_; }
+
+ private:
+  Conv2dProblem& p_;
+  CudaDevice& dev_;
+  bool tf32_;
+  CudnnConv conv_;
+  DeviceArray<float> x_, w_, b_, y_;
+  ConvChoice choice_;
+  DeviceArray<unsigned char> workspace_;
+};
+
+}  // namespace
+
+std::unique_ptr<Instance> make_conv2d_gpu(const std::string& impl, Conv2dProblem& p, Device& dev) {
+  if (impl != "cudnn" && impl != "cudnn_tf32") throw BadInput("conv2d has no gpu impl '" + impl + "'");
+  CudaDevice& cd = as_cuda(dev);
+  return std::make_unique<CudnnConv2d>(p, cd, impl == "cudnn_tf32");
+}
+
+}  // namespace mb

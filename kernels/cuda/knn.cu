@@ -1,0 +1,195 @@
+#include <cfloat>
+#include <climits>
+#include <cub/device/device_radix_sort.cuh>
+
+#include "kernels/common/morton.hpp"
+#include "kernels/common/top3.hpp"
+#include "kernels/cuda/knn.hpp"
+#include "kernels/cuda/launch.cuh"
+
+namespace mb::cuda {
+namespace {
+
+constexpr int kBoxThreads = 256;
+
+// Block-wide min of lo[6] / max of hi[6] into s (6 x blockDim.x floats), result in s[k * blockDim.x].
+__device__ void block_minmax(float lo[3], float hi[3], float* s) {
+  const int t = threadIdx.x, nt = blockDim.x;
+  for (int k = 0; k < 3; ++k) {
+    s[k * nt + t] = lo[k];
+    s[(k + 3) * nt + t] = hi[k];
+  }
+  __syncthreads();
+  for (int stride = nt / 2; stride > 0; stride >>= 1) {
+    if (t < stride)
+      for (int k = 0; k < 3; ++k) {
+        s[k * nt + t] = fminf(s[k * nt + t], s[k * nt + t + stride]);
+        s[(k + 3) * nt + t] = fmaxf(s[(k + 3) * nt + t], s[(k + 3) * nt + t + stride]);
+      }
+    __syncthreads();
+  }
+}
+
+__global__ void __launch_bounds__(kThreads) knn_bounds_k(const float* __restrict__ p, int64_t n, float* bounds) {
+  __shared__ float s[6 * kThreads];
+  float lo[3] = {FLT_MAX, FLT_MAX, FLT_MAX}, hi[3] = {-FLT_MAX, -FLT_MAX, -FLT_MAX};
+  for (int64_t i = global_thread(); i < n; i += grid_threads())
+    for (int k = 0; k < 3; ++k) {
+      lo[k] = fminf(lo[k], p[3 * i + k]);  // fminf/fmaxf skip NaN
+      hi[k] = fmaxf(hi[k], p[3 * i + k]);
+    }
+  block_minmax(lo, hi, s);
+  if (threadIdx.x == 0)
+    for (int k = 0; k < 6; ++k) bounds[6 * blockIdx.x + k] = s[k * kThreads];
+}
+
+__global__ void __launch_bounds__(kThreads) knn_bounds_total_k(float* bounds, int blocks) {
+  __shared__ float s[6 * kThreads];
+  float lo[3] = {FLT_MAX, FLT_MAX, FLT_MAX}, hi[3] = {-FLT_MAX, -FLT_MAX, -FLT_MAX};
+  for (int b = threadIdx.x; b < blocks; b += kThreads)
+    for (int k = 0; k < 3; ++k) {
+      lo[k] = fminf(lo[k], bounds[6 * b + k]);
+      hi[k] = fmaxf(hi[k], bounds[6 * b + 3 + k]);
+    }
+  block_minmax(lo, hi, s);
+  if (threadIdx.x == 0)
+    for (int k = 0; k < 6; ++k) bounds[6 * kKnnBoundBlocks + k] = s[k * kThreads];
+}
+
+__global__ void knn_morton_k(const float* __restrict__ p, int64_t n, const float* __restrict__ bounds,
+                             uint32_t* __restrict__ codes, uint32_t* __restrict__ index) {
+  const float* total = bounds + 6 * kKnnBoundBlocks;
+  const float lo[3] = {total[0], total[1], total[2]}, hi[3] = {total[3], total[4], total[5]};
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) {
+    codes[i] = morton_code(p[3 * i], p[3 * i + 1], p[3 * i + 2], lo, hi);
+    index[i] = static_cast<uint32_t>(i);
+  }
+}
+
+__global__ void knn_gather_k(const float* __restrict__ p, const uint32_t* __restrict__ order, int64_t n,
+                             float4* __restrict__ sorted) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) {
+    const int64_t j = order[i];
+    sorted[i] = make_float4(p[3 * j], p[3 * j + 1], p[3 * j + 2], 0.0f);
+  }
+}
+
+// One block per box.
+__global__ void __launch_bounds__(kBoxThreads) knn_boxes_k(const float4* __restrict__ sorted, int64_t n,
+                                                           float4* __restrict__ box_lo, float4* __restrict__ box_hi) {
+  __shared__ float s[6 * kBoxThreads];
+  const int64_t begin = static_cast<int64_t>(blockIdx.x) * kKnnBox;
+  const int64_t end = begin + kKnnBox < n ? begin + kKnnBox : n;
+  float lo[3] = {FLT_MAX, FLT_MAX, FLT_MAX}, hi[3] = {-FLT_MAX, -FLT_MAX, -FLT_MAX};
+  for (int64_t i = begin + threadIdx.x; i < end; i += kBoxThreads) {
+    const float4 q = sorted[i];
+    lo[0] = fminf(lo[0], q.x), lo[1] = fminf(lo[1], q.y), lo[2] = fminf(lo[2], q.z);
+    hi[0] = fmaxf(hi[0], q.x), hi[1] = fmaxf(hi[1], q.y), hi[2] = fmaxf(hi[2], q.z);
+  }
+  block_minmax(lo, hi, s);
+  if (threadIdx.x == 0) {
+    box_lo[blockIdx.x] = make_float4(s[0], s[kBoxThreads], s[2 * kBoxThreads], 0.0f);
+    box_hi[blockIdx.x] = make_float4(s[3 * kBoxThreads], s[4 * kBoxThreads], s[5 * kBoxThreads], 0.0f);
+  }
+}
+
+__device__ __forceinline__ float dist2(const float4& a, const float4& b) {
+  const float dx = a.x - b.x, dy = a.y - b.y, dz = a.z - b.z;
+  return dx * dx + dy * dy + dz * dz;
+}
+
+// Squared distance from q to the box; never above the distance to any point inside
+// it, also after rounding (each step is monotone), so pruning stays exact.
+__device__ __forceinline__ float box_dist2(const float4& q, const float4& lo, const float4& hi) {
+  const float dx = fmaxf(fmaxf(lo.x - q.x, q.x - hi.x), 0.0f);
+  const float dy = fmaxf(fmaxf(lo.y - q.y, q.y - hi.y), 0.0f);
+  const float dz = fmaxf(fmaxf(lo.z - q.z, q.z - hi.z), 0.0f);
+  return dx * dx + dy * dy + dz * dz;
+}
+
+__global__ void knn_query_k(const float4* __restrict__ sorted, const float4* __restrict__ box_lo,
+                            const float4* __restrict__ box_hi, int64_t n, int64_t begin, int64_t end,
+                            const uint32_t* __restrict__ scatter, float* __restrict__ out) {
+  const int64_t boxes = (n + kKnnBox - 1) / kKnnBox;
+  for (int64_t i = begin + global_thread(); i < end; i += grid_threads()) {
+    const float4 q = sorted[i];
+    // Sorted neighbours give an upper bound on the third-best distance (n >= 4: at least 3 of them).
+    Top3 best = Top3::empty();
+    const int64_t lo = i >= 3 ? i - 3 : 0, hi = i + 3 < n - 1 ? i + 3 : n - 1;
+    for (int64_t j = lo; j <= hi; ++j)
+      if (j != i) best.insert(dist2(q, sorted[j]));
+    const float reject = best.worst();
+    best = Top3::empty();  // the window's points are seen again in their boxes
+    for (int64_t b = 0; b < boxes; ++b) {
+      const float d = box_dist2(q, box_lo[b], box_hi[b]);
+      if (d > reject || d > best.worst()) continue;
+      const int64_t jb = b * kKnnBox, je = jb + kKnnBox < n ? jb + kKnnBox : n;
+      for (int64_t j = jb; j < je; ++j)
+        if (j != i) best.insert(dist2(q, sorted[j]));
+    }
+    const float r = best.mean();
+    if (scatter)
+      out[scatter[i]] = r;
+    else
+      out[i - begin] = r;
+  }
+}
+
+}  // namespace
+
+cudaError_t knn_sort_temp_bytes(int64_t n, size_t* bytes) {
+  if (n <= 0 || n > INT_MAX) return cudaErrorInvalidValue;
+  return cub::DeviceRadixSort::SortPairs(nullptr, *bytes, static_cast<const uint32_t*>(nullptr),
+                                         static_cast<uint32_t*>(nullptr), static_cast<const uint32_t*>(nullptr),
+                                         static_cast<uint32_t*>(nullptr), static_cast<int>(n), 0,
+                                         static_cast<int>(3 * kMortonBits));
+}
+
+cudaError_t knn_bounds(const float* points, int64_t n, float* bounds, cudaStream_t stream) {
+  if (n <= 0) return cudaErrorInvalidValue;
+  knn_bounds_k<<<kKnnBoundBlocks, kThreads, 0, stream>>>(points, n, bounds);
+  knn_bounds_total_k<<<1, kThreads, 0, stream>>>(bounds, kKnnBoundBlocks);
+  return cudaGetLastError();
+}
+
+cudaError_t knn_morton(const float* points, int64_t n, const float* bounds, uint32_t* codes, uint32_t* index,
+                       cudaStream_t stream) {
+  if (n <= 0) return cudaErrorInvalidValue;
+  knn_morton_k<<<blocks_for(n), kThreads, 0, stream>>>(points, n, bounds, codes, index);
+  return cudaGetLastError();
+}
+
+cudaError_t knn_sort(void* temp, size_t temp_bytes, const uint32_t* codes_in, uint32_t* codes_out,
+                     const uint32_t* index_in, uint32_t* order, int64_t n, cudaStream_t stream) {
+  if (n <= 0 || n > INT_MAX) return cudaErrorInvalidValue;
+  const cudaError_t e =
+      cub::DeviceRadixSort::SortPairs(temp, temp_bytes, codes_in, codes_out, index_in, order, static_cast<int>(n), 0,
+                                      static_cast<int>(3 * kMortonBits), stream);
+  return e != cudaSuccess ? e : cudaGetLastError();
+}
+
+cudaError_t knn_gather_and_box(const float* points, const uint32_t* order, int64_t n, float4* sorted, float4* box_lo,
+                               float4* box_hi, cudaStream_t stream) {
+  const int64_t boxes = knn_box_count(n);
+  if (n <= 0 || boxes > INT_MAX) return cudaErrorInvalidValue;
+  knn_gather_k<<<blocks_for(n), kThreads, 0, stream>>>(points, order, n, sorted);
+  knn_boxes_k<<<static_cast<unsigned>(boxes), kBoxThreads, 0, stream>>>(sorted, n, box_lo, box_hi);
+  return cudaGetLastError();
+}
+
+cudaError_t knn_query(const float4* sorted, const float4* box_lo, const float4* box_hi, int64_t n, int64_t begin,
+                      int64_t end, const uint32_t* scatter, float* out, cudaStream_t stream) {
+  if (n < 4 || begin < 0 || end > n || begin >= end) return cudaErrorInvalidValue;
+  knn_query_k<<<blocks_for(end - begin), kThreads, 0, stream>>>(sorted, box_lo, box_hi, n, begin, end, scatter, out);
+  return cudaGetLastError();
+}
+
+const void* knn_query_kernel() { return reinterpret_cast<const void*>(&knn_query_k); }
+
+KnnKernelRefs knn_kernels() {
+  return {reinterpret_cast<const void*>(&knn_bounds_k), reinterpret_cast<const void*>(&knn_bounds_total_k),
+          reinterpret_cast<const void*>(&knn_morton_k), reinterpret_cast<const void*>(&knn_gather_k),
+          reinterpret_cast<const void*>(&knn_boxes_k),  reinterpret_cast<const void*>(&knn_query_k)};
+}
+
+}  // namespace mb::cuda
