@@ -140,6 +140,22 @@ TEST_F(ProbeJson, CasesSelectsRowsAndBatch) {
   }
 }
 
+// A row whose process does not answer in time becomes that row's status; the probe still reports.
+TEST_F(ProbeJson, HungRowBecomesTimeoutStatus) {
+  const std::string path = tmp_ + "/probe.json";
+  const CmdResult r = run_modebench(
+      "probe --no-bandwidth --ops linear --modes cpu --impls openblas --row-timeout 0.001 --json '" + path + "'", tmp_);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream in(path);
+  const json j = json::parse(in);
+  ASSERT_EQ(j.at("matrix").size(), 1u);
+  EXPECT_EQ(j["matrix"][0]["status"], "failed");
+  EXPECT_EQ(j["matrix"][0]["error_class"], "timeout");
+  bool advised = false;
+  for (const auto& a : j.at("advice")) advised |= a.at("id") == "rows_failed";
+  EXPECT_TRUE(advised) << j.at("advice").dump(2);
+}
+
 TEST_F(ProbeJson, ChildRowPrintsOneJsonLine) {
   const CmdResult r = run_modebench(
       "probe --row --ops linear --cases linear/square_1024 --modes cpu --impls openblas --batches 2", tmp_);
