@@ -130,6 +130,9 @@ void ring(const Geometry& geo, const KnnGrid::Point* sp, const uint32_t* st, con
       const float gyz2 = gz2 + gy * gy;
       if (gyz2 >= best.worst()) continue;
       const bool on_shell = z_on_shell || y == qc[1] - r || y == qc[1] + r;
+      // A row's cells are contiguous in the sorted order: an empty row costs O(1), which
+      // keeps far searches (outliers in empty space) at O(r^2) instead of O(r^3) per ring.
+      if (on_shell && st[geo.id(x0, y, z)] == st[geo.id(x1, y, z) + 1]) continue;
       // Inside the shell's z/y range only the two x end cells belong to ring r.
       const int64_t step = on_shell ? 1 : 2 * r;
       for (int64_t x = on_shell ? x0 : qc[0] - r; x <= x1; x += step) {
