@@ -30,9 +30,9 @@ struct CmdResult {
   std::string out;
 };
 
-CmdResult run_modebench(const std::string& args, const std::string& tmp) {
+CmdResult run_modebench(const std::string& args, const std::string& tmp, const std::string& env = "") {
   const std::string out = tmp + "/stdout.txt";
-  const std::string cmd = "'" + modebench_path() + "' " + args + " > '" + out + "' 2>'" + tmp + "/stderr.txt'";
+  const std::string cmd = env + " '" + modebench_path() + "' " + args + " > '" + out + "' 2>'" + tmp + "/stderr.txt'";
   const int status = std::system(cmd.c_str());
   CmdResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -140,20 +140,38 @@ TEST_F(ProbeJson, CasesSelectsRowsAndBatch) {
   }
 }
 
-// A row whose process does not answer in time becomes that row's status; the probe still reports.
-TEST_F(ProbeJson, HungRowBecomesTimeoutStatus) {
-  const std::string path = tmp_ + "/probe.json";
-  const CmdResult r = run_modebench(
-      "probe --no-bandwidth --ops linear --modes cpu --impls openblas --row-timeout 0.001 --json '" + path + "'", tmp_);
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+// A hung or crashing row becomes that row's status; the probe still reports.
+// MODEBENCH_PROBE_TEST_ROW makes every row's child hang or die of SIGSEGV.
+json probe_with_bad_rows(const std::string& how, const std::string& tmp, double timeout_s) {
+  const std::string path = tmp + "/probe.json";
+  const CmdResult r = run_modebench("probe --no-bandwidth --ops linear --modes cpu --impls openblas --row-timeout " +
+                                        std::to_string(timeout_s) + " --json '" + path + "'",
+                                    tmp, "MODEBENCH_PROBE_TEST_ROW=" + how);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
   std::ifstream in(path);
-  const json j = json::parse(in);
+  return in.good() ? json::parse(in) : json();
+}
+
+bool has_advice(const json& j, const char* id) {
+  for (const auto& a : j.at("advice"))
+    if (a.at("id") == id) return true;
+  return false;
+}
+
+TEST_F(ProbeJson, HungRowBecomesTimeoutStatus) {
+  const json j = probe_with_bad_rows("hang", tmp_, 1.0);
   ASSERT_EQ(j.at("matrix").size(), 1u);
   EXPECT_EQ(j["matrix"][0]["status"], "failed");
   EXPECT_EQ(j["matrix"][0]["error_class"], "timeout");
-  bool advised = false;
-  for (const auto& a : j.at("advice")) advised |= a.at("id") == "rows_failed";
-  EXPECT_TRUE(advised) << j.at("advice").dump(2);
+  EXPECT_TRUE(has_advice(j, "rows_failed")) << j.at("advice").dump(2);
+}
+
+TEST_F(ProbeJson, CrashedRowBecomesFailedStatus) {
+  const json j = probe_with_bad_rows("crash", tmp_, 60.0);
+  ASSERT_EQ(j.at("matrix").size(), 1u);
+  EXPECT_EQ(j["matrix"][0]["status"], "failed");
+  EXPECT_EQ(j["matrix"][0]["error_class"], "other");  // a cpu row; device rows say launch_failure
+  EXPECT_NE(j["matrix"][0]["message"].get<std::string>().find("signal 11"), std::string::npos);
 }
 
 TEST_F(ProbeJson, ChildRowPrintsOneJsonLine) {
