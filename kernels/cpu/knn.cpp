@@ -172,7 +172,7 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
   // Cell size: start from ~2 points per cell of the bounding box, then shrink while
   // the occupied cells are crowded (points on surfaces leave most of the box empty).
   // The cell count stays <= ~8n, so memory is linear in n whatever the distribution.
-  const double cap = 8.0 * n + 64.0;
+  const double cap = std::min(8.0 * n + 64.0, 4.0e9);  // cell ids are uint32
   float h = max_ext > 0.0f ? max_ext / static_cast<float>(std::cbrt(n / 2.0)) : 1.0f;
   int64_t cells = 0;
   int64_t occupied = 0;
@@ -204,7 +204,7 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
     // Occupied cells grow like 1/h^2 on surfaces: shrink for ~2 points per occupied cell.
     h *= static_cast<float>(std::max(0.35, std::sqrt(2.0 / crowding)));
   }
-  geo.slack = 8.0f * FLT_EPSILON * (max_abs + geo.h);
+  geo.slack = 16.0f * FLT_EPSILON * (max_abs + max_ext + geo.h);
   stats_ = {{geo.g[0], geo.g[1], geo.g[2]}, geo.h, occupied};
 
   // Counting sort into cell order: inclusive prefix sums are cell ends; filling
