@@ -119,11 +119,7 @@ class Conv2dCase : public OpCase {
     throw BadInput("conv2d has no cpu impl '" + impl + "'");
   }
   std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
-#if MODEBENCH_HAVE_CUDA
     return make_conv2d_gpu(impl, static_cast<Conv2dProblem&>(prob), dev);
-#else
-    return OpCase::make_gpu(impl, prob, dev);
-#endif
   }
 
  private:

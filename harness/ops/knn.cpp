@@ -165,11 +165,7 @@ class KnnCase : public OpCase {
     throw BadInput("knn has no cpu impl '" + impl + "'");
   }
   std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
-#if MODEBENCH_HAVE_CUDA
     return make_knn_gpu(impl, static_cast<KnnProblem&>(prob), dev);
-#else
-    return OpCase::make_gpu(impl, prob, dev);
-#endif
   }
 
  private:

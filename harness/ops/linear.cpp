@@ -88,11 +88,7 @@ class LinearCase : public OpCase {
     throw BadInput("linear has no cpu impl '" + impl + "'");
   }
   std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
-#if MODEBENCH_HAVE_CUDA
     return make_linear_gpu(impl, static_cast<LinearProblem&>(prob), dev);
-#else
-    return OpCase::make_gpu(impl, prob, dev);
-#endif
   }
 
  private:

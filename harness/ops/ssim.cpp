@@ -102,11 +102,7 @@ class SsimCase : public OpCase {
     throw BadInput("ssim has no cpu impl '" + impl + "'");
   }
   std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
-#if MODEBENCH_HAVE_CUDA
     return make_ssim_gpu(impl, static_cast<SsimProblem&>(prob), dev);
-#else
-    return OpCase::make_gpu(impl, prob, dev);
-#endif
   }
 
  private:
