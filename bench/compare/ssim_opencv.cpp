@@ -184,7 +184,9 @@ void register_all() {
           ->Args({c, batch})
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
-      for (int64_t tile : {512, 128})  // column tile: the 11 x 5-row ring is in L2 (512) or L1 (128)
+      // Column tile: the default, and the 12-row x 4-statistic ring (192 bytes per column) in L1 (64)
+      // or L2 (512).
+      for (int64_t tile : {mb::cpu::SsimFused::kDefaultMaxTile, int64_t{64}, int64_t{128}, int64_t{512}})
         benchmark::RegisterBenchmark("ssim_fused", BM_fused)
             ->Args({c, batch, tile})
             ->UseRealTime()

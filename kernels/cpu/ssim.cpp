@@ -13,17 +13,47 @@
 #include "kernels/common/gaussian.hpp"
 #include "kernels/common/ssim_math.hpp"
 
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define MB_SSIM_AVX2 1
+#else
+#define MB_SSIM_AVX2 0
+#endif
+
 namespace mb::cpu {
 namespace {
 
 constexpr int R = common::kGaussRadius;
 constexpr int T = common::kGaussTaps;
-constexpr int Q = 5;  // mu_x, mu_y, E[x^2], E[y^2], E[xy]
+constexpr int Q = 4;          // mu_x, mu_y, E[x^2 + y^2], E[xy]: the formula needs var_x + var_y only
+constexpr int kRing = T + 1;  // two output rows per step read 12 input rows
+// Input columns per tile beyond its (8-rounded) width: the 2R halo, rounded up to whole vectors.
+constexpr int64_t kPadExtra = (2 * R + 7) / 8 * 8;
+constexpr int64_t kPrefetchRows = 2;
 
 constexpr float tap(int i) { return static_cast<float>(common::kGaussTapValues[i]); }
+static_assert(T == 11 && tap(0) == tap(10) && tap(1) == tap(9) && tap(4) == tap(6),
+              "row kernels assume 11 symmetric taps");
+
+int64_t round8(int64_t n) { return (n + 7) / 8 * 8; }
+
+// Per thread: ring [kRing][Q][tw], padded x/y rows and their products [4][tw + kPadExtra],
+// the portable path's vertical results [2][Q][tw], a dummy output row [tw], a tail buffer [16].
+int64_t scratch_floats(int64_t tw) { return kRing * Q * tw + 4 * (tw + kPadExtra) + 2 * Q * tw + tw + 16; }
+
+// ---- portable row kernels (plain loops the compiler vectorises) ----
+
+void products_portable(const float* __restrict x, const float* __restrict y, float* __restrict s, float* __restrict p,
+                       int64_t n) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) {
+    s[j] = x[j] * x[j] + y[j] * y[j];
+    p[j] = x[j] * y[j];
+  }
+}
 
 // 11-tap symmetric FIR over a padded row: out[j] = sum_k tap(k) * in[j + k].
-void hfir(const float* __restrict in, float* __restrict out, int64_t n) {
+void hfir_portable(const float* __restrict in, float* __restrict out, int64_t n) {
 #pragma omp simd
   for (int64_t j = 0; j < n; ++j)
     out[j] = tap(0) * (in[j] + in[j + 10]) + tap(1) * (in[j + 1] + in[j + 9]) + tap(2) * (in[j + 2] + in[j + 8]) +
@@ -31,7 +61,7 @@ void hfir(const float* __restrict in, float* __restrict out, int64_t n) {
 }
 
 // The same FIR down a column of 11 rows.
-void vfir(const float* const* rows, int64_t off, float* __restrict out, int64_t n) {
+void vfir_portable(const float* const* rows, int64_t off, float* __restrict out, int64_t n) {
   const float* __restrict a0 = rows[0] + off;
   const float* __restrict a1 = rows[1] + off;
   const float* __restrict a2 = rows[2] + off;
@@ -49,101 +79,260 @@ void vfir(const float* const* rows, int64_t off, float* __restrict out, int64_t 
              tap(3) * (a3[j] + a7[j]) + tap(4) * (a4[j] + a6[j]) + tap(5) * a5[j];
 }
 
-}  // namespace
-
-SsimFused::SsimFused(int64_t height, int64_t width, int64_t max_tile) : height_(height), width_(width) {
-  max_tile = std::max<int64_t>(8, max_tile);
-  const int64_t tiles = std::max<int64_t>(1, (width + max_tile - 1) / max_tile);
-  tile_w_ = ((width + tiles - 1) / tiles + 7) / 8 * 8;  // equal tiles, 8-float aligned
-  threads_ = omp_get_max_threads();
-  const size_t per_thread = static_cast<size_t>(T * Q * tile_w_ + Q * (tile_w_ + 2 * R) + Q * tile_w_);
-  scratch_.assign(static_cast<size_t>(threads_), std::vector<float>(per_thread, 0.0f));
+// Output rows r and r + 1 of one tile from ring rows r - R .. r + R + 1: vertical pass,
+// formula, map store, row sums.
+void vertical_pair_portable(const float* const* rows, int64_t tw, int64_t n, float* vert, float* out0, float* out1,
+                            double sums[2]) {
+  for (int o = 0; o < 2; ++o) {
+    for (int q = 0; q < Q; ++q) vfir_portable(rows + o, q * tw, vert + q * tw, n);
+    const float* __restrict mx = vert;
+    const float* __restrict my = vert + tw;
+    const float* __restrict sq = vert + 2 * tw;
+    const float* __restrict xy = vert + 3 * tw;
+    float* __restrict out = o == 0 ? out0 : out1;
+    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < n; ++j) {
+      const float m = common::ssim_value_sq_sum(mx[j], my[j], sq[j], xy[j]);
+      out[j] = m;
+      sum += m;
+    }
+    sums[o] = sum;
+  }
 }
 
-// Rows [row0, row1) of one plane: horizontal pass of each needed input row into the
-// ring (once per row), vertical pass + formula + row sum for each output row.
-void SsimFused::band(const float* x, const float* y, float* map, int64_t plane, int64_t row0, int64_t row1,
-                     int thread) {
-  const int64_t H = height_, W = width_, tw = tile_w_, pw = tw + 2 * R;
-  float* ring = scratch_[static_cast<size_t>(thread)].data();  // [T][Q][tw]
-  float* pad = ring + T * Q * tw;                              // [Q][tw + 2R]: x, y, xx, yy, xy
-  float* vert = pad + Q * pw;                                  // [Q][tw]
+#if MB_SSIM_AVX2
+// ---- AVX2/FMA row kernels: symmetric taps (pairs added first: 6 multiplies, not 11) ----
+
+struct Taps {
+  __m256 t0 = _mm256_set1_ps(tap(0)), t1 = _mm256_set1_ps(tap(1)), t2 = _mm256_set1_ps(tap(2)),
+         t3 = _mm256_set1_ps(tap(3)), t4 = _mm256_set1_ps(tap(4)), t5 = _mm256_set1_ps(tap(5));
+};
+
+// ahead: distance (floats) to the image rows to prefetch, 0 for none. The tiles' rows are
+// short strided runs that the hardware prefetchers follow poorly; these loads are the
+// kernel's only DRAM reads.
+void products_avx2(const float* x, const float* y, float* s, float* p, int64_t n8, int64_t ahead) {
+  for (int64_t j = 0; j < n8; j += 8) {
+    if (ahead != 0 && j % 16 == 0) {
+      _mm_prefetch(reinterpret_cast<const char*>(x + j + ahead), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(y + j + ahead), _MM_HINT_T0);
+    }
+    const __m256 a = _mm256_loadu_ps(x + j), b = _mm256_loadu_ps(y + j);
+    _mm256_store_ps(s + j, _mm256_fmadd_ps(a, a, _mm256_mul_ps(b, b)));
+    _mm256_store_ps(p + j, _mm256_mul_ps(a, b));
+  }
+}
+
+void hfir_avx2(const float* in, float* out, int64_t n8) {
+  const Taps k;
+  for (int64_t j = 0; j < n8; j += 8) {
+    const float* a = in + j;
+    __m256 acc = _mm256_mul_ps(k.t5, _mm256_loadu_ps(a + 5));
+    acc = _mm256_fmadd_ps(k.t0, _mm256_add_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(a + 10)), acc);
+    acc = _mm256_fmadd_ps(k.t1, _mm256_add_ps(_mm256_loadu_ps(a + 1), _mm256_loadu_ps(a + 9)), acc);
+    acc = _mm256_fmadd_ps(k.t2, _mm256_add_ps(_mm256_loadu_ps(a + 2), _mm256_loadu_ps(a + 8)), acc);
+    acc = _mm256_fmadd_ps(k.t3, _mm256_add_ps(_mm256_loadu_ps(a + 3), _mm256_loadu_ps(a + 7)), acc);
+    acc = _mm256_fmadd_ps(k.t4, _mm256_add_ps(_mm256_loadu_ps(a + 4), _mm256_loadu_ps(a + 6)), acc);
+    _mm256_store_ps(out + j, acc);
+  }
+}
+
+// Vertical FIR of one statistic for two output rows; the 12 input rows are loaded once.
+inline void vfir2_avx2(const Taps& k, const float* const* rows, int64_t off, __m256& o0, __m256& o1) {
+  __m256 a[kRing];
+  for (int i = 0; i < kRing; ++i) a[i] = _mm256_load_ps(rows[i] + off);
+  o0 = _mm256_mul_ps(k.t5, a[5]);
+  o0 = _mm256_fmadd_ps(k.t0, _mm256_add_ps(a[0], a[10]), o0);
+  o0 = _mm256_fmadd_ps(k.t1, _mm256_add_ps(a[1], a[9]), o0);
+  o0 = _mm256_fmadd_ps(k.t2, _mm256_add_ps(a[2], a[8]), o0);
+  o0 = _mm256_fmadd_ps(k.t3, _mm256_add_ps(a[3], a[7]), o0);
+  o0 = _mm256_fmadd_ps(k.t4, _mm256_add_ps(a[4], a[6]), o0);
+  o1 = _mm256_mul_ps(k.t5, a[6]);
+  o1 = _mm256_fmadd_ps(k.t0, _mm256_add_ps(a[1], a[11]), o1);
+  o1 = _mm256_fmadd_ps(k.t1, _mm256_add_ps(a[2], a[10]), o1);
+  o1 = _mm256_fmadd_ps(k.t2, _mm256_add_ps(a[3], a[9]), o1);
+  o1 = _mm256_fmadd_ps(k.t3, _mm256_add_ps(a[4], a[8]), o1);
+  o1 = _mm256_fmadd_ps(k.t4, _mm256_add_ps(a[5], a[7]), o1);
+}
+
+// common::ssim_value_sq_sum on 8 pixels.
+inline __m256 formula_avx2(__m256 mx, __m256 my, __m256 sq, __m256 xy) {
+  const __m256 two = _mm256_set1_ps(2.0f), c1 = _mm256_set1_ps(common::kSsimC1), c2 = _mm256_set1_ps(common::kSsimC2);
+  const __m256 mxy = _mm256_mul_ps(mx, my);
+  const __m256 m2 = _mm256_fmadd_ps(mx, mx, _mm256_mul_ps(my, my));
+  const __m256 var_sum = _mm256_max_ps(_mm256_sub_ps(sq, m2), _mm256_setzero_ps());
+  const __m256 num = _mm256_mul_ps(_mm256_fmadd_ps(two, mxy, c1), _mm256_fmadd_ps(two, _mm256_sub_ps(xy, mxy), c2));
+  const __m256 den = _mm256_mul_ps(_mm256_add_ps(m2, c1), _mm256_add_ps(var_sum, c2));
+  const __m256 v = _mm256_div_ps(num, den);
+  return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-1.0f)), _mm256_set1_ps(1.0f));
+}
+
+inline __m256d widen_sum(__m256d acc, __m256 v) {
+  acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+  return _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+double hsum(__m256d v) {
+  alignas(32) double d[4];
+  _mm256_store_pd(d, v);
+  return (d[0] + d[1]) + (d[2] + d[3]);
+}
+
+void vertical_pair_avx2(const float* const* rows, int64_t tw, int64_t n, float* tail, float* out0, float* out1,
+                        double sums[2]) {
+  const Taps k;
+  __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
+  double rest0 = 0.0, rest1 = 0.0;
+  for (int64_t j = 0; j < n; j += 8) {
+    __m256 mx0, mx1, my0, my1, sq0, sq1, xy0, xy1;
+    vfir2_avx2(k, rows, j, mx0, mx1);
+    vfir2_avx2(k, rows, tw + j, my0, my1);
+    vfir2_avx2(k, rows, 2 * tw + j, sq0, sq1);
+    vfir2_avx2(k, rows, 3 * tw + j, xy0, xy1);
+    const __m256 m0 = formula_avx2(mx0, my0, sq0, xy0), m1 = formula_avx2(mx1, my1, sq1, xy1);
+    if (j + 8 <= n) {
+      _mm256_storeu_ps(out0 + j, m0);
+      _mm256_storeu_ps(out1 + j, m1);
+      acc0 = widen_sum(acc0, m0);
+      acc1 = widen_sum(acc1, m1);
+    } else {  // the image's last columns: lanes past n are not pixels
+      _mm256_storeu_ps(tail, m0);
+      _mm256_storeu_ps(tail + 8, m1);
+      for (int64_t i = 0; i < n - j; ++i) {
+        out0[j + i] = tail[i];
+        out1[j + i] = tail[8 + i];
+        rest0 += tail[i];
+        rest1 += tail[8 + i];
+      }
+    }
+  }
+  sums[0] = hsum(acc0) + rest0;
+  sums[1] = hsum(acc1) + rest1;
+}
+#endif
+
+}  // namespace
+
+SsimFused::SsimFused(int64_t height, int64_t width, int64_t max_tile, Path path)
+    : height_(height), width_(width), path_(MB_SSIM_AVX2 ? path : Path::portable) {
+  max_tile = std::max<int64_t>(8, max_tile);
+  tiles_ = std::max<int64_t>(1, (width + max_tile - 1) / max_tile);
+  tile_w_ = round8((width + tiles_ - 1) / tiles_);  // equal tiles, 8-float aligned
+  tiles_ = std::max<int64_t>(1, (width + tile_w_ - 1) / tile_w_);
+  threads_ = omp_get_max_threads();
+  per_thread_ = static_cast<size_t>((scratch_floats(tile_w_) + 15) / 16 * 16);  // threads on separate lines
+  storage_.assign(per_thread_ * static_cast<size_t>(threads_) + 16, 0.0f);
+  const auto addr = reinterpret_cast<uintptr_t>(storage_.data());
+  base_ = storage_.data() + (64 - addr % 64) % 64 / sizeof(float);
+}
+
+// Rows [row0, row1) of column tile `tile` of one plane: horizontal pass of each needed input
+// row into the ring (once per row), vertical pass + formula + row sums two output rows at a time.
+void SsimFused::strip(const float* x, const float* y, float* map, int64_t plane, int64_t tile, int64_t row0,
+                      int64_t row1, int thread) {
+  const int64_t H = height_, W = width_, tw = tile_w_, pw = tw + kPadExtra;
+  float* ring = scratch(thread);
+  float* padx = ring + kRing * Q * tw;
+  float* pady = padx + pw;
+  float* ps = pady + pw;
+  float* pp = ps + pw;
+  float* vert = pp + pw;
+  float* dummy = vert + 2 * Q * tw;
+  [[maybe_unused]] float* tail = dummy + tw;
   const float* xp = x + plane * H * W;
   const float* yp = y + plane * H * W;
   float* mp = map + plane * H * W;
+  double* sums = row_sums_.data() + (plane * tiles_ + tile) * H;
+  [[maybe_unused]] const bool simd = path_ == Path::simd;
 
-  for (int64_t c0 = 0; c0 < W; c0 += tw) {
-    const int64_t n = std::min(tw, W - c0);
-    // Input columns [c0 - R, c0 + n + R) clipped to the image; the rest of pad stays zero.
-    const int64_t lo = std::max<int64_t>(0, c0 - R), hi = std::min(W, c0 + n + R);
-    const int64_t at = lo - (c0 - R);
-
-    auto horizontal = [&](int64_t r) {
-      float* slot = ring + ((r + T) % T) * Q * tw;  // r >= -R, so r + T > 0
-      if (r < 0 || r >= H) {
-        std::memset(slot, 0, sizeof(float) * static_cast<size_t>(Q * tw));
-        return;
-      }
-      float* px = pad;
-      float* py = pad + pw;
-      // Only the halo outside the image needs zeros; the copies below fill the rest.
-      for (float* row : {px, py}) {
-        std::fill(row, row + at, 0.0f);
-        std::fill(row + at + (hi - lo), row + pw, 0.0f);
-      }
-      std::memcpy(px + at, xp + r * W + lo, sizeof(float) * static_cast<size_t>(hi - lo));
-      std::memcpy(py + at, yp + r * W + lo, sizeof(float) * static_cast<size_t>(hi - lo));
-      float* __restrict pxx = pad + 2 * pw;
-      float* __restrict pyy = pad + 3 * pw;
-      float* __restrict pxy = pad + 4 * pw;
-#pragma omp simd
-      for (int64_t j = 0; j < pw; ++j) {
-        pxx[j] = px[j] * px[j];
-        pyy[j] = py[j] * py[j];
-        pxy[j] = px[j] * py[j];
-      }
-      for (int q = 0; q < Q; ++q) hfir(pad + q * pw, slot + q * tw, n);
-    };
-
-    for (int64_t r = row0 - R; r < row0 + R; ++r) horizontal(r);
-    for (int64_t r = row0; r < row1; ++r) {
-      horizontal(r + R);
-      const float* rows[T];
-      for (int k = 0; k < T; ++k) rows[k] = ring + ((r - R + k + T) % T) * Q * tw;
-      for (int q = 0; q < Q; ++q) vfir(rows, q * tw, vert + q * tw, n);
-
-      const float* __restrict mx = vert;
-      const float* __restrict my = vert + tw;
-      const float* __restrict exx = vert + 2 * tw;
-      const float* __restrict eyy = vert + 3 * tw;
-      const float* __restrict exy = vert + 4 * tw;
-      float* __restrict out = mp + r * W + c0;
-      double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < n; ++j) {
-        const float m = common::ssim_value(mx[j], my[j], exx[j], eyy[j], exy[j]);
-        out[j] = m;
-        sum += m;
-      }
-      row_sums_[static_cast<size_t>(plane * H + r)] += sum;
+  const int64_t c0 = tile * tw, n = std::min(tw, W - c0), n8 = round8(n), np = n8 + kPadExtra;
+  // Input columns [c0 - R, c0 - R + np): straight from the image when all inside it,
+  // else through zero-padded copies.
+  const bool inside = c0 - R >= 0 && c0 - R + np <= W;
+  const int64_t lo = std::max<int64_t>(0, c0 - R), hi = std::min(W, c0 - R + np), at = lo - (c0 - R);
+  if (!inside)
+    for (float* row : {padx, pady}) {
+      std::fill(row, row + at, 0.0f);
+      std::fill(row + at + (hi - lo), row + pw, 0.0f);
     }
+
+  auto horizontal = [&](int64_t r) {
+    float* slot = ring + ((r + kRing) % kRing) * Q * tw;  // r >= -R, so r + kRing > 0
+    if (r < 0 || r >= H) {
+      std::memset(slot, 0, sizeof(float) * static_cast<size_t>(Q * tw));
+      return;
+    }
+    const float* sx = xp + r * W + c0 - R;
+    const float* sy = yp + r * W + c0 - R;
+    [[maybe_unused]] const int64_t ahead = r + kPrefetchRows < H ? kPrefetchRows * W : 0;
+    if (!inside) {
+#if MB_SSIM_AVX2
+      if (ahead != 0)
+        for (int64_t j = lo; j < hi; j += 16) {
+          _mm_prefetch(reinterpret_cast<const char*>(xp + r * W + j + ahead), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(yp + r * W + j + ahead), _MM_HINT_T0);
+        }
+#endif
+      std::memcpy(padx + at, xp + r * W + lo, sizeof(float) * static_cast<size_t>(hi - lo));
+      std::memcpy(pady + at, yp + r * W + lo, sizeof(float) * static_cast<size_t>(hi - lo));
+      sx = padx, sy = pady;
+    }
+#if MB_SSIM_AVX2
+    if (simd) {
+      products_avx2(sx, sy, ps, pp, np, inside ? ahead : 0);
+      hfir_avx2(sx, slot, n8);
+      hfir_avx2(sy, slot + tw, n8);
+      hfir_avx2(ps, slot + 2 * tw, n8);
+      hfir_avx2(pp, slot + 3 * tw, n8);
+      return;
+    }
+#endif
+    products_portable(sx, sy, ps, pp, np);
+    hfir_portable(sx, slot, n8);
+    hfir_portable(sy, slot + tw, n8);
+    hfir_portable(ps, slot + 2 * tw, n8);
+    hfir_portable(pp, slot + 3 * tw, n8);
+  };
+
+  for (int64_t r = row0 - R; r < row0 + R; ++r) horizontal(r);
+  for (int64_t r = row0; r < row1; r += 2) {
+    horizontal(r + R);
+    horizontal(r + R + 1);
+    const float* rows[kRing];
+    for (int k = 0; k < kRing; ++k) rows[k] = ring + ((r - R + k + kRing) % kRing) * Q * tw;
+    const bool second = r + 1 < row1;
+    float* out0 = mp + r * W + c0;
+    float* out1 = second ? out0 + W : dummy;
+    double pair[2];
+#if MB_SSIM_AVX2
+    if (simd)
+      vertical_pair_avx2(rows, tw, n, tail, out0, out1, pair);
+    else
+#endif
+      vertical_pair_portable(rows, tw, n, vert, out0, out1, pair);
+    sums[r] = pair[0];
+    if (second) sums[r + 1] = pair[1];
   }
 }
 
 double SsimFused::run(const float* x, const float* y, float* map, int64_t planes) {
   const int64_t H = height_;
-  row_sums_.assign(static_cast<size_t>(planes * H), 0.0);
-  // Enough bands for both threads to stay busy on one image, few enough that the
-  // 10 halo rows each band recomputes stay a small share of its rows.
-  const int64_t want = (8 * threads_ + planes - 1) / planes;
-  const int64_t bands = std::clamp<int64_t>(want, 1, std::max<int64_t>(1, H / 32));
-  const int64_t band_h = (H + bands - 1) / bands;
-  const int64_t items = planes * bands;
+  row_sums_.assign(static_cast<size_t>(planes * tiles_ * H), 0.0);
+  // Work items are (plane, column tile, row band). Column tiles cost only their 2R-column
+  // halo of products; row bands re-run the horizontal pass of 2R halo rows each, so
+  // split rows only when planes x tiles is too few items for dynamic balancing (other
+  // jobs on the machine take our cores at random moments).
+  const int64_t want = 12 * threads_;
+  const int64_t strips = planes * tiles_;
+  const int64_t bands = std::clamp<int64_t>((want + strips - 1) / strips, 1, std::max<int64_t>(1, H / 64));
+  const int64_t band_h = ((H + bands - 1) / bands + 1) / 2 * 2;  // even: rows go in pairs
+  const int64_t items = strips * bands;
 
-#pragma omp parallel for schedule(static) num_threads(threads_)
+#pragma omp parallel for schedule(dynamic) num_threads(threads_)
   for (int64_t it = 0; it < items; ++it) {
-    const int64_t plane = it / bands, r0 = (it % bands) * band_h, r1 = std::min(H, r0 + band_h);
-    if (r0 < r1) band(x, y, map, plane, r0, r1, omp_get_thread_num());
+    const int64_t strip_id = it / bands, r0 = (it % bands) * band_h, r1 = std::min(H, r0 + band_h);
+    if (r0 < r1) strip(x, y, map, strip_id / tiles_, strip_id % tiles_, r0, r1, omp_get_thread_num());
   }
 
   double total = 0.0;

@@ -1,7 +1,8 @@
 #pragma once
 // Fast host SSIM (fused-ssim forward, ops.md "ssim"): one pass over the inputs
-// and the map; the five blurred statistics live only in a per-thread ring of
-// row tiles that stays in L2.
+// and the map; the four blurred statistics (mu_x, mu_y, E[x^2 + y^2], E[xy]) live
+// only in a per-thread ring of row tiles that stays in L1/L2.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -9,24 +10,36 @@ namespace mb::cpu {
 
 class SsimFused {
  public:
+  // simd: hand-written AVX2/FMA row kernels where compiled in; portable: the plain loops
+  // (the fallback on other CPUs, selectable so tests cover it on this one).
+  enum class Path { simd, portable };
+
   // Planes of height x width; scratch for every OpenMP thread is allocated here, not per call.
   // max_tile: widest column tile (tests use small ones to cover many tiles on small images).
-  SsimFused(int64_t height, int64_t width, int64_t max_tile = kDefaultMaxTile);
-  static constexpr int64_t kDefaultMaxTile = 512;
+  SsimFused(int64_t height, int64_t width, int64_t max_tile = kDefaultMaxTile, Path path = Path::simd);
+  static constexpr int64_t kDefaultMaxTile = 256;
   // x, y, map: `planes` planes of height x width, row-major. Returns the mean of the map.
   // The mean does not depend on the thread count (per-row sums in double, reduced in order).
   double run(const float* x, const float* y, float* map, int64_t planes);
 
   int threads() const { return threads_; }
+  // The path actually used (simd falls back to portable when AVX2/FMA is not compiled in).
+  Path path() const { return path_; }
 
  private:
-  void band(const float* x, const float* y, float* map, int64_t plane, int64_t row0, int64_t row1, int thread);
+  void strip(const float* x, const float* y, float* map, int64_t plane, int64_t tile, int64_t row0, int64_t row1,
+             int thread);
+  float* scratch(int thread) { return base_ + static_cast<std::size_t>(thread) * per_thread_; }
 
   int64_t height_, width_;
   int64_t tile_w_;  // column tile width (multiple of 8)
+  int64_t tiles_;   // column tiles per row
+  Path path_;
   int threads_;
-  std::vector<std::vector<float>> scratch_;  // per thread: ring, padded rows, vertical results
-  std::vector<double> row_sums_;
+  std::size_t per_thread_;        // floats of scratch per thread (a multiple of 16: 64-byte aligned blocks)
+  std::vector<float> storage_;    // all threads' scratch
+  float* base_ = nullptr;         // storage_ rounded up to 64 bytes
+  std::vector<double> row_sums_;  // [plane][tile][row]
 };
 
 }  // namespace mb::cpu
