@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 #include "cpu_ref/ssim.hpp"
 #include "harness/ops/ssim.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
+#include "kernels/common/ssim_math.hpp"
 #include "kernels/cpu/ssim.hpp"
 
 namespace mb {
@@ -153,6 +155,17 @@ void expect_fused_matches_ref(const Shape& sh, float noise, uint64_t seed) {
     err = std::isfinite(map[i]) ? std::max(err, std::fabs(map[i] - ref_map[i])) : 1e30;
   EXPECT_LE(err, 1e-4) << "map, 16-wide tiles, noise " << noise;
   EXPECT_LE(std::fabs(mean_narrow - ref_mean), 1e-5) << "mean, 16-wide tiles, noise " << noise;
+
+  // The portable row kernels (the fallback without AVX2/FMA), with tile edges too.
+  std::fill(map.begin(), map.end(), std::nanf(""));
+  cpu::SsimFused portable(s.height, s.width, 24, cpu::SsimFused::Path::portable);
+  ASSERT_EQ(portable.path(), cpu::SsimFused::Path::portable);
+  const double mean_portable = portable.run(im.x.data(), im.y.data(), map.data(), s.planes());
+  err = 0;
+  for (size_t i = 0; i < map.size(); ++i)
+    err = std::isfinite(map[i]) ? std::max(err, std::fabs(map[i] - ref_map[i])) : 1e30;
+  EXPECT_LE(err, 1e-4) << "map, portable path, noise " << noise;
+  EXPECT_LE(std::fabs(mean_portable - ref_mean), 1e-5) << "mean, portable path, noise " << noise;
 }
 
 class SsimFusedShapes : public ::testing::TestWithParam<Shape> {};
@@ -209,6 +222,79 @@ TEST(SsimFused, MeanDoesNotDependOnThreadCountAndRepeats) {
   EXPECT_EQ(m1, m2);
   EXPECT_EQ(map1, map);
   EXPECT_EQ(many.run(im.x.data(), im.y.data(), map.data(), s.planes()), m2);
+}
+
+// Blurring x^2 + y^2 as one statistic (clamping var_x + var_y at 0, not each term) and the
+// fp32 row kernels must stay at rounding level: 10x inside the ops.md tolerances.
+TEST(SsimFused, ErrorsWellInsideTolerance) {
+  const ref::SsimShape s{2, 3, 120, 530};
+  for (float noise : {0.05f, -1.0f}) {
+    const Images im = make_images(s, 77, noise);
+    std::vector<double> ref_map(static_cast<size_t>(s.pixels()));
+    const double ref_mean = ref::ssim(im.x.data(), im.y.data(), s, ref_map.data());
+    for (auto path : {cpu::SsimFused::Path::simd, cpu::SsimFused::Path::portable}) {
+      std::vector<float> map(static_cast<size_t>(s.pixels()));
+      cpu::SsimFused k(s.height, s.width, cpu::SsimFused::kDefaultMaxTile, path);
+      const double mean = k.run(im.x.data(), im.y.data(), map.data(), s.planes());
+      double err = 0;
+      for (size_t i = 0; i < map.size(); ++i) err = std::max(err, std::fabs(map[i] - ref_map[i]));
+      const bool simd = k.path() == cpu::SsimFused::Path::simd;
+      std::printf("[ssim errors] noise %.2f %s: max |map - ref| %.2e, |mean - ref| %.2e\n", noise,
+                  simd ? "simd" : "portable", err, std::fabs(mean - ref_mean));
+      EXPECT_LE(err, 1e-5) << "noise " << noise << (simd ? " simd" : " portable");
+      EXPECT_LE(std::fabs(mean - ref_mean), 1e-6) << "noise " << noise << (simd ? " simd" : " portable");
+    }
+  }
+}
+
+// Y = 1 - X: covariance = -variance, so the map is close to -1 everywhere; a lower clamp
+// tighter than -1 (or a wrong sign anywhere in the formula) shows here.
+TEST(SsimFused, AntiCorrelatedImagesNearMinusOne) {
+  const ref::SsimShape s{1, 3, 40, 90};
+  Images im = make_images(s, 9, 0.0f);
+  for (size_t i = 0; i < im.y.size(); ++i) im.y[i] = 1.0f - im.x[i];
+  std::vector<double> ref_map(static_cast<size_t>(s.pixels()));
+  const double ref_mean = ref::ssim(im.x.data(), im.y.data(), s, ref_map.data());
+  EXPECT_LT(*std::min_element(ref_map.begin(), ref_map.end()), -0.95);
+  for (auto path : {cpu::SsimFused::Path::simd, cpu::SsimFused::Path::portable}) {
+    std::vector<float> map(static_cast<size_t>(s.pixels()));
+    cpu::SsimFused k(s.height, s.width, 32, path);
+    EXPECT_NEAR(k.run(im.x.data(), im.y.data(), map.data(), s.planes()), ref_mean, 1e-5);
+    for (size_t i = 0; i < map.size(); ++i) ASSERT_NEAR(map[i], ref_map[i], 1e-4) << i;
+  }
+}
+
+TEST(SsimFused, ImageWithItselfIsOne) {
+  const ref::SsimShape s{1, 3, 33, 70};
+  const Images im = make_images(s, 4, 0.0f);
+  std::vector<float> map(static_cast<size_t>(s.pixels()));
+  cpu::SsimFused k(s.height, s.width);
+  EXPECT_NEAR(k.run(im.x.data(), im.x.data(), map.data(), s.planes()), 1.0, 1e-6);
+  for (float v : map) ASSERT_NEAR(v, 1.0f, 1e-6f);
+}
+
+// The summed-variance formula by hand: mu_x = 0.5, mu_y = 0.25 give mu_x^2 + mu_y^2 = 0.3125
+// and mu_x mu_y = 0.125 (all exact in float).
+TEST(SsimMath, SquareSumFormulaByHand) {
+  using common::ssim_value_sq_sum;
+  const double c1 = kC1;
+  // Zero variances and covariance: only the luminance term is left.
+  EXPECT_NEAR(ssim_value_sq_sum(0.5f, 0.25f, 0.3125f, 0.125f), (0.25 + c1) / (0.3125 + c1), 1e-6);
+  // E[x^2 + y^2] below mu_x^2 + mu_y^2 (rounding on flat regions): the variance sum is 0, not negative.
+  EXPECT_NEAR(ssim_value_sq_sum(0.5f, 0.25f, 0.3f, 0.125f), (0.25 + c1) / (0.3125 + c1), 1e-6);
+  // var_x + var_y = 0.0475, cov = 0.02: (0.2501)(0.0409) / ((0.3126)(0.0484)).
+  EXPECT_NEAR(ssim_value_sq_sum(0.5f, 0.25f, 0.36f, 0.145f), 0.2501 * 0.0409 / (0.3126 * 0.0484), 1e-6);
+  // Out-of-range statistics clamp to [-1, 1].
+  EXPECT_EQ(ssim_value_sq_sum(0.0f, 0.0f, 0.0f, 1.0f), 1.0f);
+  EXPECT_EQ(ssim_value_sq_sum(0.0f, 0.0f, 0.0f, -1.0f), -1.0f);
+  // Same as the five-statistic formula whenever both variances are >= 0.
+  Rng rng(3);
+  for (int i = 0; i < 1000; ++i) {
+    const float mx = rng.uniform01(), my = rng.uniform01();
+    const float exx = mx * mx + rng.uniform(0, 0.1f), eyy = my * my + rng.uniform(0, 0.1f);
+    const float exy = mx * my + rng.uniform(-0.05f, 0.05f);
+    ASSERT_NEAR(ssim_value_sq_sum(mx, my, exx + eyy, exy), common::ssim_value(mx, my, exx, eyy, exy), 1e-5);
+  }
 }
 
 const OpCase& ssim_case(const std::string& id) {
