@@ -16,7 +16,16 @@ file(READ "${pointer}" run_id)
 string(STRIP "${run_id}" run_id)
 if(ACTION STREQUAL "report")
   set(dir "${RESULTS}/${run_id}")
-  execute_process(COMMAND "${PYTHON}" "${REPORT}" render "${dir}" --out "${dir}/report" RESULT_VARIABLE rc)
+  # The host's measured limits (fp32 FMA peak, memory bandwidth) become the charts' reference lines.
+  # Kept in a subfolder: the run folder itself holds only result files.
+  set(limits_args "")
+  file(MAKE_DIRECTORY "${dir}/limits")
+  execute_process(COMMAND "${LIMITS}" OUTPUT_FILE "${dir}/limits/host.json" RESULT_VARIABLE limits_rc)
+  if(limits_rc EQUAL 0)
+    set(limits_args --limits "${dir}/limits/host.json")
+  endif()
+  execute_process(COMMAND "${PYTHON}" "${REPORT}" render "${dir}" --out "${dir}/report" ${limits_args}
+                  RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "modebench-report render ${dir} exited with ${rc}")
   endif()
