@@ -4,6 +4,7 @@
 // (harness/test_device.hpp), which stands in for CUDA with host memory and can
 // be told to fail any call. Calls throw DeviceFailure (harness/status.hpp).
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,12 @@ class Device {
   // Ordered on the device's stream; host memory must be pinned.
   virtual void copy_async(void* dst, const void* src, size_t bytes, CopyKind kind) = 0;
   virtual void synchronize() = 0;
+  // A point in the stream after everything enqueued so far (markers increase).
+  // wait_marker returns once the work before that point is done, without
+  // waiting for work enqueued after it: a pipeline waits for one chunk's copy
+  // while the next one is still in flight.
+  virtual uint64_t record_marker() = 0;
+  virtual void wait_marker(uint64_t marker) = 0;
 };
 
 // RAII device allocation.

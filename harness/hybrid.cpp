@@ -1,6 +1,7 @@
 // The hybrid mode: tensors live in device memory, compute runs on the host.
 // The problem's inputs and weights are uploaded once at setup (that is where
 // a model's tensors already are); each call then moves data through the host.
+// The host staging starts as NaN, so a copy that did not happen cannot validate.
 //
 // naive  (what a hand-written fallback does): pageable host tensors; every call
 //        copies ALL inputs and weights device->host, runs the op's plain CPU impl,
@@ -10,13 +11,24 @@
 //        (a real `.cpu()` also allocates per call: naive is a lower bound).
 // cached: weights are copied to the host once at setup and the best CPU impl is
 //        built once on them (oneDNN packs them); inputs and outputs are staged in
-//        page-locked host buffers with async copies on the device's stream. No
-//        copy/compute overlap yet: the impls are bound to whole problems, so
-//        chunking along the batch needs a per-op hook (follow-up); the input
-//        copies are queued back to back with a single wait.
-// Both: time = wall clock of the whole call ending with the device synchronized,
-// split into copy-in, compute and copy-out; transfer_fraction = copies / total.
+//        page-locked host buffers with async copies on the device's stream.
+//        Overlap: when the op can compute a range of batch rows
+//        (OpCase::make_cpu_rows) and the batch's inputs+outputs make at least two
+//        chunks of kMinChunkBytes, the batch is split into 2-4 chunks, each with
+//        its own CPU instance built at setup, and pipelined on the one stream:
+//          queue D2H(0); for each chunk i: wait for D2H(i), queue D2H(i+1),
+//          compute i on the CPU, queue H2D(i); synchronize.
+//        so chunk i+1's download and chunk i-1's upload run during chunk i's
+//        compute. The label says overlap=<chunks>. Otherwise (op cannot split,
+//        batch too small): copy in (queued back to back, one wait), compute,
+//        copy out, as one sequence.
+// Both: time = wall clock of the whole call ending with the device synchronized;
+// compute = CPU time of the op (summed over chunks); transfer_fraction =
+// (time - compute) / time, the share of the call spent on copies that were not
+// hidden behind compute (sequentially that is simply copies / time).
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <vector>
 
 #include "harness/runner.hpp"
@@ -30,17 +42,35 @@ double ms_since(Clock::time_point t0, Clock::time_point t1) {
   return std::chrono::duration<double, std::milli>(t1 - t0).count();
 }
 
+// Below this much input+output per chunk, a separate copy costs more in
+// per-copy overhead (~10 us on CUDA) than it can hide.
+constexpr size_t kMinChunkBytes = size_t{256} << 10;
+constexpr int64_t kMaxChunks = 4;
+
+// How many chunks cached splits the batch into (1: no pipelining).
+int64_t chunk_count(const std::vector<TensorRef>& tensors, int64_t batch) {
+  size_t batch_bytes = 0;
+  for (const TensorRef& t : tensors) {
+    if (t.role == Role::weight) continue;
+    if (t.count % static_cast<size_t>(batch) != 0) return 1;  // not batch-major after all
+    batch_bytes += t.bytes();
+  }
+  return std::max<int64_t>(1, std::min({kMaxChunks, batch, static_cast<int64_t>(batch_bytes / kMinChunkBytes)}));
+}
+
 class HybridInstance : public Instance {
  public:
   HybridInstance(const OpCase& c, bool cached, Problem& p, Device& dev)
       : cached_(cached), problem_(p), dev_(dev), host_(p.clone()) {
-    host_->poison_outputs();  // a skipped compute must not validate
     const std::vector<TensorRef> orig = p.tensors();
     for (const TensorRef& t : orig) {
       device_.emplace_back(dev, t.bytes());
       if (t.role != Role::output) dev.copy(device_.back().get(), t.data, t.bytes(), CopyKind::host_to_device);
     }
     host_tensors_ = host_->tensors();
+    for (const TensorRef& t : host_tensors_) std::fill_n(t.data, t.count, std::numeric_limits<float>::quiet_NaN());
+    const int64_t batch = p.batch();
+    bounds_ = {0, batch};
     if (cached_) {
       for (size_t i = 0; i < host_tensors_.size(); ++i) {
         const TensorRef& t = host_tensors_[i];
@@ -50,44 +80,46 @@ class HybridInstance : public Instance {
           pinned_.push_back(std::make_unique<PinnedRegion>(dev, t.data, t.bytes()));
       }
       cpu_impl_ = c.best_cpu_impl();
+      const int64_t n = chunk_count(host_tensors_, batch);
+      for (int64_t i = 0; i < n && n > 1; ++i) {
+        auto rows = c.make_cpu_rows(cpu_impl_, *host_, batch * i / n, batch * (i + 1) / n);
+        if (!rows) break;  // the op cannot split its batch
+        cpu_.push_back(std::move(rows));
+      }
+      if (cpu_.size() == static_cast<size_t>(n) && n > 1) {
+        bounds_.clear();
+        for (int64_t i = 0; i <= n; ++i) bounds_.push_back(batch * i / n);
+      } else {
+        cpu_.clear();
+      }
     } else {
       cpu_impl_ = c.plain_cpu_impl();
     }
-    cpu_ = c.make_cpu(cpu_impl_, *host_);
+    if (cpu_.empty()) cpu_.push_back(c.make_cpu(cpu_impl_, *host_));
+  }
+
+  // No copy may still be in flight into staging memory that is about to be freed
+  // (a call that threw half-way through the pipeline leaves some queued).
+  ~HybridInstance() override {
+    try {
+      dev_.synchronize();
+    } catch (...) {
+    }
   }
 
   void run() override {
     const auto t0 = Clock::now();
-    for (size_t i = 0; i < host_tensors_.size(); ++i) {
-      const TensorRef& t = host_tensors_[i];
-      if (t.role == Role::output || (cached_ && t.role == Role::weight)) continue;
-      if (cached_)
-        dev_.copy_async(t.data, device_[i].get(), t.bytes(), CopyKind::device_to_host);
-      else
-        dev_.copy(t.data, device_[i].get(), t.bytes(), CopyKind::device_to_host);
-    }
-    if (cached_) dev_.synchronize();
-    const auto t1 = Clock::now();
-    cpu_->run();
-    const auto t2 = Clock::now();
-    for (size_t i = 0; i < host_tensors_.size(); ++i) {
-      const TensorRef& t = host_tensors_[i];
-      if (t.role != Role::output) continue;
-      if (cached_)
-        dev_.copy_async(device_[i].get(), t.data, t.bytes(), CopyKind::host_to_device);
-      else
-        dev_.copy(device_[i].get(), t.data, t.bytes(), CopyKind::host_to_device);
-    }
-    dev_.synchronize();
-    const auto t3 = Clock::now();
-    copy_in_ms_ = ms_since(t0, t1);
-    compute_ms_ = ms_since(t1, t2);
-    copy_out_ms_ = ms_since(t2, t3);
+    compute_ms_ = 0.0;
+    if (cpu_.size() > 1)
+      run_pipelined();
+    else
+      run_sequential();
+    total_ms_ = ms_since(t0, Clock::now());
   }
 
   double timed_run_ms() override {
     run();
-    return copy_in_ms_ + compute_ms_ + copy_out_ms_;
+    return total_ms_;
   }
 
   // What validation checks is what sits in device memory, not the host staging.
@@ -100,16 +132,74 @@ class HybridInstance : public Instance {
 
   std::string label() const override {
     std::string l = std::string("hybrid=") + (cached_ ? "cached" : "naive") + ";cpu_impl=" + cpu_impl_;
-    const std::string inner = cpu_->label();
+    if (cpu_.size() > 1) l += ";overlap=" + std::to_string(cpu_.size());
+    const std::string inner = cpu_.front()->label();
     return inner.empty() ? l : l + ";" + inner;
   }
-  bool reduced_precision() const override { return cpu_->reduced_precision(); }
+  bool reduced_precision() const override { return cpu_.front()->reduced_precision(); }
   double transfer_fraction() const override {
-    const double total = copy_in_ms_ + compute_ms_ + copy_out_ms_;
-    return total > 0.0 ? (copy_in_ms_ + copy_out_ms_) / total : 0.0;
+    return total_ms_ > 0.0 ? std::clamp((total_ms_ - compute_ms_) / total_ms_, 0.0, 1.0) : 0.0;
   }
 
  private:
+  void compute(size_t chunk) {
+    const auto t0 = Clock::now();
+    cpu_[chunk]->run();
+    compute_ms_ += ms_since(t0, Clock::now());
+  }
+
+  void run_sequential() {
+    for (size_t i = 0; i < host_tensors_.size(); ++i) {
+      const TensorRef& t = host_tensors_[i];
+      if (t.role == Role::output || (cached_ && t.role == Role::weight)) continue;
+      if (cached_)
+        dev_.copy_async(t.data, device_[i].get(), t.bytes(), CopyKind::device_to_host);
+      else
+        dev_.copy(t.data, device_[i].get(), t.bytes(), CopyKind::device_to_host);
+    }
+    if (cached_) dev_.synchronize();
+    compute(0);
+    for (size_t i = 0; i < host_tensors_.size(); ++i) {
+      const TensorRef& t = host_tensors_[i];
+      if (t.role != Role::output) continue;
+      if (cached_)
+        dev_.copy_async(device_[i].get(), t.data, t.bytes(), CopyKind::host_to_device);
+      else
+        dev_.copy(device_[i].get(), t.data, t.bytes(), CopyKind::host_to_device);
+    }
+    dev_.synchronize();
+  }
+
+  void run_pipelined() {
+    uint64_t inputs_ready = enqueue_rows(0, Role::input);
+    for (size_t i = 0; i < cpu_.size(); ++i) {
+      dev_.wait_marker(inputs_ready);
+      if (i + 1 < cpu_.size()) inputs_ready = enqueue_rows(i + 1, Role::input);
+      compute(i);
+      enqueue_rows(i, Role::output);
+    }
+    dev_.synchronize();
+  }
+
+  // Queues the copies of one chunk's rows of every `role` tensor (input: device
+  // to host, output: host to device); returns the marker after them.
+  uint64_t enqueue_rows(size_t chunk, Role role) {
+    for (size_t k = 0; k < host_tensors_.size(); ++k) {
+      const TensorRef& t = host_tensors_[k];
+      if (t.role != role) continue;
+      const size_t row = t.count / static_cast<size_t>(problem_.batch());
+      const size_t offset = static_cast<size_t>(bounds_[chunk]) * row;
+      const size_t bytes = static_cast<size_t>(bounds_[chunk + 1] - bounds_[chunk]) * row * sizeof(float);
+      float* host = t.data + offset;
+      float* device = device_[k].f32() + offset;
+      if (role == Role::input)
+        dev_.copy_async(host, device, bytes, CopyKind::device_to_host);
+      else
+        dev_.copy_async(device, host, bytes, CopyKind::host_to_device);
+    }
+    return dev_.record_marker();
+  }
+
   bool cached_;
   Problem& problem_;
   Device& dev_;
@@ -118,8 +208,9 @@ class HybridInstance : public Instance {
   std::vector<DeviceBuffer> device_;  // same order as tensors()
   std::vector<std::unique_ptr<PinnedRegion>> pinned_;
   std::string cpu_impl_;
-  std::unique_ptr<Instance> cpu_;
-  double copy_in_ms_ = 0.0, compute_ms_ = 0.0, copy_out_ms_ = 0.0;
+  std::vector<int64_t> bounds_;                 // chunk i is batch rows [bounds_[i], bounds_[i+1])
+  std::vector<std::unique_ptr<Instance>> cpu_;  // one per chunk; one chunk = no pipelining
+  double total_ms_ = 0.0, compute_ms_ = 0.0;
 };
 
 }  // namespace

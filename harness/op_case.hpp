@@ -97,6 +97,15 @@ class OpCase {
 
   // Reads the problem's inputs and writes its outputs on every run().
   virtual std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& p) const = 0;
+  // For ops whose batch rows are independent: an impl computing only rows
+  // [begin, end) of p, in place in p's buffers (hybrid/cached pipelines copies
+  // with compute over such chunks). Ops returning one promise that every input
+  // and output tensor is batch-major (batch outermost, row-major) and that
+  // weights are shared by all rows. nullptr: the op cannot split its batch.
+  virtual std::unique_ptr<Instance> make_cpu_rows(const std::string& /*impl*/, Problem& /*p*/, int64_t /*begin*/,
+                                                  int64_t /*end*/) const {
+    return nullptr;
+  }
   // Device impls; throw Unavailable when built without CUDA.
   virtual std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& p, Device& dev) const;
 };

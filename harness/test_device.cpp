@@ -12,6 +12,8 @@ std::string_view to_string(TestDevice::Call c) {
     case TestDevice::Call::copy: return "copy";
     case TestDevice::Call::copy_async: return "copy_async";
     case TestDevice::Call::synchronize: return "synchronize";
+    case TestDevice::Call::record_marker: return "record_marker";
+    case TestDevice::Call::wait_marker: return "wait_marker";
   }
   return "?";
 }
@@ -102,8 +104,7 @@ void TestDevice::count(size_t bytes, CopyKind kind) {
 void TestDevice::copy(void* dst, const void* src, size_t bytes, CopyKind kind) {
   maybe_fail(Call::copy);
   check_device_range(kind == CopyKind::host_to_device ? dst : src, bytes, "copy");
-  for (auto& q : queue_) q();  // stream order: earlier async work first
-  queue_.clear();
+  drain(enqueued_);  // stream order: earlier async work first
   std::memcpy(dst, src, bytes);
   count(bytes, kind);
 }
@@ -115,15 +116,38 @@ void TestDevice::copy_async(void* dst, const void* src, size_t bytes, CopyKind k
   if (!is_pinned(host, bytes))
     throw DeviceFailure(ErrorClass::other, "test device: copy_async with unpinned host memory");
   queue_.push_back([dst, src, bytes] { std::memcpy(dst, src, bytes); });
+  ++enqueued_;
+  async_sizes_.push_back(bytes);
   count(bytes, kind);
   ++counters_.async_copies;
 }
 
 void TestDevice::synchronize() {
   maybe_fail(Call::synchronize);
-  for (auto& q : queue_) q();
-  queue_.clear();
+  drain(enqueued_);
   ++counters_.syncs;
+}
+
+void TestDevice::drain(uint64_t upto) {
+  while (!queue_.empty() && enqueued_ - queue_.size() < upto) {
+    // Popped before running: a copy is done once, whatever happens next.
+    auto op = std::move(queue_.front());
+    queue_.pop_front();
+    op();
+  }
+}
+
+uint64_t TestDevice::record_marker() {
+  maybe_fail(Call::record_marker);
+  ++counters_.markers;
+  return enqueued_;
+}
+
+void TestDevice::wait_marker(uint64_t marker) {
+  maybe_fail(Call::wait_marker);
+  if (marker > enqueued_) throw DeviceFailure(ErrorClass::other, "test device: wait for a marker never recorded");
+  drain(marker);
+  ++counters_.marker_waits;
 }
 
 }  // namespace mb

@@ -2,10 +2,13 @@
 // A Device that stands in for CUDA with host memory, so the device modes'
 // data paths, errors and statuses run in unit tests without a GPU. It
 // behaves like a stream: copy_async is queued and only happens at the next
-// synchronize() or synchronous copy, and needs pinned host memory, so a
-// missing synchronize or an unpinned staging buffer shows up in tests.
+// synchronize() or synchronous copy, or at wait_marker() for the copies
+// queued before that marker, and needs pinned host memory, so a missing
+// wait or an unpinned staging buffer shows up in tests.
 // Results produced with it are labelled device=test and never enter a report.
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -18,7 +21,7 @@ namespace mb {
 
 class TestDevice : public Device {
  public:
-  enum class Call { malloc_device, pin, copy, copy_async, synchronize };
+  enum class Call { malloc_device, pin, copy, copy_async, synchronize, record_marker, wait_marker };
 
   struct Counters {
     size_t mallocs = 0, frees = 0, bad_frees = 0;
@@ -26,6 +29,7 @@ class TestDevice : public Device {
     size_t h2d_copies = 0, d2h_copies = 0;  // sync and async alike
     size_t h2d_bytes = 0, d2h_bytes = 0;
     size_t async_copies = 0, syncs = 0;
+    size_t markers = 0, marker_waits = 0;
   };
 
   TestDevice() = default;
@@ -42,6 +46,8 @@ class TestDevice : public Device {
   void copy(void* dst, const void* src, size_t bytes, CopyKind kind) override;
   void copy_async(void* dst, const void* src, size_t bytes, CopyKind kind) override;
   void synchronize() override;
+  uint64_t record_marker() override;
+  void wait_marker(uint64_t marker) override;
 
   // The (after_n_calls+1)-th call of `which` from now throws DeviceFailure of `cls` (once).
   void fail_next(Call which, ErrorClass cls, int after_n_calls = 0);
@@ -54,12 +60,16 @@ class TestDevice : public Device {
   size_t live_bytes() const { return live_bytes_; }
   bool is_pinned(const void* host, size_t bytes) const;
   size_t pending_async_copies() const { return queue_.size(); }
+  // Bytes of each async copy, in the order queued (tests check how the data path chunks).
+  const std::vector<size_t>& async_copy_sizes() const { return async_sizes_; }
 
  private:
   void maybe_fail(Call c);
   // Throws `other` when [p, p+bytes) is not inside one live allocation.
   void check_device_range(const void* p, size_t bytes, const char* what) const;
   void count(size_t bytes, CopyKind kind);
+  // Performs queued async copies until `upto` of them have completed in total.
+  void drain(uint64_t upto);
 
   struct Fault {
     Call which;
@@ -69,7 +79,9 @@ class TestDevice : public Device {
   std::vector<Fault> faults_;
   std::map<const char*, size_t> allocations_;  // start -> bytes
   std::map<const char*, size_t> pinned_;       // start -> bytes
-  std::vector<std::function<void()>> queue_;   // async copies not yet done
+  std::deque<std::function<void()>> queue_;    // async copies not yet done
+  uint64_t enqueued_ = 0;                      // async copies ever queued; queue_ holds the last queue_.size()
+  std::vector<size_t> async_sizes_;
   size_t live_bytes_ = 0;
   size_t memory_limit_ = static_cast<size_t>(-1);
   Counters counters_;

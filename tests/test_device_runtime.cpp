@@ -72,6 +72,47 @@ TEST(DeviceRuntime, FaultInjectionAfterNCalls) {
   EXPECT_EQ(dev.live_allocations(), 2u);
 }
 
+TEST(DeviceRuntime, WaitingForAMarkerCompletesOnlyTheCopiesBeforeIt) {
+  TestDevice dev;
+  std::vector<float> host = {1, 2, 3, 4}, back(4, 0.0f);
+  DeviceBuffer d(dev, 16);
+  dev.copy(d.get(), host.data(), 16, CopyKind::host_to_device);
+  PinnedRegion pin_back(dev, back.data(), 16);
+  const float* dev_f = static_cast<const float*>(d.get());
+  dev.copy_async(back.data(), dev_f, 8, CopyKind::device_to_host);
+  const uint64_t first = dev.record_marker();
+  dev.copy_async(back.data() + 2, dev_f + 2, 8, CopyKind::device_to_host);
+  const uint64_t second = dev.record_marker();
+  EXPECT_LT(first, second);
+  EXPECT_EQ(back, (std::vector<float>{0, 0, 0, 0})) << "nothing happens before a wait";
+  dev.wait_marker(first);
+  EXPECT_EQ(back, (std::vector<float>{1, 2, 0, 0})) << "only the copy before the marker";
+  EXPECT_EQ(dev.pending_async_copies(), 1u);
+  dev.wait_marker(first);  // waiting again is harmless
+  EXPECT_EQ(dev.pending_async_copies(), 1u);
+  dev.wait_marker(second);
+  EXPECT_EQ(back, host);
+  EXPECT_EQ(dev.counters().markers, 2u);
+  EXPECT_EQ(dev.counters().marker_waits, 3u);
+  EXPECT_THROW(dev.wait_marker(second + 1), DeviceFailure) << "a marker never recorded";
+  EXPECT_EQ(dev.async_copy_sizes(), (std::vector<size_t>{8, 8}));
+}
+
+TEST(DeviceRuntime, MarkerCallsCanBeMadeToFail) {
+  TestDevice dev;
+  dev.fail_next(TestDevice::Call::wait_marker, ErrorClass::launch_failure);
+  const uint64_t m = dev.record_marker();  // only wait_marker was told to fail
+  EXPECT_THROW(dev.wait_marker(m), DeviceFailure);
+  dev.wait_marker(m);  // one-shot
+  dev.fail_next(TestDevice::Call::record_marker, ErrorClass::timeout);
+  try {
+    dev.record_marker();
+    FAIL() << "record_marker should fail";
+  } catch (const DeviceFailure& f) {
+    EXPECT_EQ(f.error_class, ErrorClass::timeout);
+  }
+}
+
 TEST(DeviceRuntime, MemoryLimitGivesOutOfMemory) {
   TestDevice dev;
   dev.set_memory_limit(100);

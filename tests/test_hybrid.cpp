@@ -3,6 +3,8 @@
 // error class ending as a status.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"
 #include "harness/test_device.hpp"
@@ -10,11 +12,12 @@
 namespace mb {
 namespace {
 
-const OpCase& linear_case() {
+const OpCase& find_case(const std::string& id) {
   for (const auto& c : registry().cases())
-    if (c->id() == "linear/square_1024") return *c;
-  throw std::runtime_error("linear/square_1024 not registered");
+    if (c->id() == id) return *c;
+  throw std::runtime_error(id + " not registered");
 }
+const OpCase& linear_case() { return find_case("linear/square_1024"); }
 
 constexpr int64_t kBatch = 8;
 constexpr size_t kX = 4 * kBatch * 1024, kW = 4 * 1024 * 1024, kB = 4 * 1024, kY = 4 * kBatch * 1024;
@@ -130,6 +133,139 @@ TEST(Hybrid, UnavailableWithoutADevice) {
 TEST(Hybrid, UnknownImplIsBadInput) {
   TestDevice dev;
   EXPECT_THROW(PreparedEntry(hybrid("fancy"), RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0}), BadInput);
+}
+
+// --- cached with copy/compute overlap (batch split into chunks) ---
+
+// linear/square_1024 at batch 100: x and y rows are 4 KiB each, 800 KiB in all,
+// so 3 chunks of rows [0,33), [33,66), [66,100).
+constexpr int64_t kBigBatch = 100;
+constexpr size_t kRow = 4 * 1024;
+
+TEST(HybridOverlap, CachedLinearPipelinesChunksAndStaysCorrect) {
+  TestDevice dev;
+  PreparedEntry p(Entry{&linear_case(), Mode::hybrid, "cached", kBigBatch},
+                  RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
+  ASSERT_EQ(p.status(), Status::ok) << p.message();
+  EXPECT_LE(p.validation().max_err, 1e-4);
+  EXPECT_EQ(p.validation().check, "full");
+  EXPECT_NE(p.label().find("hybrid=cached;cpu_impl=onednn;overlap=3"), std::string::npos) << p.label();
+  // Setup: x, w, b up and w, b down once; the validated call: x down, y up; fetch: y down.
+  EXPECT_EQ(dev.counters().h2d_bytes, kBigBatch * kRow + kW + kB + kBigBatch * kRow);
+  EXPECT_EQ(dev.counters().d2h_bytes, kW + kB + 2 * kBigBatch * kRow);
+
+  dev.reset_counters();
+  const size_t sizes_before = dev.async_copy_sizes().size();
+  ASSERT_GT(p.timed_call_ms(), 0.0);
+  // Chunked, and in pipeline order: chunk i+1's input is queued before chunk i's output.
+  const std::vector<size_t> sizes(dev.async_copy_sizes().begin() + static_cast<long>(sizes_before),
+                                  dev.async_copy_sizes().end());
+  EXPECT_EQ(sizes, (std::vector<size_t>{33 * kRow, 33 * kRow, 33 * kRow, 34 * kRow, 33 * kRow, 34 * kRow}));
+  EXPECT_EQ(dev.counters().d2h_copies, 3u);
+  EXPECT_EQ(dev.counters().h2d_copies, 3u);
+  EXPECT_EQ(dev.counters().d2h_bytes, kBigBatch * kRow) << "chunks add up to the whole x; weights stay put";
+  EXPECT_EQ(dev.counters().h2d_bytes, kBigBatch * kRow);
+  EXPECT_EQ(dev.counters().marker_waits, 3u) << "one wait per chunk's input";
+  EXPECT_EQ(dev.counters().syncs, 1u) << "one synchronize per call";
+  EXPECT_EQ(dev.pending_async_copies(), 0u);
+  const double tf = p.instance().transfer_fraction();
+  EXPECT_GE(tf, 0.0);
+  EXPECT_LT(tf, 1.0);
+}
+
+// Every conv2d impl over image ranges: 4 images of any case make 4 chunks of one.
+class HybridOverlapConv : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HybridOverlapConv, CachedConv2dPipelinesImagesAndStaysCorrect) {
+  const OpCase& c = find_case("conv2d/" + GetParam());
+  TestDevice dev;
+  PreparedEntry p(Entry{&c, Mode::hybrid, "cached", 4}, RunConfig{.seed = 11, .device = &dev, .warmup_calls = 1});
+  ASSERT_EQ(p.status(), Status::ok) << p.message();
+  EXPECT_LE(p.validation().max_err, 1e-4);
+  EXPECT_NE(p.label().find("cpu_impl=" + c.best_cpu_impl() + ";overlap=4"), std::string::npos) << p.label();
+
+  auto problem = c.make_problem(4, 11);
+  size_t x_bytes = 0, y_bytes = 0;
+  for (const TensorRef& t : problem->tensors()) {
+    if (t.role == Role::input) x_bytes = t.bytes();
+    if (t.role == Role::output) y_bytes = t.bytes();
+  }
+  dev.reset_counters();
+  ASSERT_GT(p.timed_call_ms(), 0.0);
+  EXPECT_EQ(dev.counters().d2h_copies, 4u);
+  EXPECT_EQ(dev.counters().h2d_copies, 4u);
+  EXPECT_EQ(dev.counters().d2h_bytes, x_bytes) << "only x moves, in 4 chunks adding up to it";
+  EXPECT_EQ(dev.counters().h2d_bytes, y_bytes);
+  const std::vector<size_t>& sizes = dev.async_copy_sizes();
+  ASSERT_GE(sizes.size(), 8u);
+  EXPECT_EQ(sizes[sizes.size() - 8], x_bytes / 4) << "one image per chunk";
+  EXPECT_EQ(sizes.back(), y_bytes / 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryCase, HybridOverlapConv,
+                         ::testing::Values("resnet_3x3", "mbv2_depthwise", "mbv2_pointwise", "mbv2_stem"));
+
+TEST(HybridOverlap, FaultInAChunkCopyBecomesItsStatus) {
+  for (ErrorClass cls : {ErrorClass::launch_failure, ErrorClass::out_of_memory, ErrorClass::other}) {
+    for (auto [call, after] : {std::pair{TestDevice::Call::copy_async, 2}, std::pair{TestDevice::Call::copy_async, 4},
+                               std::pair{TestDevice::Call::wait_marker, 1}}) {
+      TestDevice dev;
+      PreparedEntry p(Entry{&linear_case(), Mode::hybrid, "cached", kBigBatch},
+                      RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
+      ASSERT_EQ(p.status(), Status::ok) << p.message();
+      dev.fail_next(call, cls, after);
+      EXPECT_LT(p.timed_call_ms(), 0.0);
+      EXPECT_EQ(p.status(), Status::failed);
+      const std::string prefix = "failed: " + std::string(to_string(cls)) + ": test device: injected";
+      EXPECT_TRUE(p.message().starts_with(prefix)) << p.message();
+    }
+  }
+}
+
+TEST(HybridOverlap, FaultInAChunkCopyDuringValidationIsAStatus) {
+  TestDevice dev;
+  dev.fail_next(TestDevice::Call::copy_async, ErrorClass::launch_failure, 1);
+  PreparedEntry p(Entry{&linear_case(), Mode::hybrid, "cached", kBigBatch},
+                  RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
+  EXPECT_EQ(p.status(), Status::failed);
+  EXPECT_TRUE(p.message().starts_with("failed: launch_failure: ")) << p.message();
+  EXPECT_EQ(dev.live_allocations(), 0u);
+}
+
+TEST(HybridOverlap, SmallBatchKeepsTheSequentialPath) {
+  // 8 rows of linear are 64 KiB of x and y: not worth two copies.
+  TestDevice dev;
+  PreparedEntry p(hybrid("cached"), RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
+  ASSERT_EQ(p.status(), Status::ok) << p.message();
+  EXPECT_EQ(p.label().find("overlap="), std::string::npos) << p.label();
+  dev.reset_counters();
+  ASSERT_GT(p.timed_call_ms(), 0.0);
+  EXPECT_EQ(dev.counters().d2h_copies, 1u);
+  EXPECT_EQ(dev.counters().h2d_copies, 1u);
+  EXPECT_EQ(dev.counters().markers, 0u);
+  EXPECT_EQ(dev.counters().syncs, 2u) << "inputs waited for as a whole, then outputs";
+}
+
+TEST(HybridOverlap, OpThatCannotSplitKeepsTheSequentialPath) {
+  // knn has no row hook: 100 000 points are megabytes, still one copy each way.
+  TestDevice dev;
+  PreparedEntry p(Entry{&find_case("knn/uniform"), Mode::hybrid, "cached", 100'000},
+                  RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
+  ASSERT_EQ(p.status(), Status::ok) << p.message();
+  EXPECT_EQ(p.label().find("overlap="), std::string::npos) << p.label();
+  dev.reset_counters();
+  ASSERT_GT(p.timed_call_ms(), 0.0);
+  EXPECT_EQ(dev.counters().d2h_copies, 1u);
+  EXPECT_EQ(dev.counters().h2d_copies, 1u);
+}
+
+TEST(HybridOverlap, NaiveNeverPipelines) {
+  TestDevice dev;
+  PreparedEntry p(Entry{&linear_case(), Mode::hybrid, "naive", kBigBatch},
+                  RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
+  ASSERT_EQ(p.status(), Status::ok) << p.message();
+  EXPECT_EQ(p.label().find("overlap="), std::string::npos) << p.label();
+  EXPECT_EQ(dev.counters().async_copies, 0u);
 }
 
 }  // namespace

@@ -66,6 +66,20 @@ void CudaDevice::copy_async(void* dst, const void* src, size_t bytes, CopyKind k
 
 void CudaDevice::synchronize() { check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
 
+uint64_t CudaDevice::record_marker() {
+  if (markers_.empty())
+    for (size_t i = 0; i < kMarkerRing; ++i) markers_.push_back(std::make_unique<CudaEvent>(cudaEventDisableTiming));
+  const uint64_t m = next_marker_++;
+  markers_[m % kMarkerRing]->record(stream_);
+  return m;
+}
+
+void CudaDevice::wait_marker(uint64_t marker) {
+  if (marker == 0 || marker >= next_marker_)
+    throw DeviceFailure(ErrorClass::other, "wait_marker: marker " + std::to_string(marker) + " was never recorded");
+  markers_[marker % kMarkerRing]->synchronize();
+}
+
 cublasHandle_t CudaDevice::cublas() {
   if (!cublas_) {
     cublasHandle_t h = nullptr;
@@ -93,7 +107,7 @@ CudaDevice& as_cuda(Device& d) {
   throw Unavailable("gpu impls need the CUDA device, not " + d.description());
 }
 
-CudaEvent::CudaEvent() { check_cuda(cudaEventCreate(&ev_), "cudaEventCreate"); }
+CudaEvent::CudaEvent(unsigned flags) { check_cuda(cudaEventCreateWithFlags(&ev_, flags), "cudaEventCreate"); }
 CudaEvent::~CudaEvent() {
   if (ev_) cudaEventDestroy(ev_);
 }

@@ -16,11 +16,15 @@
 #include <cudnn.h>
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "harness/device.hpp"
 
 namespace mb {
+
+class CudaEvent;
 
 class CudaDevice : public Device {
  public:
@@ -40,6 +44,11 @@ class CudaDevice : public Device {
   void copy(void* dst, const void* src, size_t bytes, CopyKind kind) override;
   void copy_async(void* dst, const void* src, size_t bytes, CopyKind kind) override;
   void synchronize() override;
+  // Markers are events recorded on stream() from a small ring: waiting on a
+  // marker whose event was since re-recorded waits for a later point, which
+  // is still correct (only longer).
+  uint64_t record_marker() override;
+  void wait_marker(uint64_t marker) override;
 
   cudaStream_t stream() const { return stream_; }
   // Created on first use, bound to stream(), destroyed with the device.
@@ -61,15 +70,18 @@ class CudaDevice : public Device {
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
+  static constexpr size_t kMarkerRing = 8;
+  std::vector<std::unique_ptr<CudaEvent>> markers_;  // created on first use
+  uint64_t next_marker_ = 1;
 };
 
 // The device a GPU impl was given, as CUDA; Unavailable when it is the test device.
 CudaDevice& as_cuda(Device& d);
 
-// RAII CUDA event (timing only: blocking sync, no flags).
+// RAII CUDA event (default flags: timing; cudaEventDisableTiming for markers).
 class CudaEvent {
  public:
-  CudaEvent();
+  explicit CudaEvent(unsigned flags = cudaEventDefault);
   ~CudaEvent();
   CudaEvent(const CudaEvent&) = delete;
   CudaEvent& operator=(const CudaEvent&) = delete;

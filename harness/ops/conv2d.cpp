@@ -11,41 +11,57 @@
 namespace mb {
 namespace {
 
+// Images [begin, end) of a problem: their shape and where their x and y start.
+// Every impl computes such a range (the whole batch from make_cpu).
+struct Images {
+  Images(Conv2dProblem& p, int64_t begin, int64_t end)
+      : s(p.shape),
+        x(p.x.data() + begin * p.shape.C * p.shape.H * p.shape.W),
+        y(p.y.data() + begin * p.shape.K * p.shape.P() * p.shape.Q()) {
+    s.N = end - begin;
+  }
+  ref::Conv2dShape s;
+  const float* x;
+  float* y;
+};
+
 class OnednnInstance : public Instance {
  public:
-  explicit OnednnInstance(Conv2dProblem& p) : p_(p), conv_(p.w.data(), p.b.data(), p.shape) {}
-  void run() override { conv_.run(p_.x.data(), p_.y.data()); }
+  OnednnInstance(Conv2dProblem& p, Images r) : r_(r), conv_(p.w.data(), p.b.data(), r.s) {}
+  void run() override { conv_.run(r_.x, r_.y); }
   std::string label() const override {
     return "math=fp32;weights=packed;onednn_impl=" + conv_.impl_info() +
            (conv_.reorders_activations() ? ";layout=nchw-reordered" : ";layout=nchw");
   }
 
  private:
-  Conv2dProblem& p_;
+  Images r_;
   cpu::OnednnConv2d conv_;
 };
 
 class Im2colInstance : public Instance {
  public:
-  explicit Im2colInstance(Conv2dProblem& p) : p_(p), conv_(p.shape) {}
-  void run() override { conv_.run(p_.x.data(), p_.w.data(), p_.b.data(), p_.y.data()); }
+  Im2colInstance(Conv2dProblem& p, Images r) : p_(p), r_(r), conv_(r.s) {}
+  void run() override { conv_.run(r_.x, p_.w.data(), p_.b.data(), r_.y); }
   std::string label() const override {
     return conv_.skips_im2col() ? "math=fp32;blas=sgemm;im2col=skipped_1x1" : "math=fp32;blas=sgemm";
   }
 
  private:
   Conv2dProblem& p_;
+  Images r_;
   cpu::Im2colConv2d conv_;
 };
 
 class DepthwiseInstance : public Instance {
  public:
-  explicit DepthwiseInstance(Conv2dProblem& p) : p_(p) {}
-  void run() override { cpu::conv2d_depthwise(p_.x.data(), p_.w.data(), p_.b.data(), p_.y.data(), p_.shape); }
+  DepthwiseInstance(Conv2dProblem& p, Images r) : p_(p), r_(r) {}
+  void run() override { cpu::conv2d_depthwise(r_.x, p_.w.data(), p_.b.data(), r_.y, r_.s); }
   std::string label() const override { return "math=fp32;kernel=direct"; }
 
  private:
   Conv2dProblem& p_;
+  Images r_;
 };
 
 class Conv2dCase : public OpCase {
@@ -109,12 +125,17 @@ class Conv2dCase : public OpCase {
   std::string plain_cpu_impl() const override { return "im2col"; }
 
   std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {
+    return make_cpu_rows(impl, prob, 0, prob.batch());
+  }
+  std::unique_ptr<Instance> make_cpu_rows(const std::string& impl, Problem& prob, int64_t begin,
+                                          int64_t end) const override {
     auto& p = static_cast<Conv2dProblem&>(prob);
-    if (impl == "onednn") return std::make_unique<OnednnInstance>(p);
-    if (impl == "im2col") return std::make_unique<Im2colInstance>(p);
+    const Images r(p, begin, end);
+    if (impl == "onednn") return std::make_unique<OnednnInstance>(p, r);
+    if (impl == "im2col") return std::make_unique<Im2colInstance>(p, r);
     if (impl == "depthwise") {
       if (!cpu::is_depthwise(p.shape)) throw Unavailable("depthwise applies only to groups == channels");
-      return std::make_unique<DepthwiseInstance>(p);
+      return std::make_unique<DepthwiseInstance>(p, r);
     }
     throw BadInput("conv2d has no cpu impl '" + impl + "'");
   }

@@ -11,28 +11,32 @@
 namespace mb {
 namespace {
 
+// Both impls compute rows [begin, end) of the problem (the whole batch from make_cpu).
 class OpenblasInstance : public Instance {
  public:
-  explicit OpenblasInstance(LinearProblem& p) : p_(p) {}
+  OpenblasInstance(LinearProblem& p, int64_t begin, int64_t end) : p_(p), begin_(begin), rows_(end - begin) {}
   void run() override {
     const auto& s = p_.shape;
-    cpu::linear_openblas(p_.x.data(), p_.w.data(), p_.b.data(), p_.y.data(), s.batch, s.in, s.out);
+    cpu::linear_openblas(p_.x.data() + begin_ * s.in, p_.w.data(), p_.b.data(), p_.y.data() + begin_ * s.out, rows_,
+                         s.in, s.out);
   }
-  std::string label() const override { return p_.shape.batch == 1 ? "math=fp32;blas=sgemv" : "math=fp32;blas=sgemm"; }
+  std::string label() const override { return rows_ == 1 ? "math=fp32;blas=sgemv" : "math=fp32;blas=sgemm"; }
 
  private:
   LinearProblem& p_;
+  int64_t begin_, rows_;
 };
 
 class OnednnInstance : public Instance {
  public:
-  explicit OnednnInstance(LinearProblem& p)
-      : p_(p), lin_(p.w.data(), p.b.data(), p.shape.batch, p.shape.in, p.shape.out) {}
-  void run() override { lin_.run(p_.x.data(), p_.y.data()); }
+  OnednnInstance(LinearProblem& p, int64_t begin, int64_t end)
+      : p_(p), begin_(begin), lin_(p.w.data(), p.b.data(), end - begin, p.shape.in, p.shape.out) {}
+  void run() override { lin_.run(p_.x.data() + begin_ * p_.shape.in, p_.y.data() + begin_ * p_.shape.out); }
   std::string label() const override { return "math=fp32;weights=packed"; }
 
  private:
   LinearProblem& p_;
+  int64_t begin_;
   cpu::OnednnLinear lin_;
 };
 
@@ -82,9 +86,13 @@ class LinearCase : public OpCase {
   std::string plain_cpu_impl() const override { return "openblas"; }
 
   std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {
+    return make_cpu_rows(impl, prob, 0, prob.batch());
+  }
+  std::unique_ptr<Instance> make_cpu_rows(const std::string& impl, Problem& prob, int64_t begin,
+                                          int64_t end) const override {
     auto& p = static_cast<LinearProblem&>(prob);
-    if (impl == "openblas") return std::make_unique<OpenblasInstance>(p);
-    if (impl == "onednn") return std::make_unique<OnednnInstance>(p);
+    if (impl == "openblas") return std::make_unique<OpenblasInstance>(p, begin, end);
+    if (impl == "onednn") return std::make_unique<OnednnInstance>(p, begin, end);
     throw BadInput("linear has no cpu impl '" + impl + "'");
   }
   std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
