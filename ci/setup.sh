@@ -11,6 +11,7 @@ SUDO=""
 apt_packages=(
   build-essential cmake ninja-build git pkg-config
   libopenblas-dev        # BLAS for linear/conv (find_package(BLAS))
+  libopenblas-openmp-dev # the OpenMP build: one thread pool with oneDNN (CMakeLists.txt)
   libdnnl-dev            # oneDNN: PyTorch's CPU path for linear/conv
   ocl-icd-opencl-dev opencl-headers  # Debian's oneDNN CMake config requires OpenCL
   libbenchmark-dev       # Google Benchmark (JSON reporter, registry)
