@@ -30,6 +30,12 @@ constexpr int kRing = T + 1;  // two output rows per step read 12 input rows
 // Input columns per tile beyond its (8-rounded) width: the 2R halo, rounded up to whole vectors.
 constexpr int64_t kPadExtra = (2 * R + 7) / 8 * 8;
 constexpr int64_t kPrefetchRows = 2;
+// Each strip blurs x - cx and y - cy (ssim_value_sq_sum's shifts), cx and cy the tile's
+// level: fp32 E[x^2 + y^2] - mu^2 then cancels little on flat regions near that level, where
+// the formula is most sensitive (d map / d var ~ 1 / C2). Unshifted, a constant 0.6/0.3 pair
+// was 1.5e-5 off in the mean; a fixed shift of 0.5 left 0.0/0.02 at 1e-5. Still open: a flat
+// region far from its tile's level (1.0/0.95 in a tile whose middle row is 0.0/0.02) is about
+// 1.3e-4 off in the map, as any fp32 E[x^2] - mu^2 (the unshifted kernel) is there.
 
 constexpr float tap(int i) { return static_cast<float>(common::kGaussTapValues[i]); }
 static_assert(T == 11 && tap(0) == tap(10) && tap(1) == tap(9) && tap(4) == tap(6),
@@ -37,11 +43,25 @@ static_assert(T == 11 && tap(0) == tap(10) && tap(1) == tap(9) && tap(4) == tap(
 
 int64_t round8(int64_t n) { return (n + 7) / 8 * 8; }
 
-// Per thread: ring [kRing][Q][tw], padded x/y rows and their products [4][tw + kPadExtra],
-// the portable path's vertical results [2][Q][tw], a dummy output row [tw], a tail buffer [16].
-int64_t scratch_floats(int64_t tw) { return kRing * Q * tw + 4 * (tw + kPadExtra) + 2 * Q * tw + tw + 16; }
+// Per thread: ring [kRing][slot_floats(tw)], padded x/y rows and their products [4][tw + kPadExtra],
+// the vertical results of two rows [2][Q][tw], a dummy output row [tw], a tail buffer [16].
+// Ring slot stride: one row's Q statistics plus a 64-byte line, so the stride is an odd
+// number of lines (tw is a multiple of 8) and the 12 rows the vertical pass reads together
+// fall in different L1 sets; at tw = 256 a plain 4 KiB stride put all 12 in one 8-way set.
+int64_t slot_floats(int64_t tw) { return Q * tw + 16; }
+int64_t scratch_floats(int64_t tw) { return kRing * slot_floats(tw) + 4 * (tw + kPadExtra) + 2 * Q * tw + tw + 16; }
 
 // ---- portable row kernels (plain loops the compiler vectorises) ----
+
+// dst = src - shift. ahead: distance (floats) to the image rows to prefetch, 0 for none;
+// a tile's rows are short strided runs that the hardware prefetchers follow poorly, and
+// these are the kernel's only DRAM reads.
+void shift_copy(const float* __restrict src, float* __restrict dst, int64_t n, float shift, int64_t ahead) {
+  if (ahead != 0)
+    for (int64_t j = 0; j < n; j += 16) __builtin_prefetch(src + j + ahead);
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) dst[j] = src[j] - shift;
+}
 
 void products_portable(const float* __restrict x, const float* __restrict y, float* __restrict s, float* __restrict p,
                        int64_t n) {
@@ -81,8 +101,8 @@ void vfir_portable(const float* const* rows, int64_t off, float* __restrict out,
 
 // Output rows r and r + 1 of one tile from ring rows r - R .. r + R + 1: vertical pass,
 // formula, map store, row sums.
-void vertical_pair_portable(const float* const* rows, int64_t tw, int64_t n, float* vert, float* out0, float* out1,
-                            double sums[2]) {
+void vertical_pair_portable(const float* const* rows, int64_t tw, int64_t n, float cx, float cy, float* vert,
+                            float* out0, float* out1, double sums[2]) {
   for (int o = 0; o < 2; ++o) {
     for (int q = 0; q < Q; ++q) vfir_portable(rows + o, q * tw, vert + q * tw, n);
     const float* __restrict mx = vert;
@@ -93,7 +113,7 @@ void vertical_pair_portable(const float* const* rows, int64_t tw, int64_t n, flo
     double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < n; ++j) {
-      const float m = common::ssim_value_sq_sum(mx[j], my[j], sq[j], xy[j]);
+      const float m = common::ssim_value_sq_sum(mx[j], my[j], sq[j], xy[j], cx, cy);
       out[j] = m;
       sum += m;
     }
@@ -109,32 +129,38 @@ struct Taps {
          t3 = _mm256_set1_ps(tap(3)), t4 = _mm256_set1_ps(tap(4)), t5 = _mm256_set1_ps(tap(5));
 };
 
-// ahead: distance (floats) to the image rows to prefetch, 0 for none. The tiles' rows are
-// short strided runs that the hardware prefetchers follow poorly; these loads are the
-// kernel's only DRAM reads.
-void products_avx2(const float* x, const float* y, float* s, float* p, int64_t n8, int64_t ahead) {
+void products_avx2(const float* x, const float* y, float* s, float* p, int64_t n8) {
   for (int64_t j = 0; j < n8; j += 8) {
-    if (ahead != 0 && j % 16 == 0) {
-      _mm_prefetch(reinterpret_cast<const char*>(x + j + ahead), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(y + j + ahead), _MM_HINT_T0);
-    }
-    const __m256 a = _mm256_loadu_ps(x + j), b = _mm256_loadu_ps(y + j);
+    const __m256 a = _mm256_load_ps(x + j), b = _mm256_load_ps(y + j);
     _mm256_store_ps(s + j, _mm256_fmadd_ps(a, a, _mm256_mul_ps(b, b)));
     _mm256_store_ps(p + j, _mm256_mul_ps(a, b));
   }
+}
+
+// Windows at even offsets come from loads, the odd ones from byte shifts of those: this
+// machine sustains well under 2 unaligned 32-byte loads per cycle, so loads alone would
+// be the limit. Two accumulation chains halve the latency.
+template <int Bytes>
+inline __m256 alignr(__m256 hi, __m256 lo) {
+  return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(hi), _mm256_castps_si256(lo), Bytes));
 }
 
 void hfir_avx2(const float* in, float* out, int64_t n8) {
   const Taps k;
   for (int64_t j = 0; j < n8; j += 8) {
     const float* a = in + j;
-    __m256 acc = _mm256_mul_ps(k.t5, _mm256_loadu_ps(a + 5));
-    acc = _mm256_fmadd_ps(k.t0, _mm256_add_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(a + 10)), acc);
-    acc = _mm256_fmadd_ps(k.t1, _mm256_add_ps(_mm256_loadu_ps(a + 1), _mm256_loadu_ps(a + 9)), acc);
-    acc = _mm256_fmadd_ps(k.t2, _mm256_add_ps(_mm256_loadu_ps(a + 2), _mm256_loadu_ps(a + 8)), acc);
-    acc = _mm256_fmadd_ps(k.t3, _mm256_add_ps(_mm256_loadu_ps(a + 3), _mm256_loadu_ps(a + 7)), acc);
-    acc = _mm256_fmadd_ps(k.t4, _mm256_add_ps(_mm256_loadu_ps(a + 4), _mm256_loadu_ps(a + 6)), acc);
-    _mm256_store_ps(out + j, acc);
+    const __m256 a0 = _mm256_loadu_ps(a), a2 = _mm256_loadu_ps(a + 2), a4 = _mm256_loadu_ps(a + 4);
+    const __m256 a6 = _mm256_loadu_ps(a + 6), a8 = _mm256_loadu_ps(a + 8), a10 = _mm256_loadu_ps(a + 10);
+    const __m256 a12 = _mm256_loadu_ps(a + 12);
+    // Within each 128-bit lane, alignr(a4, a0, 4) is floats 1..4 of the lane pair: a + 1.
+    const __m256 a1 = alignr<4>(a4, a0), a3 = alignr<12>(a4, a0), a5 = alignr<4>(a8, a4), a7 = alignr<12>(a8, a4);
+    const __m256 a9 = alignr<4>(a12, a8);
+    __m256 u = _mm256_mul_ps(k.t5, a5), v = _mm256_mul_ps(k.t4, _mm256_add_ps(a4, a6));
+    u = _mm256_fmadd_ps(k.t3, _mm256_add_ps(a3, a7), u);
+    v = _mm256_fmadd_ps(k.t2, _mm256_add_ps(a2, a8), v);
+    u = _mm256_fmadd_ps(k.t1, _mm256_add_ps(a1, a9), u);
+    v = _mm256_fmadd_ps(k.t0, _mm256_add_ps(a0, a10), v);
+    _mm256_store_ps(out + j, _mm256_add_ps(u, v));
   }
 }
 
@@ -156,13 +182,16 @@ inline void vfir2_avx2(const Taps& k, const float* const* rows, int64_t off, __m
   o1 = _mm256_fmadd_ps(k.t4, _mm256_add_ps(a[5], a[7]), o1);
 }
 
-// common::ssim_value_sq_sum on 8 pixels.
-inline __m256 formula_avx2(__m256 mx, __m256 my, __m256 sq, __m256 xy) {
+// common::ssim_value_sq_sum on 8 pixels, statistics of x - cx and y - cy.
+inline __m256 formula_avx2(__m256 mxs, __m256 mys, __m256 sq, __m256 xy, __m256 cx, __m256 cy) {
   const __m256 two = _mm256_set1_ps(2.0f), c1 = _mm256_set1_ps(common::kSsimC1), c2 = _mm256_set1_ps(common::kSsimC2);
+  const __m256 var_sum =
+      _mm256_max_ps(_mm256_sub_ps(sq, _mm256_fmadd_ps(mxs, mxs, _mm256_mul_ps(mys, mys))), _mm256_setzero_ps());
+  const __m256 cov = _mm256_fnmadd_ps(mxs, mys, xy);
+  const __m256 mx = _mm256_add_ps(mxs, cx), my = _mm256_add_ps(mys, cy);
   const __m256 mxy = _mm256_mul_ps(mx, my);
   const __m256 m2 = _mm256_fmadd_ps(mx, mx, _mm256_mul_ps(my, my));
-  const __m256 var_sum = _mm256_max_ps(_mm256_sub_ps(sq, m2), _mm256_setzero_ps());
-  const __m256 num = _mm256_mul_ps(_mm256_fmadd_ps(two, mxy, c1), _mm256_fmadd_ps(two, _mm256_sub_ps(xy, mxy), c2));
+  const __m256 num = _mm256_mul_ps(_mm256_fmadd_ps(two, mxy, c1), _mm256_fmadd_ps(two, cov, c2));
   const __m256 den = _mm256_mul_ps(_mm256_add_ps(m2, c1), _mm256_add_ps(var_sum, c2));
   const __m256 v = _mm256_div_ps(num, den);
   return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-1.0f)), _mm256_set1_ps(1.0f));
@@ -179,18 +208,32 @@ double hsum(__m256d v) {
   return (d[0] + d[1]) + (d[2] + d[3]);
 }
 
-void vertical_pair_avx2(const float* const* rows, int64_t tw, int64_t n, float* tail, float* out0, float* out1,
-                        double sums[2]) {
+// One statistic at a time, so the 12 row pointers stay in registers; the formula then
+// reads the two rows' four results back from L1.
+void vertical_pair_avx2(const float* const* rows, int64_t tw, int64_t n, float cx, float cy, float* vert, float* tail,
+                        float* out0, float* out1, double sums[2]) {
   const Taps k;
+  const __m256 vcx = _mm256_set1_ps(cx), vcy = _mm256_set1_ps(cy);
+  const int64_t n8 = round8(n);
+  for (int q = 0; q < Q; ++q) {
+    float* v0 = vert + q * tw;
+    float* v1 = vert + (Q + q) * tw;
+    for (int64_t j = 0; j < n8; j += 8) {
+      __m256 o0, o1;
+      vfir2_avx2(k, rows, q * tw + j, o0, o1);
+      _mm256_store_ps(v0 + j, o0);
+      _mm256_store_ps(v1 + j, o1);
+    }
+  }
   __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
   double rest0 = 0.0, rest1 = 0.0;
-  for (int64_t j = 0; j < n; j += 8) {
-    __m256 mx0, mx1, my0, my1, sq0, sq1, xy0, xy1;
-    vfir2_avx2(k, rows, j, mx0, mx1);
-    vfir2_avx2(k, rows, tw + j, my0, my1);
-    vfir2_avx2(k, rows, 2 * tw + j, sq0, sq1);
-    vfir2_avx2(k, rows, 3 * tw + j, xy0, xy1);
-    const __m256 m0 = formula_avx2(mx0, my0, sq0, xy0), m1 = formula_avx2(mx1, my1, sq1, xy1);
+  const float* w0 = vert;
+  const float* w1 = vert + Q * tw;
+  for (int64_t j = 0; j < n8; j += 8) {
+    const __m256 m0 = formula_avx2(_mm256_load_ps(w0 + j), _mm256_load_ps(w0 + tw + j), _mm256_load_ps(w0 + 2 * tw + j),
+                                   _mm256_load_ps(w0 + 3 * tw + j), vcx, vcy);
+    const __m256 m1 = formula_avx2(_mm256_load_ps(w1 + j), _mm256_load_ps(w1 + tw + j), _mm256_load_ps(w1 + 2 * tw + j),
+                                   _mm256_load_ps(w1 + 3 * tw + j), vcx, vcy);
     if (j + 8 <= n) {
       _mm256_storeu_ps(out0 + j, m0);
       _mm256_storeu_ps(out1 + j, m1);
@@ -233,7 +276,8 @@ void SsimFused::strip(const float* x, const float* y, float* map, int64_t plane,
                       int64_t row1, int thread) {
   const int64_t H = height_, W = width_, tw = tile_w_, pw = tw + kPadExtra;
   float* ring = scratch(thread);
-  float* padx = ring + kRing * Q * tw;
+  const int64_t ss = slot_floats(tw);
+  float* padx = ring + kRing * ss;
   float* pady = padx + pw;
   float* ps = pady + pw;
   float* pp = ps + pw;
@@ -247,50 +291,43 @@ void SsimFused::strip(const float* x, const float* y, float* map, int64_t plane,
   [[maybe_unused]] const bool simd = path_ == Path::simd;
 
   const int64_t c0 = tile * tw, n = std::min(tw, W - c0), n8 = round8(n), np = n8 + kPadExtra;
-  // Input columns [c0 - R, c0 - R + np): straight from the image when all inside it,
-  // else through zero-padded copies.
-  const bool inside = c0 - R >= 0 && c0 - R + np <= W;
+  // The shifts: means of the tile's columns in the plane's middle row (a rule that does not
+  // depend on the row bands, so neither does the map).
+  auto level = [&](const float* plane_data) {
+    const float* row = plane_data + (H / 2) * W + c0;
+    double sum = 0.0;
+    for (int64_t j = 0; j < n; ++j) sum += row[j];
+    return static_cast<float>(sum / static_cast<double>(n));
+  };
+  const float cx = level(xp), cy = level(yp);
+  // Input columns [c0 - R, c0 - R + np) minus the shift; outside the image (zero) is -shift.
   const int64_t lo = std::max<int64_t>(0, c0 - R), hi = std::min(W, c0 - R + np), at = lo - (c0 - R);
-  if (!inside)
-    for (float* row : {padx, pady}) {
-      std::fill(row, row + at, 0.0f);
-      std::fill(row + at + (hi - lo), row + pw, 0.0f);
-    }
+  std::fill(padx, padx + pw, -cx);
+  std::fill(pady, pady + pw, -cy);
 
   auto horizontal = [&](int64_t r) {
-    float* slot = ring + ((r + kRing) % kRing) * Q * tw;  // r >= -R, so r + kRing > 0
-    if (r < 0 || r >= H) {
-      std::memset(slot, 0, sizeof(float) * static_cast<size_t>(Q * tw));
-      return;
-    }
-    const float* sx = xp + r * W + c0 - R;
-    const float* sy = yp + r * W + c0 - R;
-    [[maybe_unused]] const int64_t ahead = r + kPrefetchRows < H ? kPrefetchRows * W : 0;
-    if (!inside) {
-#if MB_SSIM_AVX2
-      if (ahead != 0)
-        for (int64_t j = lo; j < hi; j += 16) {
-          _mm_prefetch(reinterpret_cast<const char*>(xp + r * W + j + ahead), _MM_HINT_T0);
-          _mm_prefetch(reinterpret_cast<const char*>(yp + r * W + j + ahead), _MM_HINT_T0);
-        }
-#endif
-      std::memcpy(padx + at, xp + r * W + lo, sizeof(float) * static_cast<size_t>(hi - lo));
-      std::memcpy(pady + at, yp + r * W + lo, sizeof(float) * static_cast<size_t>(hi - lo));
-      sx = padx, sy = pady;
+    float* slot = ring + ((r + kRing) % kRing) * ss;  // r >= -R, so r + kRing > 0
+    if (r < 0 || r >= H) {                            // a row of zeros
+      std::fill(padx + at, padx + at + (hi - lo), -cx);
+      std::fill(pady + at, pady + at + (hi - lo), -cy);
+    } else {
+      const int64_t ahead = r + kPrefetchRows < H ? kPrefetchRows * W : 0;
+      shift_copy(xp + r * W + lo, padx + at, hi - lo, cx, ahead);
+      shift_copy(yp + r * W + lo, pady + at, hi - lo, cy, ahead);
     }
 #if MB_SSIM_AVX2
     if (simd) {
-      products_avx2(sx, sy, ps, pp, np, inside ? ahead : 0);
-      hfir_avx2(sx, slot, n8);
-      hfir_avx2(sy, slot + tw, n8);
+      products_avx2(padx, pady, ps, pp, np);
+      hfir_avx2(padx, slot, n8);
+      hfir_avx2(pady, slot + tw, n8);
       hfir_avx2(ps, slot + 2 * tw, n8);
       hfir_avx2(pp, slot + 3 * tw, n8);
       return;
     }
 #endif
-    products_portable(sx, sy, ps, pp, np);
-    hfir_portable(sx, slot, n8);
-    hfir_portable(sy, slot + tw, n8);
+    products_portable(padx, pady, ps, pp, np);
+    hfir_portable(padx, slot, n8);
+    hfir_portable(pady, slot + tw, n8);
     hfir_portable(ps, slot + 2 * tw, n8);
     hfir_portable(pp, slot + 3 * tw, n8);
   };
@@ -300,17 +337,17 @@ void SsimFused::strip(const float* x, const float* y, float* map, int64_t plane,
     horizontal(r + R);
     horizontal(r + R + 1);
     const float* rows[kRing];
-    for (int k = 0; k < kRing; ++k) rows[k] = ring + ((r - R + k + kRing) % kRing) * Q * tw;
+    for (int k = 0; k < kRing; ++k) rows[k] = ring + ((r - R + k + kRing) % kRing) * ss;
     const bool second = r + 1 < row1;
     float* out0 = mp + r * W + c0;
     float* out1 = second ? out0 + W : dummy;
     double pair[2];
 #if MB_SSIM_AVX2
     if (simd)
-      vertical_pair_avx2(rows, tw, n, tail, out0, out1, pair);
+      vertical_pair_avx2(rows, tw, n, cx, cy, vert, tail, out0, out1, pair);
     else
 #endif
-      vertical_pair_portable(rows, tw, n, vert, out0, out1, pair);
+      vertical_pair_portable(rows, tw, n, cx, cy, vert, out0, out1, pair);
     sums[r] = pair[0];
     if (second) sums[r + 1] = pair[1];
   }
