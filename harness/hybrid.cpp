@@ -70,7 +70,7 @@ class HybridInstance : public Instance {
     host_tensors_ = host_->tensors();
     for (const TensorRef& t : host_tensors_) std::fill_n(t.data, t.count, std::numeric_limits<float>::quiet_NaN());
     const int64_t batch = p.batch();
-    bounds_ = {0, batch};
+    bounds_ = {0, batch};  // one chunk unless split()
     if (cached_) {
       for (size_t i = 0; i < host_tensors_.size(); ++i) {
         const TensorRef& t = host_tensors_[i];
@@ -80,18 +80,7 @@ class HybridInstance : public Instance {
           pinned_.push_back(std::make_unique<PinnedRegion>(dev, t.data, t.bytes()));
       }
       cpu_impl_ = c.best_cpu_impl();
-      const int64_t n = chunk_count(host_tensors_, batch);
-      for (int64_t i = 0; i < n && n > 1; ++i) {
-        auto rows = c.make_cpu_rows(cpu_impl_, *host_, batch * i / n, batch * (i + 1) / n);
-        if (!rows) break;  // the op cannot split its batch
-        cpu_.push_back(std::move(rows));
-      }
-      if (cpu_.size() == static_cast<size_t>(n) && n > 1) {
-        bounds_.clear();
-        for (int64_t i = 0; i <= n; ++i) bounds_.push_back(batch * i / n);
-      } else {
-        cpu_.clear();
-      }
+      if (const int64_t n = chunk_count(host_tensors_, batch); n > 1) split(c, n);
     } else {
       cpu_impl_ = c.plain_cpu_impl();
     }
@@ -142,6 +131,22 @@ class HybridInstance : public Instance {
   }
 
  private:
+  // One CPU instance per chunk of rows [batch*i/n, batch*(i+1)/n), built now
+  // (oneDNN packs the weights for each chunk's row count); none when the op cannot split.
+  void split(const OpCase& c, int64_t n) {
+    const int64_t batch = problem_.batch();
+    for (int64_t i = 0; i < n; ++i) {
+      auto rows = c.make_cpu_rows(cpu_impl_, *host_, batch * i / n, batch * (i + 1) / n);
+      if (!rows) {
+        cpu_.clear();
+        return;
+      }
+      cpu_.push_back(std::move(rows));
+    }
+    bounds_.clear();
+    for (int64_t i = 0; i <= n; ++i) bounds_.push_back(batch * i / n);
+  }
+
   void compute(size_t chunk) {
     const auto t0 = Clock::now();
     cpu_[chunk]->run();
