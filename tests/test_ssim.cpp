@@ -323,6 +323,39 @@ TEST(SsimMath, SquareSumFormulaByHand) {
   }
 }
 
+// The kernel's formula on both paths (8 lanes on the simd one), the same hand cases:
+// catches a missing or misplaced variance clamp and the [-1, 1] clamps.
+TEST(SsimFused, FormulaClampsOnBothPaths) {
+  const double c1 = kC1;
+  struct Case {
+    float mx, my, sq, xy;
+    double want;
+  };
+  const std::vector<Case> cases = {
+      {0.5f, 0.25f, 0.3125f, 0.125f, (0.25 + c1) / (0.3125 + c1)},
+      {0.5f, 0.25f, 0.3f, 0.125f, (0.25 + c1) / (0.3125 + c1)},  // variance sum rounds below 0: taken as 0
+      {0.5f, 0.25f, 0.36f, 0.145f, 0.2501 * 0.0409 / (0.3126 * 0.0484)},
+      {0.0f, 0.0f, 0.0f, 1.0f, 1.0},
+      {0.0f, 0.0f, 0.0f, -1.0f, -1.0}};
+  for (auto path : {cpu::SsimFused::Path::simd, cpu::SsimFused::Path::portable})
+    for (const Case& c : cases) {
+      // Shifted by (0.25, 0.125): mu - shift, E[(x-cx)^2 + (y-cy)^2], E[(x-cx)(y-cy)].
+      const float cx = 0.25f, cy = 0.125f;
+      const float smx = c.mx - cx, smy = c.my - cy;
+      const float ssq = c.sq - 2 * cx * c.mx - 2 * cy * c.my + cx * cx + cy * cy;
+      const float sxy = c.xy - cx * c.my - cy * c.mx + cx * cy;
+      std::vector<float> mx(11, c.mx), my(11, c.my), sq(11, c.sq), xy(11, c.xy), out(11, 0.0f);
+      cpu::ssim_formula(mx.data(), my.data(), sq.data(), xy.data(), 0.0f, 0.0f, out.data(), 11, path);
+      for (float v : out) ASSERT_NEAR(v, c.want, 1e-6) << c.mx << " " << c.sq << " " << c.xy;
+      std::fill(mx.begin(), mx.end(), smx);
+      std::fill(my.begin(), my.end(), smy);
+      std::fill(sq.begin(), sq.end(), ssq);
+      std::fill(xy.begin(), xy.end(), sxy);
+      cpu::ssim_formula(mx.data(), my.data(), sq.data(), xy.data(), cx, cy, out.data(), 11, path);
+      for (float v : out) ASSERT_NEAR(v, c.want, 1e-5) << "shifted " << c.mx << " " << c.sq << " " << c.xy;
+    }
+}
+
 const OpCase& ssim_case(const std::string& id) {
   for (const auto& c : registry().cases())
     if (c->id() == id) return *c;

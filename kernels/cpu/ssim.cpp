@@ -257,6 +257,21 @@ void vertical_pair_avx2(const float* const* rows, int64_t tw, int64_t n, float c
 
 }  // namespace
 
+void ssim_formula(const float* mu_x, const float* mu_y, const float* e_sq_sum, const float* e_xy, float cx, float cy,
+                  float* out, int64_t n, SsimFused::Path path) {
+  int64_t j = 0;
+#if MB_SSIM_AVX2
+  if (path == SsimFused::Path::simd)
+    for (; j + 8 <= n; j += 8)
+      _mm256_storeu_ps(out + j,
+                       formula_avx2(_mm256_loadu_ps(mu_x + j), _mm256_loadu_ps(mu_y + j), _mm256_loadu_ps(e_sq_sum + j),
+                                    _mm256_loadu_ps(e_xy + j), _mm256_set1_ps(cx), _mm256_set1_ps(cy)));
+#else
+  (void)path;
+#endif
+  for (; j < n; ++j) out[j] = common::ssim_value_sq_sum(mu_x[j], mu_y[j], e_sq_sum[j], e_xy[j], cx, cy);
+}
+
 SsimFused::SsimFused(int64_t height, int64_t width, int64_t max_tile, Path path)
     : height_(height), width_(width), path_(MB_SSIM_AVX2 ? path : Path::portable) {
   max_tile = std::max<int64_t>(8, max_tile);

@@ -42,4 +42,9 @@ class SsimFused {
   std::vector<double> row_sums_;  // [plane][tile][row]
 };
 
+// The per-pixel formula as the kernel's paths evaluate it (common::ssim_value_sq_sum on
+// statistics of x - cx and y - cy), n pixels; exposed so tests can reach its clamps directly.
+void ssim_formula(const float* mu_x, const float* mu_y, const float* e_sq_sum, const float* e_xy, float cx, float cy,
+                  float* out, int64_t n, SsimFused::Path path);
+
 }  // namespace mb::cpu
