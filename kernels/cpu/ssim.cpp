@@ -164,22 +164,22 @@ void hfir_avx2(const float* in, float* out, int64_t n8) {
   }
 }
 
-// Vertical FIR of one statistic for two output rows; the 12 input rows are loaded once.
-inline void vfir2_avx2(const Taps& k, const float* const* rows, int64_t off, __m256& o0, __m256& o1) {
-  __m256 a[kRing];
-  for (int i = 0; i < kRing; ++i) a[i] = _mm256_load_ps(rows[i] + off);
-  o0 = _mm256_mul_ps(k.t5, a[5]);
-  o0 = _mm256_fmadd_ps(k.t0, _mm256_add_ps(a[0], a[10]), o0);
-  o0 = _mm256_fmadd_ps(k.t1, _mm256_add_ps(a[1], a[9]), o0);
-  o0 = _mm256_fmadd_ps(k.t2, _mm256_add_ps(a[2], a[8]), o0);
-  o0 = _mm256_fmadd_ps(k.t3, _mm256_add_ps(a[3], a[7]), o0);
-  o0 = _mm256_fmadd_ps(k.t4, _mm256_add_ps(a[4], a[6]), o0);
-  o1 = _mm256_mul_ps(k.t5, a[6]);
-  o1 = _mm256_fmadd_ps(k.t0, _mm256_add_ps(a[1], a[11]), o1);
-  o1 = _mm256_fmadd_ps(k.t1, _mm256_add_ps(a[2], a[10]), o1);
-  o1 = _mm256_fmadd_ps(k.t2, _mm256_add_ps(a[3], a[9]), o1);
-  o1 = _mm256_fmadd_ps(k.t3, _mm256_add_ps(a[4], a[8]), o1);
-  o1 = _mm256_fmadd_ps(k.t4, _mm256_add_ps(a[5], a[7]), o1);
+// Vertical FIR of one statistic for two output rows; each of the 12 input rows is loaded
+// once and feeds both. Plain FMAs, not the symmetric pairs: pairing needs rows 0 and 10 live
+// together, which with 16 registers turned into two loads per pair (loads are the limit).
+inline void vfir2_avx2(const float* const* rows, int64_t off, __m256& o0, __m256& o1) {
+  __m256 a = _mm256_load_ps(rows[0] + off);
+  o0 = _mm256_mul_ps(_mm256_set1_ps(tap(0)), a);
+  a = _mm256_load_ps(rows[1] + off);
+  o0 = _mm256_fmadd_ps(_mm256_set1_ps(tap(1)), a, o0);
+  o1 = _mm256_mul_ps(_mm256_set1_ps(tap(0)), a);
+  for (int i = 2; i < T; ++i) {
+    a = _mm256_load_ps(rows[i] + off);
+    o0 = _mm256_fmadd_ps(_mm256_set1_ps(tap(i)), a, o0);
+    o1 = _mm256_fmadd_ps(_mm256_set1_ps(tap(i - 1)), a, o1);
+  }
+  a = _mm256_load_ps(rows[T] + off);
+  o1 = _mm256_fmadd_ps(_mm256_set1_ps(tap(T - 1)), a, o1);
 }
 
 // common::ssim_value_sq_sum on 8 pixels, statistics of x - cx and y - cy.
@@ -220,7 +220,7 @@ void vertical_pair_avx2(const float* const* rows, int64_t tw, int64_t n, float c
     float* v1 = vert + (Q + q) * tw;
     for (int64_t j = 0; j < n8; j += 8) {
       __m256 o0, o1;
-      vfir2_avx2(k, rows, q * tw + j, o0, o1);
+      vfir2_avx2(rows, q * tw + j, o0, o1);
       _mm256_store_ps(v0 + j, o0);
       _mm256_store_ps(v1 + j, o1);
     }
