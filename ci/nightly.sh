@@ -117,9 +117,10 @@ fi
 
 report=("$here/report/modebench-report")
 status=0
-compare() {  # compare BASE CAND LABEL
+compare() {  # compare BASE CAND LABEL [extra compare flags]
   local base=$1 cand=$2 label=$3 rc
-  "${report[@]}" compare "$base" "$cand" --md "$out/compare-$label.md" --json "$out/compare-$label.json" \
+  shift 3
+  "${report[@]}" compare "$@" "$base" "$cand" --md "$out/compare-$label.md" --json "$out/compare-$label.json" \
     >/dev/null 2>"$out/compare-$label.err"
   rc=$?
   case $rc in
@@ -134,7 +135,8 @@ log ""
 log "## Toolkits against ${variants[0]}"
 if [ ${#variants[@]} -eq 1 ]; then log "- only one variant built"; fi
 for ((i = 1; i < ${#variants[@]}; i++)); do
-  compare "$out/${variants[0]}" "$out/${variants[$i]}" "${variants[0]}-vs-${variants[$i]}"
+  # Same host, same commit, two toolkits: the report's toolkit view pairs them.
+  compare "$out/${variants[0]}" "$out/${variants[$i]}" "${variants[0]}-vs-${variants[$i]}" --toolkit-view
 done
 
 log ""

@@ -2,9 +2,13 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <regex>
+#include <vector>
 
 #include "harness/build_info.hpp"
 
@@ -41,7 +45,40 @@ std::string cpu_model() {
 
 int thread_count() { return omp_get_max_threads(); }
 
+namespace {
+std::string first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+}  // namespace
+
+std::string nvidia_driver_release() {
+  // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  565.57.01  ..."
+  static const std::regex re(R"(Kernel Module\s+(?:for \S+\s+)?([0-9]+\.[0-9]+(?:\.[0-9]+)?))");
+  std::smatch m;
+  const std::string line = first_line("/proc/driver/nvidia/version");
+  return std::regex_search(line, m, re) ? m[1].str() : std::string();
+}
+
+std::string nvidia_gpu_models() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> models;
+  std::error_code ec;
+  for (const auto& gpu : fs::directory_iterator("/proc/driver/nvidia/gpus", ec)) {
+    std::ifstream in(gpu.path() / "information");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("Model:", 0) == 0) models.push_back(line.substr(line.find_first_not_of(" \t", 6)));
+  }
+  std::sort(models.begin(), models.end());
+  std::string out;
+  for (const auto& m : models) out += (out.empty() ? "" : ", ") + m;
+  return out;
+}
+
 Facts host_facts() {
+  auto or_none = [](std::string v) { return v.empty() ? std::string("none") : v; };
   return {
       {"modebench_version", build_info::version},
       {"git_sha", build_info::git_sha},
@@ -51,6 +88,8 @@ Facts host_facts() {
       {"onednn_version", onednn_version()},
       {"cpu_model", cpu_model()},
       {"threads", std::to_string(thread_count())},
+      {"host_gpus", or_none(nvidia_gpu_models())},
+      {"nvidia_driver", or_none(nvidia_driver_release())},
   };
 }
 

@@ -11,13 +11,19 @@ namespace mb {
 
 using Facts = std::vector<std::pair<std::string, std::string>>;
 
-// Build, BLAS, oneDNN, CPU and run facts (no device calls).
+// Build, BLAS, oneDNN, CPU and run facts (no device calls). host_gpus and
+// nvidia_driver come from the driver's /proc files, so a CPU-only build and a CUDA
+// build on the same machine name the same host (the report's host key).
 Facts host_facts();
 // "OpenBLAS 0.3.21 Haswell" (core type as OpenBLAS detected it, or as OPENBLAS_CORETYPE forced it).
 std::string blas_description();
 std::string onednn_version();
 std::string cpu_model();
 int thread_count();
+// The NVIDIA kernel module's release ("565.57.01") from /proc/driver/nvidia/version; empty when absent.
+std::string nvidia_driver_release();
+// GPU models the driver lists (/proc/driver/nvidia/gpus/*/information), comma-separated; empty when none.
+std::string nvidia_gpu_models();
 
 // Toolkit, runtime, driver, device and library facts; "none" where not built or not present.
 Facts cuda_facts();

@@ -41,14 +41,6 @@ std::string read_first_line(const std::string& path) {
 
 }  // namespace
 
-std::string nvidia_driver_release() {
-  // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  565.57.01  ..."
-  static const std::regex re(R"(Kernel Module\s+(?:for \S+\s+)?([0-9]+\.[0-9]+(?:\.[0-9]+)?))");
-  std::smatch m;
-  const std::string line = read_first_line("/proc/driver/nvidia/version");
-  return std::regex_search(line, m, re) ? m[1].str() : std::string();
-}
-
 std::string pcie_link_from_sysfs(const std::string& bus_id) {
   if (bus_id.empty()) return {};
   const std::string dir = "/sys/bus/pci/devices/" + bus_id + "/";

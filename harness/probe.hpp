@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/context.hpp"
 #include "harness/selection.hpp"
 
 namespace mb {
@@ -67,8 +68,6 @@ struct CudaProbe {
 CudaProbe probe_cuda(bool measure_bandwidth);
 
 // Host-side helpers shared by both builds.
-// Kernel module's driver release ("565.57.01") from /proc/driver/nvidia/version; empty when absent.
-std::string nvidia_driver_release();
 // PCIe link of a PCI device from sysfs (NVML is not used); empty when unreadable.
 std::string pcie_link_from_sysfs(const std::string& bus_id);
 

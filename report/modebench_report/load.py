@@ -36,7 +36,11 @@ COUNTERS = (
     "first_call_ms",
 )
 # Context keys that identify the machine (never the hostname alone).
-HOST_KEYS = ("cpu_model", "blas", "device_name", "cuda_driver")
+# The machine, not the build: host_gpus/nvidia_driver come from the driver's /proc
+# files, so CPU-only and CUDA builds on one box share a key (toolkit view, nightly).
+# Files without them (older runs) fall back to what the CUDA runtime reported.
+HOST_KEYS = ("cpu_model", "blas", "host_gpus", "nvidia_driver")
+_HOST_KEYS_FROM_RUNTIME = ("cpu_model", "blas", "device_name", "cuda_driver")
 _TIME_UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 _NAME = re.compile(r"^(?P<op>[^/]+)/(?P<case>[^/]+)/mode:(?P<mode>[^/]+)/impl:(?P<impl>[^/]+)/batch:(?P<batch>\d+)$")
 _SUFFIXES = ("/manual_time", "/real_time", "/process_time")
@@ -99,7 +103,8 @@ class SampleSet:
 
 
 def host_key(context: dict) -> str:
-    parts = [str(context.get(k, "")).strip() for k in HOST_KEYS]
+    keys = HOST_KEYS if "host_gpus" in context else _HOST_KEYS_FROM_RUNTIME
+    parts = [str(context.get(k, "")).strip() for k in keys]
     parts = [p for p in parts if p and p not in ("none", "unknown")]
     return " | ".join(parts) if parts else "unknown host"
 

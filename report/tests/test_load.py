@@ -145,3 +145,12 @@ def test_hostkey_is_a_folder_name_that_keeps_hosts_apart():
     b = host_slug("AMD EPYC | OpenBLAS 0.3.21 Zen | NVIDIA GeForce RTX 5090 | 575.51")
     assert "/" not in a and " " not in a and a.startswith("amd-epyc-openblas")
     assert a != b
+
+
+def test_cpu_only_and_cuda_builds_on_one_box_share_the_host_key():
+    from modebench_report import load
+
+    common = {"cpu_model": "EPYC", "blas": "OpenBLAS Zen", "host_gpus": "NVIDIA GeForce RTX 5090", "nvidia_driver": "580.65.06"}
+    cuda = dict(common, device_name="NVIDIA GeForce RTX 5090", cuda_driver="13.0", cuda_toolkit="13.0.88")
+    cpu_only = dict(common, device_name="none", cuda_driver="none", cuda_toolkit="none")
+    assert load.host_key(cuda) == load.host_key(cpu_only) == "EPYC | OpenBLAS Zen | NVIDIA GeForce RTX 5090 | 580.65.06"
