@@ -79,7 +79,7 @@ class HybridInstance : public Instance {
         else
           pinned_.push_back(std::make_unique<PinnedRegion>(dev, t.data, t.bytes()));
       }
-      cpu_impl_ = c.best_cpu_impl();
+      cpu_impl_ = c.best_cpu_impl(p.batch());
       if (const int64_t n = chunk_count(host_tensors_, batch); n > 1) split(c, n);
     } else {
       cpu_impl_ = c.plain_cpu_impl();

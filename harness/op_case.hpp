@@ -90,8 +90,8 @@ class OpCase {
   // Impl names per mode. Hybrid impls are generic (naive, cached) and supplied by the harness.
   virtual std::vector<std::string> cpu_impls() const = 0;
   virtual std::vector<std::string> gpu_impls() const { return {}; }
-  // The CPU impl used by hybrid/cached (the fastest on this machine by measurement).
-  virtual std::string best_cpu_impl() const { return cpu_impls().front(); }
+  // The CPU impl used by hybrid/cached at this batch (the fastest here by measurement).
+  virtual std::string best_cpu_impl(int64_t /*batch*/) const { return cpu_impls().front(); }
   // The CPU impl a hand-written fallback uses (hybrid/naive): no packing kept across calls.
   virtual std::string plain_cpu_impl() const { return cpu_impls().front(); }
 

@@ -121,7 +121,7 @@ class Conv2dCase : public OpCase {
     return {"onednn", "im2col"};
   }
   std::vector<std::string> gpu_impls() const override { return {"cudnn", "cudnn_tf32"}; }
-  std::string best_cpu_impl() const override { return best_; }
+  std::string best_cpu_impl(int64_t) const override { return best_; }
   std::string plain_cpu_impl() const override { return "im2col"; }
 
   std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {

@@ -156,7 +156,7 @@ class KnnCase : public OpCase {
 
   std::vector<std::string> cpu_impls() const override { return {"grid"}; }
   std::vector<std::string> gpu_impls() const override { return {"exact", "chunked"}; }
-  std::string best_cpu_impl() const override { return "grid"; }
+  std::string best_cpu_impl(int64_t) const override { return "grid"; }
   std::string plain_cpu_impl() const override { return "grid"; }
 
   std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {

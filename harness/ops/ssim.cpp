@@ -93,7 +93,7 @@ class SsimCase : public OpCase {
 
   std::vector<std::string> cpu_impls() const override { return {"fused"}; }
   std::vector<std::string> gpu_impls() const override { return {"fused", "cudnn"}; }
-  std::string best_cpu_impl() const override { return "fused"; }
+  std::string best_cpu_impl(int64_t) const override { return "fused"; }
   std::string plain_cpu_impl() const override { return "fused"; }
 
   std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {
