@@ -159,10 +159,13 @@ class Conv2dCase : public OpCase {
 
 void register_conv2d(Registry& r) {
   // Shapes of ops.md: {N, C, H, W, K, R, S, stride, pad, groups}; N is the batch axis.
+  // The last argument is the fastest cpu impl measured here with 2 threads on an idle
+  // machine (quick profile): oneDNN 1.6-2.2x im2col on pointwise, stem and resnet;
+  // the direct depthwise kernel 1.5-2.2x oneDNN and ~20x im2col.
   r.add(std::make_unique<Conv2dCase>("resnet_3x3", ref::Conv2dShape{1, 64, 56, 56, 64, 3, 3, 1, 1, 1}, "onednn"));
   r.add(std::make_unique<Conv2dCase>("mbv2_depthwise", ref::Conv2dShape{1, 144, 56, 56, 144, 3, 3, 1, 1, 144},
                                      "depthwise"));
-  r.add(std::make_unique<Conv2dCase>("mbv2_pointwise", ref::Conv2dShape{1, 96, 56, 56, 24, 1, 1, 1, 0, 1}, "im2col"));
+  r.add(std::make_unique<Conv2dCase>("mbv2_pointwise", ref::Conv2dShape{1, 96, 56, 56, 24, 1, 1, 1, 0, 1}, "onednn"));
   r.add(std::make_unique<Conv2dCase>("mbv2_stem", ref::Conv2dShape{1, 3, 224, 224, 32, 3, 3, 2, 1, 1}, "onednn"));
 }
 
