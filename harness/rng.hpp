@@ -1,6 +1,7 @@
 #pragma once
 // Deterministic inputs from a seed, identical on every platform
 // (std:: distributions are implementation-defined, so they are not used).
+#include <cmath>
 #include <cstdint>
 #include <span>
 
@@ -35,6 +36,15 @@ class Rng {
 inline uint64_t derive_seed(uint64_t seed, uint64_t stream) {
   Rng r(seed * 0x100000001B3ull + stream);
   return r.next_u64();
+}
+
+// Inputs of a layer (ops.md): x uniform in [-1, 1], w and b in +-1/sqrt(fan_in).
+inline void fill_layer_inputs(uint64_t seed, std::span<float> x, std::span<float> w, std::span<float> b,
+                              int64_t fan_in) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(fan_in));
+  Rng(derive_seed(seed, 1)).fill_uniform(x, -1.0f, 1.0f);
+  Rng(derive_seed(seed, 2)).fill_uniform(w, -scale, scale);
+  Rng(derive_seed(seed, 3)).fill_uniform(b, -scale, scale);
 }
 
 }  // namespace mb

@@ -89,10 +89,7 @@ class Conv2dCase : public OpCase {
 
   std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const override {
     auto p = std::make_unique<Conv2dProblem>(at(batch));
-    const float scale = 1.0f / std::sqrt(static_cast<float>(s_.Cg() * s_.R * s_.S));  // 1/sqrt(fan_in)
-    Rng(derive_seed(seed, 1)).fill_uniform(p->x, -1.0f, 1.0f);
-    Rng(derive_seed(seed, 2)).fill_uniform(p->w, -scale, scale);
-    Rng(derive_seed(seed, 3)).fill_uniform(p->b, -scale, scale);
+    fill_layer_inputs(seed, p->x, p->w, p->b, s_.Cg() * s_.R * s_.S);
     return p;
   }
 
@@ -100,19 +97,11 @@ class Conv2dCase : public OpCase {
     auto& p = static_cast<Conv2dProblem&>(prob);
     const auto& s = p.shape;
     const int64_t P = s.P(), Q = s.Q();
-    Validation v;
-    v.tolerance = reduced_precision ? 5e-3 : 1e-4;
-    v.finite = all_finite(p.y);
-    v.check = check_label(p.y.size());
-    ErrorMeter meter;
-    for (size_t idx : outputs_to_check(p.y.size())) {
+    return validate_against(p.y, reduced_precision, [&](size_t idx) {
       const auto i = static_cast<int64_t>(idx);
       const int64_t q = i % Q, pp = (i / Q) % P, k = (i / (P * Q)) % s.K, n = i / (P * Q * s.K);
-      meter.add(p.y[idx], ref::conv2d_at(p.x.data(), p.w.data(), p.b.data(), s, n, k, pp, q));
-    }
-    v.max_err = meter.max_err();
-    v.finite = v.finite && meter.finite();
-    return v;
+      return ref::conv2d_at(p.x.data(), p.w.data(), p.b.data(), s, n, k, pp, q);
+    });
   }
 
   // The depthwise kernel is listed only where it applies.

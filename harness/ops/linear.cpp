@@ -57,27 +57,16 @@ class LinearCase : public OpCase {
 
   std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const override {
     auto p = std::make_unique<LinearProblem>(ref::LinearShape{batch, in_, out_});
-    const float scale = 1.0f / std::sqrt(static_cast<float>(in_));
-    Rng(derive_seed(seed, 1)).fill_uniform(p->x, -1.0f, 1.0f);
-    Rng(derive_seed(seed, 2)).fill_uniform(p->w, -scale, scale);
-    Rng(derive_seed(seed, 3)).fill_uniform(p->b, -scale, scale);
+    fill_layer_inputs(seed, p->x, p->w, p->b, in_);
     return p;
   }
 
   Validation validate(Problem& prob, bool reduced_precision) const override {
     auto& p = static_cast<LinearProblem&>(prob);
-    Validation v;
-    v.tolerance = reduced_precision ? 5e-3 : 1e-4;
-    v.finite = all_finite(p.y);
-    v.check = check_label(p.y.size());
-    ErrorMeter meter;
-    for (size_t idx : outputs_to_check(p.y.size())) {
+    return validate_against(p.y, reduced_precision, [&](size_t idx) {
       const auto i = static_cast<int64_t>(idx) / out_, o = static_cast<int64_t>(idx) % out_;
-      meter.add(p.y[idx], ref::linear_at(p.x.data(), p.w.data(), p.b.data(), p.shape, i, o));
-    }
-    v.max_err = meter.max_err();
-    v.finite = v.finite && meter.finite();
-    return v;
+      return ref::linear_at(p.x.data(), p.w.data(), p.b.data(), p.shape, i, o);
+    });
   }
 
   std::vector<std::string> cpu_impls() const override { return {"openblas", "onednn"}; }
