@@ -30,6 +30,8 @@ constexpr int kRing = T + 1;  // two output rows per step read 12 input rows
 // Input columns per tile beyond its (8-rounded) width: the 2R halo, rounded up to whole vectors.
 constexpr int64_t kPadExtra = (2 * R + 7) / 8 * 8;
 constexpr int64_t kPrefetchRows = 2;
+constexpr int64_t kBandRows = 256;  // row band of one work item (SsimFused::run)
+constexpr int64_t kMinBandRows = 32;
 // Each strip blurs x - cx and y - cy (ssim_value_sq_sum's shifts), cx and cy the tile's
 // level: fp32 E[x^2 + y^2] - mu^2 then cancels little on flat regions near that level, where
 // the formula is most sensitive (d map / d var ~ 1 / C2). Unshifted, a constant 0.6/0.3 pair
@@ -371,20 +373,28 @@ void SsimFused::strip(const float* x, const float* y, float* map, int64_t plane,
 double SsimFused::run(const float* x, const float* y, float* map, int64_t planes) {
   const int64_t H = height_;
   row_sums_.assign(static_cast<size_t>(planes * tiles_ * H), 0.0);
-  // Work items are (plane, column tile, row band). Column tiles cost only their 2R-column
-  // halo of products; row bands re-run the horizontal pass of 2R halo rows each, so
-  // split rows only when planes x tiles is too few items for dynamic balancing (other
-  // jobs on the machine take our cores at random moments).
-  const int64_t want = 12 * threads_;
-  const int64_t strips = planes * tiles_;
-  const int64_t bands = std::clamp<int64_t>((want + strips - 1) / strips, 1, std::max<int64_t>(1, H / 64));
+  // Work items are (plane, row band); an item runs its band through every column tile in turn.
+  // Not full-height strips per tile: a tile's rows are short runs 4W bytes apart, so nearly
+  // every row of a tile is a new 4 KiB page of x, y and map, and a plane walked tile by tile
+  // misses the TLB on each page once per tile. With the 4 KiB pages callers' buffers get here
+  // (THP is madvise-only) those page walks cost up to a quarter of the time at nerf_800 B = 4,
+  // varying from process to process (15 - 20 ms; 14.8 ms with huge pages). A band's pages
+  // stay in the L2 TLB from one tile to the next (~1200 at hd_1080p). Each band re-runs the
+  // horizontal pass of its 2R halo rows per tile (4% of that pass at kBandRows), hence bands
+  // of about kBandRows rows, shorter only when planes x bands is too few items for dynamic
+  // balancing (other jobs on the machine take our cores at random moments).
+  const int64_t want = 8 * threads_;
+  const int64_t bands = std::clamp<int64_t>(std::max((H + kBandRows - 1) / kBandRows, (want + planes - 1) / planes), 1,
+                                            std::max<int64_t>(1, H / kMinBandRows));
   const int64_t band_h = ((H + bands - 1) / bands + 1) / 2 * 2;  // even: rows go in pairs
-  const int64_t items = strips * bands;
+  const int64_t items = planes * bands;
 
 #pragma omp parallel for schedule(dynamic) num_threads(threads_)
   for (int64_t it = 0; it < items; ++it) {
-    const int64_t strip_id = it / bands, r0 = (it % bands) * band_h, r1 = std::min(H, r0 + band_h);
-    if (r0 < r1) strip(x, y, map, strip_id / tiles_, strip_id % tiles_, r0, r1, omp_get_thread_num());
+    const int64_t plane = it / bands, r0 = (it % bands) * band_h, r1 = std::min(H, r0 + band_h);
+    const int thread = omp_get_thread_num();
+    if (r0 < r1)
+      for (int64_t tile = 0; tile < tiles_; ++tile) strip(x, y, map, plane, tile, r0, r1, thread);
   }
 
   double total = 0.0;
