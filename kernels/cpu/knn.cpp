@@ -1,8 +1,12 @@
 #include "kernels/cpu/knn.hpp"
 
 #include <omp.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
+#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <limits>
@@ -64,21 +68,46 @@ class KnnGrid::Block {
       x_.push_back(INFINITY), y_.push_back(INFINITY), z_.push_back(INFINITY), idx_.push_back(UINT32_MAX);
     }
   }
+  // Squared distances of chunk j0 into d (self -> infinity); bit k set when d[k] < w.
+  uint32_t distances(const Point& q, size_t j0, float w, float* d) const {
+#ifdef __AVX2__
+    const __m256 qx = _mm256_set1_ps(q.x), qy = _mm256_set1_ps(q.y), qz = _mm256_set1_ps(q.z);
+    const __m256 wv = _mm256_set1_ps(w), inf = _mm256_set1_ps(INFINITY);
+    const __m256i qi = _mm256_set1_epi32(static_cast<int>(q.index));
+    uint32_t mask = 0;
+    for (size_t h = 0; h < kChunk; h += 8) {
+      const __m256 dx = _mm256_sub_ps(_mm256_loadu_ps(&x_[j0 + h]), qx);
+      const __m256 dy = _mm256_sub_ps(_mm256_loadu_ps(&y_[j0 + h]), qy);
+      const __m256 dz = _mm256_sub_ps(_mm256_loadu_ps(&z_[j0 + h]), qz);
+      // Same operation order as the scalar form: dx*dx + dy*dy, then + dz*dz, no FMA.
+      __m256 dd = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(dx, dx), _mm256_mul_ps(dy, dy)), _mm256_mul_ps(dz, dz));
+      const __m256i self = _mm256_cmpeq_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&idx_[j0 + h])), qi);
+      dd = _mm256_blendv_ps(dd, inf, _mm256_castsi256_ps(self));
+      _mm256_store_ps(d + h, dd);
+      mask |= static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(dd, wv, _CMP_LT_OQ))) << h;
+    }
+    return mask;
+#else
+    uint32_t mask = 0;
+    for (size_t k = 0; k < kChunk; ++k) {
+      const float dx = x_[j0 + k] - q.x, dy = y_[j0 + k] - q.y, dz = z_[j0 + k] - q.z;
+      const float dd = dx * dx + dy * dy + dz * dz;
+      d[k] = idx_[j0 + k] == q.index ? INFINITY : dd;  // self excluded by index
+      mask |= static_cast<uint32_t>(d[k] < w) << k;
+    }
+    return mask;
+#endif
+  }
   Top3 search(const Point& q) const {
     Top3 best = Top3::empty();
     const size_t m = x_.size();
     for (size_t j0 = 0; j0 < m; j0 += kChunk) {
-      float d[kChunk];
-      const float w = best.worst();
-      bool any = false;
-      for (size_t k = 0; k < kChunk; ++k) {
-        const float dx = x_[j0 + k] - q.x, dy = y_[j0 + k] - q.y, dz = z_[j0 + k] - q.z;
-        const float dd = dx * dx + dy * dy + dz * dz;
-        d[k] = idx_[j0 + k] == q.index ? INFINITY : dd;  // self excluded by index
-        any |= d[k] < w;
-      }
-      if (!any) continue;
-      for (size_t k = 0; k < kChunk; ++k) best.insert(d[k]);
+      alignas(32) float d[kChunk];
+      uint32_t mask = distances(q, j0, best.worst(), d);
+      if (!mask) continue;
+      // Only lanes below the bound reach the branchy insert: once the bound is tight
+      // that is a handful per query instead of every lane of every surviving chunk.
+      for (; mask; mask &= mask - 1) best.insert(d[std::countr_zero(mask)]);
       if (best.worst() == 0.0f) break;  // duplicates: nothing can improve
     }
     return best;
@@ -236,12 +265,13 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
       // into SoA so the distance loop vectorises; only if that cannot prove the answer
       // does a query search further rings.
       block.clear();
+      const int64_t x0 = std::max<int64_t>(0, cc[0] - 1), x1 = std::min(geo.g[0] - 1, cc[0] + 1);
+      // The query's own row first: the 3rd-best bound tightens early, so later chunks
+      // are mostly rejected by one compare. Cells along x are adjacent in memory.
+      block.append(sp, st[geo.id(x0, cc[1], cc[2])], st[geo.id(x1, cc[1], cc[2]) + 1]);
       for (int64_t z = std::max<int64_t>(0, cc[2] - 1); z <= std::min(geo.g[2] - 1, cc[2] + 1); ++z)
-        for (int64_t y = std::max<int64_t>(0, cc[1] - 1); y <= std::min(geo.g[1] - 1, cc[1] + 1); ++y) {
-          const int64_t x0 = std::max<int64_t>(0, cc[0] - 1), x1 = std::min(geo.g[0] - 1, cc[0] + 1);
-          // Cells along x are adjacent in memory: one contiguous range.
-          block.append(sp, st[geo.id(x0, y, z)], st[geo.id(x1, y, z) + 1]);
-        }
+        for (int64_t y = std::max<int64_t>(0, cc[1] - 1); y <= std::min(geo.g[1] - 1, cc[1] + 1); ++y)
+          if (y != cc[1] || z != cc[2]) block.append(sp, st[geo.id(x0, y, z)], st[geo.id(x1, y, z) + 1]);
       block.pad();
       for (uint32_t s = st[cell]; s < st[cell + 1]; ++s) {
         const Point q = sp[s];
