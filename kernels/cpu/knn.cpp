@@ -68,42 +68,48 @@ class KnnGrid::Block {
       x_.push_back(INFINITY), y_.push_back(INFINITY), z_.push_back(INFINITY), idx_.push_back(UINT32_MAX);
     }
   }
-  // Squared distances of chunk j0 into d (self -> infinity); bit k set when d[k] < w.
-  uint32_t distances(const Point& q, size_t j0, float w, float* d) const {
-#ifdef __AVX2__
-    const __m256 qx = _mm256_set1_ps(q.x), qy = _mm256_set1_ps(q.y), qz = _mm256_set1_ps(q.z);
-    const __m256 wv = _mm256_set1_ps(w), inf = _mm256_set1_ps(INFINITY);
-    const __m256i qi = _mm256_set1_epi32(static_cast<int>(q.index));
-    uint32_t mask = 0;
-    for (size_t h = 0; h < kChunk; h += 8) {
-      const __m256 dx = _mm256_sub_ps(_mm256_loadu_ps(&x_[j0 + h]), qx);
-      const __m256 dy = _mm256_sub_ps(_mm256_loadu_ps(&y_[j0 + h]), qy);
-      const __m256 dz = _mm256_sub_ps(_mm256_loadu_ps(&z_[j0 + h]), qz);
-      // Same operation order as the scalar form: dx*dx + dy*dy, then + dz*dz, no FMA.
-      __m256 dd = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(dx, dx), _mm256_mul_ps(dy, dy)), _mm256_mul_ps(dz, dz));
-      const __m256i self = _mm256_cmpeq_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&idx_[j0 + h])), qi);
-      dd = _mm256_blendv_ps(dd, inf, _mm256_castsi256_ps(self));
-      _mm256_store_ps(d + h, dd);
-      mask |= static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(dd, wv, _CMP_LT_OQ))) << h;
-    }
-    return mask;
-#else
-    uint32_t mask = 0;
-    for (size_t k = 0; k < kChunk; ++k) {
-      const float dx = x_[j0 + k] - q.x, dy = y_[j0 + k] - q.y, dz = z_[j0 + k] - q.z;
-      const float dd = dx * dx + dy * dy + dz * dz;
-      d[k] = idx_[j0 + k] == q.index ? INFINITY : dd;  // self excluded by index
-      mask |= static_cast<uint32_t>(d[k] < w) << k;
-    }
-    return mask;
-#endif
-  }
   Top3 search(const Point& q) const {
+#ifdef __AVX2__
+    // Branch-free: every lane keeps its own sorted top 3 with a min/max insertion
+    // network; the global top 3 is among the 8 lanes' and is merged once at the end.
+    const __m256 qx = _mm256_set1_ps(q.x), qy = _mm256_set1_ps(q.y), qz = _mm256_set1_ps(q.z);
+    const __m256 inf = _mm256_set1_ps(INFINITY), zero = _mm256_setzero_ps();
+    const __m256i qi = _mm256_set1_epi32(static_cast<int>(q.index));
+    __m256 a0 = inf, a1 = inf, a2 = inf;
+    const size_t m = x_.size();
+    for (size_t j0 = 0; j0 < m; j0 += 8) {
+      const __m256 dx = _mm256_sub_ps(_mm256_loadu_ps(&x_[j0]), qx);
+      const __m256 dy = _mm256_sub_ps(_mm256_loadu_ps(&y_[j0]), qy);
+      const __m256 dz = _mm256_sub_ps(_mm256_loadu_ps(&z_[j0]), qz);
+      __m256 v = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(dx, dx), _mm256_mul_ps(dy, dy)), _mm256_mul_ps(dz, dz));
+      // Self (by index) and NaN distances become infinity, which never enters a top 3.
+      const __m256 self =
+          _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&idx_[j0])), qi));
+      v = _mm256_blendv_ps(v, inf, _mm256_or_ps(self, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+      const __m256 n0 = _mm256_min_ps(a0, v), v1 = _mm256_max_ps(a0, v);
+      const __m256 n1 = _mm256_min_ps(a1, v1), v2 = _mm256_max_ps(a1, v1);
+      a0 = n0, a1 = n1, a2 = _mm256_min_ps(a2, v2);
+      // Duplicates: one lane already holds three zeros, nothing can improve.
+      if ((j0 & 63) == 56 && _mm256_movemask_ps(_mm256_cmp_ps(a2, zero, _CMP_EQ_OQ))) break;
+    }
+    alignas(32) float lanes[24];
+    _mm256_store_ps(lanes, a0), _mm256_store_ps(lanes + 8, a1), _mm256_store_ps(lanes + 16, a2);
+    Top3 best = Top3::empty();
+    for (float v : lanes) best.insert(v);
+    return best;
+#else
     Top3 best = Top3::empty();
     const size_t m = x_.size();
     for (size_t j0 = 0; j0 < m; j0 += kChunk) {
-      alignas(32) float d[kChunk];
-      uint32_t mask = distances(q, j0, best.worst(), d);
+      float d[kChunk];
+      const float w = best.worst();
+      uint32_t mask = 0;
+      for (size_t k = 0; k < kChunk; ++k) {
+        const float dx = x_[j0 + k] - q.x, dy = y_[j0 + k] - q.y, dz = z_[j0 + k] - q.z;
+        const float dd = dx * dx + dy * dy + dz * dz;
+        d[k] = idx_[j0 + k] == q.index ? INFINITY : dd;  // self excluded by index
+        mask |= static_cast<uint32_t>(d[k] < w) << k;
+      }
       if (!mask) continue;
       // Only lanes below the bound reach the branchy insert: once the bound is tight
       // that is a handful per query instead of every lane of every surviving chunk.
@@ -111,6 +117,7 @@ class KnnGrid::Block {
       if (best.worst() == 0.0f) break;  // duplicates: nothing can improve
     }
     return best;
+#endif
   }
 
  private:
@@ -266,8 +273,8 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
       // does a query search further rings.
       block.clear();
       const int64_t x0 = std::max<int64_t>(0, cc[0] - 1), x1 = std::min(geo.g[0] - 1, cc[0] + 1);
-      // The query's own row first: the 3rd-best bound tightens early, so later chunks
-      // are mostly rejected by one compare. Cells along x are adjacent in memory.
+      // The query's own row first: the scalar search's 3rd-best bound tightens early and
+      // exact duplicates end the search sooner. Cells along x are adjacent in memory.
       block.append(sp, st[geo.id(x0, cc[1], cc[2])], st[geo.id(x1, cc[1], cc[2]) + 1]);
       for (int64_t z = std::max<int64_t>(0, cc[2] - 1); z <= std::min(geo.g[2] - 1, cc[2] + 1); ++z)
         for (int64_t y = std::max<int64_t>(0, cc[1] - 1); y <= std::min(geo.g[1] - 1, cc[1] + 1); ++y)
