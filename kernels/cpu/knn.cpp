@@ -92,11 +92,21 @@ class KnnGrid::Block {
       // Duplicates: one lane already holds three zeros, nothing can improve.
       if ((j0 & 63) == 56 && _mm256_movemask_ps(_mm256_cmp_ps(a2, zero, _CMP_EQ_OQ))) break;
     }
-    alignas(32) float lanes[24];
-    _mm256_store_ps(lanes, a0), _mm256_store_ps(lanes + 8, a1), _mm256_store_ps(lanes + 16, a2);
-    Top3 best = Top3::empty();
-    for (float v : lanes) best.insert(v);
-    return best;
+    // Fold the lanes' sorted triples pairwise (8 -> 4 -> 2 -> 1), still branch-free.
+    __m128 b0 = _mm256_castps256_ps128(a0), b1 = _mm256_castps256_ps128(a1), b2 = _mm256_castps256_ps128(a2);
+    auto fold = [&](__m128 c0, __m128 c1, __m128 c2) {
+      for (__m128 v : {c0, c1, c2}) {
+        const __m128 t1 = _mm_max_ps(b0, v);
+        b0 = _mm_min_ps(b0, v);
+        const __m128 t2 = _mm_max_ps(b1, t1);
+        b1 = _mm_min_ps(b1, t1);
+        b2 = _mm_min_ps(b2, t2);
+      }
+    };
+    fold(_mm256_extractf128_ps(a0, 1), _mm256_extractf128_ps(a1, 1), _mm256_extractf128_ps(a2, 1));
+    fold(_mm_movehl_ps(b0, b0), _mm_movehl_ps(b1, b1), _mm_movehl_ps(b2, b2));
+    fold(_mm_movehdup_ps(b0), _mm_movehdup_ps(b1), _mm_movehdup_ps(b2));
+    return Top3{{_mm_cvtss_f32(b0), _mm_cvtss_f32(b1), _mm_cvtss_f32(b2)}};
 #else
     Top3 best = Top3::empty();
     const size_t m = x_.size();
