@@ -17,7 +17,7 @@ struct KnnGridStats {
 class KnnGrid {
  public:
   // points [n,3] fp32, out [n]; n >= 4 (throws std::invalid_argument otherwise).
-  // OpenMP threads; memory O(n): the grid has at most ~8n cells.
+  // OpenMP threads; memory O(n): the grid has at most ~4n cells.
   void run(const float* points, int64_t n, float* out);
   const KnnGridStats& stats() const { return stats_; }
 
