@@ -88,6 +88,24 @@ TEST(KnnGrid, DuplicatesByHand) {
   EXPECT_FLOAT_EQ(g[4], 4.0f / 3);
 }
 
+// 41 points in few cells, so one block spans several 8-wide chunks: the nearest
+// neighbours of a query sit in different lanes and chunks of the block scan.
+TEST(KnnGrid, LineWithDuplicateByHand) {
+  std::vector<float> p;
+  for (int i = 0; i < 40; ++i) p.insert(p.end(), {static_cast<float>(i), 0, 0});
+  p.insert(p.end(), {20, 0, 0});  // index 40 duplicates index 20
+  const std::vector<float> g = grid(p);
+  ASSERT_EQ(g.size(), 41u);
+  EXPECT_FLOAT_EQ(g[0], (1 + 4 + 9) / 3.0f);
+  EXPECT_FLOAT_EQ(g[39], (1 + 4 + 9) / 3.0f);
+  EXPECT_FLOAT_EQ(g[1], (1 + 1 + 4) / 3.0f);
+  EXPECT_FLOAT_EQ(g[10], (1 + 1 + 4) / 3.0f);
+  EXPECT_FLOAT_EQ(g[20], (0 + 1 + 1) / 3.0f);
+  EXPECT_FLOAT_EQ(g[40], (0 + 1 + 1) / 3.0f);
+  EXPECT_FLOAT_EQ(g[19], (1 + 1 + 1) / 3.0f);
+  EXPECT_FLOAT_EQ(g[21], (1 + 1 + 1) / 3.0f);
+}
+
 TEST(KnnGrid, FewerThanFourPointsRejected) {
   const std::vector<float> p = {0, 0, 0, 1, 0, 0, 0, 1, 0};
   float out[3];
