@@ -85,11 +85,9 @@ int run_command(const mb::Selection& sel, const std::string& out, const std::vec
     std::string missing = "failed: other: the ptx-jit child process ended with " + r.describe();
     if (r.signal) missing = "failed: launch_failure: the ptx-jit child process was " + r.describe();
     if (r.timed_out) missing = "failed: timeout: the ptx-jit child process timed out";
-    if (!r.ok() && r.exit_code != 1) {  // 1 = some entry was wrong: its records say so
+    if (!r.ok()) child_status = 1;
+    if (!r.ok() && r.exit_code != 1)  // 1 = some entry was wrong: its records say so
       std::fprintf(stderr, "modebench: the ptx-jit child process ended with %s\n", r.describe().c_str());
-      child_status = 1;
-    }
-    if (r.exit_code == 1) child_status = 1;
     if (!child_out.empty()) {
       mb::Facts context = mb::run_context(sel, "");
       context.emplace_back("mode_env_ptx_jit", jit.describe());
