@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
+#include <vector>
 
+#include "kernels/common/knn_search.hpp"
 #include "kernels/common/morton.hpp"
 #include "kernels/common/top3.hpp"
 
@@ -105,6 +108,61 @@ TEST(Top3, DoubleVariantMean) {
   Top3T<double> t = Top3T<double>::empty();
   for (double v : {9.0, 0.25, 0.5, 0.75}) t.insert(v);
   EXPECT_DOUBLE_EQ(t.mean(), 0.5);
+}
+
+TEST(KnnSearch, BoxDistanceNeverExceedsThePointDistanceAfterRounding) {
+  // Pruning is exact only if the rounded box bound stays <= every rounded point distance.
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+  for (int t = 0; t < 20000; ++t) {
+    KnnPoint a{u(rng), u(rng), u(rng), 0}, b{u(rng), u(rng), u(rng), 0}, q{u(rng), u(rng), u(rng), 0};
+    const KnnPoint lo{std::fmin(a.x, b.x), std::fmin(a.y, b.y), std::fmin(a.z, b.z), 0};
+    const KnnPoint hi{std::fmax(a.x, b.x), std::fmax(a.y, b.y), std::fmax(a.z, b.z), 0};
+    const float bound = knn_box_dist2(q, lo, hi);
+    ASSERT_LE(bound, knn_dist2(q, a));
+    ASSERT_LE(bound, knn_dist2(q, b));
+    const KnnPoint corner{lo.x, hi.y, lo.z, 0};
+    ASSERT_LE(bound, knn_dist2(q, corner));
+  }
+  const KnnPoint lo{0, 0, 0, 0}, hi{1, 1, 1, 0};
+  EXPECT_EQ(knn_box_dist2(KnnPoint{0.5f, 0.5f, 0.5f, 0}, lo, hi), 0.0f);  // inside
+  EXPECT_EQ(knn_box_dist2(KnnPoint{3, 0.5f, -2, 0}, lo, hi), 8.0f);       // 2^2 + 0 + 2^2
+}
+
+TEST(KnnSearch, WindowIsClippedAtBothEnds) {
+  // Points on a line at 0, 1, 2, ..., 7: the window of i is i-3..i+3 minus i.
+  std::vector<KnnPoint> p;
+  for (int i = 0; i < 8; ++i) p.push_back({float(i), 0, 0, 0});
+  Top3 t = knn_window_top3(p.data(), 0, 8, 0);  // 1, 4, 9
+  EXPECT_EQ(t.mean(), 14.0f / 3);
+  t = knn_window_top3(p.data(), 0, 8, 7);  // 1, 4, 9 from 6, 5, 4
+  EXPECT_EQ(t.mean(), 14.0f / 3);
+  t = knn_window_top3(p.data(), 0, 8, 4);  // 1, 1, 4
+  EXPECT_EQ(t.mean(), 2.0f);
+  // A buffer that starts at sorted point 2 (a chunk with its halo) gives the same answer.
+  t = knn_window_top3(p.data() + 2, 2, 8, 5);  // 1, 1, 4
+  EXPECT_EQ(t.mean(), 2.0f);
+}
+
+TEST(KnnSearch, VisitBoxSkipsTheWindowAndPrunesFarBoxes) {
+  std::vector<KnnPoint> p;
+  for (int i = 0; i < 10; ++i) p.push_back({float(i), 0, 0, 0});
+  const KnnPoint lo{0, 0, 0, 0}, hi{9, 0, 0, 0};
+  // Query 5 starting from its window (1, 1, 4): the box adds only 0..1 and 9, all farther.
+  Top3 best = knn_window_top3(p.data(), 0, 10, 5);
+  knn_visit_box(p[5], 5, lo, hi, p.data(), 0, 10, best);
+  EXPECT_EQ(best.d[0], 1.0f);
+  EXPECT_EQ(best.d[1], 1.0f);
+  EXPECT_EQ(best.d[2], 4.0f);  // window points were not counted a second time
+  // A box farther than the third best is not scanned even though it holds a closer duplicate.
+  Top3 far = Top3::empty();
+  for (float v : {1.0f, 1.0f, 1.0f}) far.insert(v);
+  const KnnPoint dup = p[5];
+  knn_visit_box(p[5], 5, KnnPoint{7, 0, 0, 0}, KnnPoint{9, 0, 0, 0}, &dup, 100, 1, far);
+  EXPECT_EQ(far.d[0], 1.0f);
+  // Outside the window a duplicate counts as 0.
+  knn_visit_box(p[5], 5, lo, hi, &dup, 100, 1, best);
+  EXPECT_EQ(best.d[0], 0.0f);
 }
 
 }  // namespace

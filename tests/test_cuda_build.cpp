@@ -28,10 +28,11 @@ TEST(CudaBuild, KernelListNamesEveryKernelOnce) {
     names.insert(k.name);
     fns.insert(k.fn);
   }
-  EXPECT_EQ(ks.size(), 12u);  // 2 bias + 4 ssim + 6 knn kernels
+  EXPECT_EQ(ks.size(), 16u);  // 2 bias + 4 ssim + 6 knn + 4 knn chunk kernels
   EXPECT_EQ(names.size(), ks.size());
   EXPECT_EQ(fns.size(), ks.size());
-  EXPECT_TRUE(names.count("ssim_fused") && names.count("knn_query") && names.count("fill_rows_with_bias"));
+  EXPECT_TRUE(names.count("ssim_fused") && names.count("knn_query") && names.count("knn_chunk_scan") &&
+              names.count("fill_rows_with_bias"));
 }
 
 TEST(CudaBuild, FactoriesRefuseTheTestDevice) {

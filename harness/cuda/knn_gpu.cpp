@@ -1,19 +1,18 @@
-// knn on the GPU (simple-knn's distCUDA2, exact): "exact" keeps the whole
-// problem resident; "chunked" keeps the cloud on the host, builds the Morton
-// boxes in one scratch arena and then reuses that arena for the queries, which
-// it runs in chunks streamed back to pinned host memory, so it needs about
-// 44 instead of 48 bytes per point plus the sort scratch and fails early with
-// out_of_memory when even that exceeds its byte budget.
+// knn on the GPU (simple-knn's distCUDA2, exact). "exact" keeps the whole
+// problem resident and builds the Morton index on the device; "chunked" is the
+// memory-capped variant of harness/knn_stream.hpp: any cloud completes as long
+// as its box bounds (33 bytes per 1024 points) and one chunk and tile fit.
 #include <algorithm>
 #include <chrono>
 #include <climits>
-#include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "harness/cuda/cuda_check.hpp"
 #include "harness/cuda/cuda_device.hpp"
+#include "harness/knn_stream.hpp"
 #include "harness/ops/knn.hpp"
 #include "harness/status.hpp"
 #include "kernels/cuda/knn.hpp"
@@ -23,9 +22,6 @@ namespace {
 
 constexpr size_t kAlign = 256;
 size_t aligned(size_t b) { return (b + kAlign - 1) / kAlign * kAlign; }
-
-// Queries per launch of the chunked variant: bounds one kernel's run time too (display watchdogs).
-constexpr int64_t kMaxChunk = int64_t{1} << 20;
 
 int64_t checked_n(const KnnProblem& p) {
   if (p.n < 4) throw BadInput("knn needs at least 4 points, got " + std::to_string(p.n));
@@ -53,114 +49,24 @@ size_t sort_temp_bytes(int64_t n) {
   return b;
 }
 
-class KnnGpu : public Instance {
+// Everything resident: raw points and sort scratch in one arena, then the sorted cloud, boxes and result.
+class KnnExactGpu : public Instance {
  public:
-  // budget: device bytes the chunked variant may use (0: 90 % of what is free now).
-  KnnGpu(KnnProblem& p, CudaDevice& dev, bool chunked, size_t budget = 0)
-      : p_(p),
-        dev_(dev),
-        chunked_(chunked),
-        n_(checked_n(p)),
-        boxes_(cuda::knn_box_count(n_)),
-        layout_(n_, sort_temp_bytes(n_)) {
-    const size_t un = static_cast<size_t>(n_);
-    if (chunked_) {
-      if (budget == 0) {
-        size_t free_b = 0, total_b = 0;
-        check_cuda(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
-        budget = free_b / 10 * 9;
-      }
-      const size_t resident = un * (sizeof(float4) + sizeof(uint32_t)) +
-                              2 * static_cast<size_t>(boxes_) * sizeof(float4) + cuda::kKnnBoundFloats * sizeof(float);
-      const size_t min_chunk_bytes = 2 * aligned(sizeof(float) * static_cast<size_t>(std::min<int64_t>(n_, 4096)));
-      if (resident + std::max(layout_.total, min_chunk_bytes) > budget)
-        throw DeviceFailure(ErrorClass::out_of_memory,
-                            "knn chunked needs " + std::to_string(resident + std::max(layout_.total, min_chunk_bytes)) +
-                                " device bytes for " + std::to_string(n_) + " points, budget " +
-                                std::to_string(budget));
-      // The arena holds the build scratch, then two chunk buffers (one computes while the other copies back).
-      const size_t arena = std::max(layout_.total, min_chunk_bytes);
-      chunk_ = std::clamp<int64_t>(static_cast<int64_t>((arena - 2 * kAlign) / (2 * sizeof(float))), 1,
-                                   std::min(n_, kMaxChunk));
-      arena_ = DeviceArray<unsigned char>(dev, arena);
-      host_sorted_out_.resize(un);
-      host_order_.resize(un);
-      host_points_ = p.points;  // the cloud lives on the host; pinned so uploads are DMA
-      pins_.emplace_back(std::make_unique<PinnedRegion>(dev, host_points_.data(), host_points_.size() * sizeof(float)));
-      pins_.emplace_back(std::make_unique<PinnedRegion>(dev, host_sorted_out_.data(), un * sizeof(float)));
-      pins_.emplace_back(std::make_unique<PinnedRegion>(dev, host_order_.data(), un * sizeof(uint32_t)));
-      result_.assign(un, std::numeric_limits<float>::quiet_NaN());
-    } else {
-      arena_ = DeviceArray<unsigned char>(dev, layout_.total);
-      out_ = DeviceArray<float>(dev, un);
-      check_cuda(cudaMemsetAsync(out_.data(), 0xFF, out_.bytes(), dev.stream()), "cudaMemsetAsync(out)");
-      dev.copy(raw(), p.points.data(), 3 * un * sizeof(float), CopyKind::host_to_device);
-    }
+  KnnExactGpu(KnnProblem& p, CudaDevice& dev) : p_(p), dev_(dev), n_(checked_n(p)), layout_(n_, sort_temp_bytes(n_)) {
+    const size_t un = static_cast<size_t>(n_), boxes = static_cast<size_t>(knn_box_count(n_));
+    arena_ = DeviceArray<unsigned char>(dev, layout_.total);
+    out_ = DeviceArray<float>(dev, un);
     sorted_ = DeviceArray<float4>(dev, un);
     order_ = DeviceArray<uint32_t>(dev, un);
-    box_lo_ = DeviceArray<float4>(dev, static_cast<size_t>(boxes_));
-    box_hi_ = DeviceArray<float4>(dev, static_cast<size_t>(boxes_));
+    box_lo_ = DeviceArray<float4>(dev, boxes);
+    box_hi_ = DeviceArray<float4>(dev, boxes);
     bounds_ = DeviceArray<float>(dev, cuda::kKnnBoundFloats);
-    dev.synchronize();
+    check_cuda(cudaMemsetAsync(out_.data(), 0xFF, out_.bytes(), dev.stream()), "cudaMemsetAsync(out)");
+    dev.copy(raw(), p.points.data(), 3 * un * sizeof(float), CopyKind::host_to_device);
   }
 
   void run() override {
     cudaStream_t st = dev_.stream();
-    const size_t un = static_cast<size_t>(n_);
-    if (chunked_)
-      check_cuda(cudaMemcpyAsync(raw(), host_points_.data(), 3 * un * sizeof(float), cudaMemcpyHostToDevice, st),
-                 "upload points");
-    build(st);
-    if (!chunked_) {
-      check_cuda(
-          cuda::knn_query(sorted_.data(), box_lo_.data(), box_hi_.data(), n_, 0, n_, order_.data(), out_.data(), st),
-          "knn_query");
-      return;
-    }
-    check_cuda(cudaMemcpyAsync(host_order_.data(), order_.data(), un * sizeof(uint32_t), cudaMemcpyDeviceToHost, st),
-               "download order");
-    // The build scratch is dead from here on (same stream): the arena now holds the chunk buffers.
-    float* chunk_buf[2] = {
-        reinterpret_cast<float*>(arena_.data()),
-        reinterpret_cast<float*>(arena_.data() + aligned(static_cast<size_t>(chunk_) * sizeof(float)))};
-    int k = 0;
-    for (int64_t begin = 0; begin < n_; begin += chunk_, k ^= 1) {
-      const int64_t end = std::min(n_, begin + chunk_);
-      check_cuda(
-          cuda::knn_query(sorted_.data(), box_lo_.data(), box_hi_.data(), n_, begin, end, nullptr, chunk_buf[k], st),
-          "knn_query chunk");
-      check_cuda(cudaMemcpyAsync(host_sorted_out_.data() + begin, chunk_buf[k],
-                                 static_cast<size_t>(end - begin) * sizeof(float), cudaMemcpyDeviceToHost, st),
-                 "download chunk");
-    }
-    check_cuda(cudaStreamSynchronize(st), "knn chunked");
-    for (size_t i = 0; i < un; ++i) result_[host_order_[i]] = host_sorted_out_[i];
-  }
-
-  double timed_run_ms() override {
-    if (!chunked_) return time_on_stream_ms(dev_, [this] { run(); });
-    // Host-involved (uploads, chunk downloads, scatter): wall time of the whole call.
-    const auto t0 = std::chrono::steady_clock::now();
-    run();
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  }
-  void fetch_outputs() override {
-    if (chunked_)
-      std::memcpy(p_.out.data(), result_.data(), result_.size() * sizeof(float));
-    else
-      out_.download(p_.out.data());
-  }
-  std::string label() const override {
-    std::string l = "math=fp32;search=morton_boxes;";
-    if (chunked_) l += "chunk=" + std::to_string(chunk_) + ";transfers=included;";
-    return l + kernel_image_label(cuda::knn_query_kernel());
-  }
-
- private:
-  float* raw() { return reinterpret_cast<float*>(arena_.data() + layout_.raw); }
-  uint32_t* at(size_t off) { return reinterpret_cast<uint32_t*>(arena_.data() + off); }
-
-  void build(cudaStream_t st) {
     check_cuda(cuda::knn_bounds(raw(), n_, bounds_.data(), st), "knn_bounds");
     check_cuda(cuda::knn_morton(raw(), n_, bounds_.data(), at(layout_.codes_in), at(layout_.index), st), "knn_morton");
     check_cuda(cuda::knn_sort(arena_.data() + layout_.temp, layout_.total - layout_.temp, at(layout_.codes_in),
@@ -168,21 +74,88 @@ class KnnGpu : public Instance {
                "knn_sort");
     check_cuda(cuda::knn_gather_and_box(raw(), order_.data(), n_, sorted_.data(), box_lo_.data(), box_hi_.data(), st),
                "knn_gather_and_box");
+    check_cuda(cuda::knn_query(sorted_.data(), box_lo_.data(), box_hi_.data(), n_, order_.data(), out_.data(), st),
+               "knn_query");
   }
+  double timed_run_ms() override {
+    return time_on_stream_ms(dev_, [this] { run(); });
+  }
+  void fetch_outputs() override { out_.download(p_.out.data()); }
+  std::string label() const override {
+    return "math=fp32;search=morton_boxes;" + kernel_image_label(cuda::knn_query_kernel());
+  }
+
+ private:
+  float* raw() { return reinterpret_cast<float*>(arena_.data() + layout_.raw); }
+  uint32_t* at(size_t off) { return reinterpret_cast<uint32_t*>(arena_.data() + off); }
 
   KnnProblem& p_;
   CudaDevice& dev_;
-  bool chunked_;
-  int64_t n_, boxes_;
+  int64_t n_;
   BuildLayout layout_;
-  int64_t chunk_ = 0;
   DeviceArray<unsigned char> arena_;
   DeviceArray<float> out_, bounds_;
   DeviceArray<float4> sorted_, box_lo_, box_hi_;
   DeviceArray<uint32_t> order_;
-  std::vector<float> host_points_, host_sorted_out_, result_;
-  std::vector<uint32_t> host_order_;
-  std::vector<std::unique_ptr<PinnedRegion>> pins_;  // declared after the vectors: unpinned first
+};
+
+class CudaKnnStreamKernels : public KnnStreamKernels {
+ public:
+  explicit CudaKnnStreamKernels(CudaDevice& dev) : st_(dev.stream()) {}
+  void init(const KnnChunkView<KnnPoint>& c) override {
+    check_cuda(cuda::enqueue_knn_chunk_init(c, st_), "knn_chunk_init");
+  }
+  void mark(const KnnChunkView<KnnPoint>& c, unsigned char* flags) override {
+    check_cuda(cuda::enqueue_knn_chunk_mark(c, flags, st_), "knn_chunk_mark");
+  }
+  void scan(const KnnChunkView<KnnPoint>& c, const int32_t* list, int64_t count, const KnnPoint* tile) override {
+    check_cuda(cuda::enqueue_knn_chunk_scan(c, list, count, tile, st_), "knn_chunk_scan");
+  }
+  void finish(const KnnChunkView<KnnPoint>& c, float* out) override {
+    check_cuda(cuda::enqueue_knn_chunk_finish(c, out, st_), "knn_chunk_finish");
+  }
+
+ private:
+  cudaStream_t st_;
+};
+
+// Device bytes the chunked variant may use: MODEBENCH_KNN_BUDGET, else 90 % of what is free now.
+size_t chunked_budget() {
+  if (const std::optional<size_t> b = knn_budget_from_env()) return *b;
+  size_t free_b = 0, total_b = 0;
+  check_cuda(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
+  return free_b / 10 * 9;
+}
+
+// Memory-capped: the index is built on the host and queries run in chunks under a byte budget
+// (harness/knn_stream.hpp). Host work and transfers are part of every call, so it is timed by wall clock.
+class KnnChunkedGpu : public Instance {
+ public:
+  KnnChunkedGpu(KnnProblem& p, CudaDevice& dev)
+      : p_(p), budget_(chunked_budget()), kernels_(dev), streamer_(dev, kernels_, checked_n(p), budget_) {}
+
+  void run() override { streamer_.run(p_.points.data(), result_.data()); }
+  double timed_run_ms() override {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+  void fetch_outputs() override { std::copy(result_.begin(), result_.end(), p_.out.begin()); }
+  std::string label() const override {
+    const KnnStreamPlan& plan = streamer_.plan();
+    const KnnStreamStats& s = streamer_.last_stats();
+    return "math=fp32;search=morton_boxes;build=host;transfers=included;budget=" + std::to_string(budget_) +
+           ";chunk=" + std::to_string(plan.chunk_boxes * kKnnBoxPoints) +
+           ";tile=" + std::to_string(plan.tile_boxes * kKnnBoxPoints) + ";passes=" + std::to_string(s.passes) + ";" +
+           kernel_image_label(cuda::knn_chunk_scan_kernel());
+  }
+
+ private:
+  KnnProblem& p_;
+  size_t budget_;
+  CudaKnnStreamKernels kernels_;
+  KnnStreamer streamer_;
+  std::vector<float> result_ = std::vector<float>(p_.out.size(), std::numeric_limits<float>::quiet_NaN());
 };
 
 }  // namespace
@@ -190,7 +163,8 @@ class KnnGpu : public Instance {
 std::unique_ptr<Instance> make_knn_gpu(const std::string& impl, KnnProblem& p, Device& dev) {
   if (impl != "exact" && impl != "chunked") throw BadInput("knn has no gpu impl '" + impl + "'");
   CudaDevice& cd = as_cuda(dev);
-  return std::make_unique<KnnGpu>(p, cd, impl == "chunked");
+  if (impl == "chunked") return std::make_unique<KnnChunkedGpu>(p, cd);
+  return std::make_unique<KnnExactGpu>(p, cd);
 }
 
 }  // namespace mb

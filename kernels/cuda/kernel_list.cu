@@ -20,6 +20,10 @@ std::vector<KernelRef> our_kernels() {
       {"knn_gather", knn.gather},
       {"knn_boxes", knn.boxes},
       {"knn_query", knn.query},
+      {"knn_chunk_init", knn.chunk_init},
+      {"knn_chunk_mark", knn.chunk_mark},
+      {"knn_chunk_scan", knn.chunk_scan},
+      {"knn_chunk_finish", knn.chunk_finish},
   };
 }
 

@@ -2,8 +2,8 @@
 #include <climits>
 #include <cub/device/device_radix_sort.cuh>
 
+#include "kernels/common/knn_search.hpp"
 #include "kernels/common/morton.hpp"
-#include "kernels/common/top3.hpp"
 #include "kernels/cuda/knn.hpp"
 #include "kernels/cuda/launch.cuh"
 
@@ -78,8 +78,8 @@ __global__ void knn_gather_k(const float* __restrict__ p, const uint32_t* __rest
 __global__ void __launch_bounds__(kBoxThreads) knn_boxes_k(const float4* __restrict__ sorted, int64_t n,
                                                            float4* __restrict__ box_lo, float4* __restrict__ box_hi) {
   __shared__ float s[6 * kBoxThreads];
-  const int64_t begin = static_cast<int64_t>(blockIdx.x) * kKnnBox;
-  const int64_t end = begin + kKnnBox < n ? begin + kKnnBox : n;
+  const int64_t begin = static_cast<int64_t>(blockIdx.x) * kKnnBoxPoints;
+  const int64_t end = begin + knn_box_size(blockIdx.x, n);
   float lo[3] = {FLT_MAX, FLT_MAX, FLT_MAX}, hi[3] = {-FLT_MAX, -FLT_MAX, -FLT_MAX};
   for (int64_t i = begin + threadIdx.x; i < end; i += kBoxThreads) {
     const float4 q = sorted[i];
@@ -93,46 +93,42 @@ __global__ void __launch_bounds__(kBoxThreads) knn_boxes_k(const float4* __restr
   }
 }
 
-__device__ __forceinline__ float dist2(const float4& a, const float4& b) {
-  const float dx = a.x - b.x, dy = a.y - b.y, dz = a.z - b.z;
-  return dx * dx + dy * dy + dz * dz;
-}
-
-// Squared distance from q to the box; never above the distance to any point inside
-// it, also after rounding (each step is monotone), so pruning stays exact.
-__device__ __forceinline__ float box_dist2(const float4& q, const float4& lo, const float4& hi) {
-  const float dx = fmaxf(fmaxf(lo.x - q.x, q.x - hi.x), 0.0f);
-  const float dy = fmaxf(fmaxf(lo.y - q.y, q.y - hi.y), 0.0f);
-  const float dz = fmaxf(fmaxf(lo.z - q.z, q.z - hi.z), 0.0f);
-  return dx * dx + dy * dy + dz * dz;
-}
-
 __global__ void knn_query_k(const float4* __restrict__ sorted, const float4* __restrict__ box_lo,
-                            const float4* __restrict__ box_hi, int64_t n, int64_t begin, int64_t end,
-                            const uint32_t* __restrict__ scatter, float* __restrict__ out) {
-  const int64_t boxes = (n + kKnnBox - 1) / kKnnBox;
-  for (int64_t i = begin + global_thread(); i < end; i += grid_threads()) {
+                            const float4* __restrict__ box_hi, int64_t n, const uint32_t* __restrict__ order,
+                            float* __restrict__ out) {
+  const int64_t boxes = knn_box_count(n);
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) {
     const float4 q = sorted[i];
-    // Sorted neighbours give an upper bound on the third-best distance (n >= 4: at least 3 of them).
-    Top3 best = Top3::empty();
-    const int64_t lo = i >= 3 ? i - 3 : 0, hi = i + 3 < n - 1 ? i + 3 : n - 1;
-    for (int64_t j = lo; j <= hi; ++j)
-      if (j != i) best.insert(dist2(q, sorted[j]));
-    const float reject = best.worst();
-    best = Top3::empty();  // the window's points are seen again in their boxes
-    for (int64_t b = 0; b < boxes; ++b) {
-      const float d = box_dist2(q, box_lo[b], box_hi[b]);
-      if (d > reject || d > best.worst()) continue;
-      const int64_t jb = b * kKnnBox, je = jb + kKnnBox < n ? jb + kKnnBox : n;
-      for (int64_t j = jb; j < je; ++j)
-        if (j != i) best.insert(dist2(q, sorted[j]));
-    }
-    const float r = best.mean();
-    if (scatter)
-      out[scatter[i]] = r;
-    else
-      out[i - begin] = r;
+    Top3 best = knn_window_top3(sorted, 0, n, i);
+    for (int64_t b = 0; b < boxes; ++b)
+      knn_visit_box(q, i, box_lo[b], box_hi[b], sorted + b * kKnnBoxPoints, b * kKnnBoxPoints, knn_box_size(b, n),
+                    best);
+    out[order[i]] = best.mean();
   }
+}
+
+// The chunk kernels: one thread per query of the chunk, the steps of kernels/common/knn_search.hpp.
+__global__ void knn_chunk_init_k(KnnChunkView<KnnPoint> c) {
+  for (int64_t i = c.q_begin + global_thread(); i < c.q_end; i += grid_threads()) knn_chunk_init(c, i);
+}
+
+__global__ void knn_chunk_mark_k(KnnChunkView<KnnPoint> c, unsigned char* __restrict__ flags) {
+  for (int64_t i = c.q_begin + global_thread(); i < c.q_end; i += grid_threads()) knn_chunk_mark(c, i, flags);
+}
+
+__global__ void knn_chunk_scan_k(KnnChunkView<KnnPoint> c, const int32_t* __restrict__ list, int64_t count,
+                                 const KnnPoint* __restrict__ tile) {
+  for (int64_t i = c.q_begin + global_thread(); i < c.q_end; i += grid_threads())
+    knn_chunk_scan(c, i, list, count, tile);
+}
+
+__global__ void knn_chunk_finish_k(const Top3* __restrict__ state, int64_t count, float* __restrict__ out) {
+  for (int64_t k = global_thread(); k < count; k += grid_threads()) out[k] = state[k].mean();
+}
+
+bool valid_chunk(const KnnChunkView<KnnPoint>& c) {
+  return c.n >= 4 && c.q_begin >= 0 && c.q_begin < c.q_end && c.q_end <= c.n && c.first <= c.q_begin &&
+         c.q_begin % kKnnBoxPoints == 0;
 }
 
 }  // namespace
@@ -177,19 +173,49 @@ cudaError_t knn_gather_and_box(const float* points, const uint32_t* order, int64
   return cudaGetLastError();
 }
 
-cudaError_t knn_query(const float4* sorted, const float4* box_lo, const float4* box_hi, int64_t n, int64_t begin,
-                      int64_t end, const uint32_t* scatter, float* out, cudaStream_t stream) {
-  if (n < 4 || begin < 0 || end > n || begin >= end) return cudaErrorInvalidValue;
-  knn_query_k<<<blocks_for(end - begin), kThreads, 0, stream>>>(sorted, box_lo, box_hi, n, begin, end, scatter, out);
+cudaError_t knn_query(const float4* sorted, const float4* box_lo, const float4* box_hi, int64_t n,
+                      const uint32_t* order, float* out, cudaStream_t stream) {
+  if (n < 4) return cudaErrorInvalidValue;
+  knn_query_k<<<blocks_for(n), kThreads, 0, stream>>>(sorted, box_lo, box_hi, n, order, out);
+  return cudaGetLastError();
+}
+
+cudaError_t enqueue_knn_chunk_init(const KnnChunkView<KnnPoint>& c, cudaStream_t stream) {
+  if (!valid_chunk(c)) return cudaErrorInvalidValue;
+  knn_chunk_init_k<<<blocks_for(c.q_end - c.q_begin), kThreads, 0, stream>>>(c);
+  return cudaGetLastError();
+}
+
+cudaError_t enqueue_knn_chunk_mark(const KnnChunkView<KnnPoint>& c, unsigned char* flags, cudaStream_t stream) {
+  if (!valid_chunk(c)) return cudaErrorInvalidValue;
+  const cudaError_t e = cudaMemsetAsync(flags, 0, static_cast<size_t>(knn_box_count(c.n)), stream);
+  if (e != cudaSuccess) return e;
+  knn_chunk_mark_k<<<blocks_for(c.q_end - c.q_begin), kThreads, 0, stream>>>(c, flags);
+  return cudaGetLastError();
+}
+
+cudaError_t enqueue_knn_chunk_scan(const KnnChunkView<KnnPoint>& c, const int32_t* list, int64_t count,
+                                   const KnnPoint* tile, cudaStream_t stream) {
+  if (!valid_chunk(c) || count <= 0) return cudaErrorInvalidValue;
+  knn_chunk_scan_k<<<blocks_for(c.q_end - c.q_begin), kThreads, 0, stream>>>(c, list, count, tile);
+  return cudaGetLastError();
+}
+
+cudaError_t enqueue_knn_chunk_finish(const KnnChunkView<KnnPoint>& c, float* out, cudaStream_t stream) {
+  if (!valid_chunk(c)) return cudaErrorInvalidValue;
+  knn_chunk_finish_k<<<blocks_for(c.q_end - c.q_begin), kThreads, 0, stream>>>(c.state, c.q_end - c.q_begin, out);
   return cudaGetLastError();
 }
 
 const void* knn_query_kernel() { return reinterpret_cast<const void*>(&knn_query_k); }
+const void* knn_chunk_scan_kernel() { return reinterpret_cast<const void*>(&knn_chunk_scan_k); }
 
 KnnKernelRefs knn_kernels() {
-  return {reinterpret_cast<const void*>(&knn_bounds_k), reinterpret_cast<const void*>(&knn_bounds_total_k),
-          reinterpret_cast<const void*>(&knn_morton_k), reinterpret_cast<const void*>(&knn_gather_k),
-          reinterpret_cast<const void*>(&knn_boxes_k),  reinterpret_cast<const void*>(&knn_query_k)};
+  return {reinterpret_cast<const void*>(&knn_bounds_k),     reinterpret_cast<const void*>(&knn_bounds_total_k),
+          reinterpret_cast<const void*>(&knn_morton_k),     reinterpret_cast<const void*>(&knn_gather_k),
+          reinterpret_cast<const void*>(&knn_boxes_k),      reinterpret_cast<const void*>(&knn_query_k),
+          reinterpret_cast<const void*>(&knn_chunk_init_k), reinterpret_cast<const void*>(&knn_chunk_mark_k),
+          reinterpret_cast<const void*>(&knn_chunk_scan_k), reinterpret_cast<const void*>(&knn_chunk_finish_k)};
 }
 
 }  // namespace mb::cuda

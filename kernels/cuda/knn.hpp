@@ -8,13 +8,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/common/knn_search.hpp"
+
 namespace mb::cuda {
 
-inline constexpr int64_t kKnnBox = 1024;                           // sorted points per box (as simple-knn)
 inline constexpr int kKnnBoundBlocks = 256;                        // blocks of the bounding-box reduction
 inline constexpr int kKnnBoundFloats = 6 * (kKnnBoundBlocks + 1);  // per-block lo/hi, then the total
-
-inline int64_t knn_box_count(int64_t n) { return (n + kKnnBox - 1) / kKnnBox; }
 
 // Scratch bytes of the radix sort of n (code, index) pairs; n <= INT32_MAX.
 cudaError_t knn_sort_temp_bytes(int64_t n, size_t* bytes);
@@ -27,18 +26,27 @@ cudaError_t knn_morton(const float* points, int64_t n, const float* bounds, uint
 // Sorts (codes_in, index_in) by code into (codes_out, order).
 cudaError_t knn_sort(void* temp, size_t temp_bytes, const uint32_t* codes_in, uint32_t* codes_out,
                      const uint32_t* index_in, uint32_t* order, int64_t n, cudaStream_t stream);
-// sorted[i] = points[order[i]] (xyz, w unused); box_lo/hi[b] bound sorted[b*kKnnBox, (b+1)*kKnnBox).
+// sorted[i] = points[order[i]] (xyz, w unused); box_lo/hi[b] bound sorted[b*kKnnBoxPoints, (b+1)*kKnnBoxPoints).
 cudaError_t knn_gather_and_box(const float* points, const uint32_t* order, int64_t n, float4* sorted, float4* box_lo,
                                float4* box_hi, cudaStream_t stream);
-// Queries sorted[begin, end): the result of sorted query i goes to out[scatter[i]] when scatter
-// is given (original order), else to out[i - begin] (a chunk in sorted order).
-cudaError_t knn_query(const float4* sorted, const float4* box_lo, const float4* box_hi, int64_t n, int64_t begin,
-                      int64_t end, const uint32_t* scatter, float* out, cudaStream_t stream);
+// Every sorted query i; its result goes to out[order[i]] (the points' own order).
+cudaError_t knn_query(const float4* sorted, const float4* box_lo, const float4* box_hi, int64_t n,
+                      const uint32_t* order, float* out, cudaStream_t stream);
+
+// The memory-capped variant's steps over one chunk (harness/knn_stream.hpp), one thread per query.
+cudaError_t enqueue_knn_chunk_init(const KnnChunkView<KnnPoint>& chunk, cudaStream_t stream);
+// Clears flags[0, box count) first.
+cudaError_t enqueue_knn_chunk_mark(const KnnChunkView<KnnPoint>& chunk, unsigned char* flags, cudaStream_t stream);
+cudaError_t enqueue_knn_chunk_scan(const KnnChunkView<KnnPoint>& chunk, const int32_t* list, int64_t count,
+                                   const KnnPoint* tile, cudaStream_t stream);
+cudaError_t enqueue_knn_chunk_finish(const KnnChunkView<KnnPoint>& chunk, float* out, cudaStream_t stream);
 
 const void* knn_query_kernel();
+const void* knn_chunk_scan_kernel();
 // Every knn kernel of ours (for the kernel list).
 struct KnnKernelRefs {
   const void *bounds, *bounds_total, *morton, *gather, *boxes, *query;
+  const void *chunk_init, *chunk_mark, *chunk_scan, *chunk_finish;
 };
 KnnKernelRefs knn_kernels();
 
