@@ -7,6 +7,7 @@
 
 #include "harness/context.hpp"
 #include "harness/gbench.hpp"
+#include "harness/knn_stream.hpp"
 #include "harness/probe.hpp"
 #include "harness/registry.hpp"
 #include "harness/selection.hpp"
@@ -57,6 +58,7 @@ int run_command(const mb::Selection& sel, const std::string& out, const std::vec
                 const std::vector<std::string>& original_args) {
   std::vector<mb::Entry> entries = mb::expand(mb::registry(), sel);
   if (entries.empty()) throw mb::BadInput("the selection matches no benchmark");
+  mb::knn_budget_from_env();  // a malformed value is bad input, reported before any work
 
   std::vector<mb::Entry> here, jit_child;
   for (const auto& e : entries)

@@ -191,5 +191,19 @@ TEST_F(ProbeJson, BadSelectionExitsTwoBeforeWork) {
   EXPECT_EQ(run_modebench("probe --batch -1 --json '" + path + "'", tmp_).exit_code, 2);
 }
 
+TEST_F(ProbeJson, MalformedKnnBudgetExitsTwoBeforeWorkAndKeepsTheOldFile) {
+  const std::string path = tmp_ + "/run.json";
+  std::ofstream(path) << "earlier results";
+  const CmdResult r =
+      run_modebench("run --ops knn --modes cpu --batches 5000 --out '" + path + "'", tmp_, "MODEBENCH_KNN_BUDGET=12x");
+  EXPECT_EQ(r.exit_code, 2);
+  std::ifstream err(tmp_ + "/stderr.txt"), kept(path);
+  std::stringstream e, k;
+  e << err.rdbuf();
+  k << kept.rdbuf();
+  EXPECT_NE(e.str().find("MODEBENCH_KNN_BUDGET"), std::string::npos) << e.str();
+  EXPECT_EQ(k.str(), "earlier results");
+}
+
 }  // namespace
 }  // namespace mb
