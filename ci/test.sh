@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: C++ unit tests (ctest -L unit) and the report stage's pytest suite.
+# The test command: C++ unit tests (ctest -L unit, native and portable builds) and the
+# report stage's pytest suite.
 # Builds first if needed. No GPU required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,5 +8,11 @@ build=${BUILD_DIR:-build}
 [ -f "$build/CMakeCache.txt" ] || bash ci/build.sh
 cmake --build "$build" --parallel "$(nproc)"
 ctest --test-dir "$build" -L unit --output-on-failure --parallel "$(nproc)"
+# The host kernels' portable paths (no AVX2/FMA): what runs on CPUs older than the build
+# machine. A CPU-only build without -march=native, same unit tests.
+portable=${build}-portable
+[ -f "$portable/CMakeCache.txt" ] || BUILD_DIR=$portable bash ci/build.sh -DMODEBENCH_CUDA=OFF -DMODEBENCH_NATIVE_CPU=OFF
+cmake --build "$portable" --parallel "$(nproc)"
+ctest --test-dir "$portable" -L unit --output-on-failure --parallel "$(nproc)"
 # The report stage and the nightly script's own logic (builds a CPU-only variant once).
 python3 -m pytest -q report/tests ci/tests
