@@ -46,6 +46,8 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
     state.SkipWithError(p.message().c_str());
     return;
   }
+  CallSplit split_sum;
+  int64_t split_calls = 0;
   for (auto _ : state) {
     double ms = p.timed_call_ms();
     if (ms < 0) {
@@ -54,6 +56,10 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
       break;
     }
     state.SetIterationTime(ms / 1e3);
+    if (const std::optional<CallSplit> s = p.instance().call_split()) {
+      split_sum += *s;
+      ++split_calls;
+    }
   }
   if (p.status() != Status::ok) return;
   const OpCase& c = *e.op_case;
@@ -63,7 +69,12 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
   state.counters["max_err"] = p.validation().max_err;
   state.counters["tolerance"] = p.validation().tolerance;
   if (runs_on_device(e.mode)) state.counters["first_call_ms"] = p.first_call_ms();
-  if (e.mode == Mode::hybrid) state.counters["transfer_fraction"] = p.instance().transfer_fraction();
+  if (split_calls > 0) {  // hybrid: means over the timed calls
+    state.counters["copy_in_ms"] = split_sum.copy_in_ms / static_cast<double>(split_calls);
+    state.counters["compute_ms"] = split_sum.compute_ms / static_cast<double>(split_calls);
+    state.counters["copy_out_ms"] = split_sum.copy_out_ms / static_cast<double>(split_calls);
+    state.counters["transfer_fraction"] = split_sum.transfer_fraction();
+  }
   state.SetLabel(p.label());
 }
 

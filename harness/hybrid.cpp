@@ -22,10 +22,11 @@
 //        compute. The label says overlap=<chunks>. Otherwise (op cannot split,
 //        batch too small): copy in (queued back to back, one wait), compute,
 //        copy out, as one sequence.
-// Both: time = wall clock of the whole call ending with the device synchronized;
-// compute = CPU time of the op (summed over chunks); transfer_fraction =
-// (time - compute) / time, the share of the call spent on copies that were not
-// hidden behind compute (sequentially that is simply copies / time).
+// Both: time = wall clock of the whole call ending with the device synchronized,
+// split (CallSplit) into compute (the CPU impl's runs), copy-in (everything
+// before each compute since the previous one ended: waiting for inputs) and
+// copy-out (everything after the last compute); transfer_fraction is the share
+// of the call spent on copies not hidden behind compute.
 #include <algorithm>
 #include <chrono>
 #include <limits>
@@ -97,18 +98,18 @@ class HybridInstance : public Instance {
   }
 
   void run() override {
-    const auto t0 = Clock::now();
-    compute_ms_ = 0.0;
+    split_ = {};
+    phase_end_ = Clock::now();
     if (cpu_.size() > 1)
       run_pipelined();
     else
       run_sequential();
-    total_ms_ = ms_since(t0, Clock::now());
+    split_.copy_out_ms = ms_since(phase_end_, Clock::now());
   }
 
   double timed_run_ms() override {
     run();
-    return total_ms_;
+    return split_.total_ms();
   }
 
   // What validation checks is what sits in device memory, not the host staging.
@@ -126,9 +127,7 @@ class HybridInstance : public Instance {
     return inner.empty() ? l : l + ";" + inner;
   }
   bool reduced_precision() const override { return cpu_.front()->reduced_precision(); }
-  double transfer_fraction() const override {
-    return total_ms_ > 0.0 ? std::clamp((total_ms_ - compute_ms_) / total_ms_, 0.0, 1.0) : 0.0;
-  }
+  std::optional<CallSplit> call_split() const override { return split_; }
 
  private:
   // One CPU instance per chunk of rows [batch*i/n, batch*(i+1)/n), built now
@@ -149,8 +148,10 @@ class HybridInstance : public Instance {
 
   void compute(size_t chunk) {
     const auto t0 = Clock::now();
+    split_.copy_in_ms += ms_since(phase_end_, t0);
     cpu_[chunk]->run();
-    compute_ms_ += ms_since(t0, Clock::now());
+    phase_end_ = Clock::now();
+    split_.compute_ms += ms_since(t0, phase_end_);
   }
 
   void run_sequential() {
@@ -215,7 +216,8 @@ class HybridInstance : public Instance {
   std::string cpu_impl_;
   std::vector<int64_t> bounds_;                 // chunk i is batch rows [bounds_[i], bounds_[i+1])
   std::vector<std::unique_ptr<Instance>> cpu_;  // one per chunk; one chunk = no pipelining
-  double total_ms_ = 0.0, compute_ms_ = 0.0;
+  CallSplit split_;                             // of the last call
+  Clock::time_point phase_end_;                 // when the last phase of the current call ended
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 // impls it has per mode. The harness only ever talks to these interfaces.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,20 @@ class Problem {
   int64_t batch_;
 };
 
+// Hybrid: where one call's time went. Copies hidden behind compute count as
+// compute; what is left before a compute is copy-in, after the last one copy-out.
+struct CallSplit {
+  double copy_in_ms = 0.0, compute_ms = 0.0, copy_out_ms = 0.0;
+  double total_ms() const { return copy_in_ms + compute_ms + copy_out_ms; }
+  double transfer_fraction() const { return total_ms() > 0.0 ? (copy_in_ms + copy_out_ms) / total_ms() : 0.0; }
+  CallSplit& operator+=(const CallSplit& o) {
+    copy_in_ms += o.copy_in_ms;
+    compute_ms += o.compute_ms;
+    copy_out_ms += o.copy_out_ms;
+    return *this;
+  }
+};
+
 // An impl bound to one problem, set up (weights packed, buffers allocated)
 // and ready to be timed. Constructed outside the timed region.
 class Instance {
@@ -56,8 +71,8 @@ class Instance {
   virtual std::string label() const { return {}; }
   // TF32 or other reduced-precision math: selects the looser tolerance.
   virtual bool reduced_precision() const { return false; }
-  // Hybrid: share of the last call spent copying, in [0, 1]; negative when not applicable.
-  virtual double transfer_fraction() const { return -1.0; }
+  // Hybrid: the last call's split; none in other modes.
+  virtual std::optional<CallSplit> call_split() const { return std::nullopt; }
 };
 
 struct Validation {

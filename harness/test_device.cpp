@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace mb {
 
@@ -105,6 +106,7 @@ void TestDevice::copy(void* dst, const void* src, size_t bytes, CopyKind kind) {
   maybe_fail(Call::copy);
   check_device_range(kind == CopyKind::host_to_device ? dst : src, bytes, "copy");
   drain(enqueued_);  // stream order: earlier async work first
+  std::this_thread::sleep_for(copy_delay_);
   std::memcpy(dst, src, bytes);
   count(bytes, kind);
 }
@@ -115,7 +117,10 @@ void TestDevice::copy_async(void* dst, const void* src, size_t bytes, CopyKind k
   const void* host = kind == CopyKind::host_to_device ? src : dst;
   if (!is_pinned(host, bytes))
     throw DeviceFailure(ErrorClass::other, "test device: copy_async with unpinned host memory");
-  queue_.push_back([dst, src, bytes] { std::memcpy(dst, src, bytes); });
+  queue_.push_back([dst, src, bytes, delay = copy_delay_] {
+    std::this_thread::sleep_for(delay);
+    std::memcpy(dst, src, bytes);
+  });
   ++enqueued_;
   async_sizes_.push_back(bytes);
   count(bytes, kind);

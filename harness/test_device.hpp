@@ -6,6 +6,7 @@
 // queued before that marker, and needs pinned host memory, so a missing
 // wait or an unpinned staging buffer shows up in tests.
 // Results produced with it are labelled device=test and never enter a report.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -53,6 +54,9 @@ class TestDevice : public Device {
   void fail_next(Call which, ErrorClass cls, int after_n_calls = 0);
   // malloc_device throws out_of_memory when live allocations would exceed this.
   void set_memory_limit(size_t bytes) { memory_limit_ = bytes; }
+  // Every copy (synchronous, or async when it is performed) takes at least this long,
+  // so tests can see where a data path's time goes.
+  void set_copy_delay(std::chrono::microseconds d) { copy_delay_ = d; }
 
   const Counters& counters() const { return counters_; }
   void reset_counters() { counters_ = {}; }
@@ -84,6 +88,7 @@ class TestDevice : public Device {
   std::vector<size_t> async_sizes_;
   size_t live_bytes_ = 0;
   size_t memory_limit_ = static_cast<size_t>(-1);
+  std::chrono::microseconds copy_delay_{0};
   Counters counters_;
 };
 

@@ -3,6 +3,8 @@
 // error class ending as a status.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <optional>
 #include <vector>
 
 #include "harness/registry.hpp"
@@ -24,6 +26,12 @@ constexpr size_t kX = 4 * kBatch * 1024, kW = 4 * 1024 * 1024, kB = 4 * 1024, kY
 
 Entry hybrid(const std::string& impl) { return Entry{&linear_case(), Mode::hybrid, impl, kBatch}; }
 
+CallSplit split_of(PreparedEntry& p) {
+  const std::optional<CallSplit> s = p.instance().call_split();
+  EXPECT_TRUE(s.has_value()) << "hybrid instances report their split";
+  return s.value_or(CallSplit{});
+}
+
 TEST(Hybrid, NaiveIsCorrectAndCopiesEverythingEveryCall) {
   TestDevice dev;
   PreparedEntry p(hybrid("naive"), RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
@@ -39,9 +47,31 @@ TEST(Hybrid, NaiveIsCorrectAndCopiesEverythingEveryCall) {
   const std::string label = p.label();
   EXPECT_NE(label.find("hybrid=naive;cpu_impl=openblas"), std::string::npos) << label;
   EXPECT_NE(label.find("device=test"), std::string::npos) << label;
-  const double tf = p.instance().transfer_fraction();
+  const double tf = split_of(p).transfer_fraction();
   EXPECT_GT(tf, 0.0);
   EXPECT_LE(tf, 1.0);
+}
+
+// With copies made slow, each one's time must land on its side of the compute.
+TEST(Hybrid, CallSplitPutsCopyTimeBeforeAndAfterTheCompute) {
+  using std::chrono::milliseconds;
+  constexpr double kDelayMs = 15.0;
+  for (const char* impl : {"naive", "cached"}) {
+    TestDevice dev;
+    PreparedEntry p(hybrid(impl), RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
+    ASSERT_EQ(p.status(), Status::ok) << p.message();
+    dev.set_copy_delay(milliseconds(static_cast<int>(kDelayMs)));
+    const double ms = p.timed_call_ms();
+    const CallSplit s = split_of(p);
+    // naive: x, w, b come down one by one, y goes up; cached: x down, y up.
+    const double copies_in = std::string(impl) == "naive" ? 3 : 1;
+    EXPECT_GE(s.copy_in_ms, copies_in * kDelayMs) << impl;
+    EXPECT_LT(s.copy_in_ms, (copies_in + 1) * kDelayMs) << impl;
+    EXPECT_GE(s.copy_out_ms, kDelayMs) << impl;
+    EXPECT_LT(s.copy_out_ms, 2 * kDelayMs) << impl;
+    EXPECT_GT(s.compute_ms, 0.0) << impl;
+    EXPECT_DOUBLE_EQ(s.total_ms(), ms) << impl;
+  }
 }
 
 TEST(Hybrid, CachedCopiesWeightsOnceAndStagesThroughPinnedMemory) {
@@ -61,7 +91,7 @@ TEST(Hybrid, CachedCopiesWeightsOnceAndStagesThroughPinnedMemory) {
   EXPECT_EQ(dev.counters().async_copies, 10u);
   EXPECT_EQ(dev.pending_async_copies(), 0u) << "a call ends synchronized";
   EXPECT_NE(p.label().find("hybrid=cached;cpu_impl=onednn"), std::string::npos) << p.label();
-  EXPECT_GT(p.instance().transfer_fraction(), 0.0);
+  EXPECT_GT(split_of(p).transfer_fraction(), 0.0);
 }
 
 class HybridErrors : public ::testing::TestWithParam<std::tuple<std::string, ErrorClass>> {};
@@ -169,9 +199,10 @@ TEST(HybridOverlap, CachedLinearPipelinesChunksAndStaysCorrect) {
   EXPECT_EQ(dev.counters().marker_waits, 3u) << "one wait per chunk's input";
   EXPECT_EQ(dev.counters().syncs, 1u) << "one synchronize per call";
   EXPECT_EQ(dev.pending_async_copies(), 0u);
-  const double tf = p.instance().transfer_fraction();
-  EXPECT_GE(tf, 0.0);
-  EXPECT_LT(tf, 1.0);
+  const CallSplit s = split_of(p);
+  EXPECT_GE(s.transfer_fraction(), 0.0);
+  EXPECT_LT(s.transfer_fraction(), 1.0);
+  EXPECT_GT(s.compute_ms, 0.0);
 }
 
 // Every conv2d impl over image ranges: 4 images of any case make 4 chunks of one.

@@ -124,6 +124,11 @@ TEST(StatusesJson, EveryStatusRoundTripsThroughGoogleBenchmarkJson) {
     ASSERT_TRUE(h.contains("transfer_fraction")) << h.dump();
     EXPECT_GT(h["transfer_fraction"].get<double>(), 0.0);
     EXPECT_LE(h["transfer_fraction"].get<double>(), 1.0);
+    // The split is per call (ms) and adds up to the call's time (real_time, in the record's unit).
+    const double in_ms = h.at("copy_in_ms"), compute = h.at("compute_ms"), out_ms = h.at("copy_out_ms");
+    const double unit_ms = h["time_unit"] == "ns" ? 1e-6 : h["time_unit"] == "us" ? 1e-3 : 1.0;
+    EXPECT_NEAR(in_ms + compute + out_ms, h["real_time"].get<double>() * unit_ms, 1e-3 * (in_ms + compute + out_ms));
+    EXPECT_NEAR(h["transfer_fraction"].get<double>(), (in_ms + out_ms) / (in_ms + compute + out_ms), 1e-9);
     const std::string label = h["label"];
     EXPECT_TRUE(label.starts_with(std::string("hybrid=") + impl + ";cpu_impl=right;")) << label;
     EXPECT_TRUE(label.ends_with(";device=test")) << label;
