@@ -34,6 +34,10 @@ COUNTERS = (
     "tolerance",
     "transfer_fraction",
     "first_call_ms",
+    # hybrid only, ms per call (older files lack them): where the call's time goes.
+    "copy_in_ms",
+    "compute_ms",
+    "copy_out_ms",
 )
 # Context keys that identify the machine (never the hostname alone).
 # The machine, not the build: host_gpus/nvidia_driver come from the driver's /proc

@@ -263,10 +263,46 @@ def best_rows(group):
     return rows
 
 
+# Hybrid time split (ms per call); older result files lack it.
+SPLIT = ("copy_in_ms", "compute_ms", "copy_out_ms")
+
+
+def hybrid_rows(group):
+    """Per ok hybrid series with the time split: median over processes of each part, the
+    transfer share of their sum, and the fastest ok cpu impl's median time at that batch."""
+    rows = []
+    for (op, case, mode, impl, b), s in sorted(group.series.items(), key=lambda kv: kv[0][:2] + kv[0][3:]):
+        parts = [S.process_medians(s, k) for k in SPLIT] if mode == "hybrid" and s.status == "ok" else []
+        if not parts or not all(parts):
+            continue
+        cin, comp, cout = (float(np.median(v)) for v in parts)
+        total = cin + comp + cout
+        # The share of the medians shown, so the row adds up (not the median of transfer_fraction).
+        pct = f"{100 * (cin + cout) / total:.1f}" if total > 0 else "-"
+        cpu = [
+            float(np.median(S.process_medians(bb[b])))
+            for ln, bb in group.cases[(op, case)].items()
+            if ln[0] == "cpu" and b in bb and bb[b].status == "ok"
+        ]
+        rows.append((f"{op}/{case}", impl, b, f"{cin:.3g}", f"{comp:.3g}", f"{cout:.3g}", pct, f"{min(cpu) * 1e3:.3g}" if cpu else "-"))
+    return rows
+
+
 # ---------------------------------------------------------------- documents
 _CSS = """body{font-family:sans-serif;margin:1.5em;max-width:1400px}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;padding:3px 7px;font-size:13px}
 th{background:#f0f0f0}img{max-width:100%}.cell{cursor:help}"""
+
+
+def _group_table(h, m, label, head, rows):
+    """One group's table, appended to the HTML (h) and markdown (m) lines."""
+    h.append(f"<h3>{esc(label)}</h3><table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in head) + "</tr>")
+    m += [f"### {md(label)}", "", "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for r in rows:
+        h.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>")
+        m.append("| " + " | ".join(md(c) for c in r) + " |")
+    h.append("</table>")
+    m.append("")
 
 
 def build(groups):
@@ -340,13 +376,19 @@ def build(groups):
     h.append("<h2>Fastest per batch</h2>")
     m += ["## Fastest per batch", ""]
     for g in groups:
-        rows = best_rows(g)
-        h.append(f"<h3>{esc(g.label)}</h3><table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in head) + "</tr>")
-        m += [f"### {md(g.label)}", "", "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
-        for r in rows:
-            h.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>")
-            m.append("| " + " | ".join(md(c) for c in r) + " |")
-        h.append("</table>")
-        m.append("")
+        _group_table(h, m, g.label, head, best_rows(g))
+
+    head = ("op/case", "impl", "batch", "copy-in (ms)", "compute (ms)", "copy-out (ms)", "transfers (% of the call)", "cpu mode (ms)")
+    h.append("<h2>Hybrid: where the time goes</h2>")
+    m += ["## Hybrid: where the time goes", ""]
+    shown = [(g, rows) for g in groups for rows in [hybrid_rows(g)] if rows]
+    if shown:
+        note = "Medians over processes, ms per call; cpu mode: the fastest ok cpu impl's median time at that batch."
+    else:
+        note = "No hybrid results carry the time split (copy_in_ms, compute_ms, copy_out_ms)."
+    h.append(f"<p>{esc(note)}</p>")
+    m += [note, ""]
+    for g, rows in shown:
+        _group_table(h, m, g.label, head, rows)
     h.append("</body></html>")
     return "".join(h) + "\n", "\n".join(m) + "\n", files

@@ -15,8 +15,11 @@ PROCESS = "process"
 REPETITION = "repetition"
 
 
-def process_medians(series) -> list:
-    return [float(np.median(r.times)) for r in series.ok_records]
+def process_medians(series, counter=None) -> list:
+    """One median per ok process: of its times, or of a counter (processes without it skipped)."""
+    if counter is None:
+        return [float(np.median(r.times)) for r in series.ok_records]
+    return [float(np.median(r.counters[counter])) for r in series.ok_records if counter in r.counters]
 
 
 def repetitions(series) -> list:

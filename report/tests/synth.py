@@ -24,7 +24,8 @@ CONTEXT = {
 }
 
 
-def ok_entry(name, seconds, flop=None, label="math=fp32;threads=2;check=full", reps=1, rep_times=None):
+def ok_entry(name, seconds, flop=None, label="math=fp32;threads=2;check=full", reps=1, rep_times=None, counters=None):
+    """`counters`: extra user counters (e.g. the hybrid time split), the same on every repetition."""
     out = []
     times = rep_times if rep_times is not None else [seconds] * reps
     for i, t in enumerate(times):
@@ -46,6 +47,7 @@ def ok_entry(name, seconds, flop=None, label="math=fp32;threads=2;check=full", r
         if flop is not None:
             e["FLOPS"] = flop / t
             e["bytes_per_second"] = flop / 10 / t
+        e.update(counters or {})
         out.append(e)
     return out
 

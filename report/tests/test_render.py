@@ -62,3 +62,67 @@ def test_render_keeps_nothing_partial_on_bad_limits(tmp_path, run, aa_sets):
     limits.write_text(json.dumps({"peak_gflops": float("nan")}))
     code, _, err = run("render", a, "--out", tmp_path / "out", "--limits", limits)
     assert code == 2 and str(limits) in err and not (tmp_path / "out").exists()
+
+
+def split(cin, comp, cout):
+    """The hybrid time split counters (ms per call) and the transfer_fraction they imply."""
+    return {"copy_in_ms": cin, "compute_ms": comp, "copy_out_ms": cout,
+            "transfer_fraction": (cin + cout) / (cin + comp + cout)}
+
+
+def hybrid_section(text):
+    return text.split("Hybrid: where the time goes", 1)[1]
+
+
+def test_hybrid_split_rows_are_medians_across_processes(tmp_path, run):
+    n = lambda mode, impl, b: synth.name("linear", "sq", mode, impl, b)  # noqa: E731
+    # Per process; the medians (copy-in 2, compute 5, copy-out 1) differ from the means.
+    cached4 = [(1, 4, 0.5), (9, 6, 3), (2, 5, 1)]
+    # The fastest cpu impl at batch 4; the middle process's own median is 4.02 ms (4 and 4.04).
+    onednn4 = [3e-3, 20e-3, 4e-3]
+    for p in range(3):
+        bench = synth.ok_entry(n("hybrid", "cached", 4), 9e-3, counters=split(*cached4[p]))
+        bench += synth.ok_entry(n("hybrid", "cached", 8), 9e-3, counters=split(1, 1, 2))
+        bench += synth.ok_entry(n("hybrid", "naive", 4), 9e-3, counters=split(1, 3, 0))
+        bench += synth.ok_entry(n("hybrid", "naive", 8), 9e-3, counters={"transfer_fraction": 0.3})  # older file: no row
+        bench += synth.ok_entry(n("cpu", "onednn", 4), onednn4[p], rep_times=[onednn4[p], onednn4[p] * 1.01])
+        bench += synth.ok_entry(n("cpu", "openblas", 4), 10e-3 + p * 1e-3)
+        bench += synth.error_entry(n("cpu", "mkl", 4), "failed: other: crashed")  # not ok: never the cpu column
+        bench += synth.ok_entry(n("gpu", "cublas", 4), 1e-5)  # faster, but not cpu mode
+        synth.write(str(tmp_path / "h" / f"p{p}.json"), bench)
+    code, _, _ = run("render", tmp_path / "h", "--out", tmp_path / "out")
+    assert code == 0
+    summary = hybrid_section(open(tmp_path / "out" / "summary.md").read())
+    rows = [ln for ln in summary.splitlines() if ln.startswith("| linear/sq")]
+    assert rows == [
+        "| linear/sq | cached | 4 | 2 | 5 | 1 | 37.5 | 4.02 |",
+        "| linear/sq | cached | 8 | 1 | 1 | 2 | 75.0 | - |",
+        "| linear/sq | naive | 4 | 1 | 3 | 0 | 25.0 | 4.02 |",
+    ]
+    assert "No hybrid results carry the time split" not in summary
+    page = hybrid_section(open(tmp_path / "out" / "index.html").read())
+    assert "<td>cached</td><td>4</td><td>2</td><td>5</td><td>1</td><td>37.5</td><td>4.02</td>" in page
+
+
+def test_results_without_split_render_with_a_note(tmp_path, run, aa_sets):
+    a, _ = aa_sets
+    synth.multimode_set(str(tmp_path / "gpu"), processes=2)  # hybrid records without the split
+    code, _, _ = run("render", a, tmp_path / "gpu", "--out", tmp_path / "out")
+    assert code == 0
+    for doc in ("summary.md", "index.html"):
+        text = open(tmp_path / "out" / doc).read()
+        assert "Fastest per batch" in text and "linear/square_1024" in text
+        section = hybrid_section(text)
+        assert "No hybrid results carry the time split" in section and "copy-in (ms)" not in section
+
+
+def test_hybrid_transfer_share_of_the_call(tmp_path):
+    from modebench_report import load
+    from modebench_report import render as R
+
+    bench = synth.ok_entry(synth.name("op", "c", "hybrid", "naive", 1), 4e-3, counters=split(1, 2, 1))
+    bench += synth.ok_entry(synth.name("op", "c", "hybrid", "naive", 2), 4e-3, counters=split(0.5, 1.5, 2))
+    bench += synth.ok_entry(synth.name("op", "c", "hybrid", "naive", 4), 4e-3, counters=split(3, 1, 0))
+    path = synth.write(str(tmp_path / "t.json"), bench)
+    (g,) = R.make_groups(load.load_sets([path]), {})
+    assert [(r[2], r[6]) for r in R.hybrid_rows(g)] == [(1, "50.0"), (2, "62.5"), (4, "75.0")]
