@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace mb {
@@ -35,6 +36,13 @@ class Device {
   // while the next one is still in flight.
   virtual uint64_t record_marker() = 0;
   virtual void wait_marker(uint64_t marker) = 0;
+
+  // True the first time `what` is named on this device (its context): the first
+  // call of an impl here pays for module loading and, under forced JIT, compiling.
+  bool first_use(const std::string& what) { return used_.insert(what).second; }
+
+ private:
+  std::set<std::string> used_;
 };
 
 // RAII device allocation.

@@ -105,7 +105,12 @@ void PreparedEntry::prepare(const RunConfig& cfg) {
   problem_ = c.make_problem(entry_.batch, cfg.seed);
   instance_ = make_instance(cfg, *problem_);
 
-  // Validation before timing, on the same buffers: the first call is also the cold call.
+  // Validation before timing, on the same buffers: the first call is also the cold call,
+  // but only the first entry of an impl in a process pays its module load / JIT.
+  if (runs_on_device(entry_.mode))
+    first_call_ = device_->first_use(c.op() + "/" + std::string(to_string(entry_.mode)) + "/" + entry_.impl)
+                      ? "first_call=cold"
+                      : "first_call=warm";
   first_call_ms_ = run_and_validate(*instance_, *problem_, validation_);
   if (validation_.ok() && validation_.check.rfind("sampled", 0) == 0) check_reduced_size(cfg);
   if (!validation_.ok()) {
@@ -137,6 +142,7 @@ std::string PreparedEntry::label() const {
   add("threads=" + std::to_string(omp_get_max_threads()));
   if (!validation_.check.empty()) add("check=" + validation_.check);
   if (!reduced_check_.empty()) add(reduced_check_);
+  if (!first_call_.empty()) add(first_call_);
   if (device_ && device_->is_test_device()) add("device=test");
   return out;
 }

@@ -56,6 +56,7 @@ class PreparedEntry {
   Validation validation_;
   double first_call_ms_ = 0.0;
   std::string reduced_check_;  // label fact when a sampled check had a full reduced-size run
+  std::string first_call_;     // gpu/ptx-jit: cold (first of its impl on this device) or warm
 };
 
 // Makes the hybrid instance (harness/hybrid.cpp): tensors on `dev`, compute on the host.

@@ -10,6 +10,7 @@
 
 #include "harness/context.hpp"
 #include "harness/gbench.hpp"
+#include "harness/runner.hpp"
 #include "harness/status.hpp"
 #include "harness/test_device.hpp"
 #include "harness/validate.hpp"
@@ -75,6 +76,31 @@ class ToyCase : public OpCase {
  private:
   std::string name_;
 };
+
+// A toy whose "kernel" runs on the host, so device-mode labels can be tested on the test device.
+class ToyDeviceCase : public ToyCase {
+ public:
+  using ToyCase::ToyCase;
+  std::unique_ptr<Instance> make_gpu(const std::string&, Problem& p, Device&) const override {
+    return std::make_unique<ToyInstance>(static_cast<ToyProblem&>(p), false);
+  }
+};
+
+TEST(StatusesJson, OnlyTheFirstEntryOfAnImplOnADeviceHasAColdFirstCall) {
+  ToyDeviceCase toy("small");
+  auto label_of = [&](Device& dev, Mode mode, int64_t batch) {
+    PreparedEntry p(Entry{&toy, mode, mode == Mode::hybrid ? "naive" : "kernel", batch},
+                    RunConfig{.seed = 1, .device = &dev, .warmup_calls = 0});
+    EXPECT_EQ(p.status(), Status::ok) << p.message();
+    return p.label();
+  };
+  TestDevice dev, other;
+  EXPECT_NE(label_of(dev, Mode::gpu, 4).find("first_call=cold"), std::string::npos);
+  EXPECT_NE(label_of(dev, Mode::gpu, 8).find("first_call=warm"), std::string::npos) << "kernels already loaded";
+  EXPECT_NE(label_of(dev, Mode::ptx_jit, 4).find("first_call=cold"), std::string::npos) << "another mode";
+  EXPECT_NE(label_of(other, Mode::gpu, 4).find("first_call=cold"), std::string::npos) << "another device";
+  EXPECT_EQ(label_of(dev, Mode::hybrid, 4).find("first_call="), std::string::npos) << "hybrid has no first_call_ms";
+}
 
 TEST(StatusesJson, EveryStatusRoundTripsThroughGoogleBenchmarkJson) {
   ToyCase small("small"), big("big");
