@@ -68,7 +68,10 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
   state.SetItemsProcessed(e.batch * state.iterations());
   state.counters["max_err"] = p.validation().max_err;
   state.counters["tolerance"] = p.validation().tolerance;
-  if (runs_on_device(e.mode)) state.counters["first_call_ms"] = p.first_call_ms();
+  if (runs_on_device(e.mode)) {
+    state.counters["first_call_ms"] = p.first_call_ms();
+    state.counters["setup_ms"] = p.setup_ms();
+  }
   if (split_calls > 0) {  // hybrid: means over the timed calls
     state.counters["copy_in_ms"] = split_sum.copy_in_ms / static_cast<double>(split_calls);
     state.counters["compute_ms"] = split_sum.compute_ms / static_cast<double>(split_calls);

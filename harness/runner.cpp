@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -103,7 +104,9 @@ void PreparedEntry::check_reduced_size(const RunConfig& cfg) {
 void PreparedEntry::prepare(const RunConfig& cfg) {
   const OpCase& c = *entry_.op_case;
   problem_ = c.make_problem(entry_.batch, cfg.seed);
+  const auto t0 = std::chrono::steady_clock::now();
   instance_ = make_instance(cfg, *problem_);
+  setup_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
   // Validation before timing, on the same buffers: the first call is also the cold call,
   // but only the first entry of an impl in a process pays its module load / JIT.

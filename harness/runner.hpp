@@ -32,6 +32,9 @@ class PreparedEntry {
   const std::string& message() const { return message_; }
   const Validation& validation() const { return validation_; }
   double first_call_ms() const { return first_call_ms_; }
+  // Wall time of setting the impl up (allocations, weight uploads, handles, cudnnFind): where
+  // a library's kernels may already load or JIT before the first call.
+  double setup_ms() const { return setup_ms_; }
   std::string label() const;
   Instance& instance() { return *instance_; }
   const Entry& entry() const { return entry_; }
@@ -55,6 +58,7 @@ class PreparedEntry {
   std::string message_;
   Validation validation_;
   double first_call_ms_ = 0.0;
+  double setup_ms_ = 0.0;
   std::string reduced_check_;  // label fact when a sampled check had a full reduced-size run
   std::string first_call_;     // gpu/ptx-jit: cold (first of its impl on this device) or warm
 };

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "harness/context.hpp"
 #include "harness/gbench.hpp"
@@ -82,16 +84,21 @@ class ToyDeviceCase : public ToyCase {
  public:
   using ToyCase::ToyCase;
   std::unique_ptr<Instance> make_gpu(const std::string&, Problem& p, Device&) const override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(kSetupMs));  // like a cudnnFind
     return std::make_unique<ToyInstance>(static_cast<ToyProblem&>(p), false);
   }
+  static constexpr int kSetupMs = 5;
 };
 
-TEST(StatusesJson, OnlyTheFirstEntryOfAnImplOnADeviceHasAColdFirstCall) {
+TEST(StatusesJson, DeviceEntriesTimeTheirSetupAndSayWhetherTheFirstCallWasCold) {
   ToyDeviceCase toy("small");
   auto label_of = [&](Device& dev, Mode mode, int64_t batch) {
     PreparedEntry p(Entry{&toy, mode, mode == Mode::hybrid ? "naive" : "kernel", batch},
                     RunConfig{.seed = 1, .device = &dev, .warmup_calls = 0});
     EXPECT_EQ(p.status(), Status::ok) << p.message();
+    if (mode != Mode::hybrid) {
+      EXPECT_GE(p.setup_ms(), ToyDeviceCase::kSetupMs) << "setup is timed on its own";
+    }
     return p.label();
   };
   TestDevice dev, other;
