@@ -34,6 +34,7 @@ COUNTERS = (
     "tolerance",
     "transfer_fraction",
     "first_call_ms",
+    "setup_ms",  # gpu/ptx-jit; older files lack it
     # hybrid only, ms per call (older files lack them): where the call's time goes.
     "copy_in_ms",
     "compute_ms",

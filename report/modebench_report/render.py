@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 
 from . import samples as S  # noqa: E402
 from .crossover import find_crossings  # noqa: E402
-from .load import by_case  # noqa: E402
+from .load import Series, by_case  # noqa: E402
 from .stats import rng_for  # noqa: E402
 
 from .text import LIMIT_KEYS, esc, limits_for, md  # noqa: E402
@@ -267,6 +267,11 @@ def best_rows(group):
 SPLIT = ("copy_in_ms", "compute_ms", "copy_out_ms")
 
 
+def _g3(x):
+    """3 significant digits without an exponent (1230, not 1.23e+03); "-" for none."""
+    return "-" if x is None else f"{float(f'{x:.3g}'):.15g}"
+
+
 def hybrid_rows(group):
     """Per ok hybrid series with the time split: median over processes of each part, the
     transfer share of their sum, and the fastest ok cpu impl's median time at that batch."""
@@ -284,7 +289,46 @@ def hybrid_rows(group):
             for ln, bb in group.cases[(op, case)].items()
             if ln[0] == "cpu" and b in bb and bb[b].status == "ok"
         ]
-        rows.append((f"{op}/{case}", impl, b, f"{cin:.3g}", f"{comp:.3g}", f"{cout:.3g}", pct, f"{min(cpu) * 1e3:.3g}" if cpu else "-"))
+        rows.append((f"{op}/{case}", impl, b, _g3(cin), _g3(comp), _g3(cout), pct, _g3(min(cpu) * 1e3) if cpu else "-"))
+    return rows
+
+
+def _cold(s):
+    """The ok records of a series whose entry was the first of its impl in its process; files
+    without first_call= in the label are unknown and give none."""
+    return Series(s.key, [r for r in s.ok_records if r.label.get("first_call") == "cold"])
+
+
+def _cold_start_ms(series):
+    """Per process: setting the impl up (cudnnFind may load or JIT kernels there) plus its
+    first call; files older than setup_ms give the first call alone."""
+    def med(r, k):
+        return float(np.median(r.counters[k])) if k in r.counters else 0.0
+
+    return [med(r, "setup_ms") + med(r, "first_call_ms") for r in series.ok_records if "first_call_ms" in r.counters]
+
+
+def first_call_rows(group):
+    """Per (op/case, impl) with a cold gpu or ptx-jit record: the median cold start (setup +
+    first call) of the cold records of each mode (over processes and batches), ptx-jit minus gpu
+    (the JIT cost), and the gpu mode's median time per call (ms) at its smallest cold batch."""
+    cold: dict = {}  # (op, case, impl) -> {mode: {batch: Series of the cold records}}
+    for (op, case, mode, impl, b), s in group.series.items():
+        if mode in ("gpu", "ptx-jit") and (c := _cold(s)).records:
+            cold.setdefault((op, case, impl), {}).setdefault(mode, {})[b] = c
+    rows = []
+    for (op, case, impl), modes in sorted(cold.items()):
+        med = {}
+        for mode, bb in modes.items():
+            v = [x for c in bb.values() for x in _cold_start_ms(c)]
+            med[mode] = float(np.median(v)) if v else None
+        gpu, jit = med.get("gpu"), med.get("ptx-jit")
+        steady = None
+        if "gpu" in modes:
+            # All ok records of that series, warm or cold: time per call is steady state either way.
+            steady = float(np.median(S.process_medians(group.series[(op, case, "gpu", impl, min(modes["gpu"]))]))) * 1e3
+        cost = jit - gpu if gpu is not None and jit is not None else None
+        rows.append((f"{op}/{case}", impl, _g3(gpu), _g3(jit), _g3(cost), _g3(steady)))
     return rows
 
 
@@ -386,6 +430,23 @@ def build(groups):
         note = "Medians over processes, ms per call; cpu mode: the fastest ok cpu impl's median time at that batch."
     else:
         note = "No hybrid results carry the time split (copy_in_ms, compute_ms, copy_out_ms)."
+    h.append(f"<p>{esc(note)}</p>")
+    m += [note, ""]
+    for g, rows in shown:
+        _group_table(h, m, g.label, head, rows)
+
+    head = ("op/case", "impl", "gpu cold start (ms)", "ptx-jit cold start (ms)", "JIT cost (ms)", "steady call (ms)")
+    h.append("<h2>First call: module load and JIT</h2>")
+    m += ["## First call: module load and JIT", ""]
+    shown = [(g, rows) for g in groups for rows in [first_call_rows(g)] if rows]
+    if shown:
+        note = (
+            "Cold: the first entry of the impl in its process, whose set-up and first call load (ptx-jit: JIT-compile) "
+            "its kernels; later entries reuse them and are left out. Cold start = setup_ms + first_call_ms. Medians over "
+            "processes and batches; steady call: gpu time per call at the smallest cold batch."
+        )
+    else:
+        note = "No gpu or ptx-jit results with a cold first call (first_call=cold in the label)."
     h.append(f"<p>{esc(note)}</p>")
     m += [note, ""]
     for g, rows in shown:

@@ -52,6 +52,11 @@ def ok_entry(name, seconds, flop=None, label="math=fp32;threads=2;check=full", r
     return out
 
 
+def device_label(first_call=None):
+    """Label of a gpu/ptx-jit entry; first_call "cold" or "warm", None as in files older than it."""
+    return "math=fp32;image=sass:120" + (f";first_call={first_call}" if first_call else "")
+
+
 def error_entry(name, message):
     return [
         {

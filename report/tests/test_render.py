@@ -71,7 +71,7 @@ def split(cin, comp, cout):
 
 
 def hybrid_section(text):
-    return text.split("Hybrid: where the time goes", 1)[1]
+    return text.split("Hybrid: where the time goes", 1)[1].split("First call: module load and JIT", 1)[0]
 
 
 def test_hybrid_split_rows_are_medians_across_processes(tmp_path, run):
@@ -126,3 +126,84 @@ def test_hybrid_transfer_share_of_the_call(tmp_path):
     path = synth.write(str(tmp_path / "t.json"), bench)
     (g,) = R.make_groups(load.load_sets([path]), {})
     assert [(r[2], r[6]) for r in R.hybrid_rows(g)] == [(1, "50.0"), (2, "62.5"), (4, "75.0")]
+
+
+def first_call_section(text):
+    return text.split("First call: module load and JIT", 1)[1]
+
+
+def first_call(mode, impl, b, ms, when, seconds=1e-3, setup_ms=None, **kw):
+    """A gpu/ptx-jit entry of linear/sq whose first call took `ms`, labelled first_call=`when`."""
+    counters = {"first_call_ms": ms} if setup_ms is None else {"first_call_ms": ms, "setup_ms": setup_ms}
+    return synth.ok_entry(synth.name("linear", "sq", mode, impl, b), seconds, label=synth.device_label(when),
+                          counters=counters, **kw)
+
+
+def render_first_call(tmp_path, run, processes):
+    """Writes one file per process (lists of entries), renders them: (markdown rows, html section)."""
+    for p, bench in enumerate(processes):
+        synth.write(str(tmp_path / "fc" / f"p{p}.json"), bench)
+    code, _, _ = run("render", tmp_path / "fc", "--out", tmp_path / "out")
+    assert code == 0
+    summary = first_call_section(open(tmp_path / "out" / "summary.md").read())
+    page = first_call_section(open(tmp_path / "out" / "index.html").read())
+    return [ln for ln in summary.splitlines() if ln.startswith("| linear/")], page
+
+
+def test_first_call_rows_are_medians_of_cold_records(tmp_path, run):
+    # Cold gpu first calls 10, 30 (batch 1) and 14 (batch 2, the third process's first entry):
+    # median 14 (mean 18). Warm ones (1000 ms) would move it if they counted.
+    procs = [
+        first_call("gpu", "cublas", 1, 10, "cold", rep_times=[1e-3, 1.2e-3, 5e-3])
+        + first_call("gpu", "cublas", 2, 1000, "warm") + first_call("gpu", "cublas", 4, 1000, "warm")
+        + first_call("ptx-jit", "cublas", 1, 200, "cold") + first_call("ptx-jit", "cublas", 2, 5000, "warm"),
+        first_call("gpu", "cublas", 1, 30, "cold", seconds=2e-3)
+        + first_call("gpu", "cublas", 2, 1000, "warm") + first_call("gpu", "cublas", 4, 1000, "warm")
+        + first_call("ptx-jit", "cublas", 1, 150, "cold") + first_call("ptx-jit", "cublas", 2, 5000, "warm"),
+        first_call("gpu", "cublas", 2, 14, "cold", seconds=9e-3) + first_call("gpu", "cublas", 4, 1000, "warm")
+        + first_call("ptx-jit", "cublas", 1, 400, "cold") + first_call("ptx-jit", "cublas", 2, 5000, "warm"),
+    ]
+    for bench in procs:  # no first_call_ms or no first_call label: never a row
+        bench += synth.ok_entry(synth.name("linear", "sq", "cpu", "onednn", 1), 1e-3)
+        bench += synth.ok_entry(synth.name("linear", "sq", "hybrid", "cached", 1), 1e-3)
+    rows, page = render_first_call(tmp_path, run, procs)
+    # ptx-jit median 200, JIT cost 200 - 14; steady: gpu batch 1, medians 1.2 and 2 ms per process.
+    assert rows == ["| linear/sq | cublas | 14 | 200 | 186 | 1.6 |"]
+    assert "No gpu or ptx-jit results" not in page
+    assert "<td>linear/sq</td><td>cublas</td><td>14</td><td>200</td><td>186</td><td>1.6</td>" in page
+
+
+def test_cold_start_adds_the_setup(tmp_path, run):
+    # cudnnFind compiles kernels during setup under forced JIT: 50 + 10 vs 900 + 100 -> JIT cost 940.
+    procs = [
+        first_call("gpu", "cudnn", 8, 10, "cold", setup_ms=50) + first_call("ptx-jit", "cudnn", 8, 100, "cold", setup_ms=900)
+        for _ in range(3)
+    ]
+    rows, _ = render_first_call(tmp_path, run, procs)
+    assert rows == ["| linear/sq | cudnn | 60 | 1000 | 940 | 1 |"]
+
+
+def test_first_call_only_ptx_jit(tmp_path, run):
+    procs = [
+        first_call("ptx-jit", "cudnn", 8, ms, "cold") + first_call("ptx-jit", "cudnn", 16, 900, "warm")
+        + synth.error_entry(synth.name("linear", "sq", "gpu", "cudnn", 8), "failed: no_kernel_image: sm_120")
+        for ms in (120, 80, 95)
+    ]
+    rows, _ = render_first_call(tmp_path, run, procs)
+    assert rows == ["| linear/sq | cudnn | - | 95 | - | - |"]
+
+
+def test_results_without_first_call_label_render_with_a_note(tmp_path, run, aa_sets):
+    a, _ = aa_sets
+    # Older gpu/ptx-jit files: first_call_ms, but no first_call= in the label.
+    bench = synth.ok_entry(synth.name("linear", "sq", "gpu", "cublas", 1), 1e-3, label=synth.device_label(),
+                           counters={"first_call_ms": 12.0})
+    bench += synth.ok_entry(synth.name("linear", "sq", "ptx-jit", "cublas", 1), 1e-3, label=synth.device_label(),
+                            counters={"first_call_ms": 300.0})
+    synth.write(str(tmp_path / "old" / "p0.json"), bench)
+    code, _, _ = run("render", a, tmp_path / "old", "--out", tmp_path / "out")
+    assert code == 0
+    for doc in ("summary.md", "index.html"):
+        section = first_call_section(open(tmp_path / "out" / doc).read())
+        assert "No gpu or ptx-jit results with a cold first call (first_call=cold in the label)." in section
+        assert "JIT cost (ms)" not in section and "cublas" not in section
