@@ -349,6 +349,19 @@ def _group_table(h, m, label, head, rows):
     m.append("")
 
 
+def _optional_section(h, m, groups, title, rows_of, head, note, none_note):
+    """A section whose rows only newer result files can give: one table per group that has
+    rows, and a line saying so when none has (older files still render)."""
+    h.append(f"<h2>{esc(title)}</h2>")
+    m += [f"## {title}", ""]
+    shown = [(g, rows) for g in groups for rows in [rows_of(g)] if rows]
+    line = note if shown else none_note
+    h.append(f"<p>{esc(line)}</p>")
+    m += [line, ""]
+    for g, rows in shown:
+        _group_table(h, m, g.label, head, rows)
+
+
 def build(groups):
     """Returns (html, markdown, {filename: bytes})."""
     files = {}
@@ -422,34 +435,19 @@ def build(groups):
     for g in groups:
         _group_table(h, m, g.label, head, best_rows(g))
 
-    head = ("op/case", "impl", "batch", "copy-in (ms)", "compute (ms)", "copy-out (ms)", "transfers (% of the call)", "cpu mode (ms)")
-    h.append("<h2>Hybrid: where the time goes</h2>")
-    m += ["## Hybrid: where the time goes", ""]
-    shown = [(g, rows) for g in groups for rows in [hybrid_rows(g)] if rows]
-    if shown:
-        note = "Medians over processes, ms per call; cpu mode: the fastest ok cpu impl's median time at that batch."
-    else:
-        note = "No hybrid results carry the time split (copy_in_ms, compute_ms, copy_out_ms)."
-    h.append(f"<p>{esc(note)}</p>")
-    m += [note, ""]
-    for g, rows in shown:
-        _group_table(h, m, g.label, head, rows)
-
-    head = ("op/case", "impl", "gpu cold start (ms)", "ptx-jit cold start (ms)", "JIT cost (ms)", "steady call (ms)")
-    h.append("<h2>First call: module load and JIT</h2>")
-    m += ["## First call: module load and JIT", ""]
-    shown = [(g, rows) for g in groups for rows in [first_call_rows(g)] if rows]
-    if shown:
-        note = (
-            "Cold: the first entry of the impl in its process, whose set-up and first call load (ptx-jit: JIT-compile) "
-            "its kernels; later entries reuse them and are left out. Cold start = setup_ms + first_call_ms. Medians over "
-            "processes and batches; steady call: gpu time per call at the smallest cold batch."
-        )
-    else:
-        note = "No gpu or ptx-jit results with a cold first call (first_call=cold in the label)."
-    h.append(f"<p>{esc(note)}</p>")
-    m += [note, ""]
-    for g, rows in shown:
-        _group_table(h, m, g.label, head, rows)
+    _optional_section(
+        h, m, groups, "Hybrid: where the time goes", hybrid_rows,
+        ("op/case", "impl", "batch", "copy-in (ms)", "compute (ms)", "copy-out (ms)", "transfers (% of the call)", "cpu mode (ms)"),
+        "Medians over processes, ms per call; cpu mode: the fastest ok cpu impl's median time at that batch.",
+        "No hybrid results carry the time split (copy_in_ms, compute_ms, copy_out_ms).",
+    )
+    _optional_section(
+        h, m, groups, "First call: module load and JIT", first_call_rows,
+        ("op/case", "impl", "gpu cold start (ms)", "ptx-jit cold start (ms)", "JIT cost (ms)", "steady call (ms)"),
+        "Cold: the first entry of the impl in its process, whose set-up and first call load (ptx-jit: JIT-compile) "
+        "its kernels; later entries reuse them and are left out. Cold start = setup_ms + first_call_ms. Medians over "
+        "processes and batches; steady call: gpu time per call at the smallest cold batch.",
+        "No gpu or ptx-jit results with a cold first call (first_call=cold in the label).",
+    )
     h.append("</body></html>")
     return "".join(h) + "\n", "\n".join(m) + "\n", files
