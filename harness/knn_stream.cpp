@@ -37,14 +37,15 @@ KnnStreamPlan plan_knn_stream(int64_t n, size_t budget) {
   KnnStreamPlan p;
   p.n = n;
   p.boxes = knn_box_count(n);
+  // One box of queries, and one box of tile unless the cloud is a single box.
+  const size_t least = knn_stream_bytes(n, 1, p.boxes > 1 ? 1 : 0);
+  if (least > budget)
+    throw DeviceFailure(ErrorClass::out_of_memory, "knn chunked needs at least " + std::to_string(least) +
+                                                       " device bytes for " + std::to_string(n) + " points, budget " +
+                                                       std::to_string(budget));
   if (p.boxes <= kKnnMaxChunkBoxes && knn_stream_bytes(n, p.boxes, 0) <= budget) {
     p.chunk_boxes = p.boxes;  // one chunk: no other boxes, no tile
   } else {
-    const size_t least = knn_stream_bytes(n, 1, 1);
-    if (p.boxes < 2 || least > budget)
-      throw DeviceFailure(ErrorClass::out_of_memory, "knn chunked needs at least " + std::to_string(least) +
-                                                         " device bytes for " + std::to_string(n) + " points, budget " +
-                                                         std::to_string(budget));
     const size_t spare = budget - resident_bytes(p.boxes);
     p.chunk_boxes = std::clamp<int64_t>(static_cast<int64_t>(spare / 2 / kChunkBoxBytes), 1,
                                         std::min(p.boxes - 1, kKnnMaxChunkBoxes));

@@ -115,6 +115,9 @@ TEST(KnnStreamPlan, BelowTheMinimumIsOutOfMemoryWithTheNumbers) {
     EXPECT_EQ(e.error_class, ErrorClass::out_of_memory);
     EXPECT_NE(std::string(e.what()).find("at least " + std::to_string(least)), std::string::npos) << e.what();
   }
+  // A one-box cloud needs no tile.
+  EXPECT_EQ(plan_knn_stream(1000, knn_stream_bytes(1000, 1, 0)).tile_boxes, 0);
+  EXPECT_THROW(plan_knn_stream(1000, knn_stream_bytes(1000, 1, 0) - 1), DeviceFailure);
   EXPECT_THROW(plan_knn_stream(3, size_t{1} << 30), BadInput);
 }
 
