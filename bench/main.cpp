@@ -7,8 +7,8 @@
 
 #include "harness/context.hpp"
 #include "harness/gbench.hpp"
-#include "harness/knn_stream.hpp"
-#include "harness/probe.hpp"
+#include "ops/knn/stream.hpp"
+#include "probe/probe.hpp"
 #include "harness/registry.hpp"
 #include "harness/selection.hpp"
 #include "harness/status.hpp"

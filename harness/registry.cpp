@@ -11,16 +11,4 @@ std::vector<std::string> Registry::ops() const {
   return out;
 }
 
-const Registry& registry() {
-  static const Registry r = [] {
-    Registry reg;
-    register_linear(reg);
-    register_conv2d(reg);
-    register_ssim(reg);
-    register_knn(reg);
-    return reg;
-  }();
-  return r;
-}
-
 }  // namespace mb

@@ -1,5 +1,6 @@
 #pragma once
-// The single list of op cases. Adding an op: one register_<op>() here.
+// The single list of op cases. Its definition is generated from MODEBENCH_OPS
+// (ops/registry.cpp.in): each ops/<op>/ folder defines register_<op>(Registry&).
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,11 +19,7 @@ class Registry {
   std::vector<std::unique_ptr<OpCase>> cases_;
 };
 
+// Every op case of MODEBENCH_OPS (defined in the ops library).
 const Registry& registry();
-
-void register_linear(Registry& r);
-void register_conv2d(Registry& r);
-void register_ssim(Registry& r);
-void register_knn(Registry& r);
 
 }  // namespace mb

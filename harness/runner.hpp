@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "harness/device.hpp"
+#include "harness/device/device.hpp"
 #include "harness/op_case.hpp"
 #include "harness/selection.hpp"
 

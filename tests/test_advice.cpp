@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "harness/advice.hpp"
+#include "probe/advice.hpp"
 
 namespace mb {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <stdexcept>
 
-#include "harness/arch.hpp"
+#include "probe/arch.hpp"
 
 namespace mb {
 namespace {

@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "cpu_ref/conv2d.hpp"
-#include "harness/ops/conv2d.hpp"
+#include "ops/conv2d/conv2d.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "harness/status.hpp"
@@ -203,10 +203,8 @@ TEST(Conv2dDepthwise, RejectsNonDepthwiseShapes) {
 // The registered cases: the shapes of ops.md, impls only where they apply, and each
 // impl validating on the case's own inputs through the harness path (batch 1).
 TEST(Conv2dCases, RegisteredShapesAndImpls) {
-  Registry r;
-  register_conv2d(r);
   int seen = 0;
-  for (const auto& c : r.cases()) {
+  for (const auto& c : registry().cases()) {
     if (c->op() != "conv2d") continue;
     ++seen;
     auto prob = c->make_problem(1, 42);

@@ -7,12 +7,12 @@
 #include <set>
 #include <string>
 
-#include "harness/ops/conv2d.hpp"
-#include "harness/ops/knn.hpp"
-#include "harness/ops/linear.hpp"
-#include "harness/ops/ssim.hpp"
+#include "ops/conv2d/conv2d.hpp"
+#include "ops/knn/knn.hpp"
+#include "ops/linear/linear.hpp"
+#include "ops/ssim/ssim.hpp"
 #include "harness/status.hpp"
-#include "harness/test_device.hpp"
+#include "tests/support/test_device.hpp"
 #include "kernels/cuda/kernel_list.hpp"
 
 namespace mb {

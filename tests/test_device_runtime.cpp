@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "harness/context.hpp"
-#include "harness/device.hpp"
-#include "harness/test_device.hpp"
+#include "harness/device/device.hpp"
+#include "tests/support/test_device.hpp"
 
 namespace mb {
 namespace {

@@ -4,9 +4,9 @@
 // static_assert them in harness/cuda/cuda_check.hpp).
 #include <gtest/gtest.h>
 
-#include "harness/cuda_errors.hpp"
+#include "harness/device/cuda_errors.hpp"
 #if MODEBENCH_HAVE_CUDA
-#include "harness/cuda/cuda_check.hpp"
+#include "harness/device/cuda/cuda_check.hpp"
 #endif
 
 namespace mb {

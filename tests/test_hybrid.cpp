@@ -9,7 +9,7 @@
 
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"
-#include "harness/test_device.hpp"
+#include "tests/support/test_device.hpp"
 
 namespace mb {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "cpu_ref/knn.hpp"
-#include "harness/ops/knn.hpp"
+#include "ops/knn/knn.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "harness/status.hpp"

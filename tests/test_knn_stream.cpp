@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "cpu_ref/knn.hpp"
-#include "harness/knn_stream.hpp"
-#include "harness/ops/knn.hpp"
+#include "ops/knn/stream.hpp"
+#include "ops/knn/knn.hpp"
 #include "harness/status.hpp"
-#include "harness/test_device.hpp"
+#include "tests/support/test_device.hpp"
 #include "harness/validate.hpp"
 
 namespace mb {

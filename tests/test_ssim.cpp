@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cpu_ref/ssim.hpp"
-#include "harness/ops/ssim.hpp"
+#include "ops/ssim/ssim.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "kernels/common/ssim_math.hpp"

@@ -14,7 +14,7 @@
 #include "harness/gbench.hpp"
 #include "harness/runner.hpp"
 #include "harness/status.hpp"
-#include "harness/test_device.hpp"
+#include "tests/support/test_device.hpp"
 #include "harness/validate.hpp"
 
 namespace mb {

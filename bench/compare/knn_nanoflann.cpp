@@ -14,7 +14,7 @@
 #include <nanoflann.hpp>
 #include <vector>
 
-#include "harness/ops/knn.hpp"
+#include "ops/knn/knn.hpp"
 #include "kernels/cpu/knn.hpp"
 
 namespace {

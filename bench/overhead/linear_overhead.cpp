@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/ops/linear.hpp"
+#include "ops/linear/linear.hpp"
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"
 #include "kernels/cpu/linear.hpp"

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <vector>
 
-#include "harness/probe.hpp"
+#include "probe/probe.hpp"
 
 #if __has_include("kernels/cuda/kernel_list.hpp")
 #include "kernels/cuda/kernel_list.hpp"

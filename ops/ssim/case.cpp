@@ -1,4 +1,4 @@
-#include "harness/ops/ssim.hpp"
+#include "ops/ssim/ssim.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,10 +1,10 @@
 // Built when CUDA is off: the device modes report why they cannot run.
 #include "harness/context.hpp"
-#include "harness/device.hpp"
-#include "harness/ops/conv2d.hpp"
-#include "harness/ops/knn.hpp"
-#include "harness/ops/linear.hpp"
-#include "harness/ops/ssim.hpp"
+#include "harness/device/device.hpp"
+#include "ops/conv2d/conv2d.hpp"
+#include "ops/knn/knn.hpp"
+#include "ops/linear/linear.hpp"
+#include "ops/ssim/ssim.hpp"
 #include "harness/status.hpp"
 
 namespace mb {

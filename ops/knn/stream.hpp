@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/device.hpp"
+#include "harness/device/device.hpp"
 #include "kernels/common/knn_search.hpp"
 
 namespace mb {

@@ -4,9 +4,9 @@
 
 #include <limits>
 
-#include "harness/cuda/cuda_check.hpp"
-#include "harness/cuda/cuda_device.hpp"
-#include "harness/ops/linear.hpp"
+#include "harness/device/cuda/cuda_check.hpp"
+#include "harness/device/cuda/cuda_device.hpp"
+#include "ops/linear/linear.hpp"
 #include "harness/status.hpp"
 #include "kernels/cuda/bias.hpp"
 

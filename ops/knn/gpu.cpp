@@ -10,10 +10,10 @@
 #include <optional>
 #include <vector>
 
-#include "harness/cuda/cuda_check.hpp"
-#include "harness/cuda/cuda_device.hpp"
-#include "harness/knn_stream.hpp"
-#include "harness/ops/knn.hpp"
+#include "harness/device/cuda/cuda_check.hpp"
+#include "harness/device/cuda/cuda_device.hpp"
+#include "ops/knn/stream.hpp"
+#include "ops/knn/knn.hpp"
 #include "harness/status.hpp"
 #include "kernels/cuda/knn.hpp"
 

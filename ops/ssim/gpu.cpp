@@ -1,8 +1,8 @@
 // ssim on the GPU: "fused" (one tile kernel, as fused-ssim does) and "cudnn"
 // (the 3DGS framework fallback: five depthwise 11x11 convolutions through cuDNN,
 // the products as elementwise kernels, one SSIM-map kernel, then the mean).
-#include "harness/cuda/cudnn_util.hpp"
-#include "harness/ops/ssim.hpp"
+#include "harness/device/cuda/cudnn_conv.hpp"
+#include "ops/ssim/ssim.hpp"
 #include "kernels/common/gaussian.hpp"
 #include "kernels/cuda/ssim.hpp"
 

@@ -1,4 +1,4 @@
-#include "harness/advice.hpp"
+#include "probe/advice.hpp"
 
 #include <algorithm>
 #include <map>

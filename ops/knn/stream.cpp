@@ -1,4 +1,4 @@
-#include "harness/knn_stream.hpp"
+#include "ops/knn/stream.hpp"
 
 #include <omp.h>
 

@@ -1,4 +1,4 @@
-#include "harness/ops/conv2d.hpp"
+#include "ops/conv2d/conv2d.hpp"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "harness/arch.hpp"
+#include "probe/arch.hpp"
 
 #include <algorithm>
 #include <array>

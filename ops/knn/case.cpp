@@ -1,4 +1,4 @@
-#include "harness/ops/knn.hpp"
+#include "ops/knn/knn.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "harness/cuda_errors.hpp"
+#include "harness/device/cuda_errors.hpp"
 #include "harness/status.hpp"
 
 namespace mb {

@@ -1,4 +1,4 @@
-#include "harness/ops/linear.hpp"
+#include "ops/linear/linear.hpp"
 
 #include <cmath>
 

@@ -10,8 +10,8 @@
 #include <mutex>
 #include <string>
 
-#include "harness/cuda/cuda_check.hpp"
-#include "harness/cuda/cuda_device.hpp"
+#include "harness/device/cuda/cuda_check.hpp"
+#include "harness/device/cuda/cuda_device.hpp"
 #include "harness/status.hpp"
 
 namespace mb {

@@ -1,8 +1,8 @@
-#include "harness/cuda_errors.hpp"
+#include "harness/device/cuda_errors.hpp"
 
 #include <algorithm>
 
-#include "harness/arch.hpp"
+#include "probe/arch.hpp"
 
 namespace mb {
 

@@ -8,8 +8,8 @@
 
 #include "harness/build_info.hpp"
 #include "harness/context.hpp"
-#include "harness/cuda/cuda_device.hpp"
-#include "harness/cuda_errors.hpp"
+#include "harness/device/cuda/cuda_device.hpp"
+#include "harness/device/cuda_errors.hpp"
 #include "harness/status.hpp"
 
 namespace mb {

@@ -1,4 +1,4 @@
-#include "harness/test_device.hpp"
+#include "tests/support/test_device.hpp"
 
 #include <cstdlib>
 #include <cstring>

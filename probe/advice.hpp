@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/arch.hpp"
+#include "probe/arch.hpp"
 
 namespace mb {
 

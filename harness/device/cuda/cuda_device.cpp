@@ -1,4 +1,4 @@
-#include "harness/cuda/cuda_device.hpp"
+#include "harness/device/cuda/cuda_device.hpp"
 
 #include <dlfcn.h>
 
@@ -7,8 +7,8 @@
 #include <mutex>
 
 #include "harness/build_info.hpp"
-#include "harness/cuda/cuda_check.hpp"
-#include "harness/cuda_errors.hpp"
+#include "harness/device/cuda/cuda_check.hpp"
+#include "harness/device/cuda_errors.hpp"
 #include "harness/status.hpp"
 
 namespace mb {

@@ -1,7 +1,7 @@
 // conv2d on the GPU through cuDNN with the math type set explicitly: FMA only
 // (strict fp32) or cuDNN's default, which allows TF32 on Ampere and newer.
-#include "harness/cuda/cudnn_util.hpp"
-#include "harness/ops/conv2d.hpp"
+#include "harness/device/cuda/cudnn_conv.hpp"
+#include "ops/conv2d/conv2d.hpp"
 #include "kernels/cuda/bias.hpp"
 
 namespace mb {

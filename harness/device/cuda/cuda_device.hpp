@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/device.hpp"
+#include "harness/device/device.hpp"
 
 namespace mb {
 

@@ -1,6 +1,6 @@
 // modebench probe: facts, a validated compatibility matrix (one child process
 // per row, so a crash or hang is that row's status) and advice.
-#include "harness/probe.hpp"
+#include "probe/probe.hpp"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -16,8 +16,8 @@
 #include <regex>
 #include <sstream>
 
-#include "harness/advice.hpp"
-#include "harness/arch.hpp"
+#include "probe/advice.hpp"
+#include "probe/arch.hpp"
 #include "harness/build_info.hpp"
 #include "harness/context.hpp"
 #include "harness/gbench.hpp"

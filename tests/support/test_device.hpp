@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/device.hpp"
+#include "harness/device/device.hpp"
 #include "harness/status.hpp"
 
 namespace mb {
