@@ -23,7 +23,7 @@ namespace {
 // prepared entry is kept until the next entry starts.
 struct Current {
   std::unique_ptr<PreparedEntry> prepared;
-  std::map<std::string, Status> statuses;
+  std::map<std::string, StatusKind> statuses;
 };
 Current& current() {
   static Current c;
@@ -35,14 +35,14 @@ PreparedEntry& prepared_for(const Entry& e, const RunConfig& cfg) {
   if (!cur.prepared || cur.prepared->entry().name() != e.name()) {
     cur.prepared.reset();  // free the previous entry before allocating this one
     cur.prepared = std::make_unique<PreparedEntry>(e, cfg);
-    cur.statuses[e.name()] = cur.prepared->status();
+    cur.statuses[e.name()] = cur.prepared->status().kind();
   }
   return *cur.prepared;
 }
 
 void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) {
   PreparedEntry& p = prepared_for(e, cfg);
-  if (p.status() != Status::ok) {
+  if (!p.status().is_ok()) {
     state.SkipWithError(p.message().c_str());
     return;
   }
@@ -51,7 +51,7 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
   for (auto _ : state) {
     double ms = p.timed_call_ms();
     if (ms < 0) {
-      current().statuses[e.name()] = p.status();
+      current().statuses[e.name()] = p.status().kind();
       state.SkipWithError(p.message().c_str());
       break;
     }
@@ -61,14 +61,14 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
       ++split_calls;
     }
   }
-  if (p.status() != Status::ok) return;
+  if (!p.status().is_ok()) return;
   const OpCase& c = *e.op_case;
   state.counters["FLOPS"] = benchmark::Counter(c.flops(e.batch), benchmark::Counter::kIsIterationInvariantRate);
   state.SetBytesProcessed(static_cast<int64_t>(c.bytes(e.batch)) * state.iterations());
   state.SetItemsProcessed(e.batch * state.iterations());
   state.counters["max_err"] = p.validation().max_err;
   state.counters["tolerance"] = p.validation().tolerance;
-  if (runs_on_device(e.mode)) {
+  if (spec_of(e.mode).compute == Side::device) {
     state.counters["first_call_ms"] = p.first_call_ms();
     state.counters["setup_ms"] = p.setup_ms();
   }
@@ -102,6 +102,14 @@ std::vector<char*> as_argv(std::vector<std::string>& args) {
 }
 
 }  // namespace
+
+std::string RunSummary::describe() const {
+  std::string out;
+  for (StatusKind k : {StatusKind::ok, StatusKind::unavailable, StatusKind::busy, StatusKind::not_run,
+                       StatusKind::failed, StatusKind::wrong})
+    out += (out.empty() ? "" : ", ") + std::to_string(count(k)) + " " + std::string(to_string(k));
+  return out;
+}
 
 void write_atomically(const std::string& path, const std::string& text) {
   namespace fs = std::filesystem;
@@ -152,20 +160,13 @@ RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cf
   if (!tmp_out.empty()) fs::rename(tmp_out, json_out);
 
   RunSummary s;
-  for (const auto& [name, st] : current().statuses) {
-    switch (st) {
-      case Status::ok: ++s.ok; break;
-      case Status::unavailable: ++s.unavailable; break;
-      case Status::failed: ++s.failed; break;
-      case Status::wrong: ++s.wrong; break;
-    }
-  }
+  for (const auto& [name, kind] : current().statuses) s.add(kind);
   current().statuses.clear();
   return s;
 }
 
 void fold_child_results(const std::string& json_path, const std::string& child_json, const std::vector<Entry>& expected,
-                        const std::string& missing_message, const Facts& context) {
+                        const Status& missing, const Facts& context) {
   namespace fs = std::filesystem;
   auto load = [](const std::string& p) {
     std::ifstream in(p);
@@ -205,7 +206,7 @@ void fold_child_results(const std::string& json_path, const std::string& child_j
                                   {"cpu_time", 0},
                                   {"time_unit", "us"},
                                   {"error_occurred", true},
-                                  {"error_message", missing_message}});
+                                  {"error_message", missing.text()}});
   }
   write_atomically(json_path, base.dump(2) + "\n");
 }

@@ -1,33 +1,59 @@
 #pragma once
-#include <array>
+// The mode table: where a mode keeps its data, where it computes, how a call is timed,
+// which impls it runs, and the environment its process must start with. Everything the
+// harness does differently per mode is read from here; a mode that needs more than a
+// row has one file in harness/modes/. MODEBENCH_MODES (cmake/ModebenchLists.cmake) and
+// the report's table (report/modebench_report/modes.py) are tested against this one.
+#include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace mb {
 
-// Where data lives and where compute runs (contract.md "mode").
+class Device;
+class Instance;
+class OpCase;
+class Problem;
+
 enum class Mode { cpu, gpu, ptx_jit, hybrid };
+enum class Side { host, device };
 
-inline constexpr std::array<Mode, 4> kAllModes = {Mode::cpu, Mode::gpu, Mode::ptx_jit, Mode::hybrid};
+// Variables a child process sets and removes before it starts (CUDA reads them when
+// the context is created, so a mode that needs them cannot run in a process that has one).
+struct ChildEnvironment {
+  std::vector<std::pair<std::string, std::string>> set;
+  std::vector<std::string> unset;
+  std::string describe() const;  // "A=1 B=x -C"
+};
 
-constexpr std::string_view to_string(Mode m) {
-  switch (m) {
-    case Mode::cpu: return "cpu";
-    case Mode::gpu: return "gpu";
-    case Mode::ptx_jit: return "ptx-jit";
-    case Mode::hybrid: return "hybrid";
-  }
-  return "?";
-}
+struct ModeSpec {
+  Mode mode;
+  std::string_view name;
+  Side data;     // where the op's tensors live between calls
+  Side compute;  // where the arithmetic runs
+  Side timed;    // device: CUDA events on the stream; host: steady clock around the call
+  // The impls of `c` this mode runs, in the order listed.
+  std::vector<std::string> (*impl_names)(const OpCase& c);
+  // Makes an instance of one of them bound to `p`. `dev` is null when data and compute are on the host.
+  std::unique_ptr<Instance> (*make)(const OpCase& c, const std::string& impl, Problem& p, Device* dev);
+  // Non-null when the mode must run in a child started with this environment (a fresh
+  // scratch folder is passed for caches); null when it runs in the parent process.
+  ChildEnvironment (*child_environment)(const std::string& scratch_dir);
+  // In a process started with that environment: what of it is in effect, described
+  // (the context's mode_env); nullopt elsewhere.
+  std::optional<std::string> (*environment_in_effect)();
 
-constexpr std::optional<Mode> parse_mode(std::string_view s) {
-  for (Mode m : kAllModes)
-    if (to_string(m) == s) return m;
-  return std::nullopt;
-}
+  bool touches_device() const { return data == Side::device || compute == Side::device; }
+};
 
-// Modes whose compute runs on a CUDA device (and are timed with device events).
-constexpr bool runs_on_device(Mode m) { return m == Mode::gpu || m == Mode::ptx_jit; }
+const std::vector<ModeSpec>& mode_table();
+const ModeSpec& spec_of(Mode m);
+std::string_view to_string(Mode m);
+std::optional<Mode> parse_mode(std::string_view s);
+std::vector<Mode> all_modes();
 
 enum class Profile { quick, full };
 

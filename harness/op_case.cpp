@@ -24,8 +24,43 @@ void OpCase::check_batch(int64_t batch) const {
   if (batch <= 0) throw BadInput("batch must be positive, got " + std::to_string(batch));
 }
 
-std::unique_ptr<Instance> OpCase::make_gpu(const std::string& impl, Problem&, Device&) const {
-  throw Unavailable("no gpu impl '" + impl + "' for " + id());
+void OpCase::add_impl(Impl impl) {
+  if (find_impl(impl.name, impl.placement)) throw std::logic_error(id() + " declares impl '" + impl.name + "' twice");
+  impls_.push_back(std::move(impl));
+}
+
+std::vector<std::string> OpCase::impl_names(Placement where) const {
+  std::vector<std::string> out;
+  for (const Impl& i : impls_)
+    if (i.placement == where) out.push_back(i.name);
+  return out;
+}
+
+const Impl* OpCase::find_impl(const std::string& name, Placement where) const {
+  for (const Impl& i : impls_)
+    if (i.placement == where && i.name == name) return &i;
+  return nullptr;
+}
+
+namespace {
+const Impl& first_host_impl_where(const OpCase& c, const std::function<bool(const Impl&)>& pred) {
+  const Impl* first = nullptr;
+  for (const Impl& i : c.impls()) {
+    if (i.placement != Placement::host) continue;
+    if (pred(i)) return i;
+    if (!first) first = &i;
+  }
+  if (!first) throw std::logic_error(c.id() + " has no host impl");
+  return *first;
+}
+}  // namespace
+
+const Impl& OpCase::best_host_impl(int64_t batch) const {
+  return first_host_impl_where(*this, [batch](const Impl& i) { return i.best_for && i.best_for(batch); });
+}
+
+const Impl& OpCase::plain_host_impl() const {
+  return first_host_impl_where(*this, [](const Impl& i) { return i.plain; });
 }
 
 }  // namespace mb

@@ -1,14 +1,25 @@
 #pragma once
-// One op case = one struct (ggml test-backend-ops style): its parameters,
-// flops(), bytes(), inputs from a seed, reference check, tolerance, and the
-// impls it has per mode. The harness only ever talks to these interfaces.
+// One op case = one struct (ggml test-backend-ops style): its parameters, flops(),
+// bytes(), inputs from a seed, the reference check with a tolerance per precision, and
+// one table of impls. Ops name impls; the harness owns modes (harness/mode.hpp): a
+// mode never asks an op anything of its own, it reads the op's impl table.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "harness/mode.hpp"
+#include "harness/precision.hpp"
+
+// Device impls are declared in every build (a CPU-only build still lists them and records
+// them `unavailable: built without CUDA`); their factories and kernels exist only with CUDA.
+#if MODEBENCH_HAVE_CUDA
+#define MB_CUDA_ONLY(...) __VA_ARGS__
+#else
+#define MB_CUDA_ONLY(...) nullptr
+#endif
 
 namespace mb {
 
@@ -67,10 +78,10 @@ class Instance {
   virtual double timed_run_ms();
   // Makes the problem's output tensors hold the last run's result (device impls copy back).
   virtual void fetch_outputs() {}
-  // key=value facts for the label (math=fp32, algo=..., image=sass:90).
+  // key=value facts for the label (math=fp32, algo=..., image_own=sass:90).
   virtual std::string label() const { return {}; }
-  // TF32 or other reduced-precision math: selects the looser tolerance.
-  virtual bool reduced_precision() const { return false; }
+  // The arithmetic the result was computed with; selects the op's tolerance.
+  virtual Precision precision() const { return Precision::fp32; }
   // Hybrid: the last call's split; none in other modes.
   virtual std::optional<CallSplit> call_split() const { return std::nullopt; }
 };
@@ -83,6 +94,41 @@ struct Validation {
   bool ok() const { return finite && max_err <= tolerance; }
 };
 
+// A __global__ function of ours: the probe asks which image of it loads, and a device
+// impl's label says which image of its own kernel ran.
+struct KernelRef {
+  const char* name;
+  const void* fn;  // host stub address, as cudaFuncGetAttributes takes it
+};
+
+enum class Placement { host, device };
+
+// Batch rows [begin, end) of a problem.
+struct RowRange {
+  int64_t begin, end;
+};
+
+// One row of an op case's impl table.
+struct Impl {
+  std::string name;
+  Placement placement = Placement::host;
+  Precision precision = Precision::fp32;  // what it asks for (a tf32 impl may run fp32 where there is none)
+  // An instance computing `rows` of the problem (the whole batch unless splits_rows);
+  // device impls get the device. Empty where this build lacks the impl.
+  std::function<std::unique_ptr<Instance>(Problem&, Device*, RowRange)> make;
+  // Keeps no state derived from the weights across calls: what a hand-written fallback
+  // runs (hybrid naive), reading fresh weights on every call.
+  bool plain = false;
+  // Computes any range of batch rows in place in the problem's buffers: every input and
+  // output tensor is batch-major and the weights are shared by all rows (hybrid cached
+  // overlaps copies with compute over such ranges).
+  bool splits_rows = false;
+  // The fastest host impl at this batch, by measurement (hybrid cached runs it).
+  std::function<bool(int64_t batch)> best_for;
+  // Device impls: our kernels it launches, the first being the one its label describes.
+  std::vector<KernelRef> (*own_kernels)() = nullptr;
+};
+
 class OpCase {
  public:
   virtual ~OpCase() = default;
@@ -93,36 +139,75 @@ class OpCase {
   virtual std::vector<int64_t> batches(Profile p) const = 0;
   // Throws BadInput for a batch the op cannot take (e.g. knn N < 4).
   virtual void check_batch(int64_t batch) const;
+  // Throws BadInput for an environment the op cannot run under (a malformed
+  // variable of its own); called once per run, before any work.
+  virtual void check_environment() const {}
   virtual double flops(int64_t batch) const = 0;
   virtual double bytes(int64_t batch) const = 0;  // minimal traffic: inputs + weights + outputs
   // Memory the inputs, outputs and reference need on the host, to refuse impossible sizes early.
   virtual double host_bytes(int64_t batch) const { return bytes(batch); }
 
   virtual std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const = 0;
-  // Compares the problem's outputs with cpu_ref (sampled for large problems; NaN/Inf always full).
-  virtual Validation validate(Problem& p, bool reduced_precision) const = 0;
+  // Compares the problem's outputs with cpu_ref (sampled for large problems; NaN/Inf always full)
+  // with the tolerance of the precision the result was computed with.
+  virtual Validation validate(Problem& p, Precision precision) const = 0;
+  virtual double tolerance(Precision precision) const = 0;
 
-  // Impl names per mode. Hybrid impls are generic (naive, cached) and supplied by the harness.
-  virtual std::vector<std::string> cpu_impls() const = 0;
-  virtual std::vector<std::string> gpu_impls() const { return {}; }
-  // The CPU impl used by hybrid/cached at this batch (the fastest here by measurement).
-  virtual std::string best_cpu_impl(int64_t /*batch*/) const { return cpu_impls().front(); }
-  // The CPU impl a hand-written fallback uses (hybrid/naive): no packing kept across calls.
-  virtual std::string plain_cpu_impl() const { return cpu_impls().front(); }
+  const std::vector<Impl>& impls() const { return impls_; }
+  std::vector<std::string> impl_names(Placement where) const;
+  // nullptr when there is no such impl of that placement.
+  const Impl* find_impl(const std::string& name, Placement where) const;
+  // The host impl hybrid cached runs at this batch, and the one hybrid naive runs.
+  const Impl& best_host_impl(int64_t batch) const;
+  const Impl& plain_host_impl() const;
 
-  // Reads the problem's inputs and writes its outputs on every run().
-  virtual std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& p) const = 0;
-  // For ops whose batch rows are independent: an impl computing only rows
-  // [begin, end) of p, in place in p's buffers (hybrid/cached pipelines copies
-  // with compute over such chunks). Ops returning one promise that every input
-  // and output tensor is batch-major (batch outermost, row-major) and that
-  // weights are shared by all rows. nullptr: the op cannot split its batch.
-  virtual std::unique_ptr<Instance> make_cpu_rows(const std::string& /*impl*/, Problem& /*p*/, int64_t /*begin*/,
-                                                  int64_t /*end*/) const {
-    return nullptr;
+ protected:
+  void add_impl(Impl impl);
+
+ private:
+  std::vector<Impl> impls_;
+};
+
+// The typed side of a case: its problem type P, and impl rows whose factories take P.
+// The one downcast from Problem to P is here.
+template <class P>
+class CaseOf : public OpCase {
+ public:
+  std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const final { return make(batch, seed); }
+  Validation validate(Problem& p, Precision precision) const final { return check(static_cast<P&>(p), precision); }
+
+ protected:
+  virtual std::unique_ptr<P> make(int64_t batch, uint64_t seed) const = 0;
+  virtual Validation check(P& p, Precision precision) const = 0;
+
+  struct HostFlags {
+    bool plain = false;
+    bool splits_rows = false;
+    std::function<bool(int64_t)> best_for;
+  };
+  using HostFactory = std::function<std::unique_ptr<Instance>(P&, RowRange)>;
+  using DeviceFactory = std::function<std::unique_ptr<Instance>(P&, Device&)>;
+
+  void add_host_impl(std::string name, HostFactory make_fn, HostFlags flags = {}) {
+    Impl i;
+    i.name = std::move(name);
+    i.make = [make_fn](Problem& p, Device*, RowRange rows) { return make_fn(static_cast<P&>(p), rows); };
+    i.plain = flags.plain;
+    i.splits_rows = flags.splits_rows;
+    i.best_for = std::move(flags.best_for);
+    add_impl(std::move(i));
   }
-  // Device impls; throw Unavailable when built without CUDA.
-  virtual std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& p, Device& dev) const;
+  // `make_fn` and `kernels` are MB_CUDA_ONLY(...): null in builds without CUDA.
+  void add_device_impl(std::string name, Precision precision, DeviceFactory make_fn,
+                       std::vector<KernelRef> (*kernels)()) {
+    Impl i;
+    i.name = std::move(name);
+    i.placement = Placement::device;
+    i.precision = precision;
+    if (make_fn) i.make = [make_fn](Problem& p, Device* dev, RowRange) { return make_fn(static_cast<P&>(p), *dev); };
+    i.own_kernels = kernels;
+    add_impl(std::move(i));
+  }
 };
 
 }  // namespace mb

@@ -14,6 +14,8 @@ class Registry {
   void add(std::unique_ptr<OpCase> c) { cases_.push_back(std::move(c)); }
   const std::vector<std::unique_ptr<OpCase>>& cases() const { return cases_; }
   std::vector<std::string> ops() const;
+  // Every kernel of ours the device impls launch, each once (empty without CUDA).
+  std::vector<KernelRef> own_kernels() const;
 
  private:
   std::vector<std::unique_ptr<OpCase>> cases_;

@@ -8,71 +8,32 @@
 #include <map>
 #include <new>
 
-#include "harness/status.hpp"
 #include "harness/validate.hpp"
 
 namespace mb {
-
-std::string to_string(Status s) {
-  switch (s) {
-    case Status::ok: return "ok";
-    case Status::unavailable: return "unavailable";
-    case Status::failed: return "failed";
-    case Status::wrong: return "wrong";
-  }
-  return "?";
-}
 
 PreparedEntry::PreparedEntry(const Entry& e, const RunConfig& cfg) : entry_(e) {
   try {
     prepare(cfg);
   } catch (...) {
-    fail_with_current_exception();
+    status_ = status_of_current_exception();
   }
-  if (status_ != Status::ok) instance_.reset();  // release device memory early
+  if (!status_.is_ok()) instance_.reset();  // release device memory early
 }
 
 PreparedEntry::~PreparedEntry() = default;
 
-void PreparedEntry::fail_with_current_exception() {
-  try {
-    throw;
-  } catch (const Unavailable& u) {
-    status_ = Status::unavailable;
-    message_ = std::string("unavailable: ") + u.what();
-  } catch (const DeviceFailure& f) {
-    status_ = Status::failed;
-    message_ = "failed: " + std::string(to_string(f.error_class)) + ": " + f.what();
-  } catch (const std::bad_alloc&) {
-    status_ = Status::failed;
-    message_ = "failed: out_of_memory: host allocation failed";
-  } catch (const BadInput&) {
-    throw;  // caught by the caller before any work; never a status
-  } catch (const std::exception& ex) {
-    status_ = Status::failed;
-    message_ = std::string("failed: other: ") + ex.what();
-  }
-}
-
 std::unique_ptr<Instance> PreparedEntry::make_instance(const RunConfig& cfg, Problem& p) {
-  const OpCase& c = *entry_.op_case;
-  if (entry_.mode == Mode::cpu) return c.make_cpu(entry_.impl, p);
-
-  device_ = cfg.device ? cfg.device : &cuda_device();
-  if (entry_.mode == Mode::ptx_jit && !device_->is_test_device()) {
-    const char* forced = std::getenv("CUDA_FORCE_PTX_JIT");
-    if (!forced || std::string(forced) != "1")
-      throw Unavailable("ptx-jit needs a process started with CUDA_FORCE_PTX_JIT=1 (modebench run starts one)");
-  }
-  if (entry_.mode == Mode::hybrid) return make_hybrid(c, entry_.impl, p, *device_);
-  return c.make_gpu(entry_.impl, p, *device_);
+  const ModeSpec& mode = spec_of(entry_.mode);
+  if (mode.touches_device()) device_ = cfg.device ? cfg.device : &cuda_device();
+  return mode.make(*entry_.op_case, entry_.impl, p, device_);
 }
 
 double PreparedEntry::run_and_validate(Instance& inst, Problem& p, Validation& v) {
   p.poison_outputs();
   const double ms = inst.timed_run_ms();
   inst.fetch_outputs();
-  v = entry_.op_case->validate(p, inst.reduced_precision());
+  v = entry_.op_case->validate(p, inst.precision());
   return ms;
 }
 
@@ -110,21 +71,14 @@ void PreparedEntry::prepare(const RunConfig& cfg) {
 
   // Validation before timing, on the same buffers: the first call is also the cold call,
   // but only the first entry of an impl in a process pays its module load / JIT.
-  if (runs_on_device(entry_.mode))
+  if (spec_of(entry_.mode).compute == Side::device)
     first_call_ = device_->first_use(c.op() + "/" + std::string(to_string(entry_.mode)) + "/" + entry_.impl)
                       ? "first_call=cold"
                       : "first_call=warm";
   first_call_ms_ = run_and_validate(*instance_, *problem_, validation_);
   if (validation_.ok() && validation_.check.rfind("sampled", 0) == 0) check_reduced_size(cfg);
   if (!validation_.ok()) {
-    status_ = Status::wrong;
-    char buf[160];
-    if (validation_.finite)
-      std::snprintf(buf, sizeof buf, "wrong: max_err=%.3g tolerance=%.3g", validation_.max_err, validation_.tolerance);
-    else
-      std::snprintf(buf, sizeof buf, "wrong: max_err=nan tolerance=%.3g (NaN or Inf in the output)",
-                    validation_.tolerance);
-    message_ = buf;
+    status_ = Status::wrong_result(validation_.max_err, validation_.tolerance, validation_.finite);
     return;
   }
   for (int i = 0; i < cfg.warmup_calls; ++i) instance_->timed_run_ms();
@@ -134,7 +88,7 @@ double PreparedEntry::timed_call_ms() {
   try {
     return instance_->timed_run_ms();
   } catch (...) {
-    fail_with_current_exception();
+    status_ = status_of_current_exception();
     return -1.0;
   }
 }

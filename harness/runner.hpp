@@ -7,6 +7,7 @@
 #include "harness/device/device.hpp"
 #include "harness/op_case.hpp"
 #include "harness/selection.hpp"
+#include "harness/status.hpp"
 
 namespace mb {
 
@@ -16,9 +17,6 @@ struct RunConfig {
   int warmup_calls = 2;
 };
 
-enum class Status { ok, unavailable, failed, wrong };
-std::string to_string(Status s);
-
 // An entry ready to be timed, or the reason it cannot be.
 class PreparedEntry {
  public:
@@ -27,9 +25,9 @@ class PreparedEntry {
   PreparedEntry& operator=(const PreparedEntry&) = delete;
   ~PreparedEntry();
 
-  Status status() const { return status_; }
-  // For a status other than ok: "unavailable: …", "failed: <class>: …", "wrong: max_err=… tolerance=…".
-  const std::string& message() const { return message_; }
+  const Status& status() const { return status_; }
+  // The status as contract.md's text ("ok", "unavailable: …", "failed: <class>: …", "wrong: …").
+  std::string message() const { return status_.text(); }
   const Validation& validation() const { return validation_; }
   double first_call_ms() const { return first_call_ms_; }
   // Wall time of setting the impl up (allocations, weight uploads, handles, cudnnFind): where
@@ -48,22 +46,17 @@ class PreparedEntry {
   // Runs `inst` once on poisoned outputs and validates; returns the first call's time.
   double run_and_validate(Instance& inst, Problem& p, Validation& v);
   void check_reduced_size(const RunConfig& cfg);
-  void fail_with_current_exception();
 
   Entry entry_;
   std::unique_ptr<Problem> problem_;
   std::unique_ptr<Instance> instance_;
   Device* device_ = nullptr;
-  Status status_ = Status::ok;
-  std::string message_;
+  Status status_;
   Validation validation_;
   double first_call_ms_ = 0.0;
   double setup_ms_ = 0.0;
   std::string reduced_check_;  // label fact when a sampled check had a full reduced-size run
   std::string first_call_;     // gpu/ptx-jit: cold (first of its impl on this device) or warm
 };
-
-// Makes the hybrid instance (harness/hybrid.cpp): tensors on `dev`, compute on the host.
-std::unique_ptr<Instance> make_hybrid(const OpCase& c, const std::string& impl, Problem& p, Device& dev);
 
 }  // namespace mb

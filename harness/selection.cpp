@@ -32,15 +32,7 @@ std::string Entry::name() const {
   return op_case->id() + "/mode:" + std::string(to_string(mode)) + "/impl:" + impl + "/batch:" + std::to_string(batch);
 }
 
-std::vector<std::string> impls_for(const OpCase& c, Mode m) {
-  switch (m) {
-    case Mode::cpu: return c.cpu_impls();
-    case Mode::gpu:
-    case Mode::ptx_jit: return c.gpu_impls();
-    case Mode::hybrid: return {"naive", "cached"};
-  }
-  return {};
-}
+std::vector<std::string> impls_for(const OpCase& c, Mode m) { return spec_of(m).impl_names(c); }
 
 Profile parse_profile(const std::string& s) {
   if (s == "quick") return Profile::quick;
@@ -58,10 +50,14 @@ std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
   std::vector<Mode> modes;
   for (const auto& m : sel.modes) {
     auto parsed = parse_mode(m);
-    if (!parsed) throw BadInput("unknown mode '" + m + "' (known: cpu, gpu, ptx-jit, hybrid)");
+    if (!parsed) {
+      std::vector<std::string> known;
+      for (Mode k : all_modes()) known.emplace_back(to_string(k));
+      throw BadInput("unknown mode '" + m + "' (known: " + join(known) + ")");
+    }
     modes.push_back(*parsed);
   }
-  if (modes.empty()) modes.assign(kAllModes.begin(), kAllModes.end());
+  if (modes.empty()) modes = all_modes();
 
   for (int64_t b : sel.batches)
     if (b <= 0) throw BadInput("batch must be positive, got " + std::to_string(b));

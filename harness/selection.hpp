@@ -29,7 +29,7 @@ struct Entry {
   std::string name() const;
 };
 
-// Impls of a case in a mode; hybrid impls are the harness's own.
+// Impls of a case in a mode (the mode table decides which of the case's impls, or its own).
 std::vector<std::string> impls_for(const OpCase& c, Mode m);
 
 // Throws BadInput with one clear sentence on unknown names, batch <= 0, batches an op

@@ -19,18 +19,18 @@ std::string ChildResult::describe() const {
   return "exit code " + std::to_string(exit_code);
 }
 
-JitEnvironment forced_jit_environment(const std::string& cache_dir) {
-  // CUDA_DISABLE_PTX_JIT=1 inherited from the parent would fail every entry; a
-  // disabled cache would hide what a user's default cache does after the first run.
-  return {{{"CUDA_FORCE_PTX_JIT", "1"}, {"CUDA_CACHE_PATH", cache_dir}},
-          {"CUDA_DISABLE_PTX_JIT", "CUDA_CACHE_DISABLE", "CUDA_CACHE_MAXSIZE"}};
+Status unreported_child_status(const ChildResult& r, Side compute, const std::string& who) {
+  if (r.timed_out)
+    return Status::failed(ErrorClass::timeout,
+                          who + " timed out after " + std::to_string(static_cast<long long>(r.timeout_s)) + " s");
+  if (r.signal)
+    return Status::failed(compute == Side::device ? ErrorClass::launch_failure : ErrorClass::other,
+                          who + " was " + r.describe());
+  return Status::failed(ErrorClass::other, who + " ended with " + r.describe() + " and no result");
 }
 
-std::string JitEnvironment::describe() const {
-  std::string out;
-  for (const auto& [k, v] : set) out += (out.empty() ? "" : " ") + k + "=" + v;
-  for (const auto& k : unset) out += " -" + k;
-  return out;
+ChildResult run_self(const std::vector<std::string>& args, const ChildEnvironment& env, double timeout_s) {
+  return run_self(args, env.set, timeout_s, env.unset);
 }
 
 std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
@@ -58,6 +58,7 @@ ChildResult run_self(const std::vector<std::string>& args, const std::vector<std
     _exit(127);
   }
   ChildResult r;
+  r.timeout_s = timeout_s;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   int status = 0;
   for (;;) {

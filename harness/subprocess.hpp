@@ -6,29 +6,33 @@
 #include <utility>
 #include <vector>
 
+#include "harness/mode.hpp"
+#include "harness/status.hpp"
+
 namespace mb {
 
 struct ChildResult {
   int exit_code = -1;  // valid when neither signalled nor timed out
   int signal = 0;      // non-zero when the child died of a signal
   bool timed_out = false;
+  double timeout_s = 0;
   bool ok() const { return !timed_out && signal == 0 && exit_code == 0; }
   std::string describe() const;
 };
+
+// The status of work a child `who` ("the ptx-jit child process") was given and never
+// reported: timeout when it was killed for time; killed by a signal: launch_failure when
+// it computed on a device (a device fault is the likely cause), else other; any other
+// ending: other.
+Status unreported_child_status(const ChildResult& r, Side compute, const std::string& who);
 
 // argv[0] is replaced by this process's own executable. `env` is set and `unset`
 // removed in the child only.
 ChildResult run_self(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
                      double timeout_s, const std::vector<std::string>& unset = {});
 
-// The JIT environment of a forced-PTX-JIT child: CUDA_FORCE_PTX_JIT=1 and a fresh
-// cache, with every inherited variable that would change the outcome removed.
-struct JitEnvironment {
-  std::vector<std::pair<std::string, std::string>> set;
-  std::vector<std::string> unset;
-  std::string describe() const;
-};
-JitEnvironment forced_jit_environment(const std::string& cache_dir);
+// run_self with a mode's child environment.
+ChildResult run_self(const std::vector<std::string>& args, const ChildEnvironment& env, double timeout_s);
 
 std::string self_executable();
 

@@ -36,10 +36,6 @@ class ErrorMeter {
 
 bool all_finite(std::span<const float> v);
 
-// Tolerances of linear and conv2d (ops.md): strict fp32, or TF32 where the impl says so.
-inline constexpr double kStrictTolerance = 1e-4;
-inline constexpr double kTf32Tolerance = 5e-3;
-
 // Output sizes up to this many elements are checked in full; larger ones on a sample.
 inline constexpr size_t kFullCheckLimit = 200'000;
 inline constexpr size_t kSampleSize = 1000;
@@ -64,9 +60,9 @@ class ScopedFullCheck {
 // The check linear and conv2d share: every output scanned for NaN/Inf, the
 // outputs_to_check() set compared with `ref_at(index)` relative to its magnitude.
 template <class RefAt>
-Validation validate_against(std::span<const float> out, bool reduced_precision, RefAt&& ref_at) {
+Validation validate_against(std::span<const float> out, double tolerance, RefAt&& ref_at) {
   Validation v;
-  v.tolerance = reduced_precision ? kTf32Tolerance : kStrictTolerance;
+  v.tolerance = tolerance;
   v.check = check_label(out.size());
   ErrorMeter meter;
   for (size_t idx : outputs_to_check(out.size())) meter.add(out[idx], ref_at(idx));

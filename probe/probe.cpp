@@ -16,15 +16,16 @@
 #include <regex>
 #include <sstream>
 
-#include "probe/advice.hpp"
-#include "probe/arch.hpp"
 #include "harness/build_info.hpp"
 #include "harness/context.hpp"
 #include "harness/gbench.hpp"
+#include "harness/modes/ptx_jit.hpp"
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"
 #include "harness/status.hpp"
 #include "harness/subprocess.hpp"
+#include "probe/advice.hpp"
+#include "probe/arch.hpp"
 
 namespace mb {
 
@@ -74,18 +75,11 @@ namespace {
 
 // ---------- child: one matrix row ----------
 
-std::string error_class_of(const std::string& message) {
-  // "failed: <class>: <detail>"
-  if (message.rfind("failed: ", 0) != 0) return {};
-  const auto end = message.find(':', 8);
-  return message.substr(8, end == std::string::npos ? std::string::npos : end - 8);
-}
-
-json row_result(Status status, const std::string& message) {
+json row_result(const Status& status) {
   json r;
-  r["status"] = to_string(status);
-  r["error_class"] = error_class_of(message);
-  r["message"] = message;
+  r["status"] = std::string(to_string(status.kind()));
+  r["error_class"] = status == StatusKind::failed ? std::string(to_string(status.error_class())) : std::string();
+  r["message"] = status.is_ok() ? std::string() : status.text();
   return r;
 }
 
@@ -103,9 +97,9 @@ int run_row(const Selection& sel, const ProbeOptions& opts) {
   cfg.seed = sel.seed;
   cfg.warmup_calls = 0;
   PreparedEntry p(entries[0], cfg);
-  json r = row_result(p.status(), p.message());
+  json r = row_result(p.status());
   r["name"] = entries[0].name();
-  if (p.status() == Status::ok || p.status() == Status::wrong) {
+  if (p.status() == StatusKind::ok || p.status() == StatusKind::wrong) {
     r["first_call_ms"] = p.first_call_ms();
     r["max_err"] = p.validation().finite ? p.validation().max_err : -1.0;
     r["tolerance"] = p.validation().tolerance;
@@ -159,14 +153,15 @@ json run_child_row(const Entry& e, const Selection& sel, const ProbeOptions& opt
                                    "--impls",   e.impl,
                                    "--batches", std::to_string(e.batch),
                                    "--seed",    std::to_string(sel.seed)};
-  std::vector<std::pair<std::string, std::string>> env;
-  std::string cache;
-  if (e.mode == Mode::ptx_jit) {
-    cache = make_temp_dir("modebench-probe-jit-");
-    env = {{"CUDA_FORCE_PTX_JIT", "1"}, {"CUDA_CACHE_PATH", cache}};
+  const ModeSpec& mode = spec_of(e.mode);
+  ChildEnvironment env;
+  std::string scratch;
+  if (mode.child_environment) {
+    scratch = make_temp_dir("modebench-probe-" + std::string(mode.name) + "-");
+    env = mode.child_environment(scratch);
   }
   const ChildResult r = run_self(args, env, opts.row_timeout_s);
-  if (!cache.empty()) std::filesystem::remove_all(cache);
+  if (!scratch.empty()) std::filesystem::remove_all(scratch);
 
   std::ifstream in(out);
   std::string line;
@@ -176,14 +171,7 @@ json run_child_row(const Entry& e, const Selection& sel, const ProbeOptions& opt
     } catch (const json::exception&) {
     }
   }
-  const bool device = e.mode != Mode::cpu;
-  if (r.timed_out)
-    return row_result(Status::failed, "failed: timeout: no result after " +
-                                          std::to_string(static_cast<int>(opts.row_timeout_s)) + " s");
-  if (r.signal)
-    return row_result(Status::failed,
-                      std::string("failed: ") + (device ? "launch_failure" : "other") + ": crashed: " + r.describe());
-  return row_result(Status::failed, "failed: other: the row's process ended with " + r.describe() + " and no result");
+  return row_result(unreported_child_status(r, mode.compute, "the row's process"));
 }
 
 std::vector<Row> run_matrix(const std::vector<Entry>& entries, const Selection& sel, const ProbeOptions& opts,
@@ -193,9 +181,9 @@ std::vector<Row> run_matrix(const std::vector<Entry>& entries, const Selection& 
   int i = 0;
   for (const auto& e : entries) {
     Row row{e, {}, "child"};
-    if (e.mode != Mode::cpu && !cuda.unavailable.empty()) {
+    if (spec_of(e.mode).touches_device() && !cuda.unavailable.empty()) {
       // Certainly unavailable: no process needed to say so.
-      row.result = row_result(Status::unavailable, "unavailable: " + cuda.unavailable);
+      row.result = row_result(Status::unavailable(cuda.unavailable));
       row.where = "in-process";
     } else {
       row.result = run_child_row(e, sel, opts, tmp, i++);
@@ -330,8 +318,7 @@ json bandwidth_json(const Bandwidth& b) {
 // sass:<v> when the loaded binary is one of our SASS images, ptx:<v> when the driver JIT-compiled it.
 std::string kernel_image(const KernelImage& k, const std::vector<ArchTarget>& built, int device_cc) {
   if (!k.image.empty()) return k.image;
-  const char* forced = std::getenv("CUDA_FORCE_PTX_JIT");
-  const bool jit = forced && std::string(forced) == "1";
+  const bool jit = in_forced_jit_process();
   const bool ours = std::any_of(built.begin(), built.end(), [&](const ArchTarget& t) {
     return t.sass && t.cc == k.binary_version && sass_runs_on(t, device_cc);
   });
@@ -502,7 +489,7 @@ int probe_main(const Selection& sel, const ProbeOptions& opts, const std::string
     rj["ran_in"] = r.where;
     const std::string st = rj.value("status", "failed");
     counts[st == "ok" ? 0 : st == "unavailable" ? 1 : st == "failed" ? 2 : 3]++;
-    if (r.entry.mode == Mode::cpu) {
+    if (!spec_of(r.entry.mode).touches_device()) {
       ++cpu_total;
       cpu_ok += st == "ok";
     }

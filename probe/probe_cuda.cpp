@@ -12,16 +12,8 @@
 #include <cstring>
 #include <vector>
 
+#include "harness/registry.hpp"
 #include "probe/probe.hpp"
-
-#if __has_include("kernels/cuda/kernel_list.hpp")
-#include "kernels/cuda/kernel_list.hpp"
-#define MB_PROBE_HAVE_KERNEL_LIST 1
-#else
-#define MB_PROBE_HAVE_KERNEL_LIST 0
-#endif
-
-namespace mb::cuda {}  // namespace mb::cuda
 
 namespace mb {
 namespace {
@@ -111,35 +103,14 @@ Bandwidth measure_bandwidth() {
   return b;
 }
 
-#if MB_PROBE_HAVE_KERNEL_LIST
-// kernel_list.hpp is another layer's; accept {name, func} structs or pairs.
-template <class K>
-std::string kernel_name(const K& k) {
-  if constexpr (requires { k.name; })
-    return std::string(k.name);
-  else
-    return std::string(k.first);
-}
-template <class K>
-const void* kernel_func(const K& k) {
-  if constexpr (requires { k.fn; })
-    return reinterpret_cast<const void*>(k.fn);
-  else if constexpr (requires { k.func; })
-    return reinterpret_cast<const void*>(k.func);
-  else
-    return reinterpret_cast<const void*>(k.second);
-}
-#endif
-
+// Every kernel the registered device impls launch.
 std::vector<KernelImage> kernel_images(std::string& note) {
   std::vector<KernelImage> out;
-#if MB_PROBE_HAVE_KERNEL_LIST
-  using namespace mb::cuda;
-  for (const auto& k : our_kernels()) {
+  for (const KernelRef& k : registry().own_kernels()) {
     KernelImage ki;
-    ki.name = kernel_name(k);
+    ki.name = k.name;
     cudaFuncAttributes attr{};
-    cudaError_t e = cudaFuncGetAttributes(&attr, kernel_func(k));
+    cudaError_t e = cudaFuncGetAttributes(&attr, k.fn);
     if (e != cudaSuccess) {
       ki.image = "none: " + err_text(e);
       cudaGetLastError();  // not sticky; clear it
@@ -149,10 +120,7 @@ std::vector<KernelImage> kernel_images(std::string& note) {
     }
     out.push_back(ki);
   }
-  if (out.empty()) note = "our_kernels() lists no kernels yet";
-#else
-  note = "kernels/cuda/kernel_list.hpp does not exist yet: per-kernel images not probed";
-#endif
+  if (out.empty()) note = "no device impl lists a kernel of ours";
   return out;
 }
 

@@ -8,12 +8,13 @@
 #include <stdexcept>
 
 #include "cpu_ref/conv2d.hpp"
-#include "ops/conv2d/conv2d.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "harness/status.hpp"
 #include "harness/validate.hpp"
 #include "kernels/cpu/conv2d.hpp"
+#include "ops/conv2d/conv2d.hpp"
+#include "tests/support/toy_case.hpp"
 
 namespace mb {
 namespace ref {
@@ -209,11 +210,11 @@ TEST(Conv2dCases, RegisteredShapesAndImpls) {
     ++seen;
     auto prob = c->make_problem(1, 42);
     auto& p = static_cast<Conv2dProblem&>(*prob);
-    const auto impls = c->cpu_impls();
+    const auto impls = c->impl_names(Placement::host);
     const bool dw = std::find(impls.begin(), impls.end(), "depthwise") != impls.end();
     EXPECT_EQ(dw, c->name() == "mbv2_depthwise");
-    EXPECT_EQ(c->plain_cpu_impl(), "im2col");
-    EXPECT_NE(std::find(impls.begin(), impls.end(), c->best_cpu_impl(1)), impls.end());
+    EXPECT_EQ(c->plain_host_impl().name, "im2col");
+    EXPECT_EQ(c->best_host_impl(1).name, c->name() == "mbv2_depthwise" ? "depthwise" : "onednn");
     if (c->name() == "mbv2_stem") {
       EXPECT_EQ(p.shape.P(), 112);
       EXPECT_DOUBLE_EQ(c->flops(2), 2.0 * 2 * 32 * 112 * 112 * 3 * 9);
@@ -223,21 +224,21 @@ TEST(Conv2dCases, RegisteredShapesAndImpls) {
       EXPECT_DOUBLE_EQ(c->flops(1), 2.0 * 144 * 56 * 56 * 9);
     }
     if (!dw) {
-      EXPECT_THROW(c->make_cpu("depthwise", p), Unavailable);
+      EXPECT_THROW(make_cpu_instance(*c, "depthwise", p), BadInput);
     }
-    EXPECT_THROW(c->make_cpu("nonsense", p), BadInput);
+    EXPECT_THROW(make_cpu_instance(*c, "nonsense", p), BadInput);
     for (const auto& impl : impls) {
-      auto inst = c->make_cpu(impl, p);
+      auto inst = make_cpu_instance(*c, impl, p);
       p.poison_outputs();
       inst->run();
-      const Validation v = c->validate(p, false);
+      const Validation v = c->validate(p, Precision::fp32);
       EXPECT_TRUE(v.ok()) << c->id() << " " << impl << " max_err=" << v.max_err;
     }
     // A wrong output is caught: flip one sampled element.
-    const Validation good = c->validate(p, false);
+    const Validation good = c->validate(p, Precision::fp32);
     ASSERT_TRUE(good.ok());
     p.y[0] += 1.0f;
-    EXPECT_FALSE(c->validate(p, false).ok()) << c->id();
+    EXPECT_FALSE(c->validate(p, Precision::fp32).ok()) << c->id();
   }
   EXPECT_EQ(seen, 4);
 }

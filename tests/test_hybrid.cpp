@@ -35,7 +35,7 @@ CallSplit split_of(PreparedEntry& p) {
 TEST(Hybrid, NaiveIsCorrectAndCopiesEverythingEveryCall) {
   TestDevice dev;
   PreparedEntry p(hybrid("naive"), RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
-  ASSERT_EQ(p.status(), Status::ok) << p.message();
+  ASSERT_EQ(p.status(), StatusKind::ok) << p.message();
   EXPECT_LE(p.validation().max_err, 1e-4);
   EXPECT_EQ(p.validation().check, "full");
   dev.reset_counters();
@@ -59,7 +59,7 @@ TEST(Hybrid, CallSplitPutsCopyTimeBeforeAndAfterTheCompute) {
   for (const char* impl : {"naive", "cached"}) {
     TestDevice dev;
     PreparedEntry p(hybrid(impl), RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
-    ASSERT_EQ(p.status(), Status::ok) << p.message();
+    ASSERT_EQ(p.status(), StatusKind::ok) << p.message();
     dev.set_copy_delay(milliseconds(static_cast<int>(kDelayMs)));
     const double ms = p.timed_call_ms();
     const CallSplit s = split_of(p);
@@ -77,7 +77,7 @@ TEST(Hybrid, CallSplitPutsCopyTimeBeforeAndAfterTheCompute) {
 TEST(Hybrid, CachedCopiesWeightsOnceAndStagesThroughPinnedMemory) {
   TestDevice dev;
   PreparedEntry p(hybrid("cached"), RunConfig{.seed = 7, .device = &dev, .warmup_calls = 2});
-  ASSERT_EQ(p.status(), Status::ok) << p.message();
+  ASSERT_EQ(p.status(), StatusKind::ok) << p.message();
   EXPECT_LE(p.validation().max_err, 1e-4);
   // Setup uploads x, w, b and downloads w, b once; 3 calls (first + 2 warm-up)
   // download x and upload y; fetch_outputs downloads y.
@@ -103,10 +103,10 @@ TEST_P(HybridErrors, InjectedFailureBecomesItsStatus) {
   {
     TestDevice dev;
     PreparedEntry p(hybrid(impl), RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
-    ASSERT_EQ(p.status(), Status::ok) << p.message();
+    ASSERT_EQ(p.status(), StatusKind::ok) << p.message();
     dev.fail_next(impl == "naive" ? TestDevice::Call::copy : TestDevice::Call::synchronize, cls);
     EXPECT_LT(p.timed_call_ms(), 0.0);
-    EXPECT_EQ(p.status(), Status::failed);
+    EXPECT_EQ(p.status(), StatusKind::failed);
     EXPECT_TRUE(p.message().starts_with(prefix)) << p.message();
   }
   // During setup: the third device allocation (w's buffer... any one) fails.
@@ -114,7 +114,7 @@ TEST_P(HybridErrors, InjectedFailureBecomesItsStatus) {
     TestDevice dev;
     dev.fail_next(TestDevice::Call::malloc_device, cls, 2);
     PreparedEntry p(hybrid(impl), RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
-    EXPECT_EQ(p.status(), Status::failed);
+    EXPECT_EQ(p.status(), StatusKind::failed);
     EXPECT_TRUE(p.message().starts_with(prefix)) << p.message();
     EXPECT_EQ(dev.live_allocations(), 0u) << "device memory released on failure";
   }
@@ -136,7 +136,7 @@ TEST(Hybrid, CachedPinFailureIsAStatus) {
   TestDevice dev;
   dev.fail_next(TestDevice::Call::pin, ErrorClass::out_of_memory);
   PreparedEntry p(hybrid("cached"), RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
-  EXPECT_EQ(p.status(), Status::failed);
+  EXPECT_EQ(p.status(), StatusKind::failed);
   EXPECT_TRUE(p.message().starts_with("failed: out_of_memory: ")) << p.message();
 }
 
@@ -144,7 +144,7 @@ TEST(Hybrid, OutOfDeviceMemoryIsAStatusNotACrash) {
   TestDevice dev;
   dev.set_memory_limit(kW / 2);  // the weight matrix alone does not fit
   PreparedEntry p(hybrid("naive"), RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
-  EXPECT_EQ(p.status(), Status::failed);
+  EXPECT_EQ(p.status(), StatusKind::failed);
   EXPECT_TRUE(p.message().starts_with("failed: out_of_memory: test device: cannot allocate")) << p.message();
   EXPECT_EQ(dev.live_allocations(), 0u);
 }
@@ -156,7 +156,7 @@ TEST(Hybrid, UnavailableWithoutADevice) {
   } catch (const Unavailable&) {
   }
   PreparedEntry p(hybrid("naive"), RunConfig{.seed = 7, .device = nullptr, .warmup_calls = 0});
-  EXPECT_EQ(p.status(), Status::unavailable);
+  EXPECT_EQ(p.status(), StatusKind::unavailable);
   EXPECT_TRUE(p.message().starts_with("unavailable: ")) << p.message();
 }
 
@@ -176,10 +176,10 @@ TEST(HybridOverlap, CachedLinearPipelinesChunksAndStaysCorrect) {
   TestDevice dev;
   PreparedEntry p(Entry{&linear_case(), Mode::hybrid, "cached", kBigBatch},
                   RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
-  ASSERT_EQ(p.status(), Status::ok) << p.message();
+  ASSERT_EQ(p.status(), StatusKind::ok) << p.message();
   EXPECT_LE(p.validation().max_err, 1e-4);
   EXPECT_EQ(p.validation().check, "full");
-  const std::string impl = linear_case().best_cpu_impl(kBigBatch);
+  const std::string impl = linear_case().best_host_impl(kBigBatch).name;
   EXPECT_NE(p.label().find("hybrid=cached;cpu_impl=" + impl + ";overlap=3"), std::string::npos) << p.label();
   // Setup: x, w, b up and w, b down once; the validated call: x down, y up; fetch: y down.
   EXPECT_EQ(dev.counters().h2d_bytes, kBigBatch * kRow + kW + kB + kBigBatch * kRow);
@@ -212,9 +212,9 @@ TEST_P(HybridOverlapConv, CachedConv2dPipelinesImagesAndStaysCorrect) {
   const OpCase& c = find_case("conv2d/" + GetParam());
   TestDevice dev;
   PreparedEntry p(Entry{&c, Mode::hybrid, "cached", 4}, RunConfig{.seed = 11, .device = &dev, .warmup_calls = 1});
-  ASSERT_EQ(p.status(), Status::ok) << p.message();
+  ASSERT_EQ(p.status(), StatusKind::ok) << p.message();
   EXPECT_LE(p.validation().max_err, 1e-4);
-  EXPECT_NE(p.label().find("cpu_impl=" + c.best_cpu_impl(4) + ";overlap=4"), std::string::npos) << p.label();
+  EXPECT_NE(p.label().find("cpu_impl=" + c.best_host_impl(4).name + ";overlap=4"), std::string::npos) << p.label();
 
   auto problem = c.make_problem(4, 11);
   size_t x_bytes = 0, y_bytes = 0;
@@ -244,10 +244,10 @@ TEST(HybridOverlap, FaultInAChunkCopyBecomesItsStatus) {
       TestDevice dev;
       PreparedEntry p(Entry{&linear_case(), Mode::hybrid, "cached", kBigBatch},
                       RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
-      ASSERT_EQ(p.status(), Status::ok) << p.message();
+      ASSERT_EQ(p.status(), StatusKind::ok) << p.message();
       dev.fail_next(call, cls, after);
       EXPECT_LT(p.timed_call_ms(), 0.0);
-      EXPECT_EQ(p.status(), Status::failed);
+      EXPECT_EQ(p.status(), StatusKind::failed);
       const std::string prefix = "failed: " + std::string(to_string(cls)) + ": test device: injected";
       EXPECT_TRUE(p.message().starts_with(prefix)) << p.message();
     }
@@ -259,14 +259,14 @@ TEST(HybridOverlap, FaultInAChunkCopyDuringValidationIsAStatus) {
   dev.fail_next(TestDevice::Call::copy_async, ErrorClass::launch_failure, 1);
   PreparedEntry p(Entry{&linear_case(), Mode::hybrid, "cached", kBigBatch},
                   RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
-  EXPECT_EQ(p.status(), Status::failed);
+  EXPECT_EQ(p.status(), StatusKind::failed);
   EXPECT_TRUE(p.message().starts_with("failed: launch_failure: ")) << p.message();
   EXPECT_EQ(dev.live_allocations(), 0u);
 }
 
 // The sequential path: no overlap in the label, one call copies inputs down and outputs up in one piece each.
 void expect_one_copy_each_way(PreparedEntry& p, TestDevice& dev) {
-  ASSERT_EQ(p.status(), Status::ok) << p.message();
+  ASSERT_EQ(p.status(), StatusKind::ok) << p.message();
   EXPECT_EQ(p.label().find("overlap="), std::string::npos) << p.label();
   dev.reset_counters();
   ASSERT_GT(p.timed_call_ms(), 0.0);
@@ -295,7 +295,7 @@ TEST(HybridOverlap, NaiveNeverPipelines) {
   TestDevice dev;
   PreparedEntry p(Entry{&linear_case(), Mode::hybrid, "naive", kBigBatch},
                   RunConfig{.seed = 7, .device = &dev, .warmup_calls = 0});
-  ASSERT_EQ(p.status(), Status::ok) << p.message();
+  ASSERT_EQ(p.status(), StatusKind::ok) << p.message();
   EXPECT_EQ(p.label().find("overlap="), std::string::npos) << p.label();
   EXPECT_EQ(dev.counters().async_copies, 0u);
 }

@@ -7,12 +7,13 @@
 #include <vector>
 
 #include "cpu_ref/knn.hpp"
-#include "ops/knn/knn.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "harness/status.hpp"
 #include "harness/validate.hpp"
 #include "kernels/cpu/knn.hpp"
+#include "ops/knn/knn.hpp"
+#include "tests/support/toy_case.hpp"
 
 namespace mb {
 namespace {
@@ -246,8 +247,8 @@ TEST(KnnCase, RegistersBothCloudsWithBatchAxisN) {
     EXPECT_EQ(c.batches(Profile::full).front(), 10'000);
     EXPECT_EQ(c.batches(Profile::full).back(), 2'000'000);
     EXPECT_EQ(c.bytes(1000), 16000.0);
-    EXPECT_EQ(c.cpu_impls(), std::vector<std::string>{"grid"});
-    EXPECT_EQ(c.gpu_impls(), (std::vector<std::string>{"exact", "chunked"}));
+    EXPECT_EQ(c.impl_names(Placement::host), std::vector<std::string>{"grid"});
+    EXPECT_EQ(c.impl_names(Placement::device), (std::vector<std::string>{"exact", "chunked"}));
   }
 }
 
@@ -263,14 +264,14 @@ TEST(KnnCase, GridValidatesAndCorruptionIsCaught) {
     const OpCase& c = knn_case(name);
     auto prob = c.make_problem(5000, 7);
     prob->poison_outputs();
-    auto inst = c.make_cpu("grid", *prob);
+    auto inst = make_cpu_instance(c, "grid", *prob);
     inst->run();
-    Validation v = c.validate(*prob, false);
+    Validation v = c.validate(*prob, Precision::fp32);
     EXPECT_TRUE(v.ok()) << name << " max_err=" << v.max_err;
     EXPECT_EQ(v.check, "full");
     auto& p = static_cast<KnnProblem&>(*prob);
     p.out[1234] *= 1.0001f;  // 1e-4 relative: must fail a 1e-5 tolerance
-    EXPECT_FALSE(c.validate(*prob, false).ok()) << name;
+    EXPECT_FALSE(c.validate(*prob, Precision::fp32).ok()) << name;
   }
 }
 

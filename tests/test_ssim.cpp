@@ -10,11 +10,12 @@
 #include <vector>
 
 #include "cpu_ref/ssim.hpp"
-#include "ops/ssim/ssim.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "kernels/common/ssim_math.hpp"
 #include "kernels/cpu/ssim.hpp"
+#include "ops/ssim/ssim.hpp"
+#include "tests/support/toy_case.hpp"
 
 namespace mb {
 namespace {
@@ -367,8 +368,8 @@ TEST(SsimCase, RegisteredCasesAndBatches) {
     const OpCase& c = ssim_case(id);
     EXPECT_EQ(c.batches(Profile::quick), (std::vector<int64_t>{1, 4})) << id;
     EXPECT_EQ(c.batches(Profile::full), (std::vector<int64_t>{1, 2, 4, 8, 16})) << id;
-    EXPECT_EQ(c.cpu_impls(), std::vector<std::string>{"fused"});
-    EXPECT_EQ(c.gpu_impls(), (std::vector<std::string>{"fused", "cudnn"}));
+    EXPECT_EQ(c.impl_names(Placement::host), std::vector<std::string>{"fused"});
+    EXPECT_EQ(c.impl_names(Placement::device), (std::vector<std::string>{"fused", "cudnn"}));
   }
   // mip_1600 is W = 1600, H = 1066.
   auto p = ssim_case("ssim/mip_1600").make_problem(1, 1);
@@ -387,20 +388,20 @@ TEST(SsimCase, ValidationPassesFusedAndCatchesOnePixelOrTheMean) {
     ASSERT_LE(p.y[i], 1.0f);
   }
   prob->poison_outputs();
-  c.make_cpu("fused", *prob)->run();
-  Validation v = c.validate(*prob, false);
+  make_cpu_instance(c, "fused", *prob)->run();
+  Validation v = c.validate(*prob, Precision::fp32);
   EXPECT_TRUE(v.ok()) << v.max_err;
   EXPECT_EQ(v.check, "full");
   EXPECT_GT(p.mean[0], 0.9f);  // Y is X plus small noise
 
   p.map[123457] += 2e-4f;
-  EXPECT_FALSE(c.validate(*prob, false).ok()) << "one map pixel off by 2e-4";
+  EXPECT_FALSE(c.validate(*prob, Precision::fp32).ok()) << "one map pixel off by 2e-4";
   p.map[123457] -= 2e-4f;
   p.mean[0] += 3e-5f;
-  EXPECT_FALSE(c.validate(*prob, false).ok()) << "mean off by 3e-5";
+  EXPECT_FALSE(c.validate(*prob, Precision::fp32).ok()) << "mean off by 3e-5";
   p.mean[0] -= 3e-5f;
   p.map.back() = std::nanf("");
-  EXPECT_FALSE(c.validate(*prob, false).finite);
+  EXPECT_FALSE(c.validate(*prob, Precision::fp32).finite);
 }
 
 }  // namespace

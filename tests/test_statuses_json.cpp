@@ -14,90 +14,21 @@
 #include "harness/gbench.hpp"
 #include "harness/runner.hpp"
 #include "harness/status.hpp"
-#include "tests/support/test_device.hpp"
 #include "harness/validate.hpp"
+#include "tests/support/test_device.hpp"
+#include "tests/support/toy_case.hpp"
 
 namespace mb {
 namespace {
 
-// y = w * x (one scalar weight), so the reference is obvious.
-struct ToyProblem : Problem {
-  explicit ToyProblem(int64_t n) : Problem(n), x(n), w(1, 2.0f), y(n) {}
-  std::vector<TensorRef> tensors() override {
-    return {{"x", Role::input, x.data(), x.size()},
-            {"w", Role::weight, w.data(), 1},
-            {"y", Role::output, y.data(), y.size()}};
-  }
-  std::unique_ptr<Problem> clone() const override { return std::make_unique<ToyProblem>(*this); }
-  std::vector<float> x, w, y;
-};
-
-class ToyInstance : public Instance {
- public:
-  ToyInstance(ToyProblem& p, bool wrong) : p_(p), wrong_(wrong) {}
-  void run() override {
-    for (size_t i = 0; i < p_.x.size(); ++i) p_.y[i] = p_.w[0] * p_.x[i] + (wrong_ && i == 1 ? 0.5f : 0.0f);
-  }
-  std::string label() const override { return wrong_ ? "toy=wrong" : "toy=right"; }
-
- private:
-  ToyProblem& p_;
-  bool wrong_;
-};
-
-class ToyCase : public OpCase {
- public:
-  explicit ToyCase(std::string name) : name_(std::move(name)) {}
-  std::string op() const override { return "toy"; }
-  std::string name() const override { return name_; }
-  std::vector<int64_t> batches(Profile) const override { return {4}; }
-  double flops(int64_t b) const override { return static_cast<double>(b); }
-  double bytes(int64_t b) const override { return 4.0 * (2 * b + 1); }
-  std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t) const override {
-    auto p = std::make_unique<ToyProblem>(batch);
-    for (int64_t i = 0; i < batch; ++i) p->x[i] = static_cast<float>(i + 1);
-    return p;
-  }
-  Validation validate(Problem& prob, bool) const override {
-    auto& p = static_cast<ToyProblem&>(prob);
-    Validation v;
-    v.tolerance = 1e-6;
-    v.check = "full";
-    ErrorMeter m;
-    for (size_t i = 0; i < p.y.size(); ++i) m.add_absolute(p.y[i], 2.0 * p.x[i]);
-    v.max_err = m.max_err();
-    v.finite = m.finite();
-    return v;
-  }
-  std::vector<std::string> cpu_impls() const override { return {"right", "wrong"}; }
-  std::vector<std::string> gpu_impls() const override { return {"kernel"}; }  // none built: unavailable
-  std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& p) const override {
-    return std::make_unique<ToyInstance>(static_cast<ToyProblem&>(p), impl == "wrong");
-  }
-
- private:
-  std::string name_;
-};
-
-// A toy whose "kernel" runs on the host, so device-mode labels can be tested on the test device.
-class ToyDeviceCase : public ToyCase {
- public:
-  using ToyCase::ToyCase;
-  std::unique_ptr<Instance> make_gpu(const std::string&, Problem& p, Device&) const override {
-    std::this_thread::sleep_for(std::chrono::milliseconds(kSetupMs));  // like a cudnnFind
-    return std::make_unique<ToyInstance>(static_cast<ToyProblem&>(p), false);
-  }
-  static constexpr int kSetupMs = 5;
-};
-
 TEST(StatusesJson, DeviceEntriesTimeTheirSetupAndSayWhetherTheFirstCallWasCold) {
-  ToyDeviceCase toy("small");
+  ToyCase toy("small", /*kernel_on_host=*/true);
   auto label_of = [&](Device& dev, Mode mode, int64_t batch) {
     PreparedEntry p(Entry{&toy, mode, mode == Mode::hybrid ? "naive" : "kernel", batch},
                     RunConfig{.seed = 1, .device = &dev, .warmup_calls = 0});
-    EXPECT_EQ(p.status(), Status::ok) << p.message();
+    EXPECT_EQ(p.status(), StatusKind::ok) << p.message();
     if (mode != Mode::hybrid) {
-      EXPECT_GE(p.setup_ms(), ToyDeviceCase::kSetupMs) << "setup is timed on its own";
+      EXPECT_GE(p.setup_ms(), ToyCase::kKernelSetupMs) << "setup is timed on its own";
     }
     return p.label();
   };
@@ -123,10 +54,10 @@ TEST(StatusesJson, EveryStatusRoundTripsThroughGoogleBenchmarkJson) {
   RunConfig cfg;
   cfg.device = &dev;
   const RunSummary s = run_benchmarks(entries, cfg, {{"profile", "test"}}, out, {"--benchmark_min_time=0.001"});
-  EXPECT_EQ(s.ok, 3);
-  EXPECT_EQ(s.wrong, 1);
-  EXPECT_EQ(s.unavailable, 1);
-  EXPECT_EQ(s.failed, 1);
+  EXPECT_EQ(s.count(StatusKind::ok), 3);
+  EXPECT_EQ(s.count(StatusKind::wrong), 1);
+  EXPECT_EQ(s.count(StatusKind::unavailable), 1);
+  EXPECT_EQ(s.count(StatusKind::failed), 1);
 
   std::ifstream in(out);
   ASSERT_TRUE(in) << out;

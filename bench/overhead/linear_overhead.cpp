@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "ops/linear/linear.hpp"
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"
 #include "kernels/cpu/linear.hpp"
+#include "ops/linear/linear.hpp"
 
 namespace {
 
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
       for (const std::string impl : {"openblas", "onednn"}) {
         mb::Entry e{c.get(), mb::Mode::cpu, impl, batch};
         mb::PreparedEntry harnessed(e, mb::RunConfig{});
-        if (harnessed.status() != mb::Status::ok) {
+        if (!harnessed.status().is_ok()) {
           std::printf("%s: %s\n", e.name().c_str(), harnessed.message().c_str());
           return 1;
         }

@@ -1,7 +1,7 @@
 #pragma once
 // The device interface the device modes are written against. The CUDA
-// implementation lives in harness/cuda/cuda_device.*; tests use TestDevice
-// (harness/test_device.hpp), which stands in for CUDA with host memory and can
+// implementation lives in harness/device/cuda/cuda_device.*; tests use TestDevice
+// (tests/support/test_device.hpp), which stands in for CUDA with host memory and can
 // be told to fail any call. Calls throw DeviceFailure (harness/status.hpp).
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +10,9 @@
 #include <string>
 
 namespace mb {
+
+// Why device impls and modes cannot run in a build without CUDA.
+inline constexpr const char* kBuiltWithoutCuda = "built without CUDA (MODEBENCH_CUDA=OFF or no toolkit found)";
 
 enum class CopyKind { host_to_device, device_to_host };
 

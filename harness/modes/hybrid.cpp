@@ -4,16 +4,16 @@
 // The host staging starts as NaN, so a copy that did not happen cannot validate.
 //
 // naive  (what a hand-written fallback does): pageable host tensors; every call
-//        copies ALL inputs and weights device->host, runs the op's plain CPU impl,
-//        copies the outputs host->device. The plain impl is constructed once at
-//        setup: it must keep no weight state (openblas, im2col keep none), so
+//        copies ALL inputs and weights device->host, runs the op's plain host impl
+//        (Impl::plain), copies the outputs host->device. The plain impl is constructed
+//        once at setup: it keeps no weight state (openblas, im2col keep none), so
 //        fresh weights are read on every call. Host allocation is done once too
 //        (a real `.cpu()` also allocates per call: naive is a lower bound).
-// cached: weights are copied to the host once at setup and the best CPU impl is
-//        built once on them (oneDNN packs them); inputs and outputs are staged in
+// cached: weights are copied to the host once at setup and the best host impl for
+//        the batch (Impl::best_for) is built once on them (oneDNN packs them); inputs and outputs are staged in
 //        page-locked host buffers with async copies on the device's stream.
-//        Overlap: when the op can compute a range of batch rows
-//        (OpCase::make_cpu_rows) and the batch's inputs+outputs make at least two
+//        Overlap: when that impl can compute a range of batch rows
+//        (Impl::splits_rows) and the batch's inputs+outputs make at least two
 //        chunks of kMinChunkBytes, the batch is split into 2-4 chunks, each with
 //        its own CPU instance built at setup, and pipelined on the one stream:
 //          queue D2H(0); for each chunk i: wait for D2H(i), queue D2H(i+1),
@@ -32,7 +32,8 @@
 #include <limits>
 #include <vector>
 
-#include "harness/runner.hpp"
+#include "harness/device/device.hpp"
+#include "harness/op_case.hpp"
 #include "harness/status.hpp"
 
 namespace mb {
@@ -80,12 +81,12 @@ class HybridInstance : public Instance {
         else
           pinned_.push_back(std::make_unique<PinnedRegion>(dev, t.data, t.bytes()));
       }
-      cpu_impl_ = c.best_cpu_impl(p.batch());
-      if (const int64_t n = chunk_count(host_tensors_, batch); n > 1) split(c, n);
+      impl_ = &c.best_host_impl(batch);
+      if (const int64_t n = chunk_count(host_tensors_, batch); n > 1 && impl_->splits_rows) split(n);
     } else {
-      cpu_impl_ = c.plain_cpu_impl();
+      impl_ = &c.plain_host_impl();
     }
-    if (cpu_.empty()) cpu_.push_back(c.make_cpu(cpu_impl_, *host_));
+    if (cpu_.empty()) cpu_.push_back(impl_->make(*host_, nullptr, RowRange{0, batch}));
   }
 
   // No copy may still be in flight into staging memory that is about to be freed
@@ -121,27 +122,21 @@ class HybridInstance : public Instance {
   }
 
   std::string label() const override {
-    std::string l = std::string("hybrid=") + (cached_ ? "cached" : "naive") + ";cpu_impl=" + cpu_impl_;
+    std::string l = std::string("hybrid=") + (cached_ ? "cached" : "naive") + ";cpu_impl=" + impl_->name;
     if (cpu_.size() > 1) l += ";overlap=" + std::to_string(cpu_.size());
     const std::string inner = cpu_.front()->label();
     return inner.empty() ? l : l + ";" + inner;
   }
-  bool reduced_precision() const override { return cpu_.front()->reduced_precision(); }
+  Precision precision() const override { return cpu_.front()->precision(); }
   std::optional<CallSplit> call_split() const override { return split_; }
 
  private:
-  // One CPU instance per chunk of rows [batch*i/n, batch*(i+1)/n), built now
-  // (oneDNN packs the weights for each chunk's row count); none when the op cannot split.
-  void split(const OpCase& c, int64_t n) {
+  // One host instance per chunk of rows [batch*i/n, batch*(i+1)/n), built now
+  // (oneDNN packs the weights for each chunk's row count).
+  void split(int64_t n) {
     const int64_t batch = problem_.batch();
-    for (int64_t i = 0; i < n; ++i) {
-      auto rows = c.make_cpu_rows(cpu_impl_, *host_, batch * i / n, batch * (i + 1) / n);
-      if (!rows) {
-        cpu_.clear();
-        return;
-      }
-      cpu_.push_back(std::move(rows));
-    }
+    for (int64_t i = 0; i < n; ++i)
+      cpu_.push_back(impl_->make(*host_, nullptr, RowRange{batch * i / n, batch * (i + 1) / n}));
     bounds_.clear();
     for (int64_t i = 0; i <= n; ++i) bounds_.push_back(batch * i / n);
   }
@@ -213,7 +208,7 @@ class HybridInstance : public Instance {
   std::vector<TensorRef> host_tensors_;
   std::vector<DeviceBuffer> device_;  // same order as tensors()
   std::vector<std::unique_ptr<PinnedRegion>> pinned_;
-  std::string cpu_impl_;
+  const Impl* impl_ = nullptr;                  // the host impl every chunk runs
   std::vector<int64_t> bounds_;                 // chunk i is batch rows [bounds_[i], bounds_[i+1])
   std::vector<std::unique_ptr<Instance>> cpu_;  // one per chunk; one chunk = no pipelining
   CallSplit split_;                             // of the last call
@@ -222,9 +217,11 @@ class HybridInstance : public Instance {
 
 }  // namespace
 
-std::unique_ptr<Instance> make_hybrid(const OpCase& c, const std::string& impl, Problem& p, Device& dev) {
+std::vector<std::string> hybrid_impl_names(const OpCase&) { return {"naive", "cached"}; }
+
+std::unique_ptr<Instance> make_hybrid(const OpCase& c, const std::string& impl, Problem& p, Device* dev) {
   if (impl != "naive" && impl != "cached") throw BadInput("hybrid has no impl '" + impl + "' (naive, cached)");
-  return std::make_unique<HybridInstance>(c, impl == "cached", p, dev);
+  return std::make_unique<HybridInstance>(c, impl == "cached", p, *dev);
 }
 
 }  // namespace mb

@@ -1,5 +1,3 @@
-#include "ops/conv2d/conv2d.hpp"
-
 #include <cmath>
 
 #include "harness/registry.hpp"
@@ -7,18 +5,19 @@
 #include "harness/status.hpp"
 #include "harness/validate.hpp"
 #include "kernels/cpu/conv2d.hpp"
+#include "ops/conv2d/conv2d.hpp"
 
 namespace mb {
 namespace {
 
 // Images [begin, end) of a problem: their shape and where their x and y start.
-// Every impl computes such a range (the whole batch from make_cpu).
+// Every impl computes such a range (the whole batch outside hybrid cached).
 struct Images {
-  Images(Conv2dProblem& p, int64_t begin, int64_t end)
+  Images(Conv2dProblem& p, RowRange r)
       : s(p.shape),
-        x(p.x.data() + begin * p.shape.C * p.shape.H * p.shape.W),
-        y(p.y.data() + begin * p.shape.K * p.shape.P() * p.shape.Q()) {
-    s.N = end - begin;
+        x(p.x.data() + r.begin * p.shape.C * p.shape.H * p.shape.W),
+        y(p.y.data() + r.begin * p.shape.K * p.shape.P() * p.shape.Q()) {
+    s.N = r.end - r.begin;
   }
   ref::Conv2dShape s;
   const float* x;
@@ -64,11 +63,33 @@ class DepthwiseInstance : public Instance {
   Images r_;
 };
 
-class Conv2dCase : public OpCase {
+// Tolerances (error metric of ops.md, as linear): strict fp32, or TF32 where the impl says so.
+constexpr double kStrictTolerance = 1e-4;
+constexpr double kTf32Tolerance = 5e-3;
+
+class Conv2dCase : public CaseOf<Conv2dProblem> {
  public:
-  // `best` is the fastest cpu impl of this case as measured on the dev box (see register_conv2d).
-  Conv2dCase(std::string name, ref::Conv2dShape s, std::string best)
-      : name_(std::move(name)), s_(s), best_(std::move(best)) {}
+  // `best` is the fastest host impl of this case as measured on the dev box (see register_conv2d).
+  Conv2dCase(std::string name, ref::Conv2dShape s, const std::string& best) : name_(std::move(name)), s_(s) {
+    auto best_here = [best](const std::string& impl) { return [is_best = impl == best](int64_t) { return is_best; }; };
+    add_host_impl("onednn",
+                  [](Conv2dProblem& p, RowRange r) { return std::make_unique<OnednnInstance>(p, Images(p, r)); },
+                  {.splits_rows = true, .best_for = best_here("onednn")});
+    add_host_impl("im2col",
+                  [](Conv2dProblem& p, RowRange r) { return std::make_unique<Im2colInstance>(p, Images(p, r)); },
+                  {.plain = true, .splits_rows = true, .best_for = best_here("im2col")});
+    // The direct depthwise kernel is listed only where it applies.
+    if (cpu::is_depthwise(s_))
+      add_host_impl("depthwise",
+                    [](Conv2dProblem& p, RowRange r) { return std::make_unique<DepthwiseInstance>(p, Images(p, r)); },
+                    {.splits_rows = true, .best_for = best_here("depthwise")});
+    add_device_impl("cudnn", Precision::fp32,
+                    MB_CUDA_ONLY([](Conv2dProblem& p, Device& d) { return make_cudnn_conv2d(p, d, Precision::fp32); }),
+                    MB_CUDA_ONLY(conv2d_gpu_kernels));
+    add_device_impl("cudnn_tf32", Precision::tf32,
+                    MB_CUDA_ONLY([](Conv2dProblem& p, Device& d) { return make_cudnn_conv2d(p, d, Precision::tf32); }),
+                    MB_CUDA_ONLY(conv2d_gpu_kernels));
+  }
   std::string op() const override { return "conv2d"; }
   std::string name() const override { return name_; }
 
@@ -86,50 +107,25 @@ class Conv2dCase : public OpCase {
     const auto s = at(batch);
     return 4.0 * static_cast<double>(s.input_size() + s.weight_size() + s.K + s.output_size());
   }
+  double tolerance(Precision precision) const override {
+    return precision == Precision::fp32 ? kStrictTolerance : kTf32Tolerance;
+  }
 
-  std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const override {
+ protected:
+  std::unique_ptr<Conv2dProblem> make(int64_t batch, uint64_t seed) const override {
     auto p = std::make_unique<Conv2dProblem>(at(batch));
     fill_layer_inputs(seed, p->x, p->w, p->b, s_.Cg() * s_.R * s_.S);
     return p;
   }
 
-  Validation validate(Problem& prob, bool reduced_precision) const override {
-    auto& p = static_cast<Conv2dProblem&>(prob);
+  Validation check(Conv2dProblem& p, Precision precision) const override {
     const auto& s = p.shape;
     const int64_t P = s.P(), Q = s.Q();
-    return validate_against(p.y, reduced_precision, [&](size_t idx) {
+    return validate_against(p.y, tolerance(precision), [&](size_t idx) {
       const auto i = static_cast<int64_t>(idx);
       const int64_t q = i % Q, pp = (i / Q) % P, k = (i / (P * Q)) % s.K, n = i / (P * Q * s.K);
       return ref::conv2d_at(p.x.data(), p.w.data(), p.b.data(), s, n, k, pp, q);
     });
-  }
-
-  // The depthwise kernel is listed only where it applies.
-  std::vector<std::string> cpu_impls() const override {
-    if (cpu::is_depthwise(s_)) return {"onednn", "im2col", "depthwise"};
-    return {"onednn", "im2col"};
-  }
-  std::vector<std::string> gpu_impls() const override { return {"cudnn", "cudnn_tf32"}; }
-  std::string best_cpu_impl(int64_t) const override { return best_; }
-  std::string plain_cpu_impl() const override { return "im2col"; }
-
-  std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {
-    return make_cpu_rows(impl, prob, 0, prob.batch());
-  }
-  std::unique_ptr<Instance> make_cpu_rows(const std::string& impl, Problem& prob, int64_t begin,
-                                          int64_t end) const override {
-    auto& p = static_cast<Conv2dProblem&>(prob);
-    const Images r(p, begin, end);
-    if (impl == "onednn") return std::make_unique<OnednnInstance>(p, r);
-    if (impl == "im2col") return std::make_unique<Im2colInstance>(p, r);
-    if (impl == "depthwise") {
-      if (!cpu::is_depthwise(p.shape)) throw Unavailable("depthwise applies only to groups == channels");
-      return std::make_unique<DepthwiseInstance>(p, r);
-    }
-    throw BadInput("conv2d has no cpu impl '" + impl + "'");
-  }
-  std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
-    return make_conv2d_gpu(impl, static_cast<Conv2dProblem&>(prob), dev);
   }
 
  private:
@@ -141,7 +137,6 @@ class Conv2dCase : public OpCase {
 
   std::string name_;
   ref::Conv2dShape s_;
-  std::string best_;
 };
 
 }  // namespace

@@ -1,8 +1,11 @@
 #pragma once
-// conv2d (torch.nn.functional.conv2d): one case struct per shape of ops.md.
+// conv2d (torch.nn.functional.conv2d): the problem of one (case, batch) and the device
+// impls' factories (gpu.cpp, CUDA builds only). The cases and the impl table: case.cpp.
+#include <memory>
 #include <vector>
 
 #include "cpu_ref/conv2d.hpp"
+#include "harness/device/device.hpp"
 #include "harness/op_case.hpp"
 
 namespace mb {
@@ -27,7 +30,8 @@ struct Conv2dProblem : Problem {
   std::vector<float> x, w, b, y;
 };
 
-// GPU impls of conv2d (harness/cuda/, CUDA builds only).
-std::unique_ptr<Instance> make_conv2d_gpu(const std::string& impl, Conv2dProblem& p, Device& dev);
+// cuDNN with the math type set explicitly: FMA only, or TF32 allowed (gpu.cpp).
+std::unique_ptr<Instance> make_cudnn_conv2d(Conv2dProblem& p, Device& dev, Precision precision);
+std::vector<KernelRef> conv2d_gpu_kernels();
 
 }  // namespace mb

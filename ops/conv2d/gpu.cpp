@@ -1,8 +1,8 @@
 // conv2d on the GPU through cuDNN with the math type set explicitly: FMA only
 // (strict fp32) or cuDNN's default, which allows TF32 on Ampere and newer.
 #include "harness/device/cuda/cudnn_conv.hpp"
-#include "ops/conv2d/conv2d.hpp"
 #include "kernels/cuda/bias.hpp"
+#include "ops/conv2d/conv2d.hpp"
 
 namespace mb {
 namespace {
@@ -48,7 +48,7 @@ class CudnnConv2d : public Instance {
     return std::string(tf32_ ? "math=tf32" : "math=fp32") + ";algo=" + conv_algo_name(choice_.algo) +
            ";workspace=" + std::to_string(choice_.workspace) + ";" + kernel_image_label(cuda::add_bias_nchw_kernel());
   }
-  bool reduced_precision() const override { return tf32_; }
+  Precision precision() const override { return tf32_ ? Precision::tf32 : Precision::fp32; }
 
  private:
   Conv2dProblem& p_;
@@ -62,10 +62,10 @@ class CudnnConv2d : public Instance {
 
 }  // namespace
 
-std::unique_ptr<Instance> make_conv2d_gpu(const std::string& impl, Conv2dProblem& p, Device& dev) {
-  if (impl != "cudnn" && impl != "cudnn_tf32") throw BadInput("conv2d has no gpu impl '" + impl + "'");
-  CudaDevice& cd = as_cuda(dev);
-  return std::make_unique<CudnnConv2d>(p, cd, impl == "cudnn_tf32");
+std::unique_ptr<Instance> make_cudnn_conv2d(Conv2dProblem& p, Device& dev, Precision precision) {
+  return std::make_unique<CudnnConv2d>(p, as_cuda(dev), precision == Precision::tf32);
 }
+
+std::vector<KernelRef> conv2d_gpu_kernels() { return {{"add_bias_nchw", cuda::add_bias_nchw_kernel()}}; }
 
 }  // namespace mb

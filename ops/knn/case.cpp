@@ -1,5 +1,3 @@
-#include "ops/knn/knn.hpp"
-
 #include <algorithm>
 #include <cmath>
 
@@ -9,6 +7,8 @@
 #include "harness/status.hpp"
 #include "harness/validate.hpp"
 #include "kernels/cpu/knn.hpp"
+#include "ops/knn/knn.hpp"
+#include "ops/knn/stream.hpp"
 
 namespace mb {
 namespace {
@@ -108,9 +108,13 @@ class GridInstance : public Instance {
   cpu::KnnGrid grid_;
 };
 
-class KnnCase : public OpCase {
+class KnnCase : public CaseOf<KnnProblem> {
  public:
-  KnnCase(std::string name, KnnCloud cloud) : name_(std::move(name)), cloud_(cloud) {}
+  KnnCase(std::string name, KnnCloud cloud) : name_(std::move(name)), cloud_(cloud) {
+    add_host_impl("grid", [](KnnProblem& p, RowRange) { return std::make_unique<GridInstance>(p); });
+    add_device_impl("exact", Precision::fp32, MB_CUDA_ONLY(make_exact_knn), MB_CUDA_ONLY(exact_knn_kernels));
+    add_device_impl("chunked", Precision::fp32, MB_CUDA_ONLY(make_chunked_knn), MB_CUDA_ONLY(chunked_knn_kernels));
+  }
   std::string op() const override { return "knn"; }
   std::string name() const override { return name_; }
 
@@ -122,6 +126,8 @@ class KnnCase : public OpCase {
     OpCase::check_batch(batch);
     if (batch < 4) throw BadInput("knn needs at least 4 points (batch >= 4), got " + std::to_string(batch));
   }
+  // A malformed MODEBENCH_KNN_BUDGET is bad input, reported before any work.
+  void check_environment() const override { knn_budget_from_env(); }
   // No nominal FLOP count: the work depends on the algorithm and the cloud, not on N
   // alone (brute force would claim 8*N*(N-1)). Compare knn by items_per_second (points/s).
   double flops(int64_t) const override { return 0.0; }
@@ -129,17 +135,20 @@ class KnnCase : public OpCase {
   // Plus the grid's scratch: cell per point, <= ~8 cell starts per point, sorted copy.
   double host_bytes(int64_t batch) const override { return bytes(batch) + (4.0 + 32.0 + 16.0) * batch; }
 
-  std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const override {
+  // The result is exact up to rounding; any approximate search is wrong.
+  double tolerance(Precision) const override { return 1e-5; }
+
+ protected:
+  std::unique_ptr<KnnProblem> make(int64_t batch, uint64_t seed) const override {
     check_batch(batch);
     auto p = std::make_unique<KnnProblem>(batch);
     p->points = knn_points(cloud_, batch, seed);
     return p;
   }
 
-  Validation validate(Problem& prob, bool) const override {
-    auto& p = static_cast<KnnProblem&>(prob);
+  Validation check(KnnProblem& p, Precision precision) const override {
     Validation v;
-    v.tolerance = 1e-5;
+    v.tolerance = tolerance(precision);
     v.finite = all_finite(p.out);
     v.check = check_label(p.out.size(), kKnnFullCheckLimit);
     const std::vector<size_t> idx = outputs_to_check(p.out.size(), kKnnFullCheckLimit);
@@ -152,20 +161,6 @@ class KnnCase : public OpCase {
     v.max_err = meter.max_err();
     v.finite = v.finite && meter.finite();
     return v;
-  }
-
-  std::vector<std::string> cpu_impls() const override { return {"grid"}; }
-  std::vector<std::string> gpu_impls() const override { return {"exact", "chunked"}; }
-  std::string best_cpu_impl(int64_t) const override { return "grid"; }
-  std::string plain_cpu_impl() const override { return "grid"; }
-
-  std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {
-    auto& p = static_cast<KnnProblem&>(prob);
-    if (impl == "grid") return std::make_unique<GridInstance>(p);
-    throw BadInput("knn has no cpu impl '" + impl + "'");
-  }
-  std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
-    return make_knn_gpu(impl, static_cast<KnnProblem&>(prob), dev);
   }
 
  private:

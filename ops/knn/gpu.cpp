@@ -12,10 +12,10 @@
 
 #include "harness/device/cuda/cuda_check.hpp"
 #include "harness/device/cuda/cuda_device.hpp"
-#include "ops/knn/stream.hpp"
-#include "ops/knn/knn.hpp"
 #include "harness/status.hpp"
 #include "kernels/cuda/knn.hpp"
+#include "ops/knn/knn.hpp"
+#include "ops/knn/stream.hpp"
 
 namespace mb {
 namespace {
@@ -160,11 +160,24 @@ class KnnChunkedGpu : public Instance {
 
 }  // namespace
 
-std::unique_ptr<Instance> make_knn_gpu(const std::string& impl, KnnProblem& p, Device& dev) {
-  if (impl != "exact" && impl != "chunked") throw BadInput("knn has no gpu impl '" + impl + "'");
-  CudaDevice& cd = as_cuda(dev);
-  if (impl == "chunked") return std::make_unique<KnnChunkedGpu>(p, cd);
-  return std::make_unique<KnnExactGpu>(p, cd);
+std::unique_ptr<Instance> make_exact_knn(KnnProblem& p, Device& dev) {
+  return std::make_unique<KnnExactGpu>(p, as_cuda(dev));
+}
+std::unique_ptr<Instance> make_chunked_knn(KnnProblem& p, Device& dev) {
+  return std::make_unique<KnnChunkedGpu>(p, as_cuda(dev));
+}
+
+std::vector<KernelRef> exact_knn_kernels() {
+  const cuda::KnnKernelRefs k = cuda::knn_kernels();
+  return {{"knn_query", k.query},   {"knn_bounds", k.bounds}, {"knn_bounds_total", k.bounds_total},
+          {"knn_morton", k.morton}, {"knn_gather", k.gather}, {"knn_boxes", k.boxes}};
+}
+std::vector<KernelRef> chunked_knn_kernels() {
+  const cuda::KnnKernelRefs k = cuda::knn_kernels();
+  return {{"knn_chunk_scan", k.chunk_scan},
+          {"knn_chunk_init", k.chunk_init},
+          {"knn_chunk_mark", k.chunk_mark},
+          {"knn_chunk_finish", k.chunk_finish}};
 }
 
 }  // namespace mb

@@ -1,9 +1,14 @@
 #pragma once
-// knn (simple-knn distCUDA2, 3DGS scale initialisation): the batch axis is N, the point count.
+// knn (simple-knn distCUDA2, 3DGS scale initialisation): the batch axis is N, the point
+// count. The point clouds, the problem, and the device impls' factories (gpu.cpp, CUDA
+// builds only). The cases and the impl table: case.cpp; the memory-capped variant's
+// device-independent chunk loop: stream.hpp.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "harness/device/device.hpp"
 #include "harness/op_case.hpp"
 
 namespace mb {
@@ -27,7 +32,10 @@ struct KnnProblem : Problem {
   std::vector<float> points, out;
 };
 
-// GPU impls of knn (harness/cuda/, CUDA builds only).
-std::unique_ptr<Instance> make_knn_gpu(const std::string& impl, KnnProblem& p, Device& dev);
+// "exact": everything resident, index built on the device; "chunked": memory-capped (gpu.cpp).
+std::unique_ptr<Instance> make_exact_knn(KnnProblem& p, Device& dev);
+std::unique_ptr<Instance> make_chunked_knn(KnnProblem& p, Device& dev);
+std::vector<KernelRef> exact_knn_kernels();
+std::vector<KernelRef> chunked_knn_kernels();
 
 }  // namespace mb

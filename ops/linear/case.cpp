@@ -1,5 +1,3 @@
-#include "ops/linear/linear.hpp"
-
 #include <cmath>
 
 #include "harness/registry.hpp"
@@ -7,14 +5,15 @@
 #include "harness/status.hpp"
 #include "harness/validate.hpp"
 #include "kernels/cpu/linear.hpp"
+#include "ops/linear/linear.hpp"
 
 namespace mb {
 namespace {
 
-// Both impls compute rows [begin, end) of the problem (the whole batch from make_cpu).
+// Both impls compute a range of batch rows of the problem (the whole batch outside hybrid cached).
 class OpenblasInstance : public Instance {
  public:
-  OpenblasInstance(LinearProblem& p, int64_t begin, int64_t end) : p_(p), begin_(begin), rows_(end - begin) {}
+  OpenblasInstance(LinearProblem& p, RowRange r) : p_(p), begin_(r.begin), rows_(r.end - r.begin) {}
   void run() override {
     const auto& s = p_.shape;
     cpu::linear_openblas(p_.x.data() + begin_ * s.in, p_.w.data(), p_.b.data(), p_.y.data() + begin_ * s.out, rows_,
@@ -29,8 +28,8 @@ class OpenblasInstance : public Instance {
 
 class OnednnInstance : public Instance {
  public:
-  OnednnInstance(LinearProblem& p, int64_t begin, int64_t end)
-      : p_(p), begin_(begin), lin_(p.w.data(), p.b.data(), end - begin, p.shape.in, p.shape.out) {}
+  OnednnInstance(LinearProblem& p, RowRange r)
+      : p_(p), begin_(r.begin), lin_(p.w.data(), p.b.data(), r.end - r.begin, p.shape.in, p.shape.out) {}
   void run() override { lin_.run(p_.x.data() + begin_ * p_.shape.in, p_.y.data() + begin_ * p_.shape.out); }
   std::string label() const override { return "math=fp32;weights=packed"; }
 
@@ -40,9 +39,27 @@ class OnednnInstance : public Instance {
   cpu::OnednnLinear lin_;
 };
 
-class LinearCase : public OpCase {
+// Tolerances (error metric of ops.md): strict fp32, or TF32 where the impl says so.
+constexpr double kStrictTolerance = 1e-4;
+constexpr double kTf32Tolerance = 5e-3;
+
+class LinearCase : public CaseOf<LinearProblem> {
  public:
-  LinearCase(std::string name, int64_t in, int64_t out) : name_(std::move(name)), in_(in), out_(out) {}
+  LinearCase(std::string name, int64_t in, int64_t out) : name_(std::move(name)), in_(in), out_(out) {
+    // Measured here (bench/overhead/linear_overhead, 2 cores): oneDNN's packed
+    // weights win 2x at small batches (B = 8: 68 vs 37 GFLOP/s); OpenBLAS sgemv at
+    // B = 1 and sgemm from B = 64 (140 vs 85 GFLOP/s).
+    add_host_impl("openblas", [](LinearProblem& p, RowRange r) { return std::make_unique<OpenblasInstance>(p, r); },
+                  {.plain = true, .splits_rows = true, .best_for = [](int64_t b) { return b <= 1 || b >= 48; }});
+    add_host_impl("onednn", [](LinearProblem& p, RowRange r) { return std::make_unique<OnednnInstance>(p, r); },
+                  {.splits_rows = true, .best_for = [](int64_t b) { return b > 1 && b < 48; }});
+    add_device_impl("cublas", Precision::fp32,
+                    MB_CUDA_ONLY([](LinearProblem& p, Device& d) { return make_cublas_linear(p, d, Precision::fp32); }),
+                    MB_CUDA_ONLY(linear_gpu_kernels));
+    add_device_impl("cublas_tf32", Precision::tf32,
+                    MB_CUDA_ONLY([](LinearProblem& p, Device& d) { return make_cublas_linear(p, d, Precision::tf32); }),
+                    MB_CUDA_ONLY(linear_gpu_kernels));
+  }
   std::string op() const override { return "linear"; }
   std::string name() const override { return name_; }
 
@@ -54,41 +71,22 @@ class LinearCase : public OpCase {
   }
   double flops(int64_t batch) const override { return 2.0 * batch * in_ * out_; }
   double bytes(int64_t batch) const override { return 4.0 * (batch * in_ + out_ * in_ + out_ + batch * out_); }
+  double tolerance(Precision precision) const override {
+    return precision == Precision::fp32 ? kStrictTolerance : kTf32Tolerance;
+  }
 
-  std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const override {
+ protected:
+  std::unique_ptr<LinearProblem> make(int64_t batch, uint64_t seed) const override {
     auto p = std::make_unique<LinearProblem>(ref::LinearShape{batch, in_, out_});
     fill_layer_inputs(seed, p->x, p->w, p->b, in_);
     return p;
   }
 
-  Validation validate(Problem& prob, bool reduced_precision) const override {
-    auto& p = static_cast<LinearProblem&>(prob);
-    return validate_against(p.y, reduced_precision, [&](size_t idx) {
+  Validation check(LinearProblem& p, Precision precision) const override {
+    return validate_against(p.y, tolerance(precision), [&](size_t idx) {
       const auto i = static_cast<int64_t>(idx) / out_, o = static_cast<int64_t>(idx) % out_;
       return ref::linear_at(p.x.data(), p.w.data(), p.b.data(), p.shape, i, o);
     });
-  }
-
-  std::vector<std::string> cpu_impls() const override { return {"openblas", "onednn"}; }
-  std::vector<std::string> gpu_impls() const override { return {"cublas", "cublas_tf32"}; }
-  // Measured here (bench/overhead/linear_overhead, 2 cores): oneDNN's packed
-  // weights win 2x at small batches (B = 8: 68 vs 37 GFLOP/s); OpenBLAS sgemv at
-  // B = 1 and sgemm from B = 64 (140 vs 85 GFLOP/s).
-  std::string best_cpu_impl(int64_t batch) const override { return batch > 1 && batch < 48 ? "onednn" : "openblas"; }
-  std::string plain_cpu_impl() const override { return "openblas"; }
-
-  std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {
-    return make_cpu_rows(impl, prob, 0, prob.batch());
-  }
-  std::unique_ptr<Instance> make_cpu_rows(const std::string& impl, Problem& prob, int64_t begin,
-                                          int64_t end) const override {
-    auto& p = static_cast<LinearProblem&>(prob);
-    if (impl == "openblas") return std::make_unique<OpenblasInstance>(p, begin, end);
-    if (impl == "onednn") return std::make_unique<OnednnInstance>(p, begin, end);
-    throw BadInput("linear has no cpu impl '" + impl + "'");
-  }
-  std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
-    return make_linear_gpu(impl, static_cast<LinearProblem&>(prob), dev);
   }
 
  private:

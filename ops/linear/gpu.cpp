@@ -6,9 +6,9 @@
 
 #include "harness/device/cuda/cuda_check.hpp"
 #include "harness/device/cuda/cuda_device.hpp"
-#include "ops/linear/linear.hpp"
 #include "harness/status.hpp"
 #include "kernels/cuda/bias.hpp"
+#include "ops/linear/linear.hpp"
 
 namespace mb {
 namespace {
@@ -59,7 +59,7 @@ class CublasLinear : public Instance {
     return std::string(tf32_ ? "math=tf32" : "math=fp32") + ";blas=cublas_sgemm;" +
            kernel_image_label(cuda::fill_rows_with_bias_kernel());
   }
-  bool reduced_precision() const override { return tf32_; }
+  Precision precision() const override { return tf32_ ? Precision::tf32 : Precision::fp32; }
 
  private:
   LinearProblem& p_;
@@ -71,10 +71,10 @@ class CublasLinear : public Instance {
 
 }  // namespace
 
-std::unique_ptr<Instance> make_linear_gpu(const std::string& impl, LinearProblem& p, Device& dev) {
-  if (impl != "cublas" && impl != "cublas_tf32") throw BadInput("linear has no gpu impl '" + impl + "'");
-  CudaDevice& cd = as_cuda(dev);
-  return std::make_unique<CublasLinear>(p, cd, impl == "cublas_tf32");
+std::unique_ptr<Instance> make_cublas_linear(LinearProblem& p, Device& dev, Precision precision) {
+  return std::make_unique<CublasLinear>(p, as_cuda(dev), precision == Precision::tf32);
 }
+
+std::vector<KernelRef> linear_gpu_kernels() { return {{"fill_rows_with_bias", cuda::fill_rows_with_bias_kernel()}}; }
 
 }  // namespace mb

@@ -1,8 +1,11 @@
 #pragma once
-// linear (torch.nn.functional.linear): one case struct per shape of ops.md.
+// linear (torch.nn.functional.linear): the problem of one (case, batch) and the device
+// impls' factories (gpu.cpp, CUDA builds only). The cases and the impl table: case.cpp.
+#include <memory>
 #include <vector>
 
 #include "cpu_ref/linear.hpp"
+#include "harness/device/device.hpp"
 #include "harness/op_case.hpp"
 
 namespace mb {
@@ -22,7 +25,8 @@ struct LinearProblem : Problem {
   std::vector<float> x, w, b, y;
 };
 
-// GPU impls of linear (harness/cuda/linear_gpu.cpp, CUDA builds only).
-std::unique_ptr<Instance> make_linear_gpu(const std::string& impl, LinearProblem& p, Device& dev);
+// cuBLAS SGEMM, strict fp32 or with TF32 allowed (gpu.cpp).
+std::unique_ptr<Instance> make_cublas_linear(LinearProblem& p, Device& dev, Precision precision);
+std::vector<KernelRef> linear_gpu_kernels();
 
 }  // namespace mb

@@ -1,5 +1,3 @@
-#include "ops/ssim/ssim.hpp"
-
 #include <algorithm>
 #include <cmath>
 
@@ -8,6 +6,7 @@
 #include "harness/status.hpp"
 #include "harness/validate.hpp"
 #include "kernels/cpu/ssim.hpp"
+#include "ops/ssim/ssim.hpp"
 
 namespace mb {
 namespace {
@@ -31,9 +30,13 @@ class FusedInstance : public Instance {
   cpu::SsimFused k_;
 };
 
-class SsimCase : public OpCase {
+class SsimCase : public CaseOf<SsimProblem> {
  public:
-  SsimCase(std::string name, int64_t width, int64_t height) : name_(std::move(name)), w_(width), h_(height) {}
+  SsimCase(std::string name, int64_t width, int64_t height) : name_(std::move(name)), w_(width), h_(height) {
+    add_host_impl("fused", [](SsimProblem& p, RowRange) { return std::make_unique<FusedInstance>(p); });
+    add_device_impl("fused", Precision::fp32, MB_CUDA_ONLY(make_fused_ssim), MB_CUDA_ONLY(fused_ssim_kernels));
+    add_device_impl("cudnn", Precision::fp32, MB_CUDA_ONLY(make_cudnn_ssim), MB_CUDA_ONLY(cudnn_ssim_kernels));
+  }
   std::string op() const override { return "ssim"; }
   std::string name() const override { return name_; }
 
@@ -48,7 +51,10 @@ class SsimCase : public OpCase {
   // Validation holds, per thread, one double reference plane and its 5 horizontal statistics.
   double host_bytes(int64_t batch) const override { return bytes(batch) + 2 * 48.0 * static_cast<double>(h_ * w_); }
 
-  std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const override {
+  double tolerance(Precision) const override { return kMapTolerance; }
+
+ protected:
+  std::unique_ptr<SsimProblem> make(int64_t batch, uint64_t seed) const override {
     auto p = std::make_unique<SsimProblem>(ref::SsimShape{batch, kChannels, h_, w_});
     Rng(derive_seed(seed, 1)).fill_uniform(p->x, 0.0f, 1.0f);
     // Y = X plus small noise, so SSIM is near 1 as in training (ops.md "Inputs").
@@ -61,8 +67,7 @@ class SsimCase : public OpCase {
   // mean needs every reference pixel anyway, so the map check is full at no extra cost).
   // ops.md has two tolerances; max_err is in map units with the mean error scaled by
   // kMapTolerance / kMeanTolerance, so the one threshold kMapTolerance enforces both.
-  Validation validate(Problem& prob, bool) const override {
-    auto& p = static_cast<SsimProblem&>(prob);
+  Validation check(SsimProblem& p, Precision) const override {
     const int64_t planes = p.shape.planes(), n = p.shape.plane_size();
     Validation v;
     v.tolerance = kMapTolerance;
@@ -89,20 +94,6 @@ class SsimCase : public OpCase {
     v.max_err =
         std::max(*std::max_element(plane_err.begin(), plane_err.end()), mean_err * (kMapTolerance / kMeanTolerance));
     return v;
-  }
-
-  std::vector<std::string> cpu_impls() const override { return {"fused"}; }
-  std::vector<std::string> gpu_impls() const override { return {"fused", "cudnn"}; }
-  std::string best_cpu_impl(int64_t) const override { return "fused"; }
-  std::string plain_cpu_impl() const override { return "fused"; }
-
-  std::unique_ptr<Instance> make_cpu(const std::string& impl, Problem& prob) const override {
-    auto& p = static_cast<SsimProblem&>(prob);
-    if (impl == "fused") return std::make_unique<FusedInstance>(p);
-    throw BadInput("ssim has no cpu impl '" + impl + "'");
-  }
-  std::unique_ptr<Instance> make_gpu(const std::string& impl, Problem& prob, Device& dev) const override {
-    return make_ssim_gpu(impl, static_cast<SsimProblem&>(prob), dev);
   }
 
  private:

@@ -2,9 +2,9 @@
 // (the 3DGS framework fallback: five depthwise 11x11 convolutions through cuDNN,
 // the products as elementwise kernels, one SSIM-map kernel, then the mean).
 #include "harness/device/cuda/cudnn_conv.hpp"
-#include "ops/ssim/ssim.hpp"
 #include "kernels/common/gaussian.hpp"
 #include "kernels/cuda/ssim.hpp"
+#include "ops/ssim/ssim.hpp"
 
 namespace mb {
 namespace {
@@ -122,11 +122,20 @@ class CudnnSsim : public SsimGpuBase {
 
 }  // namespace
 
-std::unique_ptr<Instance> make_ssim_gpu(const std::string& impl, SsimProblem& p, Device& dev) {
-  if (impl != "fused" && impl != "cudnn") throw BadInput("ssim has no gpu impl '" + impl + "'");
-  CudaDevice& cd = as_cuda(dev);
-  if (impl == "fused") return std::make_unique<FusedSsim>(p, cd);
-  return std::make_unique<CudnnSsim>(p, cd);
+std::unique_ptr<Instance> make_fused_ssim(SsimProblem& p, Device& dev) {
+  return std::make_unique<FusedSsim>(p, as_cuda(dev));
+}
+std::unique_ptr<Instance> make_cudnn_ssim(SsimProblem& p, Device& dev) {
+  return std::make_unique<CudnnSsim>(p, as_cuda(dev));
+}
+
+std::vector<KernelRef> fused_ssim_kernels() {
+  return {{"ssim_fused", cuda::ssim_fused_kernel()}, {"ssim_mean", cuda::ssim_mean_kernel()}};
+}
+std::vector<KernelRef> cudnn_ssim_kernels() {
+  return {{"ssim_map", cuda::ssim_map_kernel()},
+          {"multiply", cuda::multiply_kernel()},
+          {"ssim_mean", cuda::ssim_mean_kernel()}};
 }
 
 }  // namespace mb

@@ -1,8 +1,11 @@
 #pragma once
-// ssim (fused-ssim forward): one case struct per image size of ops.md.
+// ssim (fused-ssim forward): the problem of one (case, batch) and the device impls'
+// factories (gpu.cpp, CUDA builds only). The cases and the impl table: case.cpp.
+#include <memory>
 #include <vector>
 
 #include "cpu_ref/ssim.hpp"
+#include "harness/device/device.hpp"
 #include "harness/op_case.hpp"
 
 namespace mb {
@@ -28,7 +31,11 @@ struct SsimProblem : Problem {
   std::vector<float> mean;       // [1]: mean of map
 };
 
-// GPU impls of ssim ("fused", "cudnn"; harness/cuda/, CUDA builds only).
-std::unique_ptr<Instance> make_ssim_gpu(const std::string& impl, SsimProblem& p, Device& dev);
+// One fused tile kernel (as fused-ssim does), and the 3DGS framework fallback: five
+// depthwise 11x11 cuDNN convolutions plus element-wise kernels (gpu.cpp).
+std::unique_ptr<Instance> make_fused_ssim(SsimProblem& p, Device& dev);
+std::unique_ptr<Instance> make_cudnn_ssim(SsimProblem& p, Device& dev);
+std::vector<KernelRef> fused_ssim_kernels();
+std::vector<KernelRef> cudnn_ssim_kernels();
 
 }  // namespace mb

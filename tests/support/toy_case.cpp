@@ -1,0 +1,59 @@
+#include "tests/support/toy_case.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include "harness/validate.hpp"
+
+namespace mb {
+namespace {
+
+class ToyInstance : public Instance {
+ public:
+  ToyInstance(ToyProblem& p, bool wrong) : p_(p), wrong_(wrong) {}
+  void run() override {
+    for (size_t i = 0; i < p_.x.size(); ++i) p_.y[i] = p_.w[0] * p_.x[i] + (wrong_ && i == 1 ? 0.5f : 0.0f);
+  }
+  std::string label() const override { return wrong_ ? "toy=wrong" : "toy=right"; }
+
+ private:
+  ToyProblem& p_;
+  bool wrong_;
+};
+
+}  // namespace
+
+ToyCase::ToyCase(std::string name, bool kernel_on_host) : name_(std::move(name)) {
+  add_host_impl("right", [](ToyProblem& p, RowRange) { return std::make_unique<ToyInstance>(p, false); });
+  add_host_impl("wrong", [](ToyProblem& p, RowRange) { return std::make_unique<ToyInstance>(p, true); });
+  DeviceFactory kernel;
+  if (kernel_on_host)
+    kernel = [](ToyProblem& p, Device&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kKernelSetupMs));
+      return std::make_unique<ToyInstance>(p, false);
+    };
+  add_device_impl("kernel", Precision::fp32, kernel, nullptr);
+}
+
+std::unique_ptr<ToyProblem> ToyCase::make(int64_t batch, uint64_t) const {
+  auto p = std::make_unique<ToyProblem>(batch);
+  for (int64_t i = 0; i < batch; ++i) p->x[i] = static_cast<float>(i + 1);
+  return p;
+}
+
+Validation ToyCase::check(ToyProblem& p, Precision precision) const {
+  Validation v;
+  v.tolerance = tolerance(precision);
+  v.check = "full";
+  ErrorMeter m;
+  for (size_t i = 0; i < p.y.size(); ++i) m.add_absolute(p.y[i], 2.0 * p.x[i]);
+  v.max_err = m.max_err();
+  v.finite = m.finite();
+  return v;
+}
+
+std::unique_ptr<Instance> make_cpu_instance(const OpCase& c, const std::string& impl, Problem& p) {
+  return spec_of(Mode::cpu).make(c, impl, p, nullptr);
+}
+
+}  // namespace mb

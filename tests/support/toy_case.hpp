@@ -1,0 +1,48 @@
+#pragma once
+// A tiny op for harness tests: y = w * x with one scalar weight (2), so the reference is
+// obvious. Host impls "right" and "wrong" (one output off by 0.5). A device impl
+// "kernel": unbuilt (unavailable, like a CPU-only build) unless `kernel_on_host`, where
+// it runs on the host after a set-up of kKernelSetupMs (like a cudnnFind), so the device
+// modes' paths run on the test device.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/op_case.hpp"
+
+namespace mb {
+
+struct ToyProblem : Problem {
+  explicit ToyProblem(int64_t n) : Problem(n), x(n), w(1, 2.0f), y(n) {}
+  std::vector<TensorRef> tensors() override {
+    return {{"x", Role::input, x.data(), x.size()},
+            {"w", Role::weight, w.data(), 1},
+            {"y", Role::output, y.data(), y.size()}};
+  }
+  std::unique_ptr<Problem> clone() const override { return std::make_unique<ToyProblem>(*this); }
+  std::vector<float> x, w, y;
+};
+
+class ToyCase : public CaseOf<ToyProblem> {
+ public:
+  static constexpr int kKernelSetupMs = 5;
+  explicit ToyCase(std::string name, bool kernel_on_host = false);
+  std::string op() const override { return "toy"; }
+  std::string name() const override { return name_; }
+  std::vector<int64_t> batches(Profile) const override { return {4}; }
+  double flops(int64_t b) const override { return static_cast<double>(b); }
+  double bytes(int64_t b) const override { return 4.0 * (2 * b + 1); }
+  double tolerance(Precision) const override { return 1e-6; }
+
+ protected:
+  std::unique_ptr<ToyProblem> make(int64_t batch, uint64_t seed) const override;
+  Validation check(ToyProblem& p, Precision precision) const override;
+
+ private:
+  std::string name_;
+};
+
+// An instance of `impl` in mode cpu, made the way the runner makes it (the mode table).
+std::unique_ptr<Instance> make_cpu_instance(const OpCase& c, const std::string& impl, Problem& p);
+
+}  // namespace mb
