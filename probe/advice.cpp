@@ -6,14 +6,6 @@
 
 namespace mb {
 
-std::string cudnn_version_string(int v) {
-  if (v <= 0) return "unknown";
-  const bool v9 = v >= 90000;
-  const int major = v9 ? v / 10000 : v / 1000;
-  const int minor = v9 ? (v / 100) % 100 : (v / 100) % 10;
-  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(v % 100);
-}
-
 int cudnn_max_device_cc(long v) {
   if (v <= 0) return 0;
   return static_cast<int>(v >= 300 ? v / 10 : v);  // 1200 -> 120; 120 stays
@@ -58,16 +50,16 @@ std::string fix_for(const std::string& cls) {
 void device_rules(const AdviceInput& in, int cc, std::vector<Advice>& out) {
   const std::string dev = sm(cc) + " (CC " + cc_string(cc) + ")";
   const auto tk = toolkit_info(in.toolkit);
-  const std::string tks = "CUDA " + version_string(in.toolkit);
+  const std::string tks = "CUDA " + cuda_version_string(in.toolkit);
 
   // Toolkit and architecture.
   bool toolkit_cannot = false;
   if (tk && cc < tk->lowest_sass) {
     toolkit_cannot = true;
     const int last = last_toolkit_for(cc);
-    std::string fix = last >= 12000 ? "use a 12.x toolkit <= " + version_string(last) +
+    std::string fix = last >= 12000 ? "use a 12.x toolkit <= " + cuda_version_string(last) +
                                           " (with a driver of branch <= R580) and rebuild"
-                                    : "use toolkit <= " + version_string(last) + " and rebuild";
+                                    : "use toolkit <= " + cuda_version_string(last) + " and rebuild";
     out.push_back({"toolkit_dropped_arch", tks + " cannot target " + dev + " (its lowest is " + sm(tk->lowest_sass) +
                                                "): " + fix + ", or use the cpu mode."});
   } else if (tk && !toolkit_targets(in.toolkit, cc)) {
@@ -76,7 +68,7 @@ void device_rules(const AdviceInput& in, int cc, std::vector<Advice>& out) {
       toolkit_cannot = true;
       out.push_back({"toolkit_too_old_for_arch",
                      tks + " cannot emit SASS for " + dev + ": rebuild with toolkit >= " +
-                         (first ? version_string(first) : std::string("a release that lists ") + sm(cc)) +
+                         (first ? cuda_version_string(first) : std::string("a release that lists ") + sm(cc)) +
                          " and CMAKE_CUDA_ARCHITECTURES including " + std::to_string(cc) + "-real."});
     }
   }
@@ -88,7 +80,7 @@ void device_rules(const AdviceInput& in, int cc, std::vector<Advice>& out) {
     const bool too_old = in.driver_branch ? in.driver_branch < need->min_driver_branch : in.driver < need_toolkit;
     if (too_old) {
       const std::string have =
-          in.driver_branch ? std::to_string(in.driver_branch) : "supporting CUDA " + version_string(in.driver);
+          in.driver_branch ? std::to_string(in.driver_branch) : "supporting CUDA " + cuda_version_string(in.driver);
       out.push_back({"driver_too_old_for_arch", "Driver " + have + " is older than the " +
                                                     std::to_string(need->min_driver_branch) + " that " + sm(cc) +
                                                     " needs: upgrade the driver to >= " + need->min_driver + "."});
@@ -162,14 +154,14 @@ void matrix_rules(const AdviceInput& in, std::vector<Advice>& out) {
     const std::string row = r.op + "/" + r.case_name + " " + r.mode + "/" + r.impl;
     if (r.mode == "cpu") {
       ++cpu_total;
-      cpu_ok += r.status == "ok";
+      cpu_ok += r.status.is_ok();
     }
-    if (r.mode == "ptx-jit" && contains(r.impl, "cudnn") && r.status == "failed") cudnn_jit_failed = true;
-    if (r.mode == "ptx-jit" && contains(r.impl, "cublas") && r.status == "ok") cublas_jit_ok = true;
-    if (r.status == "wrong")
-      out.push_back({"wrong_result", row + " gives wrong results here (" + r.message +
+    if (r.mode == "ptx-jit" && contains(r.impl, "cudnn") && r.status == StatusKind::failed) cudnn_jit_failed = true;
+    if (r.mode == "ptx-jit" && contains(r.impl, "cublas") && r.status.is_ok()) cublas_jit_ok = true;
+    if (r.status == StatusKind::wrong)
+      out.push_back({"wrong_result", row + " gives wrong results here (" + r.status.text() +
                                          "): do not use it; use the cpu mode for " + r.op + " and report it."});
-    if (r.status == "failed") failed[{r.mode, r.error_class}].push_back(row);
+    if (r.status == StatusKind::failed) failed[{r.mode, std::string(to_string(r.status.error_class()))}].push_back(row);
   }
   if (cudnn_jit_failed && cublas_jit_ok) {
     std::string max = in.cudnn_max_device_cc ? " (cudnnGetMaxDeviceVersion: " + sm(in.cudnn_max_device_cc) + ")" : "";
@@ -206,28 +198,28 @@ std::vector<Advice> advise(const AdviceInput& in) {
                                             "modes cannot run here; the cpu mode works. To use a GPU, install an "
                                             "NVIDIA driver") +
                                     (tk ? std::string(" >= ") + tk->min_driver + " (for this CUDA " +
-                                              version_string(in.toolkit) + " build)"
+                                              cuda_version_string(in.toolkit) + " build)"
                                         : "") +
                                     "."});
   } else if (in.built_with_cuda && in.toolkit && in.driver < major_floor(in.toolkit)) {
     const auto need = toolkit_info(major_floor(in.toolkit));
-    out.push_back({"insufficient_driver", "The driver supports CUDA " + version_string(in.driver) +
-                                              ", older than the CUDA " + version_string(in.toolkit) +
+    out.push_back({"insufficient_driver", "The driver supports CUDA " + cuda_version_string(in.driver) +
+                                              ", older than the CUDA " + cuda_version_string(in.toolkit) +
                                               " runtime of this build: every device mode fails with "
                                               "insufficient_driver; upgrade the driver to >= " +
                                               (need ? need->min_driver : std::string("the toolkit's minimum")) +
-                                              " or rebuild with a toolkit <= " + version_string(in.driver) + "."});
+                                              " or rebuild with a toolkit <= " + cuda_version_string(in.driver) + "."});
   } else if (in.built_with_cuda) {
     const auto tk = toolkit_info(in.toolkit);
     if (tk && in.toolkit > in.driver && has_ptx(in.built))
       out.push_back({"unsupported_ptx",
-                     "The PTX in this binary comes from CUDA " + version_string(in.toolkit) +
-                         " but the driver only JIT-compiles PTX up to CUDA " + version_string(in.driver) +
+                     "The PTX in this binary comes from CUDA " + cuda_version_string(in.toolkit) +
+                         " but the driver only JIT-compiles PTX up to CUDA " + cuda_version_string(in.driver) +
                          ": any JIT (the ptx-jit mode, and the gpu mode on a GPU without matching SASS) fails with "
                          "unsupported_ptx; upgrade the driver to >= " +
-                         tk->min_driver + " or build with a toolkit <= " + version_string(in.driver) + "."});
+                         tk->min_driver + " or build with a toolkit <= " + cuda_version_string(in.driver) + "."});
     if (in.device_ccs.empty())
-      out.push_back({"no_device", "The driver (CUDA " + version_string(in.driver) +
+      out.push_back({"no_device", "The driver (CUDA " + cuda_version_string(in.driver) +
                                       ") sees no GPU: check nvidia-smi, CUDA_VISIBLE_DEVICES and the container's "
                                       "device access; the cpu mode works."});
     std::set<int> seen;

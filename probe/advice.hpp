@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/status.hpp"
 #include "probe/arch.hpp"
 
 namespace mb {
@@ -11,9 +12,7 @@ namespace mb {
 // One row of the compatibility matrix, as the advice needs it.
 struct MatrixFinding {
   std::string op, case_name, mode, impl;
-  std::string status;       // ok, unavailable, failed, wrong
-  std::string error_class;  // for failed: no_kernel_image, unsupported_ptx, ...
-  std::string message;
+  Status status;
 };
 
 struct AdviceInput {
@@ -35,8 +34,6 @@ struct Advice {
 
 std::vector<Advice> advise(const AdviceInput& in);
 
-// cudnnGetVersion -> "9.12.0" (cuDNN 9 encodes major*10000+minor*100+patch, 8 major*1000+minor*100+patch).
-std::string cudnn_version_string(int v);
 // cudnnGetMaxDeviceVersion -> CC as major*10+minor (accepts 1200 or 120 style values).
 int cudnn_max_device_cc(long v);
 

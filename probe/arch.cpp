@@ -200,7 +200,28 @@ bool toolkit_targets(int version, int cc) {
   return (first == 0 || version >= first) && (last == 0 || version <= last);
 }
 
-std::string version_string(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
+std::string cuda_version_string(int v) {
+  if (v <= 0) return "none";
+  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
+
+std::string cudnn_version_string(int v) {
+  if (v <= 0) return "none";
+  const bool v9 = v >= 90000;
+  const int major = v9 ? v / 10000 : v / 1000;
+  const int minor = v9 ? (v / 100) % 100 : (v / 100) % 10;
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(v % 100);
+}
+
+std::string image_that_ran(int binary_version, int ptx_version, int device_cc, const std::vector<ArchTarget>& built,
+                           bool forced_jit) {
+  if (forced_jit) return "ptx:" + std::to_string(ptx_version);
+  const bool carried_sass = std::any_of(built.begin(), built.end(), [&](const ArchTarget& t) {
+    return t.sass && t.cc == binary_version && sass_runs_on(t, device_cc);
+  });
+  if (carried_sass || ptx_version <= 0) return "sass:" + std::to_string(binary_version);
+  return "ptx:" + std::to_string(ptx_version);
+}
 
 int driver_branch_cuda(int branch) {
   int out = 0;

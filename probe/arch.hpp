@@ -48,6 +48,14 @@ struct ImageChoice {
 // compatible) and the probe measures. With `force_ptx_jit` SASS is ignored.
 ImageChoice choose_image(const std::vector<ArchTarget>& targets, int device_cc, bool force_ptx_jit = false);
 
+// Which image of a loaded kernel ran, from its cudaFuncAttributes: "sass:<v>" or "ptx:<v>".
+// The runtime does not say whether the code came from SASS or from JIT, so: under forced
+// JIT, ptx; else when binaryVersion is a SASS the binary carries that runs on this device,
+// the driver loaded that SASS; else the code was JIT-compiled from PTX (a JIT image has the
+// device's own CC as binaryVersion, which no carried SASS matched). Versions major*10+minor.
+std::string image_that_ran(int binary_version, int ptx_version, int device_cc, const std::vector<ArchTarget>& built,
+                           bool forced_jit);
+
 // Toolkit facts (cuda-facts.md table). Versions as major*1000+minor*10 (13.0 -> 13000),
 // the format of cudaRuntimeGetVersion / cudaDriverGetVersion.
 struct ToolkitInfo {
@@ -66,7 +74,13 @@ bool toolkit_targets(int version, int cc);
 int first_toolkit_for(int cc);
 // The newest toolkit that still emits SASS for `cc` (0 = still supported by every known toolkit).
 int last_toolkit_for(int cc);
-std::string version_string(int v);  // 12080 -> "12.8"
+
+// Version strings, one home for every encoding:
+// CUDA's major*1000+minor*10 (runtime, driver, toolkit tables): 12080 -> "12.8"; "none" for <= 0.
+std::string cuda_version_string(int v);
+// cudnnGetVersion: cuDNN 9 is major*10000+minor*100+patch, cuDNN 8 major*1000+minor*100+patch
+// (91200 -> "9.12.0", 8907 -> "8.9.7"); "none" for <= 0.
+std::string cudnn_version_string(int v);
 
 // Linux driver branch (565) -> the newest CUDA version it supports (12070); 0 when unknown.
 int driver_branch_cuda(int branch);

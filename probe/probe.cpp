@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <regex>
@@ -74,6 +75,13 @@ CudaProbe probe_cuda(bool) {
 namespace {
 
 // ---------- child: one matrix row ----------
+
+// A row's status back from its JSON (a child's line, or one made here).
+Status row_status(const json& row) {
+  const std::string message = row.value("message", "");
+  if (message.empty() && row.value("status", "") == "ok") return Status::ok();
+  return Status::parse(message).value_or(Status::failed(ErrorClass::other, "unreadable row result: " + row.dump()));
+}
 
 json row_result(const Status& status) {
   json r;
@@ -315,14 +323,9 @@ json bandwidth_json(const Bandwidth& b) {
           {"latency_d2h_us", b.latency_d2h_us}};
 }
 
-// sass:<v> when the loaded binary is one of our SASS images, ptx:<v> when the driver JIT-compiled it.
 std::string kernel_image(const KernelImage& k, const std::vector<ArchTarget>& built, int device_cc) {
   if (!k.image.empty()) return k.image;
-  const bool jit = in_forced_jit_process();
-  const bool ours = std::any_of(built.begin(), built.end(), [&](const ArchTarget& t) {
-    return t.sass && t.cc == k.binary_version && sass_runs_on(t, device_cc);
-  });
-  return !jit && ours ? "sass:" + std::to_string(k.binary_version) : "ptx:" + std::to_string(k.ptx_version);
+  return image_that_ran(k.binary_version, k.ptx_version, device_cc, built, in_forced_jit_process());
 }
 
 std::string fmt(const char* f, double v) {
@@ -381,7 +384,7 @@ void print_text(const json& j) {
   std::printf("  %-28s %-8s %-14s %7s %-12s %s\n", "case", "mode", "impl", "batch", "first_call", "status");
   for (const auto& r : j["matrix"]) {
     std::string t = r.contains("first_call_ms") ? fmt("%.2f ms", r["first_call_ms"].get<double>()) : "-";
-    std::string st = r["status"].get<std::string>() == "ok" ? "ok" : r["message"].get<std::string>();
+    const std::string st = row_status(r).text();
     std::printf("  %-28s %-8s %-14s %7lld %-12s %s\n",
                 (r["op"].get<std::string>() + "/" + r["case"].get<std::string>()).c_str(),
                 r["mode"].get<std::string>().c_str(), r["impl"].get<std::string>().c_str(),
@@ -417,15 +420,15 @@ int probe_main(const Selection& sel, const ProbeOptions& opts, const std::string
               {"cpu_model", cpu_model()},
               {"threads", thread_count()}};
 
-  auto ver = [](int v) { return v > 0 ? json(version_string(v)) : json("none"); };
-  j["cuda"] = {
-      {"built", MODEBENCH_HAVE_CUDA != 0},
-      {"built_toolkit", build_info::cuda_toolkit},
-      {"runtime", ver(cuda.runtime_version)},
-      {"driver", ver(cuda.driver_version)},
-      {"driver_present", cuda.driver_present},
-      {"driver_release", cuda.driver_release.empty() ? json("unknown") : json(cuda.driver_release)},
-      {"device_modes", cuda.unavailable.empty() ? json("available") : json("unavailable: " + cuda.unavailable)}};
+  auto ver = [](int v) { return json(cuda_version_string(v)); };
+  j["cuda"] = {{"built", MODEBENCH_HAVE_CUDA != 0},
+               {"built_toolkit", build_info::cuda_toolkit},
+               {"runtime", ver(cuda.runtime_version)},
+               {"driver", ver(cuda.driver_version)},
+               {"driver_present", cuda.driver_present},
+               {"driver_release", cuda.driver_release.empty() ? json("unknown") : json(cuda.driver_release)},
+               {"device_modes",
+                cuda.unavailable.empty() ? json("available") : json(Status::unavailable(cuda.unavailable).text())}};
 
   j["binary"] = {{"cuda_archs", bin.cuda_archs},
                  {"sass", json::array()},
@@ -437,7 +440,7 @@ int probe_main(const Selection& sel, const ProbeOptions& opts, const std::string
   for (const auto& t : bin.targets) j["binary"][t.sass ? "sass" : "ptx"].push_back(t.name());
 
   j["libraries"] = {{"cublas", cuda.cublas_version},
-                    {"cudnn", cuda.cudnn_version ? json(cudnn_version_string(cuda.cudnn_version)) : json("none")},
+                    {"cudnn", cudnn_version_string(cuda.cudnn_version)},
                     {"cudnn_max_device_version", cuda.cudnn_max_device_version},
                     {"cudnn_max_device_cc", cudnn_max_device_cc(cuda.cudnn_max_device_version)
                                                 ? json(cc_string(cudnn_max_device_cc(cuda.cudnn_max_device_version)))
@@ -477,7 +480,8 @@ int probe_main(const Selection& sel, const ProbeOptions& opts, const std::string
   in.cudnn_max_device_cc = cudnn_max_device_cc(cuda.cudnn_max_device_version);
 
   j["matrix"] = json::array();
-  int counts[4] = {0, 0, 0, 0}, cpu_ok = 0, cpu_total = 0;
+  std::map<StatusKind, int> counts;
+  int cpu_ok = 0, cpu_total = 0;
   for (const auto& r : rows) {
     json rj = r.result;
     rj.erase("name");
@@ -487,24 +491,25 @@ int probe_main(const Selection& sel, const ProbeOptions& opts, const std::string
     rj["impl"] = r.entry.impl;
     rj["batch"] = r.entry.batch;
     rj["ran_in"] = r.where;
-    const std::string st = rj.value("status", "failed");
-    counts[st == "ok" ? 0 : st == "unavailable" ? 1 : st == "failed" ? 2 : 3]++;
+    const Status status = row_status(rj);
+    ++counts[status.kind()];
     if (!spec_of(r.entry.mode).touches_device()) {
       ++cpu_total;
-      cpu_ok += st == "ok";
+      cpu_ok += status.is_ok();
     }
-    in.matrix.push_back(
-        {rj["op"], rj["case"], rj["mode"], rj["impl"], st, rj.value("error_class", ""), rj.value("message", "")});
+    in.matrix.push_back({rj["op"], rj["case"], rj["mode"], rj["impl"], status});
     j["matrix"].push_back(rj);
   }
 
   j["advice"] = json::array();
   for (const auto& a : advise(in)) j["advice"].push_back({{"id", a.id}, {"text", a.text}});
   j["summary"] = {{"headline", headline(cuda, cpu_ok, cpu_total)},
-                  {"ok", counts[0]},
-                  {"unavailable", counts[1]},
-                  {"failed", counts[2]},
-                  {"wrong", counts[3]}};
+                  {"ok", counts[StatusKind::ok]},
+                  {"unavailable", counts[StatusKind::unavailable]},
+                  {"busy", counts[StatusKind::busy]},
+                  {"not_run", counts[StatusKind::not_run]},
+                  {"failed", counts[StatusKind::failed]},
+                  {"wrong", counts[StatusKind::wrong]}};
 
   print_text(j);
   if (!json_out.empty()) {

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "harness/device/cuda/cuda_device.hpp"
 #include "harness/registry.hpp"
 #include "probe/probe.hpp"
 
@@ -140,25 +141,19 @@ CudaProbe probe_cuda(bool bandwidth) {
   cudaRuntimeGetVersion(&p.runtime_version);
   p.driver_present = p.driver_version > 0;
 
-  int v = 0;
-  std::string cublas;
-  for (auto prop : {MAJOR_VERSION, MINOR_VERSION, PATCH_LEVEL})
-    if (cublasGetProperty(prop, &v) == CUBLAS_STATUS_SUCCESS) cublas += (cublas.empty() ? "" : ".") + std::to_string(v);
-  if (!cublas.empty()) p.cublas_version = cublas;
+  p.cublas_version = cublas_version();
   p.cudnn_version = static_cast<int>(cudnnGetVersion());
   p.cudnn_max_device_version = static_cast<long>(cudnnGetMaxDeviceVersion());
 
-  int count = 0;
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0) {
-    if (!p.driver_present)
-      p.unavailable = std::string("no NVIDIA driver (libcuda.so.1 not loadable; ") + cudaGetErrorName(e) + ")";
-    else if (e == cudaErrorInsufficientDriver)
-      p.unavailable = "the driver is older than this build's CUDA runtime (" + err_text(e) + ")";
-    else
-      p.unavailable = "no usable CUDA device (" + (e != cudaSuccess ? err_text(e) : std::string("0 devices")) + ")";
-    return p;
-  }
+  // The same reason the run's device entries give (harness/device/cuda).
+  const CudaAvailability& available = cuda_availability();
+  if (available.failure)
+    p.unavailable = std::string(to_string(available.failure->error_class)) + ": " + available.failure->what();
+  else
+    p.unavailable = available.unavailable;
+  if (!p.unavailable.empty()) return p;
+  const int count = available.device_count;
+  cudaError_t e = cudaSuccess;
   for (int i = 0; i < count; ++i) {
     DeviceInfo d;
     d.index = i;

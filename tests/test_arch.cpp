@@ -131,8 +131,38 @@ TEST(ArchToolkit, TableRows) {
   EXPECT_FALSE(toolkit_targets(12080, 103));       // added in 12.9
   EXPECT_EQ(toolkit_info(12070)->version, 12060);  // closest row below
   EXPECT_FALSE(toolkit_info(11000).has_value());
-  EXPECT_EQ(version_string(12080), "12.8");
   EXPECT_EQ(cc_string(121), "12.1");
+}
+
+// One home for every version encoding (the run context once printed cuDNN 8.9.7 as "0.89.7").
+TEST(ArchVersions, CudaAndCudnnEncodings) {
+  EXPECT_EQ(cuda_version_string(12080), "12.8");
+  EXPECT_EQ(cuda_version_string(13000), "13.0");
+  EXPECT_EQ(cuda_version_string(0), "none");
+  EXPECT_EQ(cudnn_version_string(91200), "9.12.0");
+  EXPECT_EQ(cudnn_version_string(90100), "9.1.0");
+  EXPECT_EQ(cudnn_version_string(8907), "8.9.7");
+  EXPECT_EQ(cudnn_version_string(8600), "8.6.0");
+  EXPECT_EQ(cudnn_version_string(0), "none");
+}
+
+TEST(ArchImageThatRan, SassTheBinaryCarriesElseJit) {
+  const auto def = parse_arch_list("75-real 80-real 90-real 100-real 110-real 120-real 75-virtual");
+  // sm_86 device, SASS sm_80 loaded natively.
+  EXPECT_EQ(image_that_ran(80, 75, 86, def, false), "sass:80");
+  // Same device, but the loaded image is built for 8.6, which the binary does not carry: JIT from compute_75.
+  EXPECT_EQ(image_that_ran(86, 75, 86, def, false), "ptx:75");
+  // A GPU newer than every SASS of the binary (sm_130 say) must JIT.
+  EXPECT_EQ(image_that_ran(130, 75, 130, def, false), "ptx:75");
+  // Forced JIT: always PTX, even where SASS matches.
+  EXPECT_EQ(image_that_ran(90, 75, 90, def, true), "ptx:75");
+  // No PTX embedded at all: what loaded is SASS.
+  EXPECT_EQ(image_that_ran(90, 0, 90, parse_arch_list("90-real"), false), "sass:90");
+  // A carried SASS that runs here but is not the highest one: still SASS (the rule once
+  // demanded the best match and called this JIT).
+  EXPECT_EQ(image_that_ran(80, 80, 89, parse_arch_list("80;86"), false), "sass:80");
+  // `a` SASS runs on its exact CC only: on 10.3, binaryVersion 100 cannot be sm_100a.
+  EXPECT_EQ(image_that_ran(100, 90, 103, parse_arch_list("100a-real 90-virtual"), false), "ptx:90");
 }
 
 TEST(ArchDriver, BranchesAndCudaVersions) {

@@ -76,35 +76,6 @@ TEST(ErrorClasses, UnavailableReasons) {
   // Not about the device's absence: a failure, not unavailable.
   EXPECT_FALSE(cuda_unavailable_reason(2, true, 13000, 13000).has_value());
   EXPECT_FALSE(cuda_unavailable_reason(209, true, 13000, 13000).has_value());
-  EXPECT_EQ(cuda_version_string(12080), "12.8");
-  EXPECT_EQ(cuda_version_string(0), "none");
-}
-
-TEST(ErrorClasses, CompatibleSassBestFirst) {
-  const std::string def = "75-real 80-real 90-real 100-real 110-real 120-real 75-virtual";
-  EXPECT_EQ(compatible_sass(86, def), (std::vector<int>{80}));
-  EXPECT_EQ(compatible_sass(75, def), (std::vector<int>{75}));
-  EXPECT_EQ(compatible_sass(121, def), (std::vector<int>{120}));
-  EXPECT_TRUE(compatible_sass(70, def).empty());
-  EXPECT_EQ(compatible_sass(89, "80;86;89-virtual"), (std::vector<int>{86, 80}));
-  // `a` SASS: exact CC only.
-  EXPECT_EQ(compatible_sass(90, "90a-real"), (std::vector<int>{90}));
-  EXPECT_TRUE(compatible_sass(100, "90a-real").empty());
-  EXPECT_TRUE(compatible_sass(86, "80-virtual").empty());
-}
-
-TEST(ErrorClasses, ImageLabelRule) {
-  const std::string def = "75-real 80-real 90-real 100-real 110-real 120-real 75-virtual";
-  // sm_86 device, SASS sm_80 loaded natively.
-  EXPECT_EQ(image_label(80, 75, 86, def, false), "sass:80");
-  // Same device, but the loaded image is built for 8.6: JIT from compute_75.
-  EXPECT_EQ(image_label(86, 75, 86, def, false), "ptx:75");
-  // A GPU newer than every SASS of the binary (sm_130 say) must JIT.
-  EXPECT_EQ(image_label(130, 75, 130, def, false), "ptx:75");
-  // Forced JIT: always PTX, even where SASS matches.
-  EXPECT_EQ(image_label(90, 75, 90, def, true), "ptx:75");
-  // No PTX embedded at all: what loaded is SASS.
-  EXPECT_EQ(image_label(90, 0, 90, "90-real", false), "sass:90");
 }
 
 #if MODEBENCH_HAVE_CUDA

@@ -12,36 +12,13 @@
 #include <sstream>
 
 #include "harness/subprocess.hpp"
+#include "tests/support/modebench_cli.hpp"
 
 namespace mb {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// build/tests/unit_tests -> build/modebench; MODEBENCH_BIN overrides.
-std::string modebench_path() {
-  if (const char* p = std::getenv("MODEBENCH_BIN"); p && *p) return p;
-  return (fs::path(self_executable()).parent_path().parent_path() / "modebench").string();
-}
-
-struct CmdResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-CmdResult run_modebench(const std::string& args, const std::string& tmp, const std::string& env = "") {
-  const std::string out = tmp + "/stdout.txt";
-  const std::string cmd = env + " '" + modebench_path() + "' " + args + " > '" + out + "' 2>'" + tmp + "/stderr.txt'";
-  const int status = std::system(cmd.c_str());
-  CmdResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(out);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.out = ss.str();
-  return r;
-}
 
 class ProbeJson : public ::testing::Test {
  protected:

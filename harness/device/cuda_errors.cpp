@@ -1,8 +1,6 @@
 #include "harness/device/cuda_errors.hpp"
 
-#include <algorithm>
-
-#include "probe/arch.hpp"
+#include "probe/arch.hpp"  // cuda_version_string
 
 namespace mb {
 
@@ -64,11 +62,6 @@ ErrorClass classify_cudnn_status(int status) {
   return ErrorClass::library_error;
 }
 
-std::string cuda_version_string(int v) {
-  if (v <= 0) return "none";
-  return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
-}
-
 std::optional<std::string> cuda_unavailable_reason(int code, bool libcuda_loadable, int driver_version,
                                                    int runtime_version) {
   switch (code) {
@@ -86,24 +79,6 @@ std::optional<std::string> cuda_unavailable_reason(int code, bool libcuda_loadab
       return std::nullopt;
     default: return std::nullopt;
   }
-}
-
-std::vector<int> compatible_sass(int device_cc, const std::string& built_archs) {
-  std::vector<int> out;
-  for (const ArchTarget& t : parse_arch_list(built_archs))
-    if (t.sass && sass_runs_on(t, device_cc)) out.push_back(t.cc);
-  std::sort(out.rbegin(), out.rend());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-std::string image_label(int binary_version, int ptx_version, int device_cc, const std::string& built_archs,
-                        bool forced_jit) {
-  if (forced_jit) return "ptx:" + std::to_string(ptx_version);
-  const std::vector<int> sass = compatible_sass(device_cc, built_archs);
-  if (!sass.empty() && binary_version == sass.front()) return "sass:" + std::to_string(binary_version);
-  if (ptx_version > 0) return "ptx:" + std::to_string(ptx_version);
-  return "sass:" + std::to_string(binary_version);
 }
 
 }  // namespace mb

@@ -18,7 +18,6 @@
 // opened, by cuda_unavailable_reason() below.
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "harness/status.hpp"
 
@@ -71,22 +70,5 @@ ErrorClass classify_cudnn_status(int status);
 // reports "insufficient driver" with no libcuda at all means "no driver".
 std::optional<std::string> cuda_unavailable_reason(int code, bool libcuda_loadable, int driver_version,
                                                    int runtime_version);
-
-// "12.8" from CUDA's 12080 encoding; "none" for 0.
-std::string cuda_version_string(int v);
-
-// Which image of one of our kernels ran: "sass:<v>" or "ptx:<v>".
-// The runtime does not say whether a loaded kernel came from SASS or JIT, so:
-// forced JIT -> ptx; else if binaryVersion equals the best SASS the binary
-// carries for this device (same major, minor <= device's; `a` exact CC only,
-// `f` same major) the driver used it -> sass; else it was JIT-compiled -> ptx
-// (a JIT image has binaryVersion == device CC, which no built SASS matched).
-// Versions are major*10+minor. `built_archs`: CMAKE_CUDA_ARCHITECTURES as
-// recorded in build_info ("75-real 80-real 75-virtual", "86", "90a-real", ...).
-std::string image_label(int binary_version, int ptx_version, int device_cc, const std::string& built_archs,
-                        bool forced_jit);
-
-// The SASS versions in `built_archs` that can run on `device_cc`, best (highest) first.
-std::vector<int> compatible_sass(int device_cc, const std::string& built_archs);
 
 }  // namespace mb

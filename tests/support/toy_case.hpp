@@ -1,6 +1,9 @@
 #pragma once
 // A tiny op for harness tests: y = w * x with one scalar weight (2), so the reference is
-// obvious. Host impls "right" and "wrong" (one output off by 0.5). A device impl
+// obvious. Host impls "right", "wrong" (one output off by 0.5) and "wrong_small" (that
+// output off only at batches up to 4, where a full check sees it and a sample of a large
+// batch does not). Outputs beyond harness/validate.hpp's full-check limit are checked on
+// the usual sample. A device impl
 // "kernel": unbuilt (unavailable, like a CPU-only build) unless `kernel_on_host`, where
 // it runs on the host after a set-up of kKernelSetupMs (like a cudnnFind), so the device
 // modes' paths run on the test device.

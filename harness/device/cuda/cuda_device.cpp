@@ -9,7 +9,9 @@
 #include "harness/build_info.hpp"
 #include "harness/device/cuda/cuda_check.hpp"
 #include "harness/device/cuda_errors.hpp"
+#include "harness/modes/ptx_jit.hpp"
 #include "harness/status.hpp"
+#include "probe/arch.hpp"
 
 namespace mb {
 
@@ -129,13 +131,6 @@ double time_on_stream_ms(CudaDevice& dev, const std::function<void()>& enqueue) 
   return stop.elapsed_since(start);
 }
 
-namespace {
-bool forced_jit() {
-  const char* v = std::getenv("CUDA_FORCE_PTX_JIT");
-  return v && std::string(v) == "1";
-}
-}  // namespace
-
 std::string kernel_image_label(const void* kernel_fn) {
   cudaFuncAttributes attr{};
   check_cuda(cudaFuncGetAttributes(&attr, kernel_fn), "cudaFuncGetAttributes");
@@ -143,8 +138,45 @@ std::string kernel_image_label(const void* kernel_fn) {
   check_cuda(cudaGetDevice(&dev), "cudaGetDevice");
   check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
   check_cuda(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev), "cudaDeviceGetAttribute");
+  static const std::vector<ArchTarget> built = parse_arch_list(build_info::cuda_archs);
   return "image=" +
-         image_label(attr.binaryVersion, attr.ptxVersion, major * 10 + minor, build_info::cuda_archs, forced_jit());
+         image_that_ran(attr.binaryVersion, attr.ptxVersion, major * 10 + minor, built, in_forced_jit_process());
+}
+
+const CudaAvailability& cuda_availability() {
+  static const CudaAvailability a = [] {
+    CudaAvailability out;
+    const cudaError_t e = cudaGetDeviceCount(&out.device_count);
+    if (e == cudaSuccess) {
+      if (out.device_count == 0) out.unavailable = "no CUDA device";
+      return out;
+    }
+    out.device_count = 0;
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    void* lib = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    if (!lib) lib = dlopen("libcuda.so.1", RTLD_LAZY);
+    const bool loadable = lib != nullptr;
+    if (lib) dlclose(lib);
+    if (auto why = cuda_unavailable_reason(static_cast<int>(e), loadable, driver, runtime))
+      out.unavailable = *why;
+    else
+      out.failure =
+          DeviceFailure(classify_cuda_error(static_cast<int>(e)),
+                        std::string("cudaGetDeviceCount: ") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
+    return out;
+  }();
+  return a;
+}
+
+std::string cublas_version() {
+  int major = 0, minor = 0, patch = 0;
+  if (cublasGetProperty(MAJOR_VERSION, &major) != CUBLAS_STATUS_SUCCESS ||
+      cublasGetProperty(MINOR_VERSION, &minor) != CUBLAS_STATUS_SUCCESS ||
+      cublasGetProperty(PATCH_LEVEL, &patch) != CUBLAS_STATUS_SUCCESS)
+    return "none";
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
 // The process's device 0, opened on first use. A failure to open is remembered
@@ -152,43 +184,21 @@ std::string kernel_image_label(const void* kernel_fn) {
 // destroyed: at exit the CUDA runtime may already be torn down, and destroying
 // handles then crashes; the driver releases everything with the process.
 Device& cuda_device() {
+  const CudaAvailability& a = cuda_availability();
+  if (a.failure) throw *a.failure;
+  if (!a.unavailable.empty()) throw Unavailable(a.unavailable);
   static std::once_flag once;
   static CudaDevice* device = nullptr;
-  static std::string unavailable;
-  static std::unique_ptr<DeviceFailure> failure;
+  static std::optional<DeviceFailure> failure;
   std::call_once(once, [] {
-    int count = 0;
-    const cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess) {
-      int driver = 0, runtime = 0;
-      cudaDriverGetVersion(&driver);
-      cudaRuntimeGetVersion(&runtime);
-      void* lib = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
-      if (!lib) lib = dlopen("libcuda.so.1", RTLD_LAZY);
-      const bool loadable = lib != nullptr;
-      if (lib) dlclose(lib);
-      if (auto why = cuda_unavailable_reason(static_cast<int>(e), loadable, driver, runtime)) {
-        unavailable = *why;
-      } else {
-        failure = std::make_unique<DeviceFailure>(
-            classify_cuda_error(static_cast<int>(e)),
-            std::string("cudaGetDeviceCount: ") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
-      }
-      return;
-    }
-    if (count == 0) {
-      unavailable = "no CUDA device";
-      return;
-    }
     try {
       device = new CudaDevice(0);
     } catch (const DeviceFailure& f) {
-      failure = std::make_unique<DeviceFailure>(f);
+      failure = f;
     }
   });
-  if (device) return *device;
   if (failure) throw *failure;
-  throw Unavailable(unavailable);
+  return *device;
 }
 
 }  // namespace mb

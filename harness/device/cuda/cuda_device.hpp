@@ -1,7 +1,7 @@
 #pragma once
 // The CUDA implementation of Device (CUDA builds only).
 //
-// Usage for GPU impls (harness/cuda/<op>_gpu.cpp):
+// Usage for GPU impls (ops/<op>/gpu.cpp):
 //   CudaDevice& cd = as_cuda(dev);            // Unavailable for the test device
 //   DeviceArray<float> x(cd, p.x.size());     // RAII device memory
 //   x.upload(p.x.data());                     // at setup, outside timing
@@ -17,10 +17,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "harness/device/device.hpp"
+#include "harness/status.hpp"
 
 namespace mb {
 
@@ -75,6 +77,19 @@ class CudaDevice : public Device {
   uint64_t next_marker_ = 1;
 };
 
+// Whether the device modes can run here, decided once without creating a CUDA context
+// (cudaGetDeviceCount initialises the driver only). `unavailable` says why not (no driver,
+// no device, driver too old: the one text every caller shows); `failure` is any other error.
+struct CudaAvailability {
+  int device_count = 0;
+  std::string unavailable;  // empty when devices can be used
+  std::optional<DeviceFailure> failure;
+};
+const CudaAvailability& cuda_availability();
+
+// "13.0.0.19" from cuBLAS's properties (no handle, no device needed); "none" when unreadable.
+std::string cublas_version();
+
 // The device a GPU impl was given, as CUDA; Unavailable when it is the test device.
 CudaDevice& as_cuda(Device& d);
 
@@ -100,7 +115,7 @@ class CudaEvent {
 double time_on_stream_ms(CudaDevice& dev, const std::function<void()>& enqueue);
 
 // "image=sass:<v>" or "image=ptx:<v>" for one of our __global__ functions on the
-// current device (rule: harness/cuda_errors.hpp image_label()).
+// current device (rule: probe/arch.hpp image_that_ran()).
 std::string kernel_image_label(const void* kernel_fn);
 
 }  // namespace mb

@@ -9,17 +9,10 @@
 #include "harness/build_info.hpp"
 #include "harness/context.hpp"
 #include "harness/device/cuda/cuda_device.hpp"
-#include "harness/device/cuda_errors.hpp"
 #include "harness/status.hpp"
+#include "probe/arch.hpp"
 
 namespace mb {
-
-namespace {
-// cuDNN 9 encodes versions as major*10000 + minor*100 + patch.
-std::string cudnn_version_string(size_t v) {
-  return std::to_string(v / 10000) + "." + std::to_string(v % 10000 / 100) + "." + std::to_string(v % 100);
-}
-}  // namespace
 
 Facts cuda_facts() {
   Facts f;
@@ -44,14 +37,8 @@ Facts cuda_facts() {
   f.emplace_back("device_cc", cc);
 
   // Library properties need no handle and no device.
-  int major = 0, minor = 0, patch = 0;
-  if (cublasGetProperty(MAJOR_VERSION, &major) == CUBLAS_STATUS_SUCCESS &&
-      cublasGetProperty(MINOR_VERSION, &minor) == CUBLAS_STATUS_SUCCESS &&
-      cublasGetProperty(PATCH_LEVEL, &patch) == CUBLAS_STATUS_SUCCESS)
-    f.emplace_back("cublas_version", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch));
-  else
-    f.emplace_back("cublas_version", "none");
-  f.emplace_back("cudnn_version", cudnn_version_string(cudnnGetVersion()));
+  f.emplace_back("cublas_version", cublas_version());
+  f.emplace_back("cudnn_version", cudnn_version_string(static_cast<int>(cudnnGetVersion())));
   // Newest CC cuDNN has native kernels for; newer GPUs run its PTX forward-compat mode.
   const size_t max_dev = cudnnGetMaxDeviceVersion();
   f.emplace_back("cudnn_max_device_version", std::to_string(max_dev / 100) + "." + std::to_string(max_dev % 100 / 10));

@@ -1,0 +1,169 @@
+// The gate for exit 2: every bad-input branch of the selection, refused before any work
+// with one sentence; `modebench list`; and the full check of a reduced-size run that
+// backs every sampled check.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "harness/run.hpp"
+#include "harness/runner.hpp"
+#include "harness/subprocess.hpp"
+#include "harness/validate.hpp"
+#include "tests/support/modebench_cli.hpp"
+#include "tests/support/toy_case.hpp"
+
+namespace mb {
+namespace {
+
+Selection select(std::vector<std::string> ops = {}, std::vector<std::string> modes = {}) {
+  Selection s;
+  s.ops = std::move(ops);
+  s.modes = std::move(modes);
+  return s;
+}
+
+// The BadInput's sentence, or "" when the selection was accepted.
+std::string refusal(const Selection& s) {
+  try {
+    expand(registry(), s);
+  } catch (const BadInput& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Selection, UnknownOpNamesTheKnownOnes) {
+  const std::string why = refusal(select({"linear", "matmul"}));
+  EXPECT_TRUE(why.starts_with("unknown op 'matmul'")) << why;
+  for (const auto& op : registry().ops()) EXPECT_NE(why.find(op), std::string::npos) << why;
+}
+
+TEST(Selection, UnknownModeNamesTheKnownOnes) {
+  const std::string why = refusal(select({}, {"cpu", "tpu"}));
+  EXPECT_TRUE(why.starts_with("unknown mode 'tpu'")) << why;
+  for (const ModeSpec& m : mode_table()) EXPECT_NE(why.find(m.name), std::string::npos) << why;
+}
+
+TEST(Selection, NonPositiveBatches) {
+  for (int64_t b : {0, -3}) {
+    Selection s = select({"linear"});
+    s.batches = {8, b};
+    EXPECT_EQ(refusal(s), "batch must be positive, got " + std::to_string(b));
+  }
+}
+
+TEST(Selection, UnknownCaseByNameOrIdOrOfAnUnselectedOp) {
+  Selection s = select({"linear"});
+  s.cases = {"xtts_qkv", "nonsense"};
+  EXPECT_TRUE(refusal(s).starts_with("unknown case 'nonsense'")) << refusal(s);
+  s.cases = {"conv2d/resnet_3x3"};  // exists, but its op is not selected
+  EXPECT_TRUE(refusal(s).starts_with("unknown case 'conv2d/resnet_3x3'")) << refusal(s);
+  s.cases = {"linear/xtts_qkv"};
+  EXPECT_EQ(refusal(s), "");
+}
+
+TEST(Selection, ImplUnknownForTheSelectedOpsAndModes) {
+  Selection s = select({"linear"}, {"cpu"});
+  s.impls = {"cublas"};  // a gpu impl: unknown among cpu impls
+  EXPECT_TRUE(refusal(s).starts_with("unknown impl 'cublas' for the selected ops and modes")) << refusal(s);
+  s.modes = {"gpu"};
+  EXPECT_EQ(refusal(s), "");
+}
+
+TEST(Selection, BatchTheOpCannotTake) {
+  Selection s = select({"knn"});
+  s.batches = {3};
+  EXPECT_EQ(refusal(s), "knn needs at least 4 points (batch >= 4), got 3");
+}
+
+TEST(Selection, SizesBeyondThisHostsMemory) {
+  Selection s = select({"linear"}, {"cpu"});
+  s.cases = {"square_1024"};
+  s.batches = {int64_t{1} << 40};
+  const std::string why = refusal(s);
+  EXPECT_TRUE(why.starts_with("linear/square_1024 at batch 1099511627776 needs")) << why;
+  EXPECT_NE(why.find("MB of host memory; this machine has"), std::string::npos) << why;
+}
+
+TEST(Selection, UnknownProfile) {
+  EXPECT_EQ(to_string(parse_profile("full")), "full");
+  EXPECT_THROW(parse_profile("fast"), BadInput);
+}
+
+// An op checks its own environment before any work: only when it is selected.
+TEST(Selection, MalformedEnvironmentOfASelectedOp) {
+  ASSERT_EQ(setenv("MODEBENCH_KNN_BUDGET", "12x", 1), 0);
+  Selection knn = select({"knn"}, {"cpu"});
+  knn.batches = {5000};  // a valid selection: only the environment is wrong
+  std::string why;
+  try {
+    run_selection(registry(), knn, "", {}, {});
+  } catch (const BadInput& e) {
+    why = e.what();
+  }
+  EXPECT_NE(why.find("MODEBENCH_KNN_BUDGET"), std::string::npos) << why;
+  EXPECT_NO_THROW(for (const auto& c : registry().cases()) if (c->op() == "linear") c->check_environment());
+  unsetenv("MODEBENCH_KNN_BUDGET");
+}
+
+TEST(List, OneContractNamePerEntryImplMajorThenBatch) {
+  Selection s = select({"linear"}, {"cpu"});
+  s.cases = {"square_1024"};
+  const std::vector<std::string> expected = {
+      "linear/square_1024/mode:cpu/impl:openblas/batch:1",  "linear/square_1024/mode:cpu/impl:openblas/batch:8",
+      "linear/square_1024/mode:cpu/impl:openblas/batch:64", "linear/square_1024/mode:cpu/impl:openblas/batch:512",
+      "linear/square_1024/mode:cpu/impl:onednn/batch:1",    "linear/square_1024/mode:cpu/impl:onednn/batch:8",
+      "linear/square_1024/mode:cpu/impl:onednn/batch:64",   "linear/square_1024/mode:cpu/impl:onednn/batch:512"};
+  EXPECT_EQ(list_entries(registry(), s), expected);
+}
+
+// Device entries are listed whatever the build (a CPU-only build records them unavailable).
+TEST(List, EveryModeListsEveryCaseAtEveryProfileBatch) {
+  for (const ModeSpec& m : mode_table()) {
+    const auto names = list_entries(registry(), select({}, {std::string(m.name)}));
+    size_t expected = 0;
+    for (const auto& c : registry().cases()) expected += m.impl_names(*c).size() * c->batches(Profile::quick).size();
+    EXPECT_EQ(names.size(), expected) << m.name;
+    for (const auto& n : names) EXPECT_NE(n.find("/mode:" + std::string(m.name) + "/"), std::string::npos) << n;
+  }
+}
+
+TEST(List, TheExecutablePrintsTheListAndRefusesBadInputWithOneLine) {
+  const std::string tmp = make_temp_dir("modebench-test-list-");
+  const CmdResult ok = run_modebench("list --ops linear --modes cpu,gpu --cases xtts_qkv --batches 4", tmp);
+  EXPECT_EQ(ok.exit_code, kExitOk) << ok.err;
+  Selection s = select({"linear"}, {"cpu", "gpu"});
+  s.cases = {"xtts_qkv"};
+  s.batches = {4};
+  std::string expected;
+  for (const auto& n : list_entries(registry(), s)) expected += n + "\n";
+  EXPECT_EQ(ok.out, expected);
+
+  const CmdResult bad = run_modebench("run --ops linear --batches 0", tmp);
+  EXPECT_EQ(bad.exit_code, kExitBadInput);
+  EXPECT_EQ(bad.err, "modebench: error: batch must be positive, got 0\n");
+  std::filesystem::remove_all(tmp);
+}
+
+// A sampled check is backed by a full check of a reduced-size run of the same impl: a
+// bug the sample misses is caught there, and the entry is wrong, never timed.
+TEST(ReducedSizeCheck, CatchesWhatTheSampleMissesAndSaysSoInTheLabel) {
+  ToyCase toy("reduced");
+  const int64_t big = 300'000;  // above the full-check limit: sampled
+  const std::vector<size_t> sample = outputs_to_check(static_cast<size_t>(big));
+  ASSERT_FALSE(std::binary_search(sample.begin(), sample.end(), size_t{1})) << "the bug must be outside the sample";
+
+  PreparedEntry right(Entry{&toy, Mode::cpu, "right", big}, RunConfig{.seed = 1, .warmup_calls = 0});
+  ASSERT_TRUE(right.status().is_ok()) << right.message();
+  EXPECT_TRUE(right.validation().check.starts_with("sampled:")) << right.validation().check;
+  EXPECT_NE(right.label().find("reduced=full@4"), std::string::npos) << right.label();
+
+  PreparedEntry wrong(Entry{&toy, Mode::cpu, "wrong_small", big}, RunConfig{.seed = 1, .warmup_calls = 0});
+  EXPECT_EQ(wrong.status(), StatusKind::wrong) << wrong.message();
+  EXPECT_EQ(wrong.validation().check, "full@4");
+}
+
+}  // namespace
+}  // namespace mb
