@@ -37,11 +37,12 @@ int main(int argc, char** argv) {
   CLI::App app{"modebench: ops in every execution mode (cpu, gpu, ptx-jit, hybrid), validated, then timed"};
   app.require_subcommand(1);
   mb::Selection sel;
-  std::string profile = "quick", out, probe_json;
+  std::string profile = "quick", out, probe_json, entry_log;
 
   CLI::App* run = app.add_subcommand("run", "run benchmarks (Google Benchmark flags pass through)");
   add_selection_flags(*run, sel, profile);
   run->add_option("--out", out, "Google Benchmark JSON output (written atomically)");
+  run->add_option("--entry-log", entry_log, "internal: a child's entry-by-entry log for its parent")->group("");
 
   CLI::App* list = app.add_subcommand("list", "print every case x mode x impl x batch that run would run");
   add_selection_flags(*list, sel, profile);
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
     }
     if (*probe) return mb::probe_main(sel, probe_opts, probe_json, original_args);
     if (!gbench_args.empty() && !*run) throw mb::BadInput("Google Benchmark flags only go with 'run'");
-    return mb::run_selection(mb::registry(), sel, out, gbench_args, original_args);
+    return mb::run_selection(mb::registry(), sel, out, gbench_args, original_args, entry_log);
   } catch (const mb::BadInput& e) {
     std::fprintf(stderr, "modebench: error: %s\n", e.what());
     return mb::kExitBadInput;

@@ -3,7 +3,9 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "harness/child_log.hpp"
 #include "harness/status.hpp"
 
 namespace mb {
@@ -24,6 +27,7 @@ namespace {
 struct Current {
   std::unique_ptr<PreparedEntry> prepared;
   std::map<std::string, StatusKind> statuses;
+  std::unique_ptr<EntryLog> log;  // a child's account to its parent, entry by entry
 };
 Current& current() {
   static Current c;
@@ -34,6 +38,9 @@ PreparedEntry& prepared_for(const Entry& e, const RunConfig& cfg) {
   Current& cur = current();
   if (!cur.prepared || cur.prepared->entry().name() != e.name()) {
     cur.prepared.reset();  // free the previous entry before allocating this one
+    if (cur.log) cur.log->started(e.name());
+    // Test hook (inert unless set): drives a child that crashes mid-run through the parent's handling.
+    if (const char* at = std::getenv("MODEBENCH_TEST_CRASH_AT"); at && e.name() == at) std::raise(SIGSEGV);
     cur.prepared = std::make_unique<PreparedEntry>(e, cfg);
     cur.statuses[e.name()] = cur.prepared->status().kind();
   }
@@ -94,6 +101,29 @@ class ContractNames : public Base {
   }
 };
 
+// Runs as Google Benchmark's own JSON reporter writes them (the report reads those fields).
+nlohmann::json serialize_runs(const std::vector<benchmark::BenchmarkReporter::Run>& runs) {
+  std::stringstream out, err;
+  ContractNames<benchmark::JSONReporter> json_reporter;
+  json_reporter.SetOutputStream(&out);
+  json_reporter.SetErrorStream(&err);
+  json_reporter.ReportContext(benchmark::BenchmarkReporter::Context());
+  json_reporter.ReportRuns(runs);
+  json_reporter.Finalize();
+  const nlohmann::json doc = nlohmann::json::parse(out.str(), nullptr, /*allow_exceptions=*/false);
+  return doc.is_discarded() ? nlohmann::json::array() : doc.value("benchmarks", nlohmann::json::array());
+}
+
+// The console display, which in a child also hands each entry's runs to the entry log as
+// soon as Google Benchmark reports them.
+class ConsoleAndEntryLog : public ContractNames<benchmark::ConsoleReporter> {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ContractNames<benchmark::ConsoleReporter>::ReportRuns(runs);
+    if (current().log) current().log->records(serialize_runs(runs));
+  }
+};
+
 std::vector<char*> as_argv(std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -127,7 +157,8 @@ void write_atomically(const std::string& path, const std::string& text) {
 }
 
 RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cfg, const Facts& context,
-                          const std::string& json_out, std::vector<std::string> gbench_args) {
+                          const std::string& json_out, std::vector<std::string> gbench_args,
+                          const std::string& entry_log) {
   namespace fs = std::filesystem;
   std::string tmp_out;
   if (!json_out.empty()) {
@@ -145,16 +176,21 @@ RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cf
     throw BadInput("unrecognised Google Benchmark argument");
 
   for (const auto& [k, v] : context) benchmark::AddCustomContext(k, v);
+  if (!entry_log.empty()) {
+    current().log = std::make_unique<EntryLog>(entry_log);
+    current().log->context(context);
+  }
   for (const Entry& e : entries) {
     benchmark::RegisterBenchmark(e.name().c_str(), [e, cfg](benchmark::State& s) { bench_entry(s, e, cfg); })
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
-  ContractNames<benchmark::ConsoleReporter> display;
+  ConsoleAndEntryLog display;
   ContractNames<benchmark::JSONReporter> file;
   benchmark::RunSpecifiedBenchmarks(&display, tmp_out.empty() ? nullptr : &file);
   benchmark::ClearRegisteredBenchmarks();
   current().prepared.reset();
+  current().log.reset();
   benchmark::Shutdown();
 
   if (!tmp_out.empty()) fs::rename(tmp_out, json_out);
@@ -163,52 +199,6 @@ RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cf
   for (const auto& [name, kind] : current().statuses) s.add(kind);
   current().statuses.clear();
   return s;
-}
-
-void fold_child_results(const std::string& json_path, const std::string& child_json, const std::vector<Entry>& expected,
-                        const Status& missing, const Facts& context) {
-  namespace fs = std::filesystem;
-  auto load = [](const std::string& p) {
-    std::ifstream in(p);
-    return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  };
-  nlohmann::json child = fs::exists(child_json) ? load(child_json) : nlohmann::json();
-  if (child.is_discarded() || !child.is_object()) child = nlohmann::json::object();
-
-  nlohmann::json base;
-  if (fs::exists(json_path)) {
-    base = load(json_path);
-    if (base.is_discarded()) throw std::runtime_error("cannot parse " + json_path);
-  } else if (child.contains("context")) {
-    base = {{"context", child["context"]}, {"benchmarks", nlohmann::json::array()}};
-  } else {
-    base = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
-    for (const auto& [k, v] : context) base["context"][k] = v;
-  }
-  for (const auto& [k, v] : context)
-    if (!base["context"].contains(k)) base["context"][k] = v;
-
-  std::set<std::string> reported;
-  for (auto& b : child.value("benchmarks", nlohmann::json::array())) {
-    reported.insert(b.value("run_name", b.value("name", "")));
-    base["benchmarks"].push_back(b);
-  }
-  for (const Entry& e : expected) {
-    if (reported.count(e.name())) continue;
-    base["benchmarks"].push_back({{"name", e.name()},
-                                  {"run_name", e.name()},
-                                  {"run_type", "iteration"},
-                                  {"repetitions", 1},
-                                  {"repetition_index", 0},
-                                  {"threads", 1},
-                                  {"iterations", 0},
-                                  {"real_time", 0},
-                                  {"cpu_time", 0},
-                                  {"time_unit", "us"},
-                                  {"error_occurred", true},
-                                  {"error_message", missing.text()}});
-  }
-  write_atomically(json_path, base.dump(2) + "\n");
 }
 
 }  // namespace mb

@@ -22,16 +22,11 @@ struct RunSummary {
 };
 
 // Registers every entry with Google Benchmark and runs them. `json_out` (may
-// be empty) is written atomically. Google Benchmark flags in `gbench_args`.
+// be empty) is written atomically. Google Benchmark flags in `gbench_args`. In a child,
+// `entry_log` names the log its parent reads (harness/child_log.hpp).
 RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cfg, const Facts& context,
-                          const std::string& json_out, std::vector<std::string> gbench_args);
-
-// Folds a child process's result file (the ptx-jit entries) into `json_path`,
-// atomically; creates `json_path` when the parent ran nothing itself. Entries the
-// child never reported (it crashed, hung or was killed) become records with the
-// status `missing`, so no selected entry silently disappears.
-void fold_child_results(const std::string& json_path, const std::string& child_json, const std::vector<Entry>& expected,
-                        const Status& missing, const Facts& context);
+                          const std::string& json_out, std::vector<std::string> gbench_args,
+                          const std::string& entry_log = {});
 
 // Writes `text` to `path` through a temp file in the same folder and a rename.
 void write_atomically(const std::string& path, const std::string& text);

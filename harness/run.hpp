@@ -18,9 +18,11 @@ inline constexpr int kExitBadInput = 2;
 std::vector<std::string> list_entries(const Registry& reg, const Selection& sel);
 
 // Runs the selection; `original_args` are the command's own arguments (a child gets them
-// again with its mode). Throws BadInput before any work.
+// again with its mode). `entry_log`: set in a child, the log its parent reads. Throws
+// BadInput before any work.
 int run_selection(const Registry& reg, const Selection& sel, const std::string& out,
-                  const std::vector<std::string>& gbench_args, const std::vector<std::string>& original_args);
+                  const std::vector<std::string>& gbench_args, const std::vector<std::string>& original_args,
+                  const std::string& entry_log = {});
 
 // The arguments minus the named options (both "--opt value" and "--opt=value").
 std::vector<std::string> without_options(const std::vector<std::string>& args, const std::vector<std::string>& names);

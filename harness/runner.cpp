@@ -16,16 +16,25 @@ PreparedEntry::PreparedEntry(const Entry& e, const RunConfig& cfg) : entry_(e) {
   try {
     prepare(cfg);
   } catch (...) {
-    status_ = status_of_current_exception();
+    fail_with_current_exception();
   }
   if (!status_.is_ok()) instance_.reset();  // release device memory early
+}
+
+void PreparedEntry::fail_with_current_exception() {
+  status_ = status_of_current_exception();
+  if (device_ && current_exception_is_sticky()) device_->mark_lost(entry_.name() + " (" + status_.text() + ")");
 }
 
 PreparedEntry::~PreparedEntry() = default;
 
 std::unique_ptr<Instance> PreparedEntry::make_instance(const RunConfig& cfg, Problem& p) {
   const ModeSpec& mode = spec_of(entry_.mode);
-  if (mode.touches_device()) device_ = cfg.device ? cfg.device : &cuda_device();
+  if (mode.touches_device()) {
+    device_ = cfg.device ? cfg.device : &cuda_device();
+    if (!device_->lost_after().empty()) throw NotRun("the device was lost after " + device_->lost_after());
+    device_->clear_stale_error();
+  }
   return mode.make(*entry_.op_case, entry_.impl, p, device_);
 }
 
@@ -88,7 +97,7 @@ double PreparedEntry::timed_call_ms() {
   try {
     return instance_->timed_run_ms();
   } catch (...) {
-    status_ = status_of_current_exception();
+    fail_with_current_exception();
     return -1.0;
   }
 }

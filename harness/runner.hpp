@@ -46,6 +46,8 @@ class PreparedEntry {
   // Runs `inst` once on poisoned outputs and validates; returns the first call's time.
   double run_and_validate(Instance& inst, Problem& p, Validation& v);
   void check_reduced_size(const RunConfig& cfg);
+  // Sets the status from the exception being handled; a sticky device failure marks the device lost.
+  void fail_with_current_exception();
 
   Entry entry_;
   std::unique_ptr<Problem> problem_;

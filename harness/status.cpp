@@ -96,6 +96,10 @@ Status status_of_current_exception() {
     throw;
   } catch (const Unavailable& u) {
     return Status::unavailable(u.what());
+  } catch (const DeviceBusy& b) {
+    return Status::busy(b.what());
+  } catch (const NotRun& n) {
+    return Status::not_run(n.what());
   } catch (const DeviceFailure& f) {
     return Status::failed(f.error_class, f.what());
   } catch (const std::bad_alloc&) {
@@ -104,6 +108,16 @@ Status status_of_current_exception() {
     return Status::failed(ErrorClass::other, ex.what());
   } catch (...) {
     return Status::failed(ErrorClass::other, "unknown exception");
+  }
+}
+
+bool current_exception_is_sticky() {
+  try {
+    throw;
+  } catch (const DeviceFailure& f) {
+    return f.sticky;
+  } catch (...) {
+    return false;
   }
 }
 

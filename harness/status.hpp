@@ -75,9 +75,24 @@ struct Unavailable : std::runtime_error {
 };
 
 // A device, driver or library call failed; the class says why in contract.md's words.
+// Sticky: the context is unusable afterwards (every later call returns the same error),
+// so the device counts as lost for the rest of the process.
 struct DeviceFailure : std::runtime_error {
-  DeviceFailure(ErrorClass c, const std::string& detail) : std::runtime_error(detail), error_class(c) {}
+  DeviceFailure(ErrorClass c, const std::string& detail, bool is_sticky = false)
+      : std::runtime_error(detail), error_class(c), sticky(is_sticky) {}
   ErrorClass error_class;
+  bool sticky;
+};
+
+// The device is held by another process (EXCLUSIVE_PROCESS compute mode) or refuses new
+// work: no evidence against the impl, the status says busy.
+struct DeviceBusy : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The entry was not run: the device was lost to a sticky error of an earlier entry.
+struct NotRun : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // The user asked for something impossible (unknown name, batch <= 0, ...): exit 2 before any work.
@@ -88,5 +103,7 @@ struct BadInput : std::runtime_error {
 // The status of the exception being handled (call inside a catch block). BadInput is
 // rethrown: it is never a status, the caller reports it before any work.
 Status status_of_current_exception();
+// Whether the exception being handled is a sticky device failure (the device is lost).
+bool current_exception_is_sticky();
 
 }  // namespace mb

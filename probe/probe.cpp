@@ -19,6 +19,7 @@
 
 #include "harness/build_info.hpp"
 #include "harness/context.hpp"
+#include "harness/device/device.hpp"
 #include "harness/gbench.hpp"
 #include "harness/modes/ptx_jit.hpp"
 #include "harness/registry.hpp"
@@ -67,9 +68,11 @@ CudaProbe probe_cuda(bool) {
     p.driver_present = p.driver_version > 0;
     dlclose(lib);
   }
-  p.unavailable = "built without CUDA (MODEBENCH_CUDA=OFF or no toolkit found)";
+  p.unavailable = kBuiltWithoutCuda;
   return p;
 }
+
+std::string device_modes_unavailable() { return kBuiltWithoutCuda; }
 #endif
 
 namespace {
@@ -183,15 +186,15 @@ json run_child_row(const Entry& e, const Selection& sel, const ProbeOptions& opt
 }
 
 std::vector<Row> run_matrix(const std::vector<Entry>& entries, const Selection& sel, const ProbeOptions& opts,
-                            const CudaProbe& cuda) {
+                            const std::string& device_unavailable) {
   std::vector<Row> rows;
   const std::string tmp = make_temp_dir("modebench-probe-");
   int i = 0;
   for (const auto& e : entries) {
     Row row{e, {}, "child"};
-    if (spec_of(e.mode).touches_device() && !cuda.unavailable.empty()) {
+    if (spec_of(e.mode).touches_device() && !device_unavailable.empty()) {
       // Certainly unavailable: no process needed to say so.
-      row.result = row_result(Status::unavailable(cuda.unavailable));
+      row.result = row_result(Status::unavailable(device_unavailable));
       row.where = "in-process";
     } else {
       row.result = run_child_row(e, sel, opts, tmp, i++);
@@ -403,8 +406,10 @@ int probe_main(const Selection& sel, const ProbeOptions& opts, const std::string
 
   const std::vector<Entry> entries = plan_rows(sel, opts);  // BadInput before any work
   const BinaryFacts bin = binary_facts();
+  // The matrix rows first, each in a child: this process must not hold a CUDA context while
+  // they run (an EXCLUSIVE_PROCESS device would refuse them, and it would take their memory).
+  const std::vector<Row> rows = run_matrix(entries, sel, opts, device_modes_unavailable());
   const CudaProbe cuda = probe_cuda(opts.measure_bandwidth);
-  const std::vector<Row> rows = run_matrix(entries, sel, opts, cuda);
 
   json j;
   j["schema"] = "modebench-probe/1";

@@ -66,6 +66,9 @@ struct CudaProbe {
 };
 
 CudaProbe probe_cuda(bool measure_bandwidth);
+// Why the device modes certainly cannot run here (no driver, no device, built without CUDA),
+// decided without creating a CUDA context; empty when they may.
+std::string device_modes_unavailable();
 
 // Host-side helpers shared by both builds.
 // PCIe link of a PCI device from sysfs (NVML is not used); empty when unreadable.

@@ -132,6 +132,8 @@ std::string lower(std::string s) {
 
 }  // namespace
 
+std::string device_modes_unavailable() { return cuda_availability().unavailable; }
+
 CudaProbe probe_cuda(bool bandwidth) {
   CudaProbe p;
   p.built = true;
@@ -149,6 +151,8 @@ CudaProbe probe_cuda(bool bandwidth) {
   const CudaAvailability& available = cuda_availability();
   if (available.failure)
     p.unavailable = std::string(to_string(available.failure->error_class)) + ": " + available.failure->what();
+  else if (!available.busy.empty())
+    p.unavailable = available.busy;
   else
     p.unavailable = available.unavailable;
   if (!p.unavailable.empty()) return p;

@@ -78,6 +78,54 @@ TEST(ErrorClasses, UnavailableReasons) {
   EXPECT_FALSE(cuda_unavailable_reason(209, true, 13000, 13000).has_value());
 }
 
+// The CUDA 13 headers: "This leaves the process in an inconsistent state and any further
+// CUDA work will return the same error" (and 710's "The device cannot be used again").
+TEST(ErrorClasses, StickyErrorsAreTheOnesThatLeaveTheContextUnusable) {
+  for (int code : {226, 700, 702, 710, 714, 715, 716, 717, 718, 719, 721, 911})
+    EXPECT_TRUE(is_sticky_cuda_error(code)) << code;
+  for (int code : {2, 9, 35, 46, 98, 200, 209, 218, 222, 701, 720, 999})
+    EXPECT_FALSE(is_sticky_cuda_error(code)) << code;
+}
+
+TEST(ErrorClasses, ACudaErrorBecomesBusyOrAFailureThatKnowsWhetherItIsSticky) {
+  EXPECT_THROW(throw_cuda_error(46, "cudaSetDevice"), DeviceBusy);
+  try {
+    throw_cuda_error(700, "kernel");
+  } catch (const DeviceFailure& f) {
+    EXPECT_EQ(f.error_class, ErrorClass::launch_failure);
+    EXPECT_TRUE(f.sticky);
+  }
+  try {
+    throw_cuda_error(2, "cudaMalloc");
+  } catch (const DeviceFailure& f) {
+    EXPECT_EQ(f.error_class, ErrorClass::out_of_memory);
+    EXPECT_FALSE(f.sticky);
+  }
+}
+
+TEST(ErrorClasses, ALibraryFailureWithNoImageBehindItIsNoKernelImage) {
+  EXPECT_EQ(refine_library_failure(ErrorClass::launch_failure, 209), ErrorClass::no_kernel_image);
+  EXPECT_EQ(refine_library_failure(ErrorClass::library_error, 98), ErrorClass::no_kernel_image);
+  EXPECT_EQ(refine_library_failure(ErrorClass::launch_failure, 222), ErrorClass::unsupported_ptx);
+  EXPECT_EQ(refine_library_failure(ErrorClass::launch_failure, 0), ErrorClass::launch_failure);
+  EXPECT_EQ(refine_library_failure(ErrorClass::library_error, 700), ErrorClass::library_error);
+  EXPECT_EQ(refine_library_failure(ErrorClass::out_of_memory, 209), ErrorClass::out_of_memory);
+}
+
+// "Unable to find a valid cuDNN algorithm": the per-algorithm statuses say why.
+TEST(ErrorClasses, NoCudnnAlgorithmIsClassifiedFromThePerAlgorithmStatuses) {
+  const NoAlgorithm arch = classify_no_algorithm({3007, 3007, 3007});
+  EXPECT_EQ(arch.error_class, ErrorClass::no_kernel_image);
+  EXPECT_EQ(arch.statuses, "ARCH_MISMATCH x3");
+  const NoAlgorithm mixed = classify_no_algorithm({5003, 4004, 5000});
+  EXPECT_EQ(mixed.error_class, ErrorClass::launch_failure);
+  EXPECT_EQ(mixed.statuses, "EXECUTION_FAILED x2, ALLOC_FAILED x1");
+  EXPECT_EQ(classify_no_algorithm({4004, 4003}).error_class, ErrorClass::out_of_memory);
+  EXPECT_EQ(classify_no_algorithm({3000}).error_class, ErrorClass::library_error);
+  EXPECT_EQ(classify_no_algorithm({3000}).statuses, "status 3000 x1");
+  EXPECT_EQ(classify_no_algorithm({}).error_class, ErrorClass::library_error);
+}
+
 #if MODEBENCH_HAVE_CUDA
 TEST(ErrorClasses, CheckFunctionsThrowClassAndNames) {
   try {

@@ -14,10 +14,13 @@
 // - 702 launch timeout, 909 timeout                                   -> timeout
 // - any other cuBLAS/cuDNN status                                     -> library_error
 // - any other CUDA code (100 no device included: mid-run it is not "unavailable") -> other
+// - 46 devices unavailable (another process holds an EXCLUSIVE_PROCESS device) -> busy, not a failure
 // "Unavailable" is not a failure class: it is decided once, when the device is
 // opened, by cuda_unavailable_reason() below.
+// Sticky errors (is_sticky_cuda_error) leave the context unusable: the device is lost.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "harness/status.hpp"
 
@@ -39,10 +42,16 @@ inline constexpr int kCudaErrorInvalidPtx = 218;
 inline constexpr int kCudaErrorJitCompilerNotFound = 221;
 inline constexpr int kCudaErrorUnsupportedPtxVersion = 222;
 inline constexpr int kCudaErrorJitCompilationDisabled = 223;
+inline constexpr int kCudaErrorContained = 226;
 inline constexpr int kCudaErrorIllegalAddress = 700;
 inline constexpr int kCudaErrorLaunchOutOfResources = 701;
 inline constexpr int kCudaErrorLaunchTimeout = 702;
+inline constexpr int kCudaErrorAssert = 710;
+inline constexpr int kCudaErrorHardwareStackError = 714;
+inline constexpr int kCudaErrorInvalidPc = 718;
 inline constexpr int kCudaErrorLaunchFailure = 719;
+inline constexpr int kCudaErrorTensorMemoryLeak = 721;
+inline constexpr int kCudaErrorExternalDevice = 911;
 inline constexpr int kCudaErrorSystemDriverMismatch = 803;
 inline constexpr int kCudaErrorCompatNotSupportedOnDevice = 804;
 inline constexpr int kCudaErrorTimeout = 909;
@@ -62,6 +71,31 @@ inline constexpr int kCudnnExecutionFailed = 5000;
 ErrorClass classify_cuda_error(int code);
 ErrorClass classify_cublas_status(int status);
 ErrorClass classify_cudnn_status(int status);
+
+// The errors the CUDA 13 headers describe as leaving "the process in an inconsistent state
+// [where] any further CUDA work will return the same error" (226, 700, 702, 710, 714-719,
+// 721, 911): after one, the device is lost for this process.
+bool is_sticky_cuda_error(int code);
+
+// The exception a failed CUDA runtime call becomes: DeviceBusy for 46, else a
+// DeviceFailure of its class, sticky where is_sticky_cuda_error says so.
+[[noreturn]] void throw_cuda_error(int code, const std::string& message);
+
+// A cuBLAS/cuDNN failure refined by the runtime's last error: a library whose kernel had no
+// image for this device (forced JIT without PTX, a GPU newer than the library) reports
+// EXECUTION_FAILED or NOT_SUPPORTED while the runtime holds 209/98; that is no_kernel_image.
+// `runtime_error` is what cudaGetLastError returned after the library call (0: none).
+ErrorClass refine_library_failure(ErrorClass library_class, int runtime_error);
+
+// cudnnFind... returned no usable algorithm: the class its per-algorithm statuses point to
+// (all of one of ARCH_MISMATCH -> no_kernel_image, EXECUTION_FAILED* -> launch_failure,
+// *ALLOC_FAILED -> out_of_memory, in that order of precedence when mixed; none of these or
+// an empty list -> library_error), and the statuses listed for the message.
+struct NoAlgorithm {
+  ErrorClass error_class;
+  std::string statuses;  // "ARCH_MISMATCH x7, EXECUTION_FAILED x1"
+};
+NoAlgorithm classify_no_algorithm(const std::vector<int>& per_algorithm_status);
 
 // Why the GPU modes cannot run at all, from the code cudaGetDeviceCount (or
 // the first runtime call) returned; nullopt when the code is not about the

@@ -40,12 +40,27 @@ class Device {
   virtual uint64_t record_marker() = 0;
   virtual void wait_marker(uint64_t marker) = 0;
 
+  // After enqueueing kernels: reads (and so clears) the runtime's last-error slot, and
+  // throws what a launch left there.
+  virtual void check_launch(const char* what) = 0;
+  // Before each entry: an error an earlier entry caught but left in the last-error slot
+  // must not be reported as this entry's own launch failure.
+  virtual void clear_stale_error() = 0;
+
+  // After a sticky error the context is unusable for the rest of the process: every later
+  // device entry is reported not run because of `entry`, never as failing by itself.
+  void mark_lost(const std::string& entry) {
+    if (lost_after_.empty()) lost_after_ = entry;
+  }
+  const std::string& lost_after() const { return lost_after_; }
+
   // True the first time `what` is named on this device (its context): the first
   // call of an impl here pays for module loading and, under forced JIT, compiling.
   bool first_use(const std::string& what) { return used_.insert(what).second; }
 
  private:
   std::set<std::string> used_;
+  std::string lost_after_;
 };
 
 // RAII device allocation.

@@ -15,6 +15,7 @@ std::string_view to_string(TestDevice::Call c) {
     case TestDevice::Call::synchronize: return "synchronize";
     case TestDevice::Call::record_marker: return "record_marker";
     case TestDevice::Call::wait_marker: return "wait_marker";
+    case TestDevice::Call::check_launch: return "check_launch";
   }
   return "?";
 }
@@ -23,20 +24,42 @@ TestDevice::~TestDevice() {
   for (auto& [p, bytes] : allocations_) std::free(const_cast<char*>(p));
 }
 
-void TestDevice::fail_next(Call which, ErrorClass cls, int after_n_calls) {
-  faults_.push_back({which, cls, after_n_calls});
+void TestDevice::fail_next(Call which, ErrorClass cls, int after_n_calls, Fault fault) {
+  faults_.push_back({which, cls, after_n_calls, fault});
 }
 
 void TestDevice::maybe_fail(Call c) {
+  if (sticky_) throw *sticky_;
   for (auto it = faults_.begin(); it != faults_.end(); ++it) {
     if (it->which != c) continue;
     if (it->remaining-- > 0) continue;
-    const ErrorClass cls = it->cls;
+    const Planned planned = *it;
     faults_.erase(it);
     queue_.clear();  // like a faulted stream: pending work is lost
-    throw DeviceFailure(cls,
-                        "test device: injected " + std::string(to_string(cls)) + " in " + std::string(to_string(c)));
+    const std::string what =
+        "test device: injected " + std::string(to_string(planned.cls)) + " in " + std::string(to_string(c));
+    if (planned.fault == Fault::busy) throw DeviceBusy(what);
+    const DeviceFailure failure(planned.cls, what, planned.fault == Fault::sticky);
+    if (planned.fault == Fault::sticky)
+      sticky_ = failure;
+    else
+      pending_ = failure;
+    throw failure;
   }
+}
+
+void TestDevice::check_launch(const char*) {
+  maybe_fail(Call::check_launch);
+  if (pending_) {
+    const DeviceFailure failure = *pending_;
+    pending_.reset();
+    throw failure;
+  }
+}
+
+void TestDevice::clear_stale_error() {
+  if (sticky_) throw *sticky_;
+  pending_.reset();
 }
 
 void* TestDevice::malloc_device(size_t bytes) {

@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,13 @@ namespace mb {
 
 class TestDevice : public Device {
  public:
-  enum class Call { malloc_device, pin, copy, copy_async, synchronize, record_marker, wait_marker };
+  enum class Call { malloc_device, pin, copy, copy_async, synchronize, record_marker, wait_marker, check_launch };
+  // How an injected fault behaves, as the CUDA runtime's errors do:
+  // transient: that call fails and its error stays in the last-error slot until read
+  //            (check_launch or clear_stale_error read it);
+  // sticky:    that call and every later call fail with the same error (the context is gone);
+  // busy:      the device is held by another process (DeviceBusy).
+  enum class Fault { transient, sticky, busy };
 
   struct Counters {
     size_t mallocs = 0, frees = 0, bad_frees = 0;
@@ -49,9 +56,13 @@ class TestDevice : public Device {
   void synchronize() override;
   uint64_t record_marker() override;
   void wait_marker(uint64_t marker) override;
+  void check_launch(const char* what) override;
+  void clear_stale_error() override;
 
-  // The (after_n_calls+1)-th call of `which` from now throws DeviceFailure of `cls` (once).
-  void fail_next(Call which, ErrorClass cls, int after_n_calls = 0);
+  // The (after_n_calls+1)-th call of `which` from now fails with `cls`, behaving as `fault` says.
+  void fail_next(Call which, ErrorClass cls, int after_n_calls = 0, Fault fault = Fault::transient);
+  // An error waiting in the last-error slot (what cudaPeekAtLastError would say).
+  bool has_pending_error() const { return pending_.has_value(); }
   // malloc_device throws out_of_memory when live allocations would exceed this.
   void set_memory_limit(size_t bytes) { memory_limit_ = bytes; }
   // Every copy (synchronous, or async when it is performed) takes at least this long,
@@ -75,12 +86,15 @@ class TestDevice : public Device {
   // Performs queued async copies until `upto` of them have completed in total.
   void drain(uint64_t upto);
 
-  struct Fault {
+  struct Planned {
     Call which;
     ErrorClass cls;
     int remaining;
+    Fault fault;
   };
-  std::vector<Fault> faults_;
+  std::vector<Planned> faults_;
+  std::optional<DeviceFailure> pending_;       // the last-error slot
+  std::optional<DeviceFailure> sticky_;        // once set, every call fails with it
   std::map<const char*, size_t> allocations_;  // start -> bytes
   std::map<const char*, size_t> pinned_;       // start -> bytes
   std::deque<std::function<void()>> queue_;    // async copies not yet done

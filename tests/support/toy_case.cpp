@@ -3,6 +3,7 @@
 #include <chrono>
 #include <thread>
 
+#include "harness/device/device.hpp"
 #include "harness/validate.hpp"
 
 namespace mb {
@@ -24,6 +25,19 @@ class ToyInstance : public Instance {
   bool wrong_;
 };
 
+// The "kernel": the same arithmetic on the host, then the launch check a CUDA impl does.
+class ToyKernelInstance : public ToyInstance {
+ public:
+  ToyKernelInstance(ToyProblem& p, Device& dev) : ToyInstance(p, false), dev_(dev) {}
+  void run() override {
+    ToyInstance::run();
+    dev_.check_launch("toy kernel");
+  }
+
+ private:
+  Device& dev_;
+};
+
 }  // namespace
 
 ToyCase::ToyCase(std::string name, bool kernel_on_host) : name_(std::move(name)) {
@@ -32,9 +46,9 @@ ToyCase::ToyCase(std::string name, bool kernel_on_host) : name_(std::move(name))
   add_host_impl("wrong_small", [](ToyProblem& p, RowRange) { return ToyInstance::wrong_when_small(p); });
   DeviceFactory kernel;
   if (kernel_on_host)
-    kernel = [](ToyProblem& p, Device&) {
+    kernel = [](ToyProblem& p, Device& dev) {
       std::this_thread::sleep_for(std::chrono::milliseconds(kKernelSetupMs));
-      return std::make_unique<ToyInstance>(p, false);
+      return std::make_unique<ToyKernelInstance>(p, dev);
     };
   add_device_impl("kernel", Precision::fp32, kernel, nullptr);
 }

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <mutex>
 
@@ -68,6 +69,14 @@ void CudaDevice::copy_async(void* dst, const void* src, size_t bytes, CopyKind k
 
 void CudaDevice::synchronize() { check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
 
+void CudaDevice::check_launch(const char* what) { check_cuda(cudaGetLastError(), what); }
+
+void CudaDevice::clear_stale_error() {
+  // Only a non-sticky error can be left here: a sticky one marked the device lost already.
+  const cudaError_t stale = cudaGetLastError();
+  if (is_sticky_cuda_error(static_cast<int>(stale))) check_cuda(stale, "error left by an earlier entry");
+}
+
 uint64_t CudaDevice::record_marker() {
   if (markers_.empty())
     for (size_t i = 0; i < kMarkerRing; ++i) markers_.push_back(std::make_unique<CudaEvent>(cudaEventDisableTiming));
@@ -125,7 +134,7 @@ double time_on_stream_ms(CudaDevice& dev, const std::function<void()>& enqueue) 
   CudaEvent start, stop;
   start.record(dev.stream());
   enqueue();
-  check_cuda(cudaGetLastError(), "kernel launch");
+  dev.check_launch("kernel launch");
   stop.record(dev.stream());
   stop.synchronize();  // asynchronous faults of the enqueued work surface here
   return stop.elapsed_since(start);
@@ -159,7 +168,10 @@ const CudaAvailability& cuda_availability() {
     if (!lib) lib = dlopen("libcuda.so.1", RTLD_LAZY);
     const bool loadable = lib != nullptr;
     if (lib) dlclose(lib);
-    if (auto why = cuda_unavailable_reason(static_cast<int>(e), loadable, driver, runtime))
+    if (e == cudaErrorDevicesUnavailable)
+      out.busy = std::string("every CUDA device is held by another process or refuses new work: ") +
+                 cudaGetErrorName(e) + ": " + cudaGetErrorString(e);
+    else if (auto why = cuda_unavailable_reason(static_cast<int>(e), loadable, driver, runtime))
       out.unavailable = *why;
     else
       out.failure =
@@ -186,18 +198,19 @@ std::string cublas_version() {
 Device& cuda_device() {
   const CudaAvailability& a = cuda_availability();
   if (a.failure) throw *a.failure;
+  if (!a.busy.empty()) throw DeviceBusy(a.busy);
   if (!a.unavailable.empty()) throw Unavailable(a.unavailable);
   static std::once_flag once;
   static CudaDevice* device = nullptr;
-  static std::optional<DeviceFailure> failure;
+  static std::exception_ptr failure;  // DeviceFailure, or DeviceBusy when the device is held
   std::call_once(once, [] {
     try {
       device = new CudaDevice(0);
-    } catch (const DeviceFailure& f) {
-      failure = f;
+    } catch (...) {
+      failure = std::current_exception();
     }
   });
-  if (failure) throw *failure;
+  if (failure) std::rethrow_exception(failure);
   return *device;
 }
 

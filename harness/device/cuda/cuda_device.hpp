@@ -51,6 +51,8 @@ class CudaDevice : public Device {
   // is still correct (only longer).
   uint64_t record_marker() override;
   void wait_marker(uint64_t marker) override;
+  void check_launch(const char* what) override;
+  void clear_stale_error() override;
 
   cudaStream_t stream() const { return stream_; }
   // Created on first use, bound to stream(), destroyed with the device.
@@ -83,6 +85,7 @@ class CudaDevice : public Device {
 struct CudaAvailability {
   int device_count = 0;
   std::string unavailable;  // empty when devices can be used
+  std::string busy;         // every device is held by other processes (cudaErrorDevicesUnavailable)
   std::optional<DeviceFailure> failure;
 };
 const CudaAvailability& cuda_availability();

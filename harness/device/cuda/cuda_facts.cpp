@@ -23,15 +23,20 @@ Facts cuda_facts() {
                  cudaRuntimeGetVersion(&runtime) == cudaSuccess ? cuda_version_string(runtime) : "none");
   f.emplace_back("cuda_driver", cudaDriverGetVersion(&driver) == cudaSuccess ? cuda_version_string(driver) : "none");
 
+  // Properties only: no context is created here (a child may need the device to itself).
   std::string name = "none", cc = "none";
-  try {
-    auto& dev = static_cast<CudaDevice&>(cuda_device());
-    name = dev.name();
-    cc = std::to_string(dev.cc_major()) + "." + std::to_string(dev.cc_minor());
-  } catch (const Unavailable& u) {
-    name = std::string("none (") + u.what() + ")";
-  } catch (const DeviceFailure& e) {
-    name = std::string("none (failed: ") + std::string(to_string(e.error_class)) + ": " + e.what() + ")";
+  const CudaAvailability& available = cuda_availability();
+  cudaDeviceProp prop{};
+  if (available.failure)
+    name = "none (failed: " + std::string(to_string(available.failure->error_class)) + ": " +
+           available.failure->what() + ")";
+  else if (!available.busy.empty())
+    name = "none (busy: " + available.busy + ")";
+  else if (!available.unavailable.empty())
+    name = "none (" + available.unavailable + ")";
+  else if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+    name = prop.name;
+    cc = std::to_string(prop.major) + "." + std::to_string(prop.minor);
   }
   f.emplace_back("device_name", name);
   f.emplace_back("device_cc", cc);

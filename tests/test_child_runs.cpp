@@ -1,0 +1,92 @@
+// A mode that needs its own process (ptx-jit) runs in a child that hands back each entry
+// as it completes (harness/child_log.hpp): a crash costs only the entry that was running,
+// which is named; entries it never started are not_run, not failures of their impls.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "harness/child_log.hpp"
+#include "harness/registry.hpp"
+#include "tests/support/modebench_cli.hpp"
+#include "tests/support/toy_case.hpp"
+
+namespace mb {
+namespace {
+
+using nlohmann::json;
+
+TEST(ChildLog, ReadsWhatWasWrittenAndIgnoresATruncatedLastLine) {
+  const std::string dir = make_temp_dir("modebench-test-childlog-");
+  const std::string path = dir + "/log";
+  {
+    EntryLog log(path);
+    log.context({{"mode_env", "X=1"}});
+    log.started("a");
+    log.records(json::array({{{"name", "a"}, {"run_name", "a"}}}));
+    log.started("b");
+  }
+  std::ofstream(path, std::ios::app) << R"({"records": [{"name": "b")";  // died while writing
+  const ChildLog log = read_child_log(path);
+  EXPECT_EQ(log.context["mode_env"], "X=1");
+  EXPECT_EQ(log.started, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(log.records.size(), 1u);
+  EXPECT_EQ(log.records[0]["name"], "a");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ChildLog, MissingEntriesAreTheCrashedOneOrNotRun) {
+  ToyCase toy("t");
+  const Entry done{&toy, Mode::ptx_jit, "kernel", 1}, crashed{&toy, Mode::ptx_jit, "kernel", 2},
+      never{&toy, Mode::ptx_jit, "kernel", 3};
+  ChildLog log;
+  log.started = {done.name(), crashed.name()};
+  log.records = {json{{"run_name", done.name()}}};
+  ChildResult killed;
+  killed.signal = 11;
+  const Status c = missing_entry_status(crashed, log, killed, Side::device, "the child");
+  EXPECT_EQ(c.kind(), StatusKind::failed);
+  EXPECT_EQ(c.error_class(), ErrorClass::launch_failure);
+  const Status n = missing_entry_status(never, log, killed, Side::device, "the child");
+  EXPECT_EQ(n.kind(), StatusKind::not_run);
+  EXPECT_NE(n.detail().find(crashed.name()), std::string::npos) << n.text();
+}
+
+// End to end through the executable: the ptx-jit child crashes at its second entry.
+TEST(ChildRuns, ACrashCostsOnlyTheEntryThatWasRunning) {
+  const std::string tmp = make_temp_dir("modebench-test-child-");
+  const std::string out = tmp + "/run.json";
+  const std::string base = "linear/square_1024/mode:ptx-jit/impl:";
+  const CmdResult r = run_modebench(
+      "run --ops linear --cases square_1024 --modes cpu,ptx-jit --impls openblas,cublas,cublas_tf32 "
+      "--batches 1,8 --benchmark_min_time=0.001 --out '" +
+          out + "'",
+      tmp, "MODEBENCH_TEST_CRASH_AT='" + base + "cublas/batch:8'");
+  EXPECT_EQ(r.exit_code, 1) << "a child that crashed is a harness error: " << r.err;
+  std::ifstream in(out);
+  ASSERT_TRUE(in) << r.err;
+  const json j = json::parse(in);
+  std::map<std::string, std::string> message;
+  for (const auto& b : j["benchmarks"])
+    message[b["name"].get<std::string>()] = b.value("error_message", b.value("skip_message", "ok"));
+  EXPECT_EQ(message.size(), 6u);
+  EXPECT_EQ(message["linear/square_1024/mode:cpu/impl:openblas/batch:1"], "ok");
+  EXPECT_TRUE(message[base + "cublas/batch:1"].starts_with("unavailable: ")) << message[base + "cublas/batch:1"];
+  const std::string crashed = message[base + "cublas/batch:8"];
+  EXPECT_TRUE(
+      crashed.starts_with("failed: launch_failure: the ptx-jit child process (while running this entry) was "
+                          "killed by signal 11"))
+      << crashed;
+  for (const char* b : {"1", "8"}) {
+    const std::string m = message[base + "cublas_tf32/batch:" + b];
+    EXPECT_TRUE(m.starts_with("not_run: the ptx-jit child process ended with killed by signal 11")) << m;
+    EXPECT_NE(m.find("while running " + base + "cublas/batch:8"), std::string::npos) << m;
+  }
+  EXPECT_TRUE(j["context"].contains("mode_env_ptx-jit")) << j["context"].dump();
+  std::filesystem::remove_all(tmp);
+}
+
+}  // namespace
+}  // namespace mb
