@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import tempfile
 
-from . import compare as C
-from . import policy as P
-from . import load as L
+from . import compare, load, policy
+from .escape import md
+from .limits import load_limits
 from .load import BadInput, group_series, host_and_toolkit, load_sets
-from .text import LIMIT_KEYS, md
 
 EXIT_OK, EXIT_ALERT, EXIT_BAD = 0, 1, 2
 
@@ -39,35 +37,13 @@ def _processes(sets):
     return [p for s in sets for p in s.processes]
 
 
-def load_limits(path):
-    if not path:
-        return {}
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except OSError as e:
-        raise BadInput(path, f"cannot read: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise BadInput(path, f"not JSON ({e.msg})") from None
-    if not isinstance(doc, dict):
-        raise BadInput(path, "expected an object with peak_gflops / mem_gbps / pcie_gbps")
-    out = {}
-    for k in LIMIT_KEYS:
-        if k in doc:
-            v = doc[k]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise BadInput(path, f"'{k}' must be a positive finite number")
-            out[k] = float(v)
-    return out
-
-
 # ---------------------------------------------------------------- render
 def cmd_render(a) -> int:
-    from . import render as R
+    from . import render  # matplotlib: only for this subcommand
 
     sets = load_sets(a.results, a.allow_test_device)
-    groups = R.make_groups(sets, load_limits(a.limits))
-    page, summary, files = R.build(groups)
+    groups = render.make_groups(sets, load_limits(a.limits))
+    page, summary, files = render.build(groups)
     # Everything is computed before the first write.
     for name, data in files.items():
         write_atomic(os.path.join(a.out, name), data)
@@ -149,10 +125,10 @@ def _finish_compare(a, doc) -> int:
     note = _power_note(doc, a.alpha)
     if note:
         doc["notes"].append(note)
-    doc["counts"] = C.summary_counts(doc["groups"])
+    doc["counts"] = compare.summary_counts(doc["groups"])
     doc["alerts"] = sum(r["alert"] for g in doc["groups"] for r in g["series"])
     doc["weaker"] = any(r.get("weaker") for g in doc["groups"] for r in g["series"])
-    doc["exit_code"] = C.exit_code(doc["groups"])
+    doc["exit_code"] = compare.exit_code(doc["groups"])
     text = compare_markdown(doc)
     if a.json:
         write_atomic(a.json, json.dumps(doc, indent=2) + "\n")
@@ -172,8 +148,8 @@ def cmd_compare(a) -> int:
     notes = []
     if not ({p.host for p in bp} & {p.host for p in cp}):
         notes.append("baseline and candidate share no host: nothing is compared across hosts (all new/missing)")
-    doc = {"schema": C.SCHEMA, "view": "commits", "baseline": _side(base.name, bp), "candidate": _side(cand.name, cp)}
-    doc["groups"] = C.compare_sets(bp, cp, lambda p: p.host, a.alpha, a.min_ratio)
+    doc = {"schema": compare.SCHEMA, "view": "commits", "baseline": _side(base.name, bp), "candidate": _side(cand.name, cp)}
+    doc["groups"] = compare.compare_sets(bp, cp, lambda p: p.host, a.alpha, a.min_ratio)
     doc["notes"] = notes
     return _finish_compare(a, doc)
 
@@ -194,7 +170,7 @@ def cmd_toolkit_view(a) -> int:
         for tk, ps in tks.items():
             if tk == ref:
                 continue
-            for g in C.compare_sets(tks[ref], ps, lambda p: p.host, a.alpha, a.min_ratio):
+            for g in compare.compare_sets(tks[ref], ps, lambda p: p.host, a.alpha, a.min_ratio):
                 g["group"] = f"{g['group']} @ {sha}: toolkit {ref} -> {tk}"
                 groups.append(g)
             base_all += tks[ref]
@@ -202,7 +178,7 @@ def cmd_toolkit_view(a) -> int:
     if not groups:
         raise BadInput(" ".join(a.sets), "toolkit view needs one host and commit measured with two toolkits")
     doc = {
-        "schema": C.SCHEMA,
+        "schema": compare.SCHEMA,
         "view": "toolkits",
         "baseline": _side("reference toolkit", base_all),
         "candidate": _side("other toolkits", cand_all),
@@ -229,7 +205,7 @@ def cmd_policy(a) -> int:
     else:
         key = next(iter(groups))
     context = next(p.context for p in procs if host_and_toolkit(p) == key)
-    doc = P.build_policy(groups[key], context, key)
+    doc = policy.build_policy(groups[key], context, key)
     write_atomic(a.out, json.dumps(doc, indent=2) + "\n")
     for r in doc["rules"]:
         ranges = ", ".join(
@@ -242,8 +218,8 @@ def cmd_policy(a) -> int:
 
 
 def cmd_hostkey(a) -> int:
-    proc = L.load_process(a.result, allow_test_device=a.allow_test_device)
-    print(L.host_slug(L.host_key(proc.context)))
+    proc = load.load_process(a.result, allow_test_device=a.allow_test_device)
+    print(load.host_slug(load.host_key(proc.context)))
     return EXIT_OK
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import samples as S
+from . import statistical_units
 from .load import group_series
 from .stats import ALPHA, MIN_RATIO, aa_noise, benjamini_hochberg, bootstrap_ratio_ci, mann_whitney_p, rng_for
 
@@ -42,7 +42,7 @@ def _rows(base: dict, cand: dict, alpha: float, min_ratio: float, m: int = 1):
             rows.append(row)
             continue
         # Processes are the unit only if they can reach significance after BH over m series.
-        va, vb, unit = S.units_pair(a, b, alpha / max(m, 1))
+        va, vb, unit = statistical_units.units_pair(a, b, alpha / max(m, 1))
         ma, mb = float(np.median(va)), float(np.median(vb))
         ratio = mb / ma
         noise = aa_noise(va, vb)
@@ -80,7 +80,7 @@ def _decide(timed, alpha: float):
         else:
             r["verdict"] = "same"
         r["alert"] = r["verdict"] == "slower"
-        r["weaker"] = r["unit"] == S.REPETITION
+        r["weaker"] = r["unit"] == statistical_units.REPETITION
 
 
 def _timed_count(base: dict, cand: dict) -> int:

@@ -4,7 +4,7 @@ Per op/case: the batch ranges where each available, correct mode/impl is the
 fastest by median. A mode/impl that was ever `wrong` or `failed` for that op
 on the host is excluded, as is one that was never available. Where the CI of a
 crossover leaves the winner uncertain, the uncertain batches go to the more
-conservative mode (RISK order), so the policy only switches to a riskier mode
+conservative mode (the risk order of modes.py), so the policy only switches to a riskier mode
 where it is confidently faster.
 """
 
@@ -14,19 +14,16 @@ import math
 
 import numpy as np
 
-from . import samples as S
+from . import modes, statistical_units
 from .crossover import find_crossings
 from .load import by_case
 from .stats import BOOTSTRAP, bootstrap_medians, rng_for
 
 SCHEMA = "modebench-policy/1"
-# cpu always works; hybrid needs a device for storage only; gpu needs kernels
-# for this device; ptx-jit depends on the driver's JIT on top of that.
-RISK = {"cpu": 0, "hybrid": 1, "gpu": 2, "ptx-jit": 3}
 
 
 def _risk(line):
-    return RISK.get(line[0], 4)
+    return modes.risk(line[0])
 
 
 def excluded_lines(lines_by_case: dict, op: str):
@@ -43,9 +40,9 @@ def excluded_lines(lines_by_case: dict, op: str):
     return out
 
 
-def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
-    excluded = []
-    candidates = {}
+def _candidates_and_exclusions(lines: dict, excluded_op: dict):
+    """({line: {batch: units}} of the lines that may be chosen, [excluded entries with reasons])."""
+    excluded, candidates = [], {}
     for line, by_batch in sorted(lines.items()):
         if line in excluded_op:
             excluded.append({"mode": line[0], "impl": line[1], "reason": excluded_op[line]})
@@ -55,13 +52,13 @@ def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
             w = next(iter(by_batch.values())).worst
             excluded.append({"mode": line[0], "impl": line[1], "reason": w.message or w.status_text})
             continue
-        candidates[line] = {b: S.units(s)[0] for b, s in ok.items()}
-    rule = {"op": op, "case": case, "ranges": [], "excluded": excluded}
-    if not candidates:
-        return rule
-    batches = sorted({b for v in candidates.values() for b in v})
-    rule["measured_batches"] = batches
+        candidates[line] = {b: statistical_units.units(s)[0] for b, s in ok.items()}
+    return candidates, excluded
 
+
+def _winners(op, case, candidates: dict, batches, n_boot):
+    """Per batch: the fastest line by median (ties to the less risky) and the share of
+    bootstrap resamples in which it stays the fastest."""
     winners, shares = [], []
     for b in batches:
         present = [ln for ln in candidates if b in candidates[ln]]
@@ -70,40 +67,47 @@ def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
         boot = np.stack([bootstrap_medians(candidates[ln][b], rng_for(op, case, ln, b), n_boot) for ln in present])
         shares.append(float(np.mean(np.argmin(boot, axis=0) == present.index(win))))
         winners.append(win)
+    return winners, shares
 
-    # Runs of consecutive batches with the same winner.
+
+def _runs(winners):
+    """Runs of consecutive batches (indices) with the same winner."""
     runs = []
     for i, w in enumerate(winners):
         if runs and runs[-1]["line"] == w:
             runs[-1]["last"] = i
         else:
             runs.append({"line": w, "first": i, "last": i})
+    return runs
 
-    bounds = []  # batch_max of each run but the last
-    for r, nxt in zip(runs, runs[1:]):
-        b1, b2 = batches[r["last"]], batches[nxt["first"]]
-        w1, w2 = r["line"], nxt["line"]
-        lo, hi = float(b1), float(b2)
-        common = sorted(set(candidates[w1]) & set(candidates[w2]))
-        if len(common) >= 2:
-            xs, _ = find_crossings(
-                {b: candidates[w1][b] for b in common},
-                {b: candidates[w2][b] for b in common},
-                rng_for(op, case, w1, w2),
-                n_boot,
-            )
-            # The crossing nearest this boundary; its CI may reach past the measured bracket.
-            near = [x for x in xs if not x.ambiguous and x.between[1] >= b1 and x.between[0] <= b2]
-            if near:
-                x = min(near, key=lambda x: abs(math.log(x.batch) - math.log(math.sqrt(b1 * b2))))
-                lo = max(x.ci[0], batches[r["first"]])
-                hi = min(x.ci[1], batches[nxt["last"]])
-        # Safe side: the uncertain interval goes to the less risky line.
-        t = hi if _risk(w2) >= _risk(w1) else lo
-        bounds.append(max(int(math.floor(t)), bounds[-1] + 1 if bounds else 1))
 
+def _threshold(op, case, candidates, batches, run, nxt, n_boot) -> float:
+    """The batch where `run`'s winner hands over to `nxt`'s, on the safe side of the
+    crossover's CI: the uncertain interval goes to the less risky line."""
+    b1, b2 = batches[run["last"]], batches[nxt["first"]]
+    w1, w2 = run["line"], nxt["line"]
+    lo, hi = float(b1), float(b2)
+    common = sorted(set(candidates[w1]) & set(candidates[w2]))
+    if len(common) >= 2:
+        xs, _ = find_crossings(
+            {b: candidates[w1][b] for b in common},
+            {b: candidates[w2][b] for b in common},
+            rng_for(op, case, w1, w2),
+            n_boot,
+        )
+        # The crossing nearest this boundary; its CI may reach past the measured bracket.
+        near = [x for x in xs if not x.ambiguous and x.between[1] >= b1 and x.between[0] <= b2]
+        if near:
+            x = min(near, key=lambda x: abs(math.log(x.batch) - math.log(math.sqrt(b1 * b2))))
+            lo = max(x.ci[0], batches[run["first"]])
+            hi = min(x.ci[1], batches[nxt["last"]])
+    return hi if _risk(w2) >= _risk(w1) else lo
+
+
+def _ranges(runs, bounds, shares):
+    ranges = []
     for i, r in enumerate(runs):
-        rule["ranges"].append(
+        ranges.append(
             {
                 "batch_min": 1 if i == 0 else bounds[i - 1] + 1,
                 "batch_max": bounds[i] if i < len(bounds) else None,
@@ -112,6 +116,23 @@ def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
                 "confidence": round(min(shares[r["first"] : r["last"] + 1]), 3),
             }
         )
+    return ranges
+
+
+def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
+    candidates, excluded = _candidates_and_exclusions(lines, excluded_op)
+    rule = {"op": op, "case": case, "ranges": [], "excluded": excluded}
+    if not candidates:
+        return rule
+    batches = sorted({b for v in candidates.values() for b in v})
+    rule["measured_batches"] = batches
+    winners, shares = _winners(op, case, candidates, batches, n_boot)
+    runs = _runs(winners)
+    bounds = []  # batch_max of each run but the last
+    for run, nxt in zip(runs, runs[1:]):
+        t = _threshold(op, case, candidates, batches, run, nxt, n_boot)
+        bounds.append(max(int(math.floor(t)), bounds[-1] + 1 if bounds else 1))
+    rule["ranges"] = _ranges(runs, bounds, shares)
     return rule
 
 

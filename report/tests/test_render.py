@@ -117,15 +117,14 @@ def test_results_without_split_render_with_a_note(tmp_path, run, aa_sets):
 
 
 def test_hybrid_transfer_share_of_the_call(tmp_path):
-    from modebench_report import load
-    from modebench_report import render as R
+    from modebench_report import groups, load, tables
 
     bench = synth.ok_entry(synth.name("op", "c", "hybrid", "naive", 1), 4e-3, counters=split(1, 2, 1))
     bench += synth.ok_entry(synth.name("op", "c", "hybrid", "naive", 2), 4e-3, counters=split(0.5, 1.5, 2))
     bench += synth.ok_entry(synth.name("op", "c", "hybrid", "naive", 4), 4e-3, counters=split(3, 1, 0))
     path = synth.write(str(tmp_path / "t.json"), bench)
-    (g,) = R.make_groups(load.load_sets([path]), {})
-    assert [(r[2], r[6]) for r in R.hybrid_rows(g)] == [(1, "50.0"), (2, "62.5"), (4, "75.0")]
+    (g,) = groups.make_groups(load.load_sets([path]), {})
+    assert [(r[2], r[6]) for r in tables.hybrid_rows(g)] == [(1, "50.0"), (2, "62.5"), (4, "75.0")]
 
 
 def first_call_section(text):

@@ -1,0 +1,120 @@
+"""PNG/SVG charts: time and throughput per op/case against batch, one column per group."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from . import modes  # noqa: E402
+from .limits import limits_for  # noqa: E402
+from .lines import crossings_of, line_points  # noqa: E402
+from .policy import excluded_lines  # noqa: E402
+
+matplotlib.rcParams["svg.hashsalt"] = "modebench"  # reproducible SVG ids
+
+
+def _mpl(s) -> str:
+    """matplotlib text: '$' would start mathtext."""
+    return str(s).replace("$", r"\$")
+
+
+def _draw_line(time_ax, rate_ax, ln, pts, colour, bad):
+    """One mode/impl: time per call and throughput, with the spread of its units shaded.
+    Returns the throughput unit (GFLOP/s when every point has a flop count)."""
+    style = "o--" if bad else "o-"  # ever wrong/failed: drawn, never trusted
+    x = [p["batch"] for p in pts]
+    med = np.array([p["median"] for p in pts]) * 1e3
+    lo = np.array([p["lo"] for p in pts]) * 1e3
+    hi = np.array([p["hi"] for p in pts]) * 1e3
+    label = _mpl(f"{ln[0]}/{ln[1]}" + (" (wrong/failed)" if bad else ""))
+    time_ax.plot(x, med, style, color=colour, label=label)
+    time_ax.fill_between(x, lo, hi, color=colour, alpha=0.2, linewidth=0)
+    if all(p["flop"] for p in pts):
+        work, unit = np.array([p["flop"] for p in pts]) / 1e9, "GFLOP/s"
+    else:
+        work, unit = np.array(x, float), "items/s"
+    rate_ax.plot(x, work / (med / 1e3), style, color=colour, label=label)
+    rate_ax.fill_between(x, work / (hi / 1e3), work / (lo / 1e3), color=colour, alpha=0.2, linewidth=0)
+    return unit
+
+
+def _draw_limits(rate_ax, group, lines):
+    """Peak and memory roofline of the host and of the device, for the modes present."""
+    modes_here = {ln[0] for ln in lines}
+    families = (("host", [m for m in modes_here if not modes.computes_on_device(m)]),
+                ("gpu", [m for m in modes_here if modes.computes_on_device(m)]))
+    for family, present in families:
+        if not present:
+            continue
+        peak, bw = limits_for(group.limits, present[0])
+        if peak:
+            rate_ax.axhline(peak, color="k", ls="--", lw=1, label=f"{family} peak {peak:g} GFLOP/s")
+        if bw:
+            # Memory roofline: bandwidth x arithmetic intensity of the case at each batch.
+            pts = [p for p in line_points(next(iter(lines.values()))) if p["flop"] and p["bytes"]]
+            if pts:
+                roof = [bw * p["flop"] / p["bytes"] for p in pts]
+                roof = [min(x, peak) for x in roof] if peak else roof
+                rate_ax.plot([p["batch"] for p in pts], roof, color="grey", ls=":", lw=1, label=f"{family} roofline {bw:g} GB/s")
+
+
+def _draw_crossings(time_ax, crossings):
+    for c in crossings:
+        x = c["x"]
+        if x is None:
+            continue
+        time_ax.axvline(x.batch, color="k", lw=0.8, ls="--" if x.ambiguous else "-")
+        time_ax.axvspan(x.ci[0], x.ci[1], color="k", alpha=0.08)
+
+
+def _style_axes(time_ax, rate_ax, rate_unit):
+    for ax, yl in ((time_ax, "time per call (ms)"), (rate_ax, rate_unit)):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch")
+        ax.set_ylabel(yl)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+
+
+def _encode(fig):
+    out = {}
+    for fmt in ("png", "svg"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=90, metadata={"Date": None} if fmt == "svg" else None)
+        out[fmt] = buf.getvalue()
+    plt.close(fig)
+    return out
+
+
+def chart(groups, op, case):
+    """({"png": bytes, "svg": bytes}, {group label: crossings}) of one op/case."""
+    present = [g for g in groups if (op, case) in g.cases]
+    fig, axes = plt.subplots(2, len(present), figsize=(5.2 * len(present), 7.5), squeeze=False)
+    cmap = plt.get_cmap("tab10")
+    all_lines = sorted({ln for g in present for ln in g.cases[(op, case)]})
+    colour = {ln: cmap(i % 10) for i, ln in enumerate(all_lines)}
+    crossings = {}
+    for col, g in enumerate(present):
+        time_ax, rate_ax = axes[0][col], axes[1][col]
+        lines = g.cases[(op, case)]
+        bad = excluded_lines(g.cases, op)
+        rate_unit = "GFLOP/s"
+        for ln, by_batch in sorted(lines.items()):
+            pts = line_points(by_batch)
+            if pts and _draw_line(time_ax, rate_ax, ln, pts, colour[ln], ln in bad) != "GFLOP/s":
+                rate_unit = "items/s"
+        if rate_unit == "GFLOP/s":
+            _draw_limits(rate_ax, g, lines)
+        crossings[g.label] = crossings_of(g, op, case)
+        _draw_crossings(time_ax, crossings[g.label])
+        _style_axes(time_ax, rate_ax, rate_unit)
+        time_ax.set_title(_mpl(f"{op}/{case}\n" + "\n".join(textwrap.wrap(g.label, 70))), fontsize=8)
+    fig.tight_layout()
+    return _encode(fig), crossings
