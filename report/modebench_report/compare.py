@@ -6,11 +6,15 @@ import numpy as np
 
 from . import statistical_units
 from .load import group_series
+from .status import EVIDENCE_AGAINST, NOT_MEASURED  # ok -> EVIDENCE_AGAINST is always an alert (contract.md)
 from .stats import ALPHA, MIN_RATIO, aa_noise, benjamini_hochberg, bootstrap_ratio_ci, mann_whitney_p, rng_for
 
 SCHEMA = "modebench-compare/1"
-# ok -> these is always an alert (contract.md).
-REGRESSED_STATUSES = ("failed", "wrong")
+NOT_MEASURED_VERDICT = "not measured"
+
+
+def _not_measured_processes(series) -> int:
+    return sum(r.status in NOT_MEASURED for r in series.records)
 
 
 def series_name(key) -> str:
@@ -29,18 +33,27 @@ def _rows(base: dict, cand: dict, alpha: float, min_ratio: float, m: int = 1):
             row.update(verdict="new" if a is None else "missing", status=present.status)
             rows.append(row)
             continue
-        sa, sb = a.status, b.status
-        row["status_baseline"], row["status_candidate"] = a.worst.status_text, b.worst.status_text
-        if sa != sb or a.worst.status_text != b.worst.status_text:
-            row["verdict"] = f"status: {a.worst.status_text} -> {b.worst.status_text}"
-            row["alert"] = sa == "ok" and sb in REGRESSED_STATUSES
-            row["message"] = b.worst.message or a.worst.message
+        wa, wb = a.measured_worst, b.measured_worst
+        sa, sb = wa.status, wb.status
+        row["status_baseline"], row["status_candidate"] = wa.status_text, wb.status_text
+        if sa in NOT_MEASURED or sb in NOT_MEASURED:
+            # The device was busy or lost before the entry: no measurement, no verdict.
+            row.update(verdict=NOT_MEASURED_VERDICT, message=(wb if sb in NOT_MEASURED else wa).message)
+            rows.append(row)
+            continue
+        if sa != sb or wa.status_text != wb.status_text:
+            row["verdict"] = f"status: {wa.status_text} -> {wb.status_text}"
+            row["alert"] = sa == "ok" and sb in EVIDENCE_AGAINST
+            row["message"] = wb.message or wa.message
             rows.append(row)
             continue
         if sa != "ok":
-            row.update(verdict="same", status=sa, message=b.worst.message)
+            row.update(verdict="same", status=sa, message=wb.message)
             rows.append(row)
             continue
+        skipped = _not_measured_processes(a) + _not_measured_processes(b)
+        if skipped:
+            row["message"] = f"{skipped} process(es) not measured (busy or not run) left out"
         # Processes are the unit only if they can reach significance after BH over m series.
         va, vb, unit = statistical_units.units_pair(a, b, alpha / max(m, 1))
         ma, mb = float(np.median(va)), float(np.median(vb))
@@ -84,7 +97,7 @@ def _decide(timed, alpha: float):
 
 
 def _timed_count(base: dict, cand: dict) -> int:
-    return sum(1 for k in set(base) & set(cand) if base[k].status == "ok" and cand[k].status == "ok")
+    return sum(1 for k in set(base) & set(cand) if base[k].measured_status == "ok" and cand[k].measured_status == "ok")
 
 
 def compare_groups(base: dict, cand: dict, alpha: float = ALPHA, min_ratio: float = MIN_RATIO):

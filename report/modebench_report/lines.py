@@ -14,7 +14,7 @@ def line_points(by_batch: dict):
     pts = []
     for b in sorted(by_batch):
         s = by_batch[b]
-        if s.status != "ok":
+        if s.measured_status != "ok":
             continue
         v, _ = statistical_units.units(s)
         flops = [np.median(np.asarray(r.counters["FLOPS"]) * np.asarray(r.times)) for r in s.ok_records if "FLOPS" in r.counters]
@@ -38,7 +38,7 @@ def line_points(by_batch: dict):
 
 def crossings_of(group, op, case):
     lines = group.cases[(op, case)]
-    ok = {ln: {b: statistical_units.units(s)[0] for b, s in bb.items() if s.status == "ok"} for ln, bb in lines.items()}
+    ok = {ln: {b: statistical_units.units(s)[0] for b, s in bb.items() if s.measured_status == "ok"} for ln, bb in lines.items()}
     ok = {ln: v for ln, v in ok.items() if len(v) >= 2}
     names = sorted(ok)
     single_mode = len({ln[0] for ln in names}) <= 1

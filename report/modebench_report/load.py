@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from .status import SEVERITY, parse_status
+from .status import NOT_MEASURED, SEVERITY, parse_status
 
 COUNTERS = (
     "FLOPS",
@@ -128,6 +128,23 @@ def parse_label(text: str) -> dict:
             k, v = part.split("=", 1)
             out[k.strip()] = v.strip()
     return out
+
+
+def own_image(label: dict):
+    """Which image of our own kernels ran (`sass:<v>` or `ptx:<v>`), or None: label key
+    `image_own=`, called `image=` in files written before the rename."""
+    return label.get("image_own", label.get("image"))
+
+
+def label_facts(label: dict) -> list:
+    """The label facts a reader of the matrix wants: our kernels' image and the math that
+    ran (`math=` is fp32, tf32, or tf32-allowed in newer files; shown as written)."""
+    facts = []
+    if own_image(label):
+        facts.append(f"our kernels: {own_image(label)}")
+    if label.get("math"):
+        facts.append(f"math: {label['math']}")
+    return facts
 
 
 def _finite(path, bench, key, value):
@@ -314,11 +331,24 @@ class Series:
 
     @property
     def status(self) -> str:
-        return max((r.status for r in self.records), key=SEVERITY.__getitem__)
+        return self.worst.status
 
     @property
     def worst(self) -> Record:
+        """The record with the most severe status (the status the matrix shows)."""
         return max(self.records, key=lambda r: SEVERITY[r.status])
+
+    @property
+    def measured_worst(self) -> Record:
+        """The most severe record among those that ran: a process where the device was busy
+        or lost before this entry is no measurement. When none ran, the most severe one."""
+        ran = [r for r in self.records if r.status not in NOT_MEASURED]
+        return max(ran or self.records, key=lambda r: SEVERITY[r.status])
+
+    @property
+    def measured_status(self) -> str:
+        """What decisions use: ok when every process that ran it was ok."""
+        return self.measured_worst.status
 
     @property
     def ok_records(self):

@@ -17,6 +17,7 @@ import numpy as np
 from . import modes, statistical_units
 from .crossover import find_crossings
 from .load import by_case
+from .status import EVIDENCE_AGAINST, NOT_MEASURED, SEVERITY
 from .stats import BOOTSTRAP, bootstrap_medians, rng_for
 
 SCHEMA = "modebench-policy/1"
@@ -35,9 +36,19 @@ def excluded_lines(lines_by_case: dict, op: str):
         for line, by_batch in lines.items():
             for batch, s in sorted(by_batch.items()):
                 w = s.worst
-                if w.status in ("wrong", "failed") and line not in out:
+                if w.status in EVIDENCE_AGAINST and line not in out:
                     out[line] = f"{w.status_text} on {op}/{case} batch {batch}: {w.message}"
     return out
+
+
+def _never_ok_reason(by_batch: dict) -> str:
+    """Why a line with no ok batch cannot be chosen: what it reported where it ran (e.g.
+    unavailable), else that it was never measured (busy, not run) - no evidence against it."""
+    worst = [s.measured_worst for s in by_batch.values()]
+    ran = [r for r in worst if r.status not in NOT_MEASURED]
+    w = max(ran or worst, key=lambda r: SEVERITY[r.status])
+    reason = w.message or w.status_text
+    return f"not measured: {reason}" if w.status in NOT_MEASURED else reason
 
 
 def _candidates_and_exclusions(lines: dict, excluded_op: dict):
@@ -47,10 +58,9 @@ def _candidates_and_exclusions(lines: dict, excluded_op: dict):
         if line in excluded_op:
             excluded.append({"mode": line[0], "impl": line[1], "reason": excluded_op[line]})
             continue
-        ok = {b: s for b, s in by_batch.items() if s.status == "ok"}
+        ok = {b: s for b, s in by_batch.items() if s.measured_status == "ok"}
         if not ok:
-            w = next(iter(by_batch.values())).worst
-            excluded.append({"mode": line[0], "impl": line[1], "reason": w.message or w.status_text})
+            excluded.append({"mode": line[0], "impl": line[1], "reason": _never_ok_reason(by_batch)})
             continue
         candidates[line] = {b: statistical_units.units(s)[0] for b, s in ok.items()}
     return candidates, excluded

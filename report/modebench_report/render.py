@@ -10,7 +10,14 @@ from .charts import chart
 from .escape import esc, md
 from .groups import make_groups  # noqa: F401  (the render subcommand's entry point)
 
-_STATUS_COLOUR = {"ok": "#c8e6c9", "unavailable": "#e0e0e0", "failed": "#ffcdd2", "wrong": "#ff8a80"}
+_STATUS_COLOUR = {
+    "ok": "#c8e6c9",
+    "unavailable": "#e0e0e0",
+    "busy": "#fff3c4",  # not measured: no evidence against the impl
+    "not_run": "#fff3c4",
+    "failed": "#ffcdd2",
+    "wrong": "#ff8a80",
+}
 _CSS = """body{font-family:sans-serif;margin:1.5em;max-width:1400px}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;padding:3px 7px;font-size:13px}
 th{background:#f0f0f0}img{max-width:100%}.cell{cursor:help}"""
@@ -74,7 +81,7 @@ def _matrix_section(page, groups):
                     cells.append("-")
                     continue
                 rec = cell["rec"]
-                tip = "\n".join(cell["msgs"]) or "ok everywhere"
+                tip = "\n".join(cell["msgs"]) or "; ".join(["ok everywhere"] + cell["facts"])
                 page.h.append(
                     f"<td class='cell' style='background:{_STATUS_COLOUR[rec.status]}' title='{esc(tip)}'>{esc(rec.status_text)}</td>"
                 )

@@ -7,21 +7,23 @@ import numpy as np
 from . import modes, statistical_units
 from .limits import limits_for
 from .lines import line_points
-from .load import Series
+from .load import Series, label_facts
 from .policy import excluded_lines
 from .status import SEVERITY
 
 
 def matrix(group):
-    """{op: {(mode, impl): {"rec": worst record, "msgs": [messages]}}}."""
+    """{op: {(mode, impl): {"rec": worst record, "msgs": [messages], "facts": [label facts of ok records]}}}."""
     out: dict = {}
     for (op, case, mode, impl, batch), s in sorted(group.series.items(), key=lambda kv: tuple(map(str, kv[0]))):
-        cell = out.setdefault(op, {}).setdefault((mode, impl), {"rec": None, "msgs": []})
+        cell = out.setdefault(op, {}).setdefault((mode, impl), {"rec": None, "msgs": [], "facts": []})
         w = s.worst
         if cell["rec"] is None or SEVERITY[w.status] > SEVERITY[cell["rec"].status]:
             cell["rec"] = w
         if w.status != "ok":
             cell["msgs"].append(f"{case} batch {batch}: {w.message}")
+        for r in s.ok_records:
+            cell["facts"] += [f for f in label_facts(r.label) if f not in cell["facts"]]
     return out
 
 
@@ -61,7 +63,7 @@ def best_rows(group):
         for b in batches:
             cands = []
             for ln, bb in lines.items():
-                if b in bb and bb[b].status == "ok" and ln not in bad:
+                if b in bb and bb[b].measured_status == "ok" and ln not in bad:
                     p = line_points({b: bb[b]})[0]
                     cands.append((p["median"], ln, p))
             if not cands:
@@ -97,7 +99,7 @@ def _host_mode_ms(group, op, case, batch):
     times = [
         float(np.median(statistical_units.process_medians(bb[batch])))
         for ln, bb in group.cases[(op, case)].items()
-        if modes.host_only(ln[0]) and batch in bb and bb[batch].status == "ok"
+        if modes.host_only(ln[0]) and batch in bb and bb[batch].measured_status == "ok"
     ]
     return min(times) * 1e3 if times else None
 
@@ -107,7 +109,7 @@ def hybrid_rows(group):
     transfer share of their sum, and the fastest ok cpu impl's median time at that batch."""
     rows = []
     for (op, case, mode, impl, b), s in sorted(group.series.items(), key=lambda kv: kv[0][:2] + kv[0][3:]):
-        if not modes.moves_data_to_host(mode) or s.status != "ok":
+        if not modes.moves_data_to_host(mode) or s.measured_status != "ok":
             continue
         parts = [statistical_units.process_medians(s, k) for k in SPLIT]
         if not all(parts):

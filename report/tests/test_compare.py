@@ -98,6 +98,34 @@ def test_status_change_flagged(aa_sets, run, tmp_path, message, alert):
     assert "status: ok -&gt; " in out
 
 
+@pytest.mark.parametrize("message", ["busy: CUDA device 0 is in use by another process", "not_run: the device was lost after x"])
+def test_ok_to_not_measured_is_no_status_regression(aa_sets, run, tmp_path, message):
+    a, b = aa_sets
+    s = "linear/square_1024/mode:cpu/impl:openblas/batch:1"
+    _status_change(b, s, message)
+    code, out, _ = run("compare", a, b, "--json", tmp_path / "c.json")
+    doc = json.load(open(tmp_path / "c.json"))
+    r = verdicts(doc)[s]
+    assert code == 0 and r["verdict"] == "not measured" and r["alert"] is False
+    assert r["message"] == message and doc["counts"]["not measured"] == 1
+    assert "not measured" in out
+
+
+def test_one_busy_process_leaves_the_others_compared(aa_sets, run, tmp_path):
+    a, b = aa_sets
+    s = "linear/square_1024/mode:cpu/impl:onednn/batch:8"
+    scale_series(b, s, 1.6)
+    one = os.path.join(b, sorted(os.listdir(b))[0])
+    doc = json.load(open(one))
+    doc["benchmarks"] = [x for x in doc["benchmarks"] if x.get("run_name", x["name"]) != s]
+    doc["benchmarks"] += synth.error_entry(s, "busy: in use")
+    json.dump(doc, open(one, "w"))
+    code, _, _ = run("compare", a, b, "--json", tmp_path / "c.json")
+    r = verdicts(json.load(open(tmp_path / "c.json")))[s]
+    assert code == 1 and r["verdict"] == "slower" and r["n_candidate"] == 7
+    assert "1 process(es) not measured" in r["message"]
+
+
 def test_new_and_missing(tmp_path, run):
     n1, n2 = synth.name("linear", "c", "cpu", "a", 1), synth.name("linear", "c", "cpu", "b", 1)
     base = synth.write(str(tmp_path / "a.json"), synth.ok_entry(n1, 1e-3))

@@ -1,4 +1,5 @@
 import json
+import os
 
 import synth
 
@@ -45,3 +46,41 @@ def test_policy_on_real_cpu_runs(aa_sets, run, tmp_path):
     (rule,) = doc["rules"]
     assert rule["excluded"] == [] and rule["ranges"][0]["batch_min"] == 1
     assert {r["mode"] for r in rule["ranges"]} == {"cpu"}
+
+
+def busy_set(folder, processes=4, busy_message="busy: CUDA device 0 is in use by another process (compute mode EXCLUSIVE_PROCESS)"):
+    """cpu/onednn ok everywhere; gpu/cublas busy in every process; ptx-jit/cublas not run."""
+    for p in range(processes):
+        bench = []
+        for b in (1, 8, 64):
+            bench += synth.ok_entry(synth.name("linear", "sq", "cpu", "onednn", b), 1e-4 * b)
+            bench += synth.error_entry(synth.name("linear", "sq", "gpu", "cublas", b), busy_message)
+            bench += synth.error_entry(synth.name("linear", "sq", "ptx-jit", "cublas", b),
+                                       "not_run: the device was lost after linear/sq/mode:gpu/impl:x/batch:8 (failed: timeout: t)")
+        synth.write(os.path.join(folder, f"p{p}.json"), bench)
+
+
+def test_busy_and_not_run_are_not_measured_never_failed(tmp_path, run):
+    busy_set(str(tmp_path / "s"))
+    code, _, _ = run("policy", tmp_path / "s", "--out", tmp_path / "p.json")
+    (rule,) = json.load(open(tmp_path / "p.json"))["rules"]
+    excluded = {(e["mode"], e["impl"]): e["reason"] for e in rule["excluded"]}
+    assert code == 0
+    assert excluded[("gpu", "cublas")].startswith("not measured: busy: CUDA device 0 is in use")
+    assert excluded[("ptx-jit", "cublas")].startswith("not measured: not_run: the device was lost after")
+    assert [(r["mode"], r["impl"]) for r in rule["ranges"]] == [("cpu", "onednn")]
+
+
+def test_a_busy_process_leaves_the_others_measurements_usable(tmp_path, run):
+    # gpu/cublas ran (fast) in three processes and was refused in a fourth: still chosen.
+    for p in range(4):
+        bench = []
+        for b in (1, 8, 64):
+            bench += synth.ok_entry(synth.name("linear", "sq", "cpu", "onednn", b), 1e-3 * b)
+            gpu = synth.name("linear", "sq", "gpu", "cublas", b)
+            bench += synth.error_entry(gpu, "busy: in use") if p == 3 else synth.ok_entry(gpu, 1e-5)
+        synth.write(str(tmp_path / "s" / f"p{p}.json"), bench)
+    code, _, _ = run("policy", tmp_path / "s", "--out", tmp_path / "p.json")
+    (rule,) = json.load(open(tmp_path / "p.json"))["rules"]
+    assert code == 0 and rule["excluded"] == []
+    assert [(r["mode"], r["impl"]) for r in rule["ranges"]] == [("gpu", "cublas")]

@@ -206,3 +206,15 @@ def test_results_without_first_call_label_render_with_a_note(tmp_path, run, aa_s
         section = first_call_section(open(tmp_path / "out" / doc).read())
         assert "No gpu or ptx-jit results with a cold first call (first_call=cold in the label)." in section
         assert "JIT cost (ms)" not in section and "cublas" not in section
+
+
+def test_matrix_hover_names_our_kernels_image_old_and_new_label_key(tmp_path, run):
+    bench = synth.ok_entry(synth.name("linear", "sq", "gpu", "cublas", 1), 1e-3, label="image_own=sass:120;math=tf32-allowed")
+    bench += synth.ok_entry(synth.name("conv2d", "c", "gpu", "cudnn", 1), 1e-3, label="image=ptx:75;math=fp32")
+    bench += synth.error_entry(synth.name("linear", "sq", "gpu", "fused", 1), "busy: CUDA device 0 is in use")
+    synth.write(str(tmp_path / "s" / "p0.json"), bench)
+    code, _, _ = run("render", tmp_path / "s", "--out", tmp_path / "out")
+    page = open(tmp_path / "out" / "index.html").read()
+    assert code == 0
+    assert "our kernels: sass:120; math: tf32-allowed" in page and "our kernels: ptx:75; math: fp32" in page
+    assert "busy: CUDA device 0 is in use" in page
