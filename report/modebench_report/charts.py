@@ -13,10 +13,12 @@ import numpy as np  # noqa: E402
 
 from . import modes  # noqa: E402
 from .limits import limits_for  # noqa: E402
-from .lines import crossings_of, line_points  # noqa: E402
+from .lines import BAND_PROCESSES, BAND_WITHIN, crossings_of, line_points  # noqa: E402
 from .policy import excluded_lines  # noqa: E402
+from .statistical_units import not_enough_runs  # noqa: E402
 
 matplotlib.rcParams["svg.hashsalt"] = "modebench"  # reproducible SVG ids
+matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, smaller
 
 
 def _mpl(s) -> str:
@@ -24,23 +26,37 @@ def _mpl(s) -> str:
     return str(s).replace("$", r"\$")
 
 
+# How a line's band is drawn: a range over processes filled, a within-process spread
+# (not an interval over runs) only hatched.
+_BAND_STYLE = {BAND_PROCESSES: {"alpha": 0.2}, BAND_WITHIN: {"alpha": 0.25, "hatch": "////", "facecolor": "none"}}
+
+
+def _shade(ax, x, lo, hi, pts, colour):
+    for band, style in _BAND_STYLE.items():
+        where = [p["band"] == band for p in pts]
+        if any(where):
+            kw = dict(style)
+            kw.update({"edgecolor": colour, "linewidth": 0} if "hatch" in kw else {"color": colour, "linewidth": 0})
+            ax.fill_between(x, lo, hi, where=where, **kw)
+
+
 def _draw_line(time_ax, rate_ax, ln, pts, colour, bad):
-    """One mode/impl: time per call and throughput, with the spread of its units shaded.
+    """One mode/impl: time per call and throughput, with its band shaded.
     Returns the throughput unit (GFLOP/s when every point has a flop count)."""
     style = "o--" if bad else "o-"  # ever wrong/failed: drawn, never trusted
     x = [p["batch"] for p in pts]
     med = np.array([p["median"] for p in pts]) * 1e3
-    lo = np.array([p["lo"] for p in pts]) * 1e3
-    hi = np.array([p["hi"] for p in pts]) * 1e3
+    lo = np.array([p["lo"] if p["band"] else p["median"] for p in pts]) * 1e3
+    hi = np.array([p["hi"] if p["band"] else p["median"] for p in pts]) * 1e3
     label = _mpl(f"{ln[0]}/{ln[1]}" + (" (wrong/failed)" if bad else ""))
     time_ax.plot(x, med, style, color=colour, label=label)
-    time_ax.fill_between(x, lo, hi, color=colour, alpha=0.2, linewidth=0)
+    _shade(time_ax, x, lo, hi, pts, colour)
     if all(p["flop"] for p in pts):
         work, unit = np.array([p["flop"] for p in pts]) / 1e9, "GFLOP/s"
     else:
         work, unit = np.array(x, float), "items/s"
     rate_ax.plot(x, work / (med / 1e3), style, color=colour, label=label)
-    rate_ax.fill_between(x, work / (hi / 1e3), work / (lo / 1e3), color=colour, alpha=0.2, linewidth=0)
+    _shade(rate_ax, x, work / (hi / 1e3), work / (lo / 1e3), pts, colour)
     return unit
 
 
@@ -65,12 +81,22 @@ def _draw_limits(rate_ax, group, lines):
 
 
 def _draw_crossings(time_ax, crossings):
+    """Each crossing with its 95 % CI over processes as a band, or, without enough runs
+    for one, a dotted line marked so on the chart."""
     for c in crossings:
         x = c["x"]
         if x is None:
             continue
-        time_ax.axvline(x.batch, color="k", lw=0.8, ls="--" if x.ambiguous else "-")
-        time_ax.axvspan(x.ci[0], x.ci[1], color="k", alpha=0.08)
+        if x.ci:
+            time_ax.axvline(x.batch, color="k", lw=0.8, ls="--" if x.ambiguous else "-")
+            time_ax.axvspan(x.ci[0], x.ci[1], color="k", alpha=0.08)
+        else:
+            time_ax.axvline(x.batch, color="k", lw=0.8, ls=":")
+            time_ax.annotate(
+                f"crossover {x.batch:.3g}: {not_enough_runs(x.processes)}",
+                xy=(x.batch, 0.98), xycoords=("data", "axes fraction"), rotation=90,
+                ha="right", va="top", fontsize=7,
+            )
 
 
 def _style_axes(time_ax, rate_ax, rate_unit):

@@ -12,6 +12,7 @@ from . import compare, load, policy
 from .escape import md
 from .limits import load_limits
 from .load import BadInput, group_series, host_and_toolkit, load_sets
+from .statistical_units import not_enough_runs
 
 EXIT_OK, EXIT_ALERT, EXIT_BAD = 0, 1, 2
 
@@ -210,7 +211,7 @@ def cmd_policy(a) -> int:
     for r in doc["rules"]:
         ranges = ", ".join(
             f"{x['batch_min']}..{x['batch_max'] if x['batch_max'] is not None else 'inf'}: {x['mode']}/{x['impl']}"
-            f" ({x['confidence']:.2f})"
+            + (f" (provisional: {not_enough_runs(x['processes'])})" if x["provisional"] else f" ({x['confidence']:.2f})")
             for x in r["ranges"]
         )
         print(f"{r['op']}/{r['case']}: {ranges or 'no usable mode'}" + (f"; excluded {len(r['excluded'])}" if r["excluded"] else ""))

@@ -1,7 +1,8 @@
 """Fallback policy (contract.md schema modebench-policy/1).
 
 Per op/case: the batch ranges where each available, correct mode/impl is the
-fastest by median. A mode/impl that was ever `wrong` or `failed` for that op
+fastest by median. Each range says how many processes it rests on; with fewer
+than MIN_PROCESSES it is `provisional` and its `confidence` is null. A mode/impl that was ever `wrong` or `failed` for that op
 on the host is excluded, as is one that was never available. Where the CI of a
 crossover leaves the winner uncertain, the uncertain batches go to the more
 conservative mode (the risk order of modes.py), so the policy only switches to a riskier mode
@@ -62,22 +63,28 @@ def _candidates_and_exclusions(lines: dict, excluded_op: dict):
         if not ok:
             excluded.append({"mode": line[0], "impl": line[1], "reason": _never_ok_reason(by_batch)})
             continue
-        candidates[line] = {b: statistical_units.units(s)[0] for b, s in ok.items()}
+        candidates[line] = {b: statistical_units.process_medians(s) for b, s in ok.items()}
     return candidates, excluded
 
 
 def _winners(op, case, candidates: dict, batches, n_boot):
-    """Per batch: the fastest line by median (ties to the less risky) and the share of
-    bootstrap resamples in which it stays the fastest."""
-    winners, shares = [], []
+    """Per batch: the fastest line by median (ties to the less risky), the share of bootstrap
+    resamples over processes in which it stays the fastest (None without enough runs), and
+    the fewest processes of any line compared there."""
+    winners, shares, processes = [], [], []
     for b in batches:
         present = [ln for ln in candidates if b in candidates[ln]]
         med = {ln: float(np.median(candidates[ln][b])) for ln in present}
         win = min(present, key=lambda ln: (med[ln], _risk(ln)))
-        boot = np.stack([bootstrap_medians(candidates[ln][b], rng_for(op, case, ln, b), n_boot) for ln in present])
-        shares.append(float(np.mean(np.argmin(boot, axis=0) == present.index(win))))
+        n = min(len(candidates[ln][b]) for ln in present)
+        share = None
+        if statistical_units.enough_runs(n):
+            boot = np.stack([bootstrap_medians(candidates[ln][b], rng_for(op, case, ln, b), n_boot) for ln in present])
+            share = float(np.mean(np.argmin(boot, axis=0) == present.index(win)))
         winners.append(win)
-    return winners, shares
+        shares.append(share)
+        processes.append(n)
+    return winners, shares, processes
 
 
 def _runs(winners):
@@ -106,7 +113,8 @@ def _threshold(op, case, candidates, batches, run, nxt, n_boot) -> float:
             n_boot,
         )
         # The crossing nearest this boundary; its CI may reach past the measured bracket.
-        near = [x for x in xs if not x.ambiguous and x.between[1] >= b1 and x.between[0] <= b2]
+        # Without a CI (not enough runs) the measured bracket stands.
+        near = [x for x in xs if x.ci and not x.ambiguous and x.between[1] >= b1 and x.between[0] <= b2]
         if near:
             x = min(near, key=lambda x: abs(math.log(x.batch) - math.log(math.sqrt(b1 * b2))))
             lo = max(x.ci[0], batches[run["first"]])
@@ -114,16 +122,25 @@ def _threshold(op, case, candidates, batches, run, nxt, n_boot) -> float:
     return hi if _risk(w2) >= _risk(w1) else lo
 
 
-def _ranges(runs, bounds, shares):
+def _ranges(runs, bounds, shares, processes):
+    """The policy's ranges. A range rests on its own batches and the batch on either side
+    of it (where its thresholds are): with fewer than MIN_PROCESSES processes anywhere
+    there it is provisional and has no confidence."""
     ranges = []
     for i, r in enumerate(runs):
+        first, last = max(r["first"] - 1, 0), min(r["last"] + 1, len(processes) - 1)
+        n = min(processes[first : last + 1])
+        own = shares[r["first"] : r["last"] + 1]
+        provisional = not statistical_units.enough_runs(n) or None in own
         ranges.append(
             {
                 "batch_min": 1 if i == 0 else bounds[i - 1] + 1,
                 "batch_max": bounds[i] if i < len(bounds) else None,
                 "mode": r["line"][0],
                 "impl": r["line"][1],
-                "confidence": round(min(shares[r["first"] : r["last"] + 1]), 3),
+                "confidence": None if provisional else round(min(own), 3),
+                "provisional": provisional,
+                "processes": n,
             }
         )
     return ranges
@@ -136,13 +153,13 @@ def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
         return rule
     batches = sorted({b for v in candidates.values() for b in v})
     rule["measured_batches"] = batches
-    winners, shares = _winners(op, case, candidates, batches, n_boot)
+    winners, shares, processes = _winners(op, case, candidates, batches, n_boot)
     runs = _runs(winners)
     bounds = []  # batch_max of each run but the last
     for run, nxt in zip(runs, runs[1:]):
         t = _threshold(op, case, candidates, batches, run, nxt, n_boot)
         bounds.append(max(int(math.floor(t)), bounds[-1] + 1 if bounds else 1))
-    rule["ranges"] = _ranges(runs, bounds, shares)
+    rule["ranges"] = _ranges(runs, bounds, shares, processes)
     return rule
 
 

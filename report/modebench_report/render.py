@@ -111,8 +111,7 @@ def _charts_section(page, groups):
 
 def _crossovers_section(page, cross_rows):
     page.heading(2, "Crossovers")
-    head = ("set", "op/case", "pair", "crossover batch", "95% CI", "resamples")
-    page.table(head, cross_rows, empty_row="| none | | | | | |")
+    page.table(tables.CROSSING_HEAD, cross_rows, empty_row="| none |" + " |" * (len(tables.CROSSING_HEAD) - 1))
 
 
 def _per_group_section(page, groups, title, rows_of, head, note=None, none_note=None):
@@ -139,7 +138,7 @@ def build(groups):
     _crossovers_section(page, cross_rows)
     _per_group_section(
         page, groups, "Fastest per batch", tables.best_rows,
-        ("op/case", "batch", "fastest", "median time", "GFLOP/s", "GB/s"),
+        tables.BEST_HEAD,
     )
     _per_group_section(
         page, groups, "Hybrid: where the time goes", tables.hybrid_rows,

@@ -6,9 +6,10 @@ import numpy as np
 
 from . import modes, statistical_units
 from .limits import limits_for
-from .lines import line_points
+from .lines import BAND_PROCESSES, BAND_WITHIN, line_points
 from .load import Series, label_facts
 from .policy import excluded_lines
+from .statistical_units import not_enough_runs
 from .status import SEVERITY
 
 
@@ -31,27 +32,40 @@ def _fmt_time(s):
     return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} us"
 
 
+CROSSING_HEAD = ("set", "op/case", "pair", "crossover batch", "95% CI over processes", "resamples",
+                 "within-process spread")
+
+
 def crossing_rows(label, op, case, cs):
     rows = []
     for c in cs:
         a, b, x = c["a"], c["b"], c["x"]
         pair = f"{a[0]}/{a[1]} vs {b[0]}/{b[1]}"
         if x is None:
-            rows.append((label, f"{op}/{case}", pair, "none measured", "-", f"ambiguous ({c['agreement']:.0%} agree)"))
+            rows.append((label, f"{op}/{case}", pair, "none measured", "-", f"ambiguous ({c['agreement']:.0%} agree)", "-"))
             continue
         below = a if x.faster_below == "a" else b
-        note = f"ambiguous ({x.agreement:.0%} agree)" if x.ambiguous else f"{x.agreement:.0%} agree"
-        rows.append(
-            (
-                label,
-                f"{op}/{case}",
-                pair,
-                f"{x.batch:.3g} ({below[0]}/{below[1]} faster below)",
-                f"[{x.ci[0]:.3g}, {x.ci[1]:.3g}]",
-                note,
-            )
-        )
+        if x.ci:
+            ci = f"[{x.ci[0]:.3g}, {x.ci[1]:.3g}] (n = {x.processes})"
+            note = f"ambiguous ({x.agreement:.0%} agree)" if x.ambiguous else f"{x.agreement:.0%} agree"
+        else:
+            ci, note = not_enough_runs(x.processes), "-"
+        spread = f"[{x.within_process[0]:.3g}, {x.within_process[1]:.3g}]" if x.within_process else "-"
+        rows.append((label, f"{op}/{case}", pair, f"{x.batch:.3g} ({below[0]}/{below[1]} faster below)", ci, note, spread))
     return rows
+
+
+def spread_text(point) -> str:
+    """The uncertainty of a point of line_points, in words."""
+    if point["band"] == BAND_PROCESSES:
+        return f"{_fmt_time(point['lo'])} to {_fmt_time(point['hi'])} ({BAND_PROCESSES}, n = {point['processes']})"
+    text = not_enough_runs(point["processes"])
+    if point["band"] == BAND_WITHIN:
+        text += f"; {BAND_WITHIN} {_fmt_time(point['lo'])} to {_fmt_time(point['hi'])}"
+    return text
+
+
+BEST_HEAD = ("op/case", "batch", "fastest", "median time", "spread", "GFLOP/s", "GB/s")
 
 
 def best_rows(group):
@@ -78,6 +92,7 @@ def best_rows(group):
                     b,
                     f"{ln[0]}/{ln[1]}",
                     _fmt_time(t),
+                    spread_text(p),
                     f"{gf:.3g}" + (f" ({100 * gf / peak:.0f}% of peak)" if peak else "") if gf else "-",
                     f"{gb:.3g}" + (f" ({100 * gb / bw:.0f}% of bw)" if bw else "") if gb else "-",
                 )

@@ -84,3 +84,20 @@ def test_a_busy_process_leaves_the_others_measurements_usable(tmp_path, run):
     (rule,) = json.load(open(tmp_path / "p.json"))["rules"]
     assert code == 0 and rule["excluded"] == []
     assert [(r["mode"], r["impl"]) for r in rule["ranges"]] == [("gpu", "cublas")]
+
+
+def test_one_process_makes_every_range_provisional_with_no_confidence(tmp_path, run):
+    synth.multimode_set(str(tmp_path / "s"), processes=1, noise=0.03)
+    code, text, _ = run("policy", tmp_path / "s", "--out", tmp_path / "p.json")
+    (rule,) = json.load(open(tmp_path / "p.json"))["rules"]
+    assert code == 0 and len(rule["ranges"]) == 2
+    for r in rule["ranges"]:
+        assert r["provisional"] is True and r["processes"] == 1 and r["confidence"] is None
+    assert "provisional: not enough runs (n = 1)" in text
+
+
+def test_enough_processes_give_confidence_and_no_provisional_mark(tmp_path, run):
+    synth.multimode_set(str(tmp_path / "s"), processes=3, noise=0.03)
+    run("policy", tmp_path / "s", "--out", tmp_path / "p.json")
+    (rule,) = json.load(open(tmp_path / "p.json"))["rules"]
+    assert all(r["provisional"] is False and r["processes"] == 3 and 0 <= r["confidence"] <= 1 for r in rule["ranges"])

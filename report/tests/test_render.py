@@ -218,3 +218,41 @@ def test_matrix_hover_names_our_kernels_image_old_and_new_label_key(tmp_path, ru
     assert code == 0
     assert "our kernels: sass:120; math: tf32-allowed" in page and "our kernels: ptx:75; math: fp32" in page
     assert "busy: CUDA device 0 is in use" in page
+
+
+def run_folder(folder, processes, statuses=False):
+    """The main job's layout: results/<run-id>/<op>.<mode>.p<k>.json, one file per op x mode x process."""
+    import collections
+
+    synth.multimode_set(str(folder / "tmp"), processes=processes, statuses=statuses)
+    for k, path in enumerate(sorted((folder / "tmp").iterdir()), start=1):
+        doc = json.load(open(path))
+        by_mode = collections.defaultdict(list)
+        for b in doc["benchmarks"]:
+            by_mode[b["name"].split("/mode:")[1].split("/")[0]].append(b)
+        for mode, entries in by_mode.items():
+            synth.write(str(folder / f"linear.{mode}.p{k}.json"), entries)
+        path.unlink()
+    (folder / "tmp").rmdir()
+    return folder
+
+
+def test_run_folder_files_of_one_op_mode_are_processes_of_one_sample_set(tmp_path, run):
+    folder = run_folder(tmp_path / "run", processes=3)
+    assert sorted(p.name for p in folder.iterdir())[:2] == ["linear.cpu.p1.json", "linear.cpu.p2.json"]
+    code, _, _ = run("render", folder, "--out", tmp_path / "out")
+    summary = open(tmp_path / "out" / "summary.md").read()
+    assert code == 0
+    (row,) = [ln for ln in summary.splitlines() if "cpu/onednn vs gpu/cublas" in ln]
+    assert "(n = 3)" in row and "not enough runs" not in row
+    assert "range over processes, n = 3" in summary
+
+
+def test_one_process_says_not_enough_runs_in_tables_and_on_the_chart(tmp_path, run):
+    folder = run_folder(tmp_path / "run", processes=1)
+    code, _, _ = run("render", folder, "--out", tmp_path / "out")
+    summary = open(tmp_path / "out" / "summary.md").read()
+    (row,) = [ln for ln in summary.splitlines() if "cpu/onednn vs gpu/cublas" in ln]
+    assert code == 0 and "not enough runs (n = 1)" in row and "agree" not in row
+    svg = open(tmp_path / "out" / "charts" / "00_linear_square_1024.svg").read()
+    assert "not enough runs (n = 1)" in svg
