@@ -40,10 +40,11 @@ def _shade(ax, x, lo, hi, pts, colour):
             ax.fill_between(x, lo, hi, where=where, **kw)
 
 
-def _draw_line(time_ax, rate_ax, ln, pts, colour, bad):
+def _draw_line(time_ax, rate_ax, ln, pts, line_style, bad):
     """One mode/impl: time per call and throughput, with its band shaded.
     Returns the throughput unit (GFLOP/s when every point has a flop count)."""
-    style = "o--" if bad else "o-"  # ever wrong/failed: drawn, never trusted
+    colour, marker = line_style
+    style = marker + ("--" if bad else "-")  # ever wrong/failed: drawn, never trusted
     x = [p["batch"] for p in pts]
     med = np.array([p["median"] for p in pts]) * 1e3
     lo = np.array([p["lo"] if p["band"] else p["median"] for p in pts]) * 1e3
@@ -119,13 +120,31 @@ def _encode(fig):
     return out
 
 
-def chart(groups, op, case):
-    """({"png": bytes, "svg": bytes}, {group label: crossings}) of one op/case."""
+# One colour family per mode, by its place in the mode table; unknown modes grey.
+_MODE_COLOURMAPS = ("Blues", "Greens", "Oranges", "Purples", "Reds")
+_MARKERS = "osD^v<>"
+
+
+def line_styles(groups):
+    """{(mode, impl): (colour, marker)} for every line of the report, so a mode/impl looks
+    the same in every chart: the mode's colour family, a shade and marker per impl."""
+    lines = {ln for g in groups for ln in {(k[2], k[3]) for k in g.series}}
+    styles = {}
+    for mode in modes.ordered({m for m, _ in lines}):
+        row = modes.NAMES.index(mode) if mode in modes.NAMES else None
+        cmap = plt.get_cmap(_MODE_COLOURMAPS[row % len(_MODE_COLOURMAPS)] if row is not None else "Greys")
+        impls = sorted(i for m, i in lines if m == mode)
+        for j, impl in enumerate(impls):
+            shade = 0.85 - 0.45 * (j / (len(impls) - 1) if len(impls) > 1 else 0.25)
+            styles[(mode, impl)] = (matplotlib.colors.to_hex(cmap(shade)), _MARKERS[j % len(_MARKERS)])
+    return styles
+
+
+def chart(groups, op, case, styles):
+    """({"png": bytes, "svg": bytes}, {group label: crossings}) of one op/case; styles:
+    line_styles() of the whole report."""
     present = [g for g in groups if (op, case) in g.cases]
     fig, axes = plt.subplots(2, len(present), figsize=(5.2 * len(present), 7.5), squeeze=False)
-    cmap = plt.get_cmap("tab10")
-    all_lines = sorted({ln for g in present for ln in g.cases[(op, case)]})
-    colour = {ln: cmap(i % 10) for i, ln in enumerate(all_lines)}
     crossings = {}
     for col, g in enumerate(present):
         time_ax, rate_ax = axes[0][col], axes[1][col]
@@ -134,7 +153,7 @@ def chart(groups, op, case):
         rate_unit = "GFLOP/s"
         for ln, by_batch in sorted(lines.items()):
             pts = line_points(by_batch)
-            if pts and _draw_line(time_ax, rate_ax, ln, pts, colour[ln], ln in bad) != "GFLOP/s":
+            if pts and _draw_line(time_ax, rate_ax, ln, pts, styles[ln], ln in bad) != "GFLOP/s":
                 rate_unit = "items/s"
         if rate_unit == "GFLOP/s":
             _draw_limits(rate_ax, g, lines)

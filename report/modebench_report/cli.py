@@ -10,6 +10,7 @@ import tempfile
 
 from . import compare, load, policy
 from .escape import md
+from .groups import make_groups
 from .limits import load_limits
 from .load import BadInput, group_series, host_and_toolkit, load_sets
 from .statistical_units import not_enough_runs
@@ -43,8 +44,7 @@ def cmd_render(a) -> int:
     from . import render  # matplotlib: only for this subcommand
 
     sets = load_sets(a.results, a.allow_test_device)
-    groups = render.make_groups(sets, load_limits(a.limits))
-    page, summary, files = render.build(groups)
+    page, summary, files = render.build(make_groups(sets, load_limits(a.limits)))
     # Everything is computed before the first write.
     for name, data in files.items():
         write_atomic(os.path.join(a.out, name), data)
@@ -236,7 +236,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="HTML page, Markdown summary, PNG/SVG charts")
     r.add_argument("results", nargs="+", help="result files or folders; each argument is one set")
     r.add_argument("--out", required=True, help="output folder")
-    r.add_argument("--limits", help="JSON with peak_gflops / mem_gbps / pcie_gbps")
+    r.add_argument("--limits", help="machine_limits JSON: peak_gflops / mem_gbps / pcie_gbps, and quiet / load_avg_1m / cpus")
     common(r)
     r.set_defaults(func=cmd_render)
 

@@ -2,7 +2,8 @@
 
 Per op/case: the batch ranges where each available, correct mode/impl is the
 fastest by median. Each range says how many processes it rests on; with fewer
-than MIN_PROCESSES it is `provisional` and its `confidence` is null. A mode/impl that was ever `wrong` or `failed` for that op
+than MIN_PROCESSES it is `provisional` and its `confidence` is null. Each excluded
+entry has the `status` that excluded it and a `reason`. A mode/impl that was ever `wrong` or `failed` for that op
 on the host is excluded, as is one that was never available. Where the CI of a
 crossover leaves the winner uncertain, the uncertain batches go to the more
 conservative mode (the risk order of modes.py), so the policy only switches to a riskier mode
@@ -29,7 +30,7 @@ def _risk(line):
 
 
 def excluded_lines(lines_by_case: dict, op: str):
-    """{(mode, impl): reason} for lines that were ever wrong/failed (anywhere in this op) or never ok."""
+    """{(mode, impl): {"status", "reason"}} for lines that were ever wrong/failed anywhere in this op."""
     out = {}
     for (o, case), lines in lines_by_case.items():
         if o != op:
@@ -38,18 +39,19 @@ def excluded_lines(lines_by_case: dict, op: str):
             for batch, s in sorted(by_batch.items()):
                 w = s.worst
                 if w.status in EVIDENCE_AGAINST and line not in out:
-                    out[line] = f"{w.status_text} on {op}/{case} batch {batch}: {w.message}"
+                    out[line] = {"status": w.status, "reason": f"{w.status_text} on {op}/{case} batch {batch}: {w.message}"}
     return out
 
 
-def _never_ok_reason(by_batch: dict) -> str:
-    """Why a line with no ok batch cannot be chosen: what it reported where it ran (e.g.
-    unavailable), else that it was never measured (busy, not run) - no evidence against it."""
+def _never_ok(by_batch: dict) -> dict:
+    """{"status", "reason"}: why a line with no ok batch cannot be chosen: what it reported
+    where it ran (e.g. unavailable), else that it was never measured (busy, not run) - no
+    evidence against it."""
     worst = [s.measured_worst for s in by_batch.values()]
     ran = [r for r in worst if r.status not in NOT_MEASURED]
     w = max(ran or worst, key=lambda r: SEVERITY[r.status])
     reason = w.message or w.status_text
-    return f"not measured: {reason}" if w.status in NOT_MEASURED else reason
+    return {"status": w.status, "reason": f"not measured: {reason}" if w.status in NOT_MEASURED else reason}
 
 
 def _candidates_and_exclusions(lines: dict, excluded_op: dict):
@@ -57,11 +59,11 @@ def _candidates_and_exclusions(lines: dict, excluded_op: dict):
     excluded, candidates = [], {}
     for line, by_batch in sorted(lines.items()):
         if line in excluded_op:
-            excluded.append({"mode": line[0], "impl": line[1], "reason": excluded_op[line]})
+            excluded.append({"mode": line[0], "impl": line[1], **excluded_op[line]})
             continue
         ok = {b: s for b, s in by_batch.items() if s.measured_status == "ok"}
         if not ok:
-            excluded.append({"mode": line[0], "impl": line[1], "reason": _never_ok_reason(by_batch)})
+            excluded.append({"mode": line[0], "impl": line[1], **_never_ok(by_batch)})
             continue
         candidates[line] = {b: statistical_units.process_medians(s) for b, s in ok.items()}
     return candidates, excluded
@@ -168,9 +170,11 @@ def host_facts(context: dict, key: str) -> dict:
     return {"key": key, **{k: context[k] for k in keep if k in context}}
 
 
-def build_policy(series_map: dict, context: dict, key: str) -> dict:
+def rules(series_map: dict) -> list:
+    """One rule per op/case of one host/toolkit group's series."""
     cases = by_case(series_map)
-    rules = []
-    for (op, case), lines in sorted(cases.items()):
-        rules.append(rule_for(op, case, lines, excluded_lines(cases, op)))
-    return {"schema": SCHEMA, "host": host_facts(context, key), "rules": rules}
+    return [rule_for(op, case, lines, excluded_lines(cases, op)) for (op, case), lines in sorted(cases.items())]
+
+
+def build_policy(series_map: dict, context: dict, key: str) -> dict:
+    return {"schema": SCHEMA, "host": host_facts(context, key), "rules": rules(series_map)}

@@ -6,9 +6,10 @@ import base64
 import re
 
 from . import modes, tables
-from .charts import chart
+from .charts import chart, line_styles
 from .escape import esc, md
-from .groups import make_groups  # noqa: F401  (the render subcommand's entry point)
+from .statistical_units import MIN_PROCESSES
+from .verdict import op_verdicts
 
 _STATUS_COLOUR = {
     "ok": "#c8e6c9",
@@ -20,7 +21,7 @@ _STATUS_COLOUR = {
 }
 _CSS = """body{font-family:sans-serif;margin:1.5em;max-width:1400px}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;padding:3px 7px;font-size:13px}
-th{background:#f0f0f0}img{max-width:100%}.cell{cursor:help}"""
+th{background:#f0f0f0}img{max-width:100%}.cell{cursor:help}ol.notes{font-size:13px}"""
 
 
 def _slug(s) -> str:
@@ -53,59 +54,127 @@ class Page:
         self.m.append("")
 
 
-def _sets_section(page, groups):
-    page.heading(2, "Sets")
-    rows = []
+def _verdict_section(page, groups):
+    page.h.append("<section id='verdict'>")
+    page.heading(2, "Verdict: what to use on this box")
+    page.paragraph(
+        "Per op and case: the mode/impl that is fastest and correct at each batch size (the fallback policy, "
+        f"modebench-policy/1), and the modes/impls not to use here, with why. A range resting on fewer than "
+        f"{MIN_PROCESSES} processes is provisional."
+    )
     for g in groups:
-        shas = sorted({str(p.context.get("git_sha", "?")) for p in g.processes})
-        lim = ", ".join(f"{k}={v:g}" for k, v in sorted(g.limits.items())) or "unknown"
-        rows.append((g.label, len(g.processes), " ".join(shas), lim))
-    page.table(("set", "processes", "git", "limits"), rows)
+        if len(groups) > 1:
+            page.heading(3, g.label)
+        for op, sentences in op_verdicts(g):
+            page.h.append(f"<p><b>{esc(op)}</b></p><ul>" + "".join(f"<li>{esc(x)}</li>" for x in sentences) + "</ul>")
+            page.m += [f"**{md(op)}**", ""] + [f"- {md(x)}" for x in sentences] + [""]
+    page.h.append("</section>")
+
+
+def _matrix_table(page, group):
+    """Rows op x impl, a column per mode; colour by status, the message on hover and as a
+    numbered footnote."""
+    columns, rows = tables.matrix(group)
+    notes = []
+    page.h.append("<table class='matrix'><tr><th>op</th><th>impl</th>" + "".join(f"<th>{esc(c)}</th>" for c in columns) + "</tr>")
+    page.m += ["| op | impl | " + " | ".join(md(c) for c in columns) + " |", "|---" * (len(columns) + 2) + "|"]
+    for (op, impl), cells in sorted(rows.items()):
+        html_cells, md_cells = [], []
+        for mode in columns:
+            cell = cells.get(mode)
+            if cell is None:
+                html_cells.append("<td>-</td>")
+                md_cells.append("-")
+                continue
+            rec, note = cell["rec"], tables.cell_note(cell)
+            mark = ""
+            if rec.status != "ok":
+                notes.append(f"{op}/{impl} in {mode}: {note}")
+                mark = f" [{len(notes)}]"
+            html_cells.append(
+                f"<td class='cell' style='background:{_STATUS_COLOUR.get(rec.status, '#ffffff')}' title='{esc(note)}'>"
+                f"{esc(rec.status_text)}{esc(mark)}</td>"
+            )
+            md_cells.append(md(rec.status_text + mark))
+        page.h.append(f"<tr><td>{esc(op)}</td><td>{esc(impl)}</td>" + "".join(html_cells) + "</tr>")
+        page.m.append(f"| {md(op)} | {md(impl)} | " + " | ".join(md_cells) + " |")
+    page.h.append("</table>")
+    page.m.append("")
+    if notes:
+        page.h.append("<ol class='notes'>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ol>")
+        page.m += [f"{i}. {md(n)}" for i, n in enumerate(notes, start=1)] + [""]
 
 
 def _matrix_section(page, groups):
+    page.h.append("<section id='matrix'>")
     page.heading(2, "Compatibility matrix")
+    page.paragraph("The most severe status over cases and batches; hover a cell for its messages, also listed below.")
     for g in groups:
-        mx = tables.matrix(g)
-        cols = sorted({ln for row in mx.values() for ln in row})
         page.heading(3, g.label)
-        page.h.append("<table><tr><th>op</th>" + "".join(f"<th>{esc(c[0])}<br>{esc(c[1])}</th>" for c in cols) + "</tr>")
-        page.m += ["| op | " + " | ".join(md(f"{c[0]}/{c[1]}") for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
-        for op in sorted(mx):
-            page.h.append(f"<tr><td>{esc(op)}</td>")
-            cells = []
-            for c in cols:
-                cell = mx[op].get(c)
-                if cell is None:
-                    page.h.append("<td>-</td>")
-                    cells.append("-")
-                    continue
-                rec = cell["rec"]
-                tip = "\n".join(cell["msgs"]) or "; ".join(["ok everywhere"] + cell["facts"])
-                page.h.append(
-                    f"<td class='cell' style='background:{_STATUS_COLOUR[rec.status]}' title='{esc(tip)}'>{esc(rec.status_text)}</td>"
-                )
-                cells.append(md(rec.status_text))
-            page.h.append("</tr>")
-            page.m.append(f"| {md(op)} | " + " | ".join(cells) + " |")
-        page.h.append("</table>")
-        page.m.append("")
+        _matrix_table(page, g)
+    page.h.append("</section>")
+
+
+def _limits_rows(group):
+    rows = []
+    for src in group.limit_sources:
+        used = "yes" if src.usable else "no (refused)"
+        for k, v in sorted(src.values.items()):
+            rows.append((k, f"{v:g}", src.source, src.conditions(), used))
+    return rows
+
+
+def _sets_section(page, groups):
+    page.heading(2, "Sets and machine limits")
+    rows = []
+    for g in groups:
+        shas = sorted({str(p.context.get("git_sha", "?")) for p in g.processes})
+        fewest, most = g.processes_per_series()
+        per_series = str(most) if fewest == most else f"{fewest}–{most}"
+        rows.append((g.label, len(g.processes), per_series, " ".join(shas)))
+    page.table(("set", "files", "processes per series", "git"), rows)
+    page.paragraph(
+        "Machine limits bound the throughput charts (peak, roofline) and the '% of peak' columns. Limits measured "
+        "under load understate the machine and are refused; where it is not known whether the machine was quiet, "
+        "they are used and marked so."
+    )
+    for g in groups:
+        page.heading(3, g.label)
+        rows = _limits_rows(g)
+        if rows:
+            page.table(("limit", "value", "from", "conditions", "used in figures"), rows)
+        else:
+            page.paragraph("No limits known (pass --limits with bench/overhead/machine_limits output).")
+
+
+_CHART_CAPTION = (
+    "Lines: median over processes; one colour per mode/impl in every chart. Filled band: range over processes "
+    f"(where there are at least {MIN_PROCESSES}); hatched band: within-process spread of the repetitions (fewer "
+    "processes: not an interval over runs). Vertical line with a grey band: a crossover and its 95% CI over "
+    "processes; dotted line: a crossover without enough runs for an interval."
+)
 
 
 def _charts_section(page, groups):
-    """One chart per op/case; returns the crossing rows of every group."""
-    page.h.append("<h2>Charts</h2>")
+    """The charts, grouped per op; returns the crossing rows of every group."""
+    page.heading(2, "Charts")
+    page.paragraph(_CHART_CAPTION)
+    styles = line_styles(groups)
     cross_rows = []
-    for i, (op, case) in enumerate(sorted({oc for g in groups for oc in g.cases})):
-        imgs, crossings = chart(groups, op, case)
-        stem = f"charts/{i:02d}_{_slug(op)}_{_slug(case)}"
-        page.files[stem + ".png"], page.files[stem + ".svg"] = imgs["png"], imgs["svg"]
-        for label, cs in crossings.items():
-            cross_rows += tables.crossing_rows(label, op, case, cs)
-        b64 = base64.b64encode(imgs["png"]).decode()
-        page.h.append(f"<h3>{esc(op)}/{esc(case)}</h3><img alt='{esc(op)}/{esc(case)}' src='data:image/png;base64,{b64}'>")
-        page.m.append(f"![{md(op)}/{md(case)}]({stem}.png)")
-    page.m.append("")
+    op_cases = sorted({oc for g in groups for oc in g.cases})
+    for op in sorted({op for op, _ in op_cases}):
+        page.heading(3, op)
+        for i, (o, case) in enumerate(op_cases):
+            if o != op:
+                continue
+            imgs, crossings = chart(groups, op, case, styles)
+            stem = f"charts/{i:02d}_{_slug(op)}_{_slug(case)}"
+            page.files[stem + ".png"], page.files[stem + ".svg"] = imgs["png"], imgs["svg"]
+            for label, cs in crossings.items():
+                cross_rows += tables.crossing_rows(label, op, case, cs)
+            b64 = base64.b64encode(imgs["png"]).decode()
+            page.h.append(f"<h4>{esc(op)}/{esc(case)}</h4><img alt='{esc(op)}/{esc(case)}' src='data:image/png;base64,{b64}'>")
+            page.m += [f"![{md(op)}/{md(case)}]({stem}.png)", ""]
     return cross_rows
 
 
@@ -132,8 +201,9 @@ def build(groups):
     page = Page()
     page.h.append(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>modebench report</title><style>{_CSS}</style></head><body>")
     page.heading(1, "modebench report")
-    _sets_section(page, groups)
+    _verdict_section(page, groups)
     _matrix_section(page, groups)
+    _sets_section(page, groups)
     cross_rows = _charts_section(page, groups)
     _crossovers_section(page, cross_rows)
     _per_group_section(

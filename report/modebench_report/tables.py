@@ -14,18 +14,32 @@ from .status import SEVERITY
 
 
 def matrix(group):
-    """{op: {(mode, impl): {"rec": worst record, "msgs": [messages], "facts": [label facts of ok records]}}}."""
-    out: dict = {}
+    """The compatibility matrix: (mode columns in the mode table's order, {(op, impl): {mode:
+    cell}}); a cell holds the most severe record over cases and batches ("rec"), its
+    messages with where each was seen ({message: {case: [batches]}}) and the label
+    facts of its ok records."""
+    rows: dict = {}
     for (op, case, mode, impl, batch), s in sorted(group.series.items(), key=lambda kv: tuple(map(str, kv[0]))):
-        cell = out.setdefault(op, {}).setdefault((mode, impl), {"rec": None, "msgs": [], "facts": []})
+        cell = rows.setdefault((op, impl), {}).setdefault(mode, {"rec": None, "messages": {}, "facts": []})
         w = s.worst
         if cell["rec"] is None or SEVERITY[w.status] > SEVERITY[cell["rec"].status]:
             cell["rec"] = w
         if w.status != "ok":
-            cell["msgs"].append(f"{case} batch {batch}: {w.message}")
+            cell["messages"].setdefault(w.message, {}).setdefault(case, []).append(batch)
         for r in s.ok_records:
             cell["facts"] += [f for f in label_facts(r.label) if f not in cell["facts"]]
-    return out
+    columns = modes.ordered({mode for row in rows.values() for mode in row})
+    return columns, rows
+
+
+def cell_note(cell) -> str:
+    """The words behind a matrix cell: each message and where it was seen, or the ok facts."""
+    if not cell["messages"]:
+        return "; ".join(["ok everywhere"] + cell["facts"])
+    def where(cases):
+        return ", ".join(f"{case} batch {', '.join(map(str, sorted(bs)))}" for case, bs in sorted(cases.items()))
+
+    return "; ".join(f"{msg} ({where(cases)})" for msg, cases in cell["messages"].items())
 
 
 def _fmt_time(s):

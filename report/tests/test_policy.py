@@ -25,6 +25,7 @@ def test_policy_ranges_safe_side_and_exclusions(tmp_path, run):
     assert excluded[("hybrid", "cached")].startswith("wrong")
     assert excluded[("ptx-jit", "cublas")].startswith("failed:no_kernel_image")
     assert excluded[("gpu", "tf32")].startswith("unavailable")
+    assert {e["status"] for e in rule["excluded"]} == {"wrong", "failed", "unavailable"}
     assert "cpu/onednn" in text
 
 
