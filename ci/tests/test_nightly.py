@@ -1,18 +1,11 @@
 """Logic of ci/nightly.sh: argument errors, a toolkit that fails to build, a missing
 baseline, and a real CPU-only variant run end to end (builds modebench once)."""
 import json
-import os
-import pathlib
 import subprocess
 
 import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-NIGHTLY = ROOT / "ci" / "nightly.sh"
-
-
-def run(args, **kw):
-    return subprocess.run(["bash", str(NIGHTLY), *args], capture_output=True, text=True, cwd=ROOT, **kw)
+from conftest import ROOT
+from conftest import run_nightly as run
 
 
 @pytest.mark.parametrize(
@@ -24,6 +17,9 @@ def run(args, **kw):
         (["--toolkits", "none", "--profile", "huge"], "--profile must be quick or full"),
         (["--toolkits", "none", "--frobnicate"], "unknown argument '--frobnicate'"),
         (["--toolkits"], "--toolkits needs a value"),
+        (["--toolkits", "none", "--confirm-budget", "soon"], "--confirm-budget must be a whole number of seconds"),
+        (["--toolkits", "none", "--confirm-processes", "0"], "--confirm-processes must be a positive integer"),
+        (["--toolkits", "none", "--candidate-env", "SLOW"], "--candidate-env takes VAR=VALUE words"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_clear_message(args, message):

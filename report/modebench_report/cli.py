@@ -87,12 +87,16 @@ def compare_markdown(doc) -> str:
     head = "| series | verdict | ratio | 99% CI | threshold | p (BH) | unit (n) |"
     for g in doc["groups"]:
         m += [f"## {md(g['group'])}", ""]
-        shown = [r for r in g["series"] if r["verdict"] != "same"]
+        shown = [r for r in g["series"] if r["verdict"] != "same" or r.get("suspicious")]
         same = len(g["series"]) - len(shown)
         if shown:
             m += [head, "|---|---|---|---|---|---|---|"]
             for r in sorted(shown, key=lambda r: (not r["alert"], r["series"])):
                 verdict = ("**ALERT** " if r["alert"] else "") + r["verdict"]
+                if r.get("alerted_at_look"):
+                    verdict += f" (look {r['alerted_at_look']})"
+                if r.get("suspicious"):
+                    verdict += " (suspicious: worth more processes)"
                 if "ratio" in r:
                     m.append(
                         f"| {md(r['series'])} | {md(verdict)} | {r['ratio']:.3f} | [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}] "
@@ -122,8 +126,37 @@ def _power_note(doc, alpha):
     )
 
 
+def _look_alpha(a) -> float:
+    if a.looks < 1 or not 1 <= a.look <= a.looks:
+        raise BadInput("(arguments)", f"--look must be between 1 and --looks ({a.looks}), got {a.look}")
+    return compare.look_alpha(a.alpha, a.looks)
+
+
+def _read_previous_look(path) -> dict:
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise BadInput(path, f"cannot read: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise BadInput(path, f"not JSON ({e.msg})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != compare.SCHEMA or not isinstance(doc.get("groups"), list):
+        raise BadInput(path, f"not a {compare.SCHEMA} document (compare --json output)")
+    return doc
+
+
 def _finish_compare(a, doc) -> int:
-    note = _power_note(doc, a.alpha)
+    alpha = _look_alpha(a)
+    previous = _read_previous_look(a.previous) if a.previous else None  # bad input before any write
+    doc.update(look=a.look, looks=a.looks, alpha=a.alpha, alpha_look=alpha)
+    if a.looks > 1:
+        doc["notes"].append(
+            f"look {a.look} of {a.looks}: each look tests at alpha/{a.looks} = {alpha:g} (Bonferroni over the "
+            "planned looks), so the false-alarm rate stays at alpha across them; an earlier look's alert stands"
+        )
+    compare.record_look(doc["groups"], a.look, previous)
+    doc["suspicious"] = compare.mark_suspicious(doc["groups"])
+    note = _power_note(doc, alpha)
     if note:
         doc["notes"].append(note)
     doc["counts"] = compare.summary_counts(doc["groups"])
@@ -131,6 +164,8 @@ def _finish_compare(a, doc) -> int:
     doc["weaker"] = any(r.get("weaker") for g in doc["groups"] for r in g["series"])
     doc["exit_code"] = compare.exit_code(doc["groups"])
     text = compare_markdown(doc)
+    if a.suspicious_out:
+        write_atomic(a.suspicious_out, compare.rerun_arguments(doc["suspicious"]) + "\n")
     if a.json:
         write_atomic(a.json, json.dumps(doc, indent=2) + "\n")
     if a.md:
@@ -150,7 +185,7 @@ def cmd_compare(a) -> int:
     if not ({p.host for p in bp} & {p.host for p in cp}):
         notes.append("baseline and candidate share no host: nothing is compared across hosts (all new/missing)")
     doc = {"schema": compare.SCHEMA, "view": "commits", "baseline": _side(base.name, bp), "candidate": _side(cand.name, cp)}
-    doc["groups"] = compare.compare_sets(bp, cp, lambda p: p.host, a.alpha, a.min_ratio)
+    doc["groups"] = compare.compare_sets(bp, cp, lambda p: p.host, _look_alpha(a), a.min_ratio)
     doc["notes"] = notes
     return _finish_compare(a, doc)
 
@@ -171,7 +206,7 @@ def cmd_toolkit_view(a) -> int:
         for tk, ps in tks.items():
             if tk == ref:
                 continue
-            for g in compare.compare_sets(tks[ref], ps, lambda p: p.host, a.alpha, a.min_ratio):
+            for g in compare.compare_sets(tks[ref], ps, lambda p: p.host, _look_alpha(a), a.min_ratio):
                 g["group"] = f"{g['group']} @ {sha}: toolkit {ref} -> {tk}"
                 groups.append(g)
             base_all += tks[ref]
@@ -246,6 +281,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--json", help="write the verdicts as JSON here")
     c.add_argument("--toolkit-view", action="store_true", help="compare toolkits of one host and commit within the inputs")
     c.add_argument("--reference-toolkit", help="toolkit the others are compared against (default: first seen)")
+    c.add_argument("--looks", type=int, default=1, help="planned looks of a sequential confirmation (default 1); each tests at alpha/LOOKS")
+    c.add_argument("--look", type=int, default=1, help="which look this is (1..LOOKS)")
+    c.add_argument("--previous", help="compare --json output of the previous look: its alerts stand")
+    c.add_argument("--suspicious-out", help="write the modebench run arguments that re-run the suspicious, unconfirmed series")
     c.add_argument("--alpha", type=float, default=0.01, help=argparse.SUPPRESS)
     c.add_argument("--min-ratio", type=float, default=0.03, help=argparse.SUPPRESS)
     common(c)

@@ -1,4 +1,12 @@
-"""Regression verdicts per series (design.md "Deciding")."""
+"""Regression verdicts per series (design.md "Deciding"), and sequential confirmation.
+
+Sequential confirmation (ci/nightly.sh --confirm-budget): the first look marks the
+series that are suspicious but not confirmed; they are re-run as extra processes and
+a later look decides again on all the data. The false-alarm rate is kept across the
+looks by a Bonferroni split of alpha over the planned looks: every look tests at
+alpha / looks, so the chance that a series with no change is ever alerted is at most
+alpha whatever the looks' correlation. An alert of an earlier look stands.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,9 @@ from .stats import ALPHA, MIN_RATIO, aa_noise, benjamini_hochberg, bootstrap_rat
 
 SCHEMA = "modebench-compare/1"
 NOT_MEASURED_VERDICT = "not measured"
+# A slower series whose unadjusted p is below this, or whose ratio is beyond its
+# threshold, is worth extra processes (screening costs time only, never an alert).
+SCREEN_P = 0.05
 
 
 def _not_measured_processes(series) -> int:
@@ -131,3 +142,47 @@ def summary_counts(groups) -> dict:
             v = "status change" if r["verdict"].startswith("status:") else r["verdict"]
             counts[v] = counts.get(v, 0) + 1
     return counts
+
+
+def look_alpha(alpha: float, looks: int) -> float:
+    """The level every look tests at: a Bonferroni split of alpha over the planned looks."""
+    return alpha / looks
+
+
+def mark_suspicious(groups) -> list:
+    """Marks and returns (names of) the slower, unconfirmed series worth more processes."""
+    names = []
+    for g in groups:
+        for r in g["series"]:
+            if "ratio" not in r or r["alert"] or r["ratio"] <= 1:
+                continue
+            if r["ratio"] - 1 > r["threshold"] or r["p"] < SCREEN_P:
+                r["suspicious"] = True
+                names.append(r["series"])
+    return sorted(set(names))
+
+
+def record_look(groups, look: int, previous: dict = None) -> None:
+    """Every alert says at which look it was first raised; alerts of an earlier look
+    (previous: that look's compare document) stand, even where this look sees less."""
+    before = {}
+    if previous:
+        before = {(g["group"], r["series"]): r for g in previous["groups"] for r in g["series"] if r.get("alert")}
+    for g in groups:
+        for r in g["series"]:
+            earlier = before.get((g["group"], r["series"]))
+            if earlier:
+                r["alert"], r["verdict"] = True, earlier["verdict"]
+                r["alerted_at_look"] = earlier.get("alerted_at_look", previous.get("look", look - 1))
+            elif r["alert"]:
+                r["alerted_at_look"] = look
+
+
+_REGEX_SPECIAL = set("\\^$.|?*+()[]{}")
+
+
+def rerun_arguments(names) -> str:
+    """modebench run arguments that select exactly these series: a Google Benchmark filter
+    over full names <op>/<case>/mode:<m>/impl:<i>/batch:<n>."""
+    escaped = ["".join("\\" + c if c in _REGEX_SPECIAL else c for c in n) for n in names]
+    return f"--benchmark_filter=^({'|'.join(escaped)})$" if names else ""

@@ -185,3 +185,60 @@ def test_too_few_processes_is_said(tmp_path, run):
     assert code == 0
     assert verdicts(doc)[synth.name("linear", "square_1024", "cpu", "onednn", 64)]["verdict"] == "ambiguous"
     assert "too few samples" in out and "processes per side" in out
+
+
+def test_each_look_tests_at_alpha_over_the_planned_looks(aa_sets, run, tmp_path):
+    a, b = aa_sets
+    code, out, _ = run("compare", a, b, "--looks", "2", "--look", "1", "--json", tmp_path / "c.json")
+    doc = json.load(open(tmp_path / "c.json"))
+    assert code == 0 and doc["alpha"] == 0.01 and doc["alpha_look"] == 0.005 and (doc["look"], doc["looks"]) == (1, 2)
+    assert "Bonferroni over the planned looks" in out
+
+
+def test_suspicious_series_become_rerun_arguments(tmp_path, run):
+    # Three processes per side can never be confirmed (min p = 0.1); a 30 % slowdown is suspicious.
+    synth.multimode_set(str(tmp_path / "a"), processes=3, noise=0.01, seed=1)
+    synth.multimode_set(str(tmp_path / "b"), processes=3, noise=0.01, seed=2)
+    slow = synth.name("linear", "square_1024", "cpu", "onednn", 16)
+    scale_series(str(tmp_path / "b"), slow, 1.3)
+    args = tmp_path / "rerun.args"
+    code, out, _ = run("compare", tmp_path / "a", tmp_path / "b", "--json", tmp_path / "c.json", "--suspicious-out", args)
+    doc = json.load(open(tmp_path / "c.json"))
+    assert code == 0 and doc["suspicious"] == [slow]
+    assert args.read_text() == "--benchmark_filter=^(linear/square_1024/mode:cpu/impl:onednn/batch:16)$\n"
+    assert verdicts(doc)[slow]["suspicious"] is True and "suspicious: worth more processes" in out
+
+
+def test_nothing_suspicious_writes_an_empty_argument_file(aa_sets, run, tmp_path):
+    a, _ = aa_sets
+    args = tmp_path / "rerun.args"
+    code, _, _ = run("compare", a, a, "--suspicious-out", args)
+    assert code == 0 and args.read_text() == "\n"
+
+
+def test_an_earlier_looks_alert_stands(aa_sets, run, tmp_path):
+    a, b = aa_sets
+    s = "linear/square_1024/mode:cpu/impl:onednn/batch:8"
+    slowed = tmp_path / "slowed"
+    shutil.copytree(b, slowed)
+    scale_series(str(slowed), s, 1.6)
+    code1, _, _ = run("compare", a, slowed, "--looks", "2", "--look", "1", "--json", tmp_path / "look1.json")
+    assert code1 == 1 and verdicts(json.load(open(tmp_path / "look1.json")))[s]["alerted_at_look"] == 2 - 1
+    # The second look sees no change in that series (the A/A data): the alert still stands.
+    code2, out, _ = run("compare", a, b, "--looks", "2", "--look", "2", "--previous", tmp_path / "look1.json",
+                        "--json", tmp_path / "look2.json")
+    r = verdicts(json.load(open(tmp_path / "look2.json")))[s]
+    assert code2 == 1 and r["alert"] and r["verdict"] == "slower" and r["alerted_at_look"] == 1
+    assert "(look 1)" in out
+
+
+@pytest.mark.parametrize("flags, message", [(["--looks", "2", "--look", "3"], "--look must be between 1 and --looks"),
+                                             (["--previous", "PREV"], "not a modebench-compare/1 document")])
+def test_bad_look_arguments_exit_2(aa_sets, run, tmp_path, flags, message):
+    a, b = aa_sets
+    prev = tmp_path / "prev.json"
+    prev.write_text("{}")
+    keep = tmp_path / "c.json"
+    keep.write_text("previous")
+    code, _, err = run("compare", a, b, "--json", keep, *[str(prev) if f == "PREV" else f for f in flags])
+    assert code == 2 and message in err and keep.read_text() == "previous"
