@@ -12,7 +12,7 @@ from . import compare, load, policy
 from .escape import md
 from .groups import make_groups
 from .limits import load_limits
-from .load import BadInput, group_series, host_and_toolkit, load_sets
+from .load import BadInput, group_series, host_and_toolkit, load_sets, read_json
 from .statistical_units import not_enough_runs
 
 EXIT_OK, EXIT_ALERT, EXIT_BAD = 0, 1, 2
@@ -65,6 +65,12 @@ def _side(name, procs):
     }
 
 
+def _ci_text(row) -> str:
+    if row["ci"] is None:
+        return not_enough_runs(f"{row['n_baseline']}/{row['n_candidate']}")
+    return f"[{row['ci'][0]:.3f}, {row['ci'][1]:.3f}]"
+
+
 def compare_markdown(doc) -> str:
     m = ["# modebench compare", ""]
     for side in ("baseline", "candidate"):
@@ -99,7 +105,7 @@ def compare_markdown(doc) -> str:
                     verdict += " (suspicious: worth more processes)"
                 if "ratio" in r:
                     m.append(
-                        f"| {md(r['series'])} | {md(verdict)} | {r['ratio']:.3f} | [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}] "
+                        f"| {md(r['series'])} | {md(verdict)} | {r['ratio']:.3f} | {_ci_text(r)} "
                         f"| ±{r['threshold']:.1%} | {r['p_adjusted']:.2g} | {r['unit']} ({r['n_baseline']}/{r['n_candidate']}) |"
                     )
                 else:
@@ -133,13 +139,7 @@ def _look_alpha(a) -> float:
 
 
 def _read_previous_look(path) -> dict:
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except OSError as e:
-        raise BadInput(path, f"cannot read: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise BadInput(path, f"not JSON ({e.msg})") from None
+    doc = read_json(path)
     if not isinstance(doc, dict) or doc.get("schema") != compare.SCHEMA or not isinstance(doc.get("groups"), list):
         raise BadInput(path, f"not a {compare.SCHEMA} document (compare --json output)")
     return doc

@@ -70,7 +70,10 @@ def _rows(base: dict, cand: dict, alpha: float, min_ratio: float, m: int = 1):
         ma, mb = float(np.median(va)), float(np.median(vb))
         ratio = mb / ma
         noise = aa_noise(va, vb)
-        lo, hi = bootstrap_ratio_ci(va, vb, rng_for(key, "ratio"), conf=1 - alpha)
+        # A bootstrap of one or two values is no interval: below MIN_PROCESSES units a side, none.
+        ci = None
+        if statistical_units.enough_runs(min(len(va), len(vb))):
+            ci = list(bootstrap_ratio_ci(va, vb, rng_for(key, "ratio"), conf=1 - alpha))
         row.update(
             unit=unit,
             n_baseline=len(va),
@@ -78,7 +81,7 @@ def _rows(base: dict, cand: dict, alpha: float, min_ratio: float, m: int = 1):
             median_baseline_s=ma,
             median_candidate_s=mb,
             ratio=ratio,
-            ci=[lo, hi],
+            ci=ci,
             threshold=max(min_ratio, noise),
             aa_noise=noise,
             p=mann_whitney_p(va, vb),
@@ -95,7 +98,7 @@ def _decide(timed, alpha: float):
         r["p_adjusted"] = float(q)
         significant = q < alpha
         beyond = abs(r["ratio"] - 1) > r["threshold"]
-        ci_excludes = r["ci"][0] > 1 or r["ci"][1] < 1
+        ci_excludes = r["ci"] is not None and (r["ci"][0] > 1 or r["ci"][1] < 1)
         if significant and beyond and ci_excludes:
             r["verdict"] = "slower" if r["ratio"] > 1 else "faster"
         elif beyond:

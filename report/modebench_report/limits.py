@@ -6,11 +6,10 @@ run context; device limits bound the modes that compute on the device.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
-from .load import BadInput
+from .load import BadInput, read_json
 from .modes import computes_on_device
 
 # Host limits (cpu and hybrid compute) and device limits (gpu, ptx-jit).
@@ -62,13 +61,7 @@ def load_limits(path):
     """The LimitSource of a --limits file (bench/overhead/machine_limits output), or None."""
     if not path:
         return None
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except OSError as e:
-        raise BadInput(path, f"cannot read: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise BadInput(path, f"not JSON ({e.msg})") from None
+    doc = read_json(path)
     if not isinstance(doc, dict):
         raise BadInput(path, "expected an object with peak_gflops / mem_gbps / pcie_gbps")
     values = {}

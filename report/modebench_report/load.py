@@ -155,6 +155,17 @@ def _finite(path, bench, key, value):
     return float(value)
 
 
+def read_json(path: str):
+    """A small JSON file of ours (limits, an earlier compare); BadInput when unreadable or not JSON."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as e:
+        raise BadInput(path, f"cannot read: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise BadInput(path, f"not JSON ({e.msg})") from None
+
+
 def _read_document(path: str):
     """The file's JSON object; BadInput for unreadable, empty, non-UTF-8, non-JSON text."""
     try:

@@ -242,3 +242,13 @@ def test_bad_look_arguments_exit_2(aa_sets, run, tmp_path, flags, message):
     keep.write_text("previous")
     code, _, err = run("compare", a, b, "--json", keep, *[str(prev) if f == "PREV" else f for f in flags])
     assert code == 2 and message in err and keep.read_text() == "previous"
+
+
+def test_one_measurement_per_side_has_no_interval(tmp_path, run):
+    n = synth.name("linear", "c", "cpu", "a", 1)
+    base = synth.write(str(tmp_path / "a.json"), synth.ok_entry(n, 1e-3))
+    cand = synth.write(str(tmp_path / "b.json"), synth.ok_entry(n, 2e-3))
+    code, out, _ = run("compare", base, cand, "--json", tmp_path / "c.json")
+    r = verdicts(json.load(open(tmp_path / "c.json")))[n]
+    assert code == 0 and r["ci"] is None and r["verdict"] == "ambiguous"
+    assert "not enough runs (n = 1/1)" in out
