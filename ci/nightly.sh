@@ -203,14 +203,18 @@ done
 # 3a. Sequential confirmation: look 1 marks suspicious series; they run again as extra
 #     processes of every variant, interleaved, while the budget lasts; look 2 decides on all.
 if [ "$looks" -gt 1 ]; then
+  rerun_prefix='--benchmark_filter=^(' rerun_suffix=')(/[a-z_]+)?$'
   alternatives=()
   for c in "${comparisons[@]}"; do
     IFS='|' read -r base cand label <<<"$c"
     compare "$base" "$cand" "$label" 1
     [ $rc -eq 1 ] && status=1
-    # compare writes --benchmark_filter=^(NAMES)$ (or an empty line): collect the NAMES.
-    names=$(sed -n 's/^--benchmark_filter=^(\(.*\))\$$/\1/p' "$out/suspicious-$label.args" 2>/dev/null)
-    [ -n "$names" ] && alternatives+=("$names")
+    # compare writes PREFIX name|name|... SUFFIX (compare.py RERUN_PREFIX, RERUN_SUFFIX),
+    # or an empty line: collect the names.
+    line=$(cat "$out/suspicious-$label.args" 2>/dev/null)
+    names=${line#"$rerun_prefix"}
+    names=${names%"$rerun_suffix"}
+    [ -n "$line" ] && [ "$names" != "$line" ] && alternatives+=("$names")
   done
   log ""
   log "## Sequential confirmation"
@@ -220,7 +224,7 @@ if [ "$looks" -gt 1 ]; then
     # The union over comparisons, each series once (names hold no '|').
     names=$(printf '%s\n' "${alternatives[@]}" | tr '|' '\n' | sort -u)
     n_series=$(printf '%s\n' "$names" | wc -l)
-    filter="--benchmark_filter=^($(printf '%s\n' "$names" | paste -sd '|'))\$"
+    filter="$rerun_prefix$(printf '%s\n' "$names" | paste -sd '|')$rerun_suffix"
     started=$SECONDS round_s=0 extra=0
     for ((r = 1; r <= confirm_processes; r++)); do
       # Start a round only if one more (as long as the last) fits in the budget.

@@ -4,7 +4,7 @@ confirm, and the confirmation budget. The real build is exercised by test_nightl
 
 import json
 
-from conftest import run_nightly
+from nightly_helpers import run_nightly
 
 SLOW = "linear/sq/mode:cpu/impl:a/batch:8"
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from conftest import FAKE_TOOLCHAIN, ROOT
+from nightly_helpers import FAKE_TOOLCHAIN, ROOT
 
 
 def test_tiny_study_counts_false_alarms_and_detections(tmp_path):

@@ -184,8 +184,14 @@ def record_look(groups, look: int, previous: dict = None) -> None:
 _REGEX_SPECIAL = set("\\^$.|?*+()[]{}")
 
 
+# Google Benchmark matches its filter against the registered name, which may end in
+# /manual_time (or /real_time ...) where the JSON's name does not: the suffix is allowed.
+RERUN_PREFIX, RERUN_SUFFIX = "--benchmark_filter=^(", ")(/[a-z_]+)?$"
+
+
 def rerun_arguments(names) -> str:
     """modebench run arguments that select exactly these series: a Google Benchmark filter
-    over full names <op>/<case>/mode:<m>/impl:<i>/batch:<n>."""
+    RERUN_PREFIX + name|name|... + RERUN_SUFFIX over full names
+    <op>/<case>/mode:<m>/impl:<i>/batch:<n> (ci/nightly.sh takes the union of several)."""
     escaped = ["".join("\\" + c if c in _REGEX_SPECIAL else c for c in n) for n in names]
-    return f"--benchmark_filter=^({'|'.join(escaped)})$" if names else ""
+    return RERUN_PREFIX + "|".join(escaped) + RERUN_SUFFIX if names else ""

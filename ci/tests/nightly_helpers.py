@@ -1,3 +1,5 @@
+"""Helpers of the ci/tests: where the scripts are, and running the nightly (real or on the fake toolchain)."""
+
 import os
 import pathlib
 import subprocess
