@@ -5,10 +5,12 @@
 #                 --processes 9 --profile quick --out nightly/2026-11-22
 #
 # For each toolkit (a CUDA root, or "none" for a CPU-only build) it builds modebench
-# in its own folder, runs the suite as K separate processes per variant interleaved
+# in its own folder (one per variant index, so the same toolkit twice is an A/A), runs the suite as K separate processes per variant interleaved
 # across variants (A B B A ...) so drift hits all alike, compares every variant with
 # the first one and with this host's stored baseline, and writes the HTML report,
-# summary.md and compare JSON under --out. Exit 1 on a confirmed regression,
+# summary.md and compare JSON under --out. With --confirm-budget, series that look
+# slower but are not confirmed run again as extra processes and are decided again
+# (sequential confirmation, alpha split over the looks). Exit 1 on a confirmed regression,
 # 2 on bad arguments, 0 otherwise. A variant that fails to build is reported in the
 # summary and the others still run.
 set -uo pipefail
@@ -18,7 +20,10 @@ usage() {
   cat <<'USAGE'
 usage: ci/nightly.sh --toolkits "PATH|none ..." [--processes K] [--profile quick|full]
                      [--ops a,b] [--modes a,b] [--run-args "..."] [--out DIR] [--baseline DIR]
-  --toolkits   CUDA toolkit roots (e.g. /usr/local/cuda-12.8) or "none" (CPU-only build)
+                     [--confirm-budget SECONDS] [--confirm-processes N] [--builds DIR]
+                     [--candidate-env "VAR=VALUE ..."] [--no-report]
+  --toolkits   CUDA toolkit roots (e.g. /usr/local/cuda-12.8) or "none" (CPU-only build);
+               the same one twice is an A/A (each variant index has its own build folder)
   --processes  processes per variant (default 7: fewer can never confirm a change
                at p < 0.01 after Benjamini-Hochberg over ~10 series; 9 for ~100)
   --profile    quick (default) or full
@@ -26,13 +31,28 @@ usage: ci/nightly.sh --toolkits "PATH|none ..." [--processes K] [--profile quick
   --run-args   extra modebench run arguments (e.g. "--cases square_1024 --batches 1,8")
   --out        output folder (default results/nightly-<UTC time>)
   --baseline   baseline root (default results/baselines); compared when this host has one
+  --confirm-budget  seconds for sequential confirmation (default 0: none). With a budget,
+               the series that compare finds suspicious but not confirmed are re-run as
+               extra processes (interleaved across variants) and every comparison decides
+               again on all the data. Two looks, each at alpha/2 (Bonferroni over looks).
+  --confirm-processes  extra processes per variant at most (default: --processes)
+  --builds     folder for the variant builds (default: --out); an up-to-date build is reused
+  --candidate-env  environment for every variant but the first, e.g.
+               "MODEBENCH_SLOWDOWN=linear/*=0.05" (ci/power_study.py measures detection with it)
+  --no-report  skip the HTML report (the comparisons are still written)
 USAGE
 }
 die() { echo "nightly: error: $*" >&2; exit 2; }
 
 toolkits="" processes=7 profile=quick ops="" modes="" run_args="" out="" baseline_root="$here/results/baselines"
+confirm_budget=0 confirm_processes="" builds="" candidate_env="" render_report=1
 while [ $# -gt 0 ]; do
   case "$1" in
+    --confirm-budget) confirm_budget=${2-}; shift 2 || die "--confirm-budget needs a value" ;;
+    --confirm-processes) confirm_processes=${2-}; shift 2 || die "--confirm-processes needs a value" ;;
+    --builds) builds=${2-}; shift 2 || die "--builds needs a value" ;;
+    --candidate-env) candidate_env=${2-}; shift 2 || die "--candidate-env needs a value" ;;
+    --no-report) render_report=0; shift ;;
     --toolkits) toolkits=${2-}; shift 2 || die "--toolkits needs a value" ;;
     --processes) processes=${2-}; shift 2 || die "--processes needs a value" ;;
     --profile) profile=${2-}; shift 2 || die "--profile needs a value" ;;
@@ -48,9 +68,22 @@ done
 [ -n "$toolkits" ] || die "--toolkits is required (CUDA roots or 'none')"
 [[ "$processes" =~ ^[1-9][0-9]*$ ]] || die "--processes must be a positive integer, got '$processes'"
 [[ "$profile" == quick || "$profile" == full ]] || die "--profile must be quick or full, got '$profile'"
+[[ "$confirm_budget" =~ ^[0-9]+$ ]] || die "--confirm-budget must be a whole number of seconds, got '$confirm_budget'"
+confirm_processes=${confirm_processes:-$processes}
+[[ "$confirm_processes" =~ ^[1-9][0-9]*$ ]] || die "--confirm-processes must be a positive integer, got '$confirm_processes'"
+read -ra candidate_assignments <<<"$candidate_env"
+for kv in "${candidate_assignments[@]}"; do
+  [[ "$kv" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "--candidate-env takes VAR=VALUE words, got '$kv'"
+done
 out=${out:-"$here/results/nightly-$(date -u +%Y%m%d-%H%M%S)"}
 mkdir -p "$out" || die "cannot create $out"
 out=$(cd "$out" && pwd)
+builds=${builds:-$out}
+mkdir -p "$builds" || die "cannot create $builds"
+builds=$(cd "$builds" && pwd)
+# Sequential confirmation: planned looks, fixed before any data (the alpha split rests on it).
+looks=1
+[ "$confirm_budget" -gt 0 ] && looks=2
 
 # Variant name from a toolkit root: "cuda-12.8" from its nvcc version, or "cpu-only".
 variant_name() {
@@ -67,13 +100,19 @@ log() { echo "$*" | tee -a "$summary"; }
 log "# modebench nightly $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 log ""
 log "commit $(git -C "$here" rev-parse --short=12 HEAD 2>/dev/null || echo unknown), profile $profile, $processes processes per variant"
+[ ${#candidate_assignments[@]} -gt 0 ] && log "" && log "Environment of every variant but the first: ${candidate_assignments[*]}"
 log ""
 
-# 1. Build every variant in its own folder.
-variants=() binaries=()
+# 1. Build every variant in its own folder, one per variant index: the same toolkit twice
+#    (an A/A) gives two builds and two result folders (the second named <name>.2).
+variants=() binaries=() index=0
 for tk in $toolkits; do
+  index=$((index + 1))
   name=$(variant_name "$tk")
-  build="$out/build-$name"
+  for seen in "${variants[@]}"; do
+    [ "$seen" = "$name" ] && name="$name.$index"
+  done
+  build="$builds/build-$index-$name"
   args=(-DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF)
   if [ "$tk" = none ]; then
     args+=(-DMODEBENCH_CUDA=OFF)
@@ -98,16 +137,23 @@ selection=(--profile "$profile")
 # shellcheck disable=SC2206
 [ -n "$run_args" ] && selection+=($run_args)
 run_failed=()
+run_variant() {  # run_variant INDEX OUTFILE [extra run args]: one process of one variant
+  local i=$1 file=$2 name=${variants[$1]}
+  shift 2
+  local envs=()
+  [ "$i" -gt 0 ] && envs=("${candidate_assignments[@]}")
+  mkdir -p "$out/$name"
+  if ! env "${envs[@]}" "${binaries[$i]}" run "${selection[@]}" "$@" --out "$out/$name/$file" >>"$out/run-$name.log" 2>&1; then
+    run_failed+=("$name:$file")
+  fi
+}
+interleaved() {  # interleaved ROUND: the variant indices in this round's order (reversed every other round)
+  if (($1 % 2 == 0)); then printf '%s\n' "${!variants[@]}" | sort -rn; else printf '%s\n' "${!variants[@]}"; fi
+}
 for ((r = 1; r <= processes; r++)); do
-  order=("${!variants[@]}")
-  if ((r % 2 == 0)); then order=($(printf '%s\n' "${order[@]}" | sort -rn)); fi
-  for i in "${order[@]}"; do
-    name=${variants[$i]}
-    mkdir -p "$out/$name"
-    echo "nightly: $name process $r/$processes"
-    if ! "${binaries[$i]}" run "${selection[@]}" --out "$out/$name/process-$r.json" >>"$out/run-$name.log" 2>&1; then
-      run_failed+=("$name#$r")
-    fi
+  for i in $(interleaved "$r"); do
+    echo "nightly: ${variants[$i]} process $r/$processes"
+    run_variant "$i" "process-$r.json"
   done
 done
 log ""
@@ -117,12 +163,17 @@ fi
 
 report=("$here/report/modebench-report")
 status=0
-compare() {  # compare BASE CAND LABEL [extra compare flags]
-  local base=$1 cand=$2 label=$3 rc
-  shift 3
-  "${report[@]}" compare "$@" "$base" "$cand" --md "$out/compare-$label.md" --json "$out/compare-$label.json" \
-    >/dev/null 2>"$out/compare-$label.err"
+comparisons=()  # "BASE CAND LABEL" per comparison, in the order they are logged
+compare() {  # compare BASE CAND LABEL LOOK: writes compare-LABEL[.lookN].{md,json}; sets $rc
+  local base=$1 cand=$2 label=$3 look=$4 stem="$out/compare-$3"
+  local flags=(--looks "$looks" --look "$look" --suspicious-out "$out/suspicious-$label.args")
+  if [ "$look" -lt "$looks" ]; then stem="$stem.look$look"; fi
+  if [ "$look" -gt 1 ]; then flags+=(--previous "$out/compare-$label.look$((look - 1)).json"); fi
+  "${report[@]}" compare "${flags[@]}" "$base" "$cand" --md "$stem.md" --json "$stem.json" >/dev/null 2>"$out/compare-$label.err"
   rc=$?
+}
+log_comparison() {  # log_comparison LABEL: the final look's outcome
+  local label=$1
   case $rc in
     0) log "- $label: no regression ([details](compare-$label.md))" ;;
     1) log "- **$label: REGRESSION** ([details](compare-$label.md))"; status=1 ;;
@@ -130,34 +181,91 @@ compare() {  # compare BASE CAND LABEL [extra compare flags]
   esac
 }
 
-# 3. Every variant against the first, then against this host's baseline.
-log ""
-log "## Toolkits against ${variants[0]}"
-if [ ${#variants[@]} -eq 1 ]; then log "- only one variant built"; fi
+# 3. Every variant against the first (a plain compare: one host, so the same toolkit twice,
+#    an A/A, compares too), then against this host's baseline.
 for ((i = 1; i < ${#variants[@]}; i++)); do
-  # Same host, same commit, two toolkits: the report's toolkit view pairs them.
-  compare "$out/${variants[0]}" "$out/${variants[$i]}" "${variants[0]}-vs-${variants[$i]}" --toolkit-view
+  comparisons+=("$out/${variants[0]}|$out/${variants[$i]}|${variants[0]}-vs-${variants[$i]}")
 done
-
-log ""
-log "## Against the stored baseline"
+baseline_notes=()
 for name in "${variants[@]}"; do
   first=$(ls "$out/$name"/*.json 2>/dev/null | head -1)
-  if [ -z "$first" ]; then log "- $name: no results"; continue; fi
+  if [ -z "$first" ]; then baseline_notes+=("- $name: no results"); continue; fi
   key=$("${report[@]}" hostkey "$first" 2>/dev/null) || key=""
-  if [ -z "$key" ]; then log "- $name: cannot form the host key"; continue; fi
+  if [ -z "$key" ]; then baseline_notes+=("- $name: cannot form the host key"); continue; fi
   base="$baseline_root/$key/$name"
   if [ -d "$base" ] && ls "$base"/*.json >/dev/null 2>&1; then
-    compare "$base" "$out/$name" "baseline-vs-$name"
+    comparisons+=("$base|$out/$name|baseline-vs-$name")
   else
-    log "- $name: no baseline for host \`$key\` yet (promote with: ci/promote-baseline.sh $out)"
+    baseline_notes+=("- $name: no baseline for host \`$key\` yet (promote with: ci/promote-baseline.sh $out)")
   fi
+done
+
+# 3a. Sequential confirmation: look 1 marks suspicious series; they run again as extra
+#     processes of every variant, interleaved, while the budget lasts; look 2 decides on all.
+if [ "$looks" -gt 1 ]; then
+  rerun_prefix='--benchmark_filter=^(' rerun_suffix=')(/[a-z_]+)?$'
+  alternatives=()
+  for c in "${comparisons[@]}"; do
+    IFS='|' read -r base cand label <<<"$c"
+    compare "$base" "$cand" "$label" 1
+    [ $rc -eq 1 ] && status=1
+    # compare writes PREFIX name|name|... SUFFIX (compare.py RERUN_PREFIX, RERUN_SUFFIX),
+    # or an empty line: collect the names.
+    line=$(cat "$out/suspicious-$label.args" 2>/dev/null)
+    names=${line#"$rerun_prefix"}
+    names=${names%"$rerun_suffix"}
+    [ -n "$line" ] && [ "$names" != "$line" ] && alternatives+=("$names")
+  done
+  log ""
+  log "## Sequential confirmation"
+  if [ ${#alternatives[@]} -eq 0 ]; then
+    log "- look 1 found no suspicious series; nothing re-run"
+  else
+    # The union over comparisons, each series once (names hold no '|').
+    names=$(printf '%s\n' "${alternatives[@]}" | tr '|' '\n' | sort -u)
+    n_series=$(printf '%s\n' "$names" | wc -l)
+    filter="$rerun_prefix$(printf '%s\n' "$names" | paste -sd '|')$rerun_suffix"
+    started=$SECONDS round_s=0 extra=0
+    for ((r = 1; r <= confirm_processes; r++)); do
+      # Start a round only if one more (as long as the last) fits in the budget.
+      if (( SECONDS - started + round_s > confirm_budget )); then break; fi
+      t0=$SECONDS
+      for i in $(interleaved "$r"); do
+        echo "nightly: confirmation ${variants[$i]} process $r/$confirm_processes"
+        run_variant "$i" "process-c$r.json" "$filter"
+      done
+      round_s=$((SECONDS - t0)) extra=$r
+    done
+    log "- $n_series suspicious series re-run as $extra extra process(es) per variant in $((SECONDS - started)) s (budget ${confirm_budget} s)"
+  fi
+  log "- every look tests at alpha/$looks (Bonferroni over the $looks planned looks); an alert of look 1 stands"
+fi
+
+log ""
+log "## Variants against ${variants[0]}"
+if [ ${#variants[@]} -eq 1 ]; then log "- only one variant built"; fi
+for c in "${comparisons[@]}"; do
+  IFS='|' read -r base cand label <<<"$c"
+  case $label in baseline-vs-*) continue ;; esac
+  compare "$base" "$cand" "$label" "$looks"
+  log_comparison "$label"
+done
+log ""
+log "## Against the stored baseline"
+for line in "${baseline_notes[@]}"; do log "$line"; done
+for c in "${comparisons[@]}"; do
+  IFS='|' read -r base cand label <<<"$c"
+  case $label in baseline-vs-*) ;; *) continue ;; esac
+  compare "$base" "$cand" "$label" "$looks"
+  log_comparison "$label"
 done
 
 # 4. One report over all variants, side by side.
 dirs=()
 for name in "${variants[@]}"; do dirs+=("$out/$name"); done
-if "${report[@]}" render "${dirs[@]}" --out "$out/report" >"$out/render.log" 2>&1; then
+if [ "$render_report" = 0 ]; then
+  log ""; log "Report: not rendered (--no-report)"
+elif "${report[@]}" render "${dirs[@]}" --out "$out/report" >"$out/render.log" 2>&1; then
   log ""; log "Report: report/index.html"
 else
   log ""; log "Report could not be rendered: $(tail -1 "$out/render.log")"

@@ -1,18 +1,11 @@
 """Logic of ci/nightly.sh: argument errors, a toolkit that fails to build, a missing
 baseline, and a real CPU-only variant run end to end (builds modebench once)."""
 import json
-import os
-import pathlib
 import subprocess
 
 import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-NIGHTLY = ROOT / "ci" / "nightly.sh"
-
-
-def run(args, **kw):
-    return subprocess.run(["bash", str(NIGHTLY), *args], capture_output=True, text=True, cwd=ROOT, **kw)
+from nightly_helpers import ROOT
+from nightly_helpers import run_nightly as run
 
 
 @pytest.mark.parametrize(
@@ -24,6 +17,9 @@ def run(args, **kw):
         (["--toolkits", "none", "--profile", "huge"], "--profile must be quick or full"),
         (["--toolkits", "none", "--frobnicate"], "unknown argument '--frobnicate'"),
         (["--toolkits"], "--toolkits needs a value"),
+        (["--toolkits", "none", "--confirm-budget", "soon"], "--confirm-budget must be a whole number of seconds"),
+        (["--toolkits", "none", "--confirm-processes", "0"], "--confirm-processes must be a positive integer"),
+        (["--toolkits", "none", "--candidate-env", "SLOW"], "--candidate-env takes VAR=VALUE words"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_clear_message(args, message):
@@ -78,3 +74,20 @@ def test_report_is_rendered(nightly_run):
     _, out, _ = nightly_run
     assert (out / "report").is_dir()
     assert any((out / "report").glob("*.html"))
+
+
+def test_rerun_arguments_select_exactly_those_series_in_the_real_binary(nightly_run, tmp_path):
+    """compare's --suspicious-out format against the real Google Benchmark filter."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "report"))
+    from modebench_report.compare import rerun_arguments
+
+    _, out, _ = nightly_run
+    (binary,) = out.glob("build-*-cpu-only/modebench")
+    names = ["linear/square_1024/mode:cpu/impl:onednn/batch:8", "linear/square_1024/mode:cpu/impl:openblas/batch:1"]
+    r = subprocess.run([str(binary), "run", "--profile", "quick", "--ops", "linear", "--modes", "cpu",
+                        "--benchmark_min_time=0.01", rerun_arguments(names), "--out", str(tmp_path / "f.json")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert sorted(b["name"] for b in json.loads((tmp_path / "f.json").read_text())["benchmarks"]) == sorted(names)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import tempfile
 
-from . import compare as C
-from . import policy as P
-from . import load as L
-from .load import BadInput, group_series, host_and_toolkit, load_sets
-from .text import LIMIT_KEYS, md
+from . import compare, load, policy
+from .escape import md
+from .groups import make_groups
+from .limits import load_limits
+from .load import BadInput, group_series, host_and_toolkit, load_sets, read_json
+from .statistical_units import not_enough_runs
 
 EXIT_OK, EXIT_ALERT, EXIT_BAD = 0, 1, 2
 
@@ -39,35 +39,12 @@ def _processes(sets):
     return [p for s in sets for p in s.processes]
 
 
-def load_limits(path):
-    if not path:
-        return {}
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except OSError as e:
-        raise BadInput(path, f"cannot read: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise BadInput(path, f"not JSON ({e.msg})") from None
-    if not isinstance(doc, dict):
-        raise BadInput(path, "expected an object with peak_gflops / mem_gbps / pcie_gbps")
-    out = {}
-    for k in LIMIT_KEYS:
-        if k in doc:
-            v = doc[k]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise BadInput(path, f"'{k}' must be a positive finite number")
-            out[k] = float(v)
-    return out
-
-
 # ---------------------------------------------------------------- render
 def cmd_render(a) -> int:
-    from . import render as R
+    from . import render  # matplotlib: only for this subcommand
 
     sets = load_sets(a.results, a.allow_test_device)
-    groups = R.make_groups(sets, load_limits(a.limits))
-    page, summary, files = R.build(groups)
+    page, summary, files = render.build(make_groups(sets, load_limits(a.limits)))
     # Everything is computed before the first write.
     for name, data in files.items():
         write_atomic(os.path.join(a.out, name), data)
@@ -86,6 +63,12 @@ def _side(name, procs):
         "toolkits": sorted({p.toolkit for p in procs}),
         "git_sha": sorted({str(p.context.get("git_sha", "?")) for p in procs}),
     }
+
+
+def _ci_text(row) -> str:
+    if row["ci"] is None:
+        return not_enough_runs(f"{row['n_baseline']}/{row['n_candidate']}")
+    return f"[{row['ci'][0]:.3f}, {row['ci'][1]:.3f}]"
 
 
 def compare_markdown(doc) -> str:
@@ -110,15 +93,19 @@ def compare_markdown(doc) -> str:
     head = "| series | verdict | ratio | 99% CI | threshold | p (BH) | unit (n) |"
     for g in doc["groups"]:
         m += [f"## {md(g['group'])}", ""]
-        shown = [r for r in g["series"] if r["verdict"] != "same"]
+        shown = [r for r in g["series"] if r["verdict"] != "same" or r.get("suspicious")]
         same = len(g["series"]) - len(shown)
         if shown:
             m += [head, "|---|---|---|---|---|---|---|"]
             for r in sorted(shown, key=lambda r: (not r["alert"], r["series"])):
                 verdict = ("**ALERT** " if r["alert"] else "") + r["verdict"]
+                if r.get("alerted_at_look"):
+                    verdict += f" (look {r['alerted_at_look']})"
+                if r.get("suspicious"):
+                    verdict += " (suspicious: worth more processes)"
                 if "ratio" in r:
                     m.append(
-                        f"| {md(r['series'])} | {md(verdict)} | {r['ratio']:.3f} | [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}] "
+                        f"| {md(r['series'])} | {md(verdict)} | {r['ratio']:.3f} | {_ci_text(r)} "
                         f"| ±{r['threshold']:.1%} | {r['p_adjusted']:.2g} | {r['unit']} ({r['n_baseline']}/{r['n_candidate']}) |"
                     )
                 else:
@@ -145,15 +132,40 @@ def _power_note(doc, alpha):
     )
 
 
+def _look_alpha(a) -> float:
+    if a.looks < 1 or not 1 <= a.look <= a.looks:
+        raise BadInput("(arguments)", f"--look must be between 1 and --looks ({a.looks}), got {a.look}")
+    return compare.look_alpha(a.alpha, a.looks)
+
+
+def _read_previous_look(path) -> dict:
+    doc = read_json(path)
+    if not isinstance(doc, dict) or doc.get("schema") != compare.SCHEMA or not isinstance(doc.get("groups"), list):
+        raise BadInput(path, f"not a {compare.SCHEMA} document (compare --json output)")
+    return doc
+
+
 def _finish_compare(a, doc) -> int:
-    note = _power_note(doc, a.alpha)
+    alpha = _look_alpha(a)
+    previous = _read_previous_look(a.previous) if a.previous else None  # bad input before any write
+    doc.update(look=a.look, looks=a.looks, alpha=a.alpha, alpha_look=alpha)
+    if a.looks > 1:
+        doc["notes"].append(
+            f"look {a.look} of {a.looks}: each look tests at alpha/{a.looks} = {alpha:g} (Bonferroni over the "
+            "planned looks), so the false-alarm rate stays at alpha across them; an earlier look's alert stands"
+        )
+    compare.record_look(doc["groups"], a.look, previous)
+    doc["suspicious"] = compare.mark_suspicious(doc["groups"])
+    note = _power_note(doc, alpha)
     if note:
         doc["notes"].append(note)
-    doc["counts"] = C.summary_counts(doc["groups"])
+    doc["counts"] = compare.summary_counts(doc["groups"])
     doc["alerts"] = sum(r["alert"] for g in doc["groups"] for r in g["series"])
     doc["weaker"] = any(r.get("weaker") for g in doc["groups"] for r in g["series"])
-    doc["exit_code"] = C.exit_code(doc["groups"])
+    doc["exit_code"] = compare.exit_code(doc["groups"])
     text = compare_markdown(doc)
+    if a.suspicious_out:
+        write_atomic(a.suspicious_out, compare.rerun_arguments(doc["suspicious"]) + "\n")
     if a.json:
         write_atomic(a.json, json.dumps(doc, indent=2) + "\n")
     if a.md:
@@ -172,8 +184,8 @@ def cmd_compare(a) -> int:
     notes = []
     if not ({p.host for p in bp} & {p.host for p in cp}):
         notes.append("baseline and candidate share no host: nothing is compared across hosts (all new/missing)")
-    doc = {"schema": C.SCHEMA, "view": "commits", "baseline": _side(base.name, bp), "candidate": _side(cand.name, cp)}
-    doc["groups"] = C.compare_sets(bp, cp, lambda p: p.host, a.alpha, a.min_ratio)
+    doc = {"schema": compare.SCHEMA, "view": "commits", "baseline": _side(base.name, bp), "candidate": _side(cand.name, cp)}
+    doc["groups"] = compare.compare_sets(bp, cp, lambda p: p.host, _look_alpha(a), a.min_ratio)
     doc["notes"] = notes
     return _finish_compare(a, doc)
 
@@ -194,7 +206,7 @@ def cmd_toolkit_view(a) -> int:
         for tk, ps in tks.items():
             if tk == ref:
                 continue
-            for g in C.compare_sets(tks[ref], ps, lambda p: p.host, a.alpha, a.min_ratio):
+            for g in compare.compare_sets(tks[ref], ps, lambda p: p.host, _look_alpha(a), a.min_ratio):
                 g["group"] = f"{g['group']} @ {sha}: toolkit {ref} -> {tk}"
                 groups.append(g)
             base_all += tks[ref]
@@ -202,7 +214,7 @@ def cmd_toolkit_view(a) -> int:
     if not groups:
         raise BadInput(" ".join(a.sets), "toolkit view needs one host and commit measured with two toolkits")
     doc = {
-        "schema": C.SCHEMA,
+        "schema": compare.SCHEMA,
         "view": "toolkits",
         "baseline": _side("reference toolkit", base_all),
         "candidate": _side("other toolkits", cand_all),
@@ -229,12 +241,12 @@ def cmd_policy(a) -> int:
     else:
         key = next(iter(groups))
     context = next(p.context for p in procs if host_and_toolkit(p) == key)
-    doc = P.build_policy(groups[key], context, key)
+    doc = policy.build_policy(groups[key], context, key)
     write_atomic(a.out, json.dumps(doc, indent=2) + "\n")
     for r in doc["rules"]:
         ranges = ", ".join(
             f"{x['batch_min']}..{x['batch_max'] if x['batch_max'] is not None else 'inf'}: {x['mode']}/{x['impl']}"
-            f" ({x['confidence']:.2f})"
+            + (f" (provisional: {not_enough_runs(x['processes'])})" if x["provisional"] else f" ({x['confidence']:.2f})")
             for x in r["ranges"]
         )
         print(f"{r['op']}/{r['case']}: {ranges or 'no usable mode'}" + (f"; excluded {len(r['excluded'])}" if r["excluded"] else ""))
@@ -242,8 +254,8 @@ def cmd_policy(a) -> int:
 
 
 def cmd_hostkey(a) -> int:
-    proc = L.load_process(a.result, allow_test_device=a.allow_test_device)
-    print(L.host_slug(L.host_key(proc.context)))
+    proc = load.load_process(a.result, allow_test_device=a.allow_test_device)
+    print(load.host_slug(load.host_key(proc.context)))
     return EXIT_OK
 
 
@@ -259,7 +271,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="HTML page, Markdown summary, PNG/SVG charts")
     r.add_argument("results", nargs="+", help="result files or folders; each argument is one set")
     r.add_argument("--out", required=True, help="output folder")
-    r.add_argument("--limits", help="JSON with peak_gflops / mem_gbps / pcie_gbps")
+    r.add_argument("--limits", help="machine_limits JSON: peak_gflops / mem_gbps / pcie_gbps, and quiet / load_avg_1m / cpus")
     common(r)
     r.set_defaults(func=cmd_render)
 
@@ -269,6 +281,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--json", help="write the verdicts as JSON here")
     c.add_argument("--toolkit-view", action="store_true", help="compare toolkits of one host and commit within the inputs")
     c.add_argument("--reference-toolkit", help="toolkit the others are compared against (default: first seen)")
+    c.add_argument("--looks", type=int, default=1, help="planned looks of a sequential confirmation (default 1); each tests at alpha/LOOKS")
+    c.add_argument("--look", type=int, default=1, help="which look this is (1..LOOKS)")
+    c.add_argument("--previous", help="compare --json output of the previous look: its alerts stand")
+    c.add_argument("--suspicious-out", help="write the modebench run arguments that re-run the suspicious, unconfirmed series")
     c.add_argument("--alpha", type=float, default=0.01, help=argparse.SUPPRESS)
     c.add_argument("--min-ratio", type=float, default=0.03, help=argparse.SUPPRESS)
     common(c)

@@ -1,16 +1,31 @@
-"""Regression verdicts per series (design.md "Deciding")."""
+"""Regression verdicts per series (design.md "Deciding"), and sequential confirmation.
+
+Sequential confirmation (ci/nightly.sh --confirm-budget): the first look marks the
+series that are suspicious but not confirmed; they are re-run as extra processes and
+a later look decides again on all the data. The false-alarm rate is kept across the
+looks by a Bonferroni split of alpha over the planned looks: every look tests at
+alpha / looks, so the chance that a series with no change is ever alerted is at most
+alpha whatever the looks' correlation. An alert of an earlier look stands.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import samples as S
+from . import statistical_units
 from .load import group_series
+from .status import EVIDENCE_AGAINST, NOT_MEASURED  # ok -> EVIDENCE_AGAINST is always an alert (contract.md)
 from .stats import ALPHA, MIN_RATIO, aa_noise, benjamini_hochberg, bootstrap_ratio_ci, mann_whitney_p, rng_for
 
 SCHEMA = "modebench-compare/1"
-# ok -> these is always an alert (contract.md).
-REGRESSED_STATUSES = ("failed", "wrong")
+NOT_MEASURED_VERDICT = "not measured"
+# A slower series whose unadjusted p is below this, or whose ratio is beyond its
+# threshold, is worth extra processes (screening costs time only, never an alert).
+SCREEN_P = 0.05
+
+
+def _not_measured_processes(series) -> int:
+    return sum(r.status in NOT_MEASURED for r in series.records)
 
 
 def series_name(key) -> str:
@@ -29,24 +44,36 @@ def _rows(base: dict, cand: dict, alpha: float, min_ratio: float, m: int = 1):
             row.update(verdict="new" if a is None else "missing", status=present.status)
             rows.append(row)
             continue
-        sa, sb = a.status, b.status
-        row["status_baseline"], row["status_candidate"] = a.worst.status_text, b.worst.status_text
-        if sa != sb or a.worst.status_text != b.worst.status_text:
-            row["verdict"] = f"status: {a.worst.status_text} -> {b.worst.status_text}"
-            row["alert"] = sa == "ok" and sb in REGRESSED_STATUSES
-            row["message"] = b.worst.message or a.worst.message
+        wa, wb = a.measured_worst, b.measured_worst
+        sa, sb = wa.status, wb.status
+        row["status_baseline"], row["status_candidate"] = wa.status_text, wb.status_text
+        if sa in NOT_MEASURED or sb in NOT_MEASURED:
+            # The device was busy or lost before the entry: no measurement, no verdict.
+            row.update(verdict=NOT_MEASURED_VERDICT, message=(wb if sb in NOT_MEASURED else wa).message)
+            rows.append(row)
+            continue
+        if sa != sb or wa.status_text != wb.status_text:
+            row["verdict"] = f"status: {wa.status_text} -> {wb.status_text}"
+            row["alert"] = sa == "ok" and sb in EVIDENCE_AGAINST
+            row["message"] = wb.message or wa.message
             rows.append(row)
             continue
         if sa != "ok":
-            row.update(verdict="same", status=sa, message=b.worst.message)
+            row.update(verdict="same", status=sa, message=wb.message)
             rows.append(row)
             continue
+        skipped = _not_measured_processes(a) + _not_measured_processes(b)
+        if skipped:
+            row["message"] = f"{skipped} process(es) not measured (busy or not run) left out"
         # Processes are the unit only if they can reach significance after BH over m series.
-        va, vb, unit = S.units_pair(a, b, alpha / max(m, 1))
+        va, vb, unit = statistical_units.units_pair(a, b, alpha / max(m, 1))
         ma, mb = float(np.median(va)), float(np.median(vb))
         ratio = mb / ma
         noise = aa_noise(va, vb)
-        lo, hi = bootstrap_ratio_ci(va, vb, rng_for(key, "ratio"), conf=1 - alpha)
+        # A bootstrap of one or two values is no interval: below MIN_PROCESSES units a side, none.
+        ci = None
+        if statistical_units.enough_runs(min(len(va), len(vb))):
+            ci = list(bootstrap_ratio_ci(va, vb, rng_for(key, "ratio"), conf=1 - alpha))
         row.update(
             unit=unit,
             n_baseline=len(va),
@@ -54,7 +81,7 @@ def _rows(base: dict, cand: dict, alpha: float, min_ratio: float, m: int = 1):
             median_baseline_s=ma,
             median_candidate_s=mb,
             ratio=ratio,
-            ci=[lo, hi],
+            ci=ci,
             threshold=max(min_ratio, noise),
             aa_noise=noise,
             p=mann_whitney_p(va, vb),
@@ -71,7 +98,7 @@ def _decide(timed, alpha: float):
         r["p_adjusted"] = float(q)
         significant = q < alpha
         beyond = abs(r["ratio"] - 1) > r["threshold"]
-        ci_excludes = r["ci"][0] > 1 or r["ci"][1] < 1
+        ci_excludes = r["ci"] is not None and (r["ci"][0] > 1 or r["ci"][1] < 1)
         if significant and beyond and ci_excludes:
             r["verdict"] = "slower" if r["ratio"] > 1 else "faster"
         elif beyond:
@@ -80,11 +107,11 @@ def _decide(timed, alpha: float):
         else:
             r["verdict"] = "same"
         r["alert"] = r["verdict"] == "slower"
-        r["weaker"] = r["unit"] == S.REPETITION
+        r["weaker"] = r["unit"] == statistical_units.REPETITION
 
 
 def _timed_count(base: dict, cand: dict) -> int:
-    return sum(1 for k in set(base) & set(cand) if base[k].status == "ok" and cand[k].status == "ok")
+    return sum(1 for k in set(base) & set(cand) if base[k].measured_status == "ok" and cand[k].measured_status == "ok")
 
 
 def compare_groups(base: dict, cand: dict, alpha: float = ALPHA, min_ratio: float = MIN_RATIO):
@@ -118,3 +145,53 @@ def summary_counts(groups) -> dict:
             v = "status change" if r["verdict"].startswith("status:") else r["verdict"]
             counts[v] = counts.get(v, 0) + 1
     return counts
+
+
+def look_alpha(alpha: float, looks: int) -> float:
+    """The level every look tests at: a Bonferroni split of alpha over the planned looks."""
+    return alpha / looks
+
+
+def mark_suspicious(groups) -> list:
+    """Marks and returns (names of) the slower, unconfirmed series worth more processes."""
+    names = []
+    for g in groups:
+        for r in g["series"]:
+            if "ratio" not in r or r["alert"] or r["ratio"] <= 1:
+                continue
+            if r["ratio"] - 1 > r["threshold"] or r["p"] < SCREEN_P:
+                r["suspicious"] = True
+                names.append(r["series"])
+    return sorted(set(names))
+
+
+def record_look(groups, look: int, previous: dict = None) -> None:
+    """Every alert says at which look it was first raised; alerts of an earlier look
+    (previous: that look's compare document) stand, even where this look sees less."""
+    before = {}
+    if previous:
+        before = {(g["group"], r["series"]): r for g in previous["groups"] for r in g["series"] if r.get("alert")}
+    for g in groups:
+        for r in g["series"]:
+            earlier = before.get((g["group"], r["series"]))
+            if earlier:
+                r["alert"], r["verdict"] = True, earlier["verdict"]
+                r["alerted_at_look"] = earlier.get("alerted_at_look", previous.get("look", look - 1))
+            elif r["alert"]:
+                r["alerted_at_look"] = look
+
+
+_REGEX_SPECIAL = set("\\^$.|?*+()[]{}")
+
+
+# Google Benchmark matches its filter against the registered name, which may end in
+# /manual_time (or /real_time ...) where the JSON's name does not: the suffix is allowed.
+RERUN_PREFIX, RERUN_SUFFIX = "--benchmark_filter=^(", ")(/[a-z_]+)?$"
+
+
+def rerun_arguments(names) -> str:
+    """modebench run arguments that select exactly these series: a Google Benchmark filter
+    RERUN_PREFIX + name|name|... + RERUN_SUFFIX over full names
+    <op>/<case>/mode:<m>/impl:<i>/batch:<n> (ci/nightly.sh takes the union of several)."""
+    escaped = ["".join("\\" + c if c in _REGEX_SPECIAL else c for c in n) for n in names]
+    return RERUN_PREFIX + "|".join(escaped) + RERUN_SUFFIX if names else ""

@@ -7,25 +7,15 @@ report stage is the process (design.md "Measuring").
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import re
 from dataclasses import dataclass, field
 
-STATUSES = ("ok", "unavailable", "failed", "wrong")
-# Worst first: a series' status over several processes is the worst one seen.
-_SEVERITY = {"ok": 0, "unavailable": 1, "failed": 2, "wrong": 3}
-FAILED_CLASSES = (
-    "no_kernel_image",
-    "unsupported_ptx",
-    "insufficient_driver",
-    "out_of_memory",
-    "launch_failure",
-    "library_error",
-    "timeout",
-    "other",
-)
+from .status import NOT_MEASURED, SEVERITY, parse_status
+
 COUNTERS = (
     "FLOPS",
     "bytes_per_second",
@@ -117,9 +107,6 @@ def host_key(context: dict) -> str:
 def host_slug(key: str) -> str:
     """A folder name for results/baselines/<host-key>/: readable, plus a short hash
     of the whole key so two hosts whose readable parts collide stay apart."""
-    import hashlib
-    import re
-
     readable = re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")[:80] or "unknown-host"
     return f"{readable}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
 
@@ -143,17 +130,21 @@ def parse_label(text: str) -> dict:
     return out
 
 
-def parse_status(message: str):
-    """(status, error_class) from an error/skip message (contract.md)."""
-    if message.startswith("unavailable: "):
-        return "unavailable", ""
-    if message.startswith("wrong: "):
-        return "wrong", ""
-    if message.startswith("failed: "):
-        cls = message[len("failed: ") :].split(":", 1)[0].strip()
-        return "failed", cls if cls in FAILED_CLASSES else "other"
-    # Not one of ours (a harness or Google Benchmark error): a failure of unknown class.
-    return "failed", "other"
+def own_image(label: dict):
+    """Which image of our own kernels ran (`sass:<v>` or `ptx:<v>`), or None: label key
+    `image_own=`, called `image=` in files written before the rename."""
+    return label.get("image_own", label.get("image"))
+
+
+def label_facts(label: dict) -> list:
+    """The label facts a reader of the matrix wants: our kernels' image and the math that
+    ran (`math=` is fp32, tf32, or tf32-allowed in newer files; shown as written)."""
+    facts = []
+    if own_image(label):
+        facts.append(f"our kernels: {own_image(label)}")
+    if label.get("math"):
+        facts.append(f"math: {label['math']}")
+    return facts
 
 
 def _finite(path, bench, key, value):
@@ -164,7 +155,19 @@ def _finite(path, bench, key, value):
     return float(value)
 
 
-def load_process(path: str, allow_test_device: bool = False) -> Process:
+def read_json(path: str):
+    """A small JSON file of ours (limits, an earlier compare); BadInput when unreadable or not JSON."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as e:
+        raise BadInput(path, f"cannot read: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise BadInput(path, f"not JSON ({e.msg})") from None
+
+
+def _read_document(path: str):
+    """The file's JSON object; BadInput for unreadable, empty, non-UTF-8, non-JSON text."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -173,13 +176,17 @@ def load_process(path: str, allow_test_device: bool = False) -> Process:
     if not raw.strip():
         raise BadInput(path, "empty file")
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadInput(path, "not UTF-8 text") from None
     except json.JSONDecodeError as e:
         at_end = e.pos >= len(raw.rstrip()) - 1
         why = "truncated JSON" if at_end else "not JSON"
         raise BadInput(path, f"{why} ({e.msg} at line {e.lineno} column {e.colno})") from None
+
+
+def _check_schema(path: str, doc) -> dict:
+    """The context of a Google Benchmark document with at least one benchmark."""
     if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
         raise BadInput(path, "wrong schema: expected a Google Benchmark JSON object with a 'benchmarks' list")
     context = doc.get("context", {})
@@ -187,80 +194,121 @@ def load_process(path: str, allow_test_device: bool = False) -> Process:
         raise BadInput(path, "wrong schema: 'context' is not an object")
     if not doc["benchmarks"]:
         raise BadInput(path, "no benchmarks in file")
+    return context
 
-    records: dict = {}
-    aggregates: dict = {}  # key -> {aggregate_name: seconds}, used only without iteration entries
-    for i, b in enumerate(doc["benchmarks"]):
-        if not isinstance(b, dict) or not isinstance(b.get("name"), str):
-            raise BadInput(path, f"wrong schema: benchmarks[{i}] has no 'name'")
-        run_type = b.get("run_type", "iteration")
-        base = b.get("run_name", b["name"])
-        if run_type == "aggregate" and "run_name" not in b:
-            base = _AGG_SUFFIX.sub("", base)
-        parsed = parse_name(base) if isinstance(base, str) else None
-        if parsed is None:
-            raise BadInput(
-                path, f"wrong schema: benchmark name '{b['name']}' is not <op>/<case>/mode:<m>/impl:<i>/batch:<n>"
-            )
-        rec = records.get(parsed)
-        if rec is None:
-            rec = records[parsed] = Record(*parsed)
-        label = b.get("label", "")
-        if label:
-            if not isinstance(label, str):
-                raise BadInput(path, f"benchmark '{b['name']}': 'label' is not a string")
-            rec.label_text, rec.label = label, parse_label(label)
-            if rec.label.get("device") == "test" and not allow_test_device:
-                raise BadInput(
-                    path,
-                    f"benchmark '{b['name']}' comes from the test device (label device=test); "
-                    "test-device results never enter a real report",
-                )
 
-        error = None
-        if b.get("error_occurred"):
-            error = str(b.get("error_message", ""))
-        elif b.get("skipped") and b.get("skipped") not in ("false", "0"):
-            error = str(b.get("skip_message", ""))
-        if error is not None:
-            status, cls = parse_status(error)
-            if _SEVERITY[status] >= _SEVERITY[rec.status]:
-                rec.status, rec.error_class, rec.message = status, cls, error
-            continue
+def _entry_key(path: str, i: int, entry) -> tuple:
+    """(op, case, mode, impl, batch) of one benchmarks[] entry, aggregates included."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise BadInput(path, f"wrong schema: benchmarks[{i}] has no 'name'")
+    base = entry.get("run_name", entry["name"])
+    if entry.get("run_type", "iteration") == "aggregate" and "run_name" not in entry:
+        base = _AGG_SUFFIX.sub("", base)
+    parsed = parse_name(base) if isinstance(base, str) else None
+    if parsed is None:
+        raise BadInput(
+            path, f"wrong schema: benchmark name '{entry['name']}' is not <op>/<case>/mode:<m>/impl:<i>/batch:<n>"
+        )
+    return parsed
 
-        unit = b.get("time_unit", "ns")
-        if unit not in _TIME_UNIT:
-            raise BadInput(path, f"benchmark '{b['name']}': unknown time_unit '{unit}'")
-        if "real_time" not in b:
-            raise BadInput(path, f"wrong schema: benchmark '{b['name']}' has no 'real_time'")
-        seconds = _finite(path, b["name"], "real_time", b["real_time"]) * _TIME_UNIT[unit]
-        counters = {k: _finite(path, b["name"], k, b[k]) for k in COUNTERS if k in b}
-        if run_type == "aggregate":
-            if b.get("aggregate_unit", "time") == "time":
-                agg = b.get("aggregate_name") or _AGG_SUFFIX.search(b["name"]).group(1)
-                aggregates.setdefault(parsed, {})[agg] = (seconds, counters)
-            continue
-        if seconds <= 0:
-            raise BadInput(path, f"benchmark '{b['name']}': real_time {b['real_time']} is not positive")
-        rec.times.append(seconds)
-        for k, v in counters.items():
-            rec.counters.setdefault(k, []).append(v)
 
-    # Files written with --benchmark_report_aggregates_only have no iteration entries.
+def _take_label(path: str, entry: dict, rec: Record, allow_test_device: bool) -> None:
+    label = entry.get("label", "")
+    if not label:
+        return
+    if not isinstance(label, str):
+        raise BadInput(path, f"benchmark '{entry['name']}': 'label' is not a string")
+    rec.label_text, rec.label = label, parse_label(label)
+    if rec.label.get("device") == "test" and not allow_test_device:
+        raise BadInput(
+            path,
+            f"benchmark '{entry['name']}' comes from the test device (label device=test); "
+            "test-device results never enter a real report",
+        )
+
+
+def _error_message(entry: dict):
+    """Google Benchmark's error or skip message of an entry that produced no timing, else None."""
+    if entry.get("error_occurred"):
+        return str(entry.get("error_message", ""))
+    if entry.get("skipped") and entry.get("skipped") not in ("false", "0"):
+        return str(entry.get("skip_message", ""))
+    return None
+
+
+def _take_status(rec: Record, message: str) -> None:
+    """The most severe status of the entry's repetitions wins."""
+    status, cls = parse_status(message)
+    if SEVERITY[status] >= SEVERITY[rec.status]:
+        rec.status, rec.error_class, rec.message = status, cls, message
+
+
+def _timing(path: str, entry: dict):
+    """(seconds per call, {counter: value}) of a timed entry."""
+    unit = entry.get("time_unit", "ns")
+    if unit not in _TIME_UNIT:
+        raise BadInput(path, f"benchmark '{entry['name']}': unknown time_unit '{unit}'")
+    if "real_time" not in entry:
+        raise BadInput(path, f"wrong schema: benchmark '{entry['name']}' has no 'real_time'")
+    seconds = _finite(path, entry["name"], "real_time", entry["real_time"]) * _TIME_UNIT[unit]
+    counters = {k: _finite(path, entry["name"], k, entry[k]) for k in COUNTERS if k in entry}
+    return seconds, counters
+
+
+def _add_sample(rec: Record, seconds: float, counters: dict) -> None:
+    rec.times.append(seconds)
+    for k, v in counters.items():
+        rec.counters.setdefault(k, []).append(v)
+
+
+def _use_aggregates(records: dict, aggregates: dict) -> None:
+    """Files written with --benchmark_report_aggregates_only have no iteration entries:
+    their median (else mean) is the one sample."""
     for key, aggs in aggregates.items():
         rec = records[key]
         if not rec.times and rec.status == "ok":
             pick = aggs.get("median") or aggs.get("mean")
             if pick:
-                rec.times.append(pick[0])
-                for k, v in pick[1].items():
-                    rec.counters.setdefault(k, []).append(v)
+                _add_sample(rec, *pick)
+
+
+def _finish_records(path: str, records: dict) -> None:
+    """Every record has a timing or a status; a record with a status keeps no timing."""
     for key, rec in records.items():
         if rec.status == "ok" and not rec.times:
             raise BadInput(path, f"benchmark '{'/'.join(map(str, key))}' has neither a timing nor a status")
         if rec.status != "ok":
             rec.times, rec.counters = [], {}
-    return Process(path=path, context={k: v for k, v in context.items()}, records=records)
+
+
+def load_process(path: str, allow_test_device: bool = False) -> Process:
+    """One result file: one process."""
+    doc = _read_document(path)
+    context = _check_schema(path, doc)
+    records: dict = {}
+    aggregates: dict = {}  # key -> {aggregate_name: (seconds, counters)}, used only without iteration entries
+    for i, entry in enumerate(doc["benchmarks"]):
+        key = _entry_key(path, i, entry)
+        rec = records.get(key)
+        if rec is None:
+            rec = records[key] = Record(*key)
+        _take_label(path, entry, rec, allow_test_device)
+        message = _error_message(entry)
+        if message is not None:
+            _take_status(rec, message)
+            continue
+        seconds, counters = _timing(path, entry)
+        if entry.get("run_type", "iteration") == "aggregate":
+            if entry.get("aggregate_unit", "time") == "time":
+                agg = entry.get("aggregate_name") or _AGG_SUFFIX.search(entry["name"]).group(1)
+                aggregates.setdefault(key, {})[agg] = (seconds, counters)
+            continue
+        if seconds <= 0:
+            raise BadInput(path, f"benchmark '{entry['name']}': real_time {entry['real_time']} is not positive")
+        _add_sample(rec, seconds, counters)
+    _use_aggregates(records, aggregates)
+    _finish_records(path, records)
+    return Process(path=path, context=dict(context), records=records)
 
 
 def load_set(arg: str, allow_test_device: bool = False) -> SampleSet:
@@ -294,11 +342,24 @@ class Series:
 
     @property
     def status(self) -> str:
-        return max((r.status for r in self.records), key=_SEVERITY.__getitem__)
+        return self.worst.status
 
     @property
     def worst(self) -> Record:
-        return max(self.records, key=lambda r: _SEVERITY[r.status])
+        """The record with the most severe status (the status the matrix shows)."""
+        return max(self.records, key=lambda r: SEVERITY[r.status])
+
+    @property
+    def measured_worst(self) -> Record:
+        """The most severe record among those that ran: a process where the device was busy
+        or lost before this entry is no measurement. When none ran, the most severe one."""
+        ran = [r for r in self.records if r.status not in NOT_MEASURED]
+        return max(ran or self.records, key=lambda r: SEVERITY[r.status])
+
+    @property
+    def measured_status(self) -> str:
+        """What decisions use: ok when every process that ran it was ok."""
+        return self.measured_worst.status
 
     @property
     def ok_records(self):

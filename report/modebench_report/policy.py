@@ -1,10 +1,12 @@
 """Fallback policy (contract.md schema modebench-policy/1).
 
 Per op/case: the batch ranges where each available, correct mode/impl is the
-fastest by median. A mode/impl that was ever `wrong` or `failed` for that op
+fastest by median. Each range says how many processes it rests on; with fewer
+than MIN_PROCESSES it is `provisional` and its `confidence` is null. Each excluded
+entry has the `status` that excluded it and a `reason`. A mode/impl that was ever `wrong` or `failed` for that op
 on the host is excluded, as is one that was never available. Where the CI of a
 crossover leaves the winner uncertain, the uncertain batches go to the more
-conservative mode (RISK order), so the policy only switches to a riskier mode
+conservative mode (the risk order of modes.py), so the policy only switches to a riskier mode
 where it is confidently faster.
 """
 
@@ -14,23 +16,21 @@ import math
 
 import numpy as np
 
-from . import samples as S
+from . import modes, statistical_units
 from .crossover import find_crossings
 from .load import by_case
+from .status import EVIDENCE_AGAINST, NOT_MEASURED, SEVERITY
 from .stats import BOOTSTRAP, bootstrap_medians, rng_for
 
 SCHEMA = "modebench-policy/1"
-# cpu always works; hybrid needs a device for storage only; gpu needs kernels
-# for this device; ptx-jit depends on the driver's JIT on top of that.
-RISK = {"cpu": 0, "hybrid": 1, "gpu": 2, "ptx-jit": 3}
 
 
 def _risk(line):
-    return RISK.get(line[0], 4)
+    return modes.risk(line[0])
 
 
 def excluded_lines(lines_by_case: dict, op: str):
-    """{(mode, impl): reason} for lines that were ever wrong/failed (anywhere in this op) or never ok."""
+    """{(mode, impl): {"status", "reason"}} for lines that were ever wrong/failed anywhere in this op."""
     out = {}
     for (o, case), lines in lines_by_case.items():
         if o != op:
@@ -38,80 +38,130 @@ def excluded_lines(lines_by_case: dict, op: str):
         for line, by_batch in lines.items():
             for batch, s in sorted(by_batch.items()):
                 w = s.worst
-                if w.status in ("wrong", "failed") and line not in out:
-                    out[line] = f"{w.status_text} on {op}/{case} batch {batch}: {w.message}"
+                if w.status in EVIDENCE_AGAINST and line not in out:
+                    out[line] = {"status": w.status, "reason": f"{w.status_text} on {op}/{case} batch {batch}: {w.message}"}
     return out
 
 
-def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
-    excluded = []
-    candidates = {}
+def _never_ok(by_batch: dict) -> dict:
+    """{"status", "reason"}: why a line with no ok batch cannot be chosen: what it reported
+    where it ran (e.g. unavailable), else that it was never measured (busy, not run) - no
+    evidence against it."""
+    worst = [s.measured_worst for s in by_batch.values()]
+    ran = [r for r in worst if r.status not in NOT_MEASURED]
+    w = max(ran or worst, key=lambda r: SEVERITY[r.status])
+    reason = w.message or w.status_text
+    return {"status": w.status, "reason": f"not measured: {reason}" if w.status in NOT_MEASURED else reason}
+
+
+def _candidates_and_exclusions(lines: dict, excluded_op: dict):
+    """({line: {batch: units}} of the lines that may be chosen, [excluded entries with reasons])."""
+    excluded, candidates = [], {}
     for line, by_batch in sorted(lines.items()):
         if line in excluded_op:
-            excluded.append({"mode": line[0], "impl": line[1], "reason": excluded_op[line]})
+            excluded.append({"mode": line[0], "impl": line[1], **excluded_op[line]})
             continue
-        ok = {b: s for b, s in by_batch.items() if s.status == "ok"}
+        ok = {b: s for b, s in by_batch.items() if s.measured_status == "ok"}
         if not ok:
-            w = next(iter(by_batch.values())).worst
-            excluded.append({"mode": line[0], "impl": line[1], "reason": w.message or w.status_text})
+            excluded.append({"mode": line[0], "impl": line[1], **_never_ok(by_batch)})
             continue
-        candidates[line] = {b: S.units(s)[0] for b, s in ok.items()}
-    rule = {"op": op, "case": case, "ranges": [], "excluded": excluded}
-    if not candidates:
-        return rule
-    batches = sorted({b for v in candidates.values() for b in v})
-    rule["measured_batches"] = batches
+        candidates[line] = {b: statistical_units.process_medians(s) for b, s in ok.items()}
+    return candidates, excluded
 
-    winners, shares = [], []
+
+def _winners(op, case, candidates: dict, batches, n_boot):
+    """Per batch: the fastest line by median (ties to the less risky), the share of bootstrap
+    resamples over processes in which it stays the fastest (None without enough runs), and
+    the fewest processes of any line compared there."""
+    winners, shares, processes = [], [], []
     for b in batches:
         present = [ln for ln in candidates if b in candidates[ln]]
         med = {ln: float(np.median(candidates[ln][b])) for ln in present}
         win = min(present, key=lambda ln: (med[ln], _risk(ln)))
-        boot = np.stack([bootstrap_medians(candidates[ln][b], rng_for(op, case, ln, b), n_boot) for ln in present])
-        shares.append(float(np.mean(np.argmin(boot, axis=0) == present.index(win))))
+        n = min(len(candidates[ln][b]) for ln in present)
+        share = None
+        if statistical_units.enough_runs(n):
+            boot = np.stack([bootstrap_medians(candidates[ln][b], rng_for(op, case, ln, b), n_boot) for ln in present])
+            share = float(np.mean(np.argmin(boot, axis=0) == present.index(win)))
         winners.append(win)
+        shares.append(share)
+        processes.append(n)
+    return winners, shares, processes
 
-    # Runs of consecutive batches with the same winner.
+
+def _runs(winners):
+    """Runs of consecutive batches (indices) with the same winner."""
     runs = []
     for i, w in enumerate(winners):
         if runs and runs[-1]["line"] == w:
             runs[-1]["last"] = i
         else:
             runs.append({"line": w, "first": i, "last": i})
+    return runs
 
-    bounds = []  # batch_max of each run but the last
-    for r, nxt in zip(runs, runs[1:]):
-        b1, b2 = batches[r["last"]], batches[nxt["first"]]
-        w1, w2 = r["line"], nxt["line"]
-        lo, hi = float(b1), float(b2)
-        common = sorted(set(candidates[w1]) & set(candidates[w2]))
-        if len(common) >= 2:
-            xs, _ = find_crossings(
-                {b: candidates[w1][b] for b in common},
-                {b: candidates[w2][b] for b in common},
-                rng_for(op, case, w1, w2),
-                n_boot,
-            )
-            # The crossing nearest this boundary; its CI may reach past the measured bracket.
-            near = [x for x in xs if not x.ambiguous and x.between[1] >= b1 and x.between[0] <= b2]
-            if near:
-                x = min(near, key=lambda x: abs(math.log(x.batch) - math.log(math.sqrt(b1 * b2))))
-                lo = max(x.ci[0], batches[r["first"]])
-                hi = min(x.ci[1], batches[nxt["last"]])
-        # Safe side: the uncertain interval goes to the less risky line.
-        t = hi if _risk(w2) >= _risk(w1) else lo
-        bounds.append(max(int(math.floor(t)), bounds[-1] + 1 if bounds else 1))
 
+def _threshold(op, case, candidates, batches, run, nxt, n_boot) -> float:
+    """The batch where `run`'s winner hands over to `nxt`'s, on the safe side of the
+    crossover's CI: the uncertain interval goes to the less risky line."""
+    b1, b2 = batches[run["last"]], batches[nxt["first"]]
+    w1, w2 = run["line"], nxt["line"]
+    lo, hi = float(b1), float(b2)
+    common = sorted(set(candidates[w1]) & set(candidates[w2]))
+    if len(common) >= 2:
+        xs, _ = find_crossings(
+            {b: candidates[w1][b] for b in common},
+            {b: candidates[w2][b] for b in common},
+            rng_for(op, case, w1, w2),
+            n_boot,
+        )
+        # The crossing nearest this boundary; its CI may reach past the measured bracket.
+        # Without a CI (not enough runs) the measured bracket stands.
+        near = [x for x in xs if x.ci and not x.ambiguous and x.between[1] >= b1 and x.between[0] <= b2]
+        if near:
+            x = min(near, key=lambda x: abs(math.log(x.batch) - math.log(math.sqrt(b1 * b2))))
+            lo = max(x.ci[0], batches[run["first"]])
+            hi = min(x.ci[1], batches[nxt["last"]])
+    return hi if _risk(w2) >= _risk(w1) else lo
+
+
+def _ranges(runs, bounds, shares, processes):
+    """The policy's ranges. A range rests on its own batches and the batch on either side
+    of it (where its thresholds are): with fewer than MIN_PROCESSES processes anywhere
+    there it is provisional and has no confidence."""
+    ranges = []
     for i, r in enumerate(runs):
-        rule["ranges"].append(
+        first, last = max(r["first"] - 1, 0), min(r["last"] + 1, len(processes) - 1)
+        n = min(processes[first : last + 1])
+        own = shares[r["first"] : r["last"] + 1]
+        provisional = not statistical_units.enough_runs(n) or None in own
+        ranges.append(
             {
                 "batch_min": 1 if i == 0 else bounds[i - 1] + 1,
                 "batch_max": bounds[i] if i < len(bounds) else None,
                 "mode": r["line"][0],
                 "impl": r["line"][1],
-                "confidence": round(min(shares[r["first"] : r["last"] + 1]), 3),
+                "confidence": None if provisional else round(min(own), 3),
+                "provisional": provisional,
+                "processes": n,
             }
         )
+    return ranges
+
+
+def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
+    candidates, excluded = _candidates_and_exclusions(lines, excluded_op)
+    rule = {"op": op, "case": case, "ranges": [], "excluded": excluded}
+    if not candidates:
+        return rule
+    batches = sorted({b for v in candidates.values() for b in v})
+    rule["measured_batches"] = batches
+    winners, shares, processes = _winners(op, case, candidates, batches, n_boot)
+    runs = _runs(winners)
+    bounds = []  # batch_max of each run but the last
+    for run, nxt in zip(runs, runs[1:]):
+        t = _threshold(op, case, candidates, batches, run, nxt, n_boot)
+        bounds.append(max(int(math.floor(t)), bounds[-1] + 1 if bounds else 1))
+    rule["ranges"] = _ranges(runs, bounds, shares, processes)
     return rule
 
 
@@ -120,9 +170,11 @@ def host_facts(context: dict, key: str) -> dict:
     return {"key": key, **{k: context[k] for k in keep if k in context}}
 
 
-def build_policy(series_map: dict, context: dict, key: str) -> dict:
+def rules(series_map: dict) -> list:
+    """One rule per op/case of one host/toolkit group's series."""
     cases = by_case(series_map)
-    rules = []
-    for (op, case), lines in sorted(cases.items()):
-        rules.append(rule_for(op, case, lines, excluded_lines(cases, op)))
-    return {"schema": SCHEMA, "host": host_facts(context, key), "rules": rules}
+    return [rule_for(op, case, lines, excluded_lines(cases, op)) for (op, case), lines in sorted(cases.items())]
+
+
+def build_policy(series_map: dict, context: dict, key: str) -> dict:
+    return {"schema": SCHEMA, "host": host_facts(context, key), "rules": rules(series_map)}

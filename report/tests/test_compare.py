@@ -98,6 +98,34 @@ def test_status_change_flagged(aa_sets, run, tmp_path, message, alert):
     assert "status: ok -&gt; " in out
 
 
+@pytest.mark.parametrize("message", ["busy: CUDA device 0 is in use by another process", "not_run: the device was lost after x"])
+def test_ok_to_not_measured_is_no_status_regression(aa_sets, run, tmp_path, message):
+    a, b = aa_sets
+    s = "linear/square_1024/mode:cpu/impl:openblas/batch:1"
+    _status_change(b, s, message)
+    code, out, _ = run("compare", a, b, "--json", tmp_path / "c.json")
+    doc = json.load(open(tmp_path / "c.json"))
+    r = verdicts(doc)[s]
+    assert code == 0 and r["verdict"] == "not measured" and r["alert"] is False
+    assert r["message"] == message and doc["counts"]["not measured"] == 1
+    assert "not measured" in out
+
+
+def test_one_busy_process_leaves_the_others_compared(aa_sets, run, tmp_path):
+    a, b = aa_sets
+    s = "linear/square_1024/mode:cpu/impl:onednn/batch:8"
+    scale_series(b, s, 1.6)
+    one = os.path.join(b, sorted(os.listdir(b))[0])
+    doc = json.load(open(one))
+    doc["benchmarks"] = [x for x in doc["benchmarks"] if x.get("run_name", x["name"]) != s]
+    doc["benchmarks"] += synth.error_entry(s, "busy: in use")
+    json.dump(doc, open(one, "w"))
+    code, _, _ = run("compare", a, b, "--json", tmp_path / "c.json")
+    r = verdicts(json.load(open(tmp_path / "c.json")))[s]
+    assert code == 1 and r["verdict"] == "slower" and r["n_candidate"] == 7
+    assert "1 process(es) not measured" in r["message"]
+
+
 def test_new_and_missing(tmp_path, run):
     n1, n2 = synth.name("linear", "c", "cpu", "a", 1), synth.name("linear", "c", "cpu", "b", 1)
     base = synth.write(str(tmp_path / "a.json"), synth.ok_entry(n1, 1e-3))
@@ -157,3 +185,70 @@ def test_too_few_processes_is_said(tmp_path, run):
     assert code == 0
     assert verdicts(doc)[synth.name("linear", "square_1024", "cpu", "onednn", 64)]["verdict"] == "ambiguous"
     assert "too few samples" in out and "processes per side" in out
+
+
+def test_each_look_tests_at_alpha_over_the_planned_looks(aa_sets, run, tmp_path):
+    a, b = aa_sets
+    code, out, _ = run("compare", a, b, "--looks", "2", "--look", "1", "--json", tmp_path / "c.json")
+    doc = json.load(open(tmp_path / "c.json"))
+    assert code == 0 and doc["alpha"] == 0.01 and doc["alpha_look"] == 0.005 and (doc["look"], doc["looks"]) == (1, 2)
+    assert "Bonferroni over the planned looks" in out
+
+
+def test_suspicious_series_become_rerun_arguments(tmp_path, run):
+    # Three processes per side can never be confirmed (min p = 0.1); a 30 % slowdown is suspicious.
+    synth.multimode_set(str(tmp_path / "a"), processes=3, noise=0.01, seed=1)
+    synth.multimode_set(str(tmp_path / "b"), processes=3, noise=0.01, seed=2)
+    slow = synth.name("linear", "square_1024", "cpu", "onednn", 16)
+    scale_series(str(tmp_path / "b"), slow, 1.3)
+    args = tmp_path / "rerun.args"
+    code, out, _ = run("compare", tmp_path / "a", tmp_path / "b", "--json", tmp_path / "c.json", "--suspicious-out", args)
+    doc = json.load(open(tmp_path / "c.json"))
+    assert code == 0 and doc["suspicious"] == [slow]
+    assert args.read_text() == "--benchmark_filter=^(linear/square_1024/mode:cpu/impl:onednn/batch:16)(/[a-z_]+)?$\n"
+    assert verdicts(doc)[slow]["suspicious"] is True and "suspicious: worth more processes" in out
+
+
+def test_nothing_suspicious_writes_an_empty_argument_file(aa_sets, run, tmp_path):
+    a, _ = aa_sets
+    args = tmp_path / "rerun.args"
+    code, _, _ = run("compare", a, a, "--suspicious-out", args)
+    assert code == 0 and args.read_text() == "\n"
+
+
+def test_an_earlier_looks_alert_stands(aa_sets, run, tmp_path):
+    a, b = aa_sets
+    s = "linear/square_1024/mode:cpu/impl:onednn/batch:8"
+    slowed = tmp_path / "slowed"
+    shutil.copytree(b, slowed)
+    scale_series(str(slowed), s, 1.6)
+    code1, _, _ = run("compare", a, slowed, "--looks", "2", "--look", "1", "--json", tmp_path / "look1.json")
+    assert code1 == 1 and verdicts(json.load(open(tmp_path / "look1.json")))[s]["alerted_at_look"] == 2 - 1
+    # The second look sees no change in that series (the A/A data): the alert still stands.
+    code2, out, _ = run("compare", a, b, "--looks", "2", "--look", "2", "--previous", tmp_path / "look1.json",
+                        "--json", tmp_path / "look2.json")
+    r = verdicts(json.load(open(tmp_path / "look2.json")))[s]
+    assert code2 == 1 and r["alert"] and r["verdict"] == "slower" and r["alerted_at_look"] == 1
+    assert "(look 1)" in out
+
+
+@pytest.mark.parametrize("flags, message", [(["--looks", "2", "--look", "3"], "--look must be between 1 and --looks"),
+                                             (["--previous", "PREV"], "not a modebench-compare/1 document")])
+def test_bad_look_arguments_exit_2(aa_sets, run, tmp_path, flags, message):
+    a, b = aa_sets
+    prev = tmp_path / "prev.json"
+    prev.write_text("{}")
+    keep = tmp_path / "c.json"
+    keep.write_text("previous")
+    code, _, err = run("compare", a, b, "--json", keep, *[str(prev) if f == "PREV" else f for f in flags])
+    assert code == 2 and message in err and keep.read_text() == "previous"
+
+
+def test_one_measurement_per_side_has_no_interval(tmp_path, run):
+    n = synth.name("linear", "c", "cpu", "a", 1)
+    base = synth.write(str(tmp_path / "a.json"), synth.ok_entry(n, 1e-3))
+    cand = synth.write(str(tmp_path / "b.json"), synth.ok_entry(n, 2e-3))
+    code, out, _ = run("compare", base, cand, "--json", tmp_path / "c.json")
+    r = verdicts(json.load(open(tmp_path / "c.json")))[n]
+    assert code == 0 and r["ci"] is None and r["verdict"] == "ambiguous"
+    assert "not enough runs (n = 1/1)" in out

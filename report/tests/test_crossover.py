@@ -43,3 +43,28 @@ def test_ambiguous_when_resamples_disagree():
     xs, agreement = find_crossings(a, b, np.random.default_rng(0))
     assert agreement < 0.9
     assert all(x.ambiguous for x in xs)
+
+
+def test_fewer_than_three_processes_give_no_interval():
+    # Two processes per batch: a point estimate, no CI, no agreement, never a zero-width interval.
+    a, b = curves(synth.cpu_time, synth.gpu_time, synth.BATCHES, 2, 0.05, 0)
+    xs, agreement = find_crossings(a, b, np.random.default_rng(0))
+    assert agreement is None and len(xs) == 1
+    assert xs[0].ci is None and xs[0].agreement is None and xs[0].processes == 2 and xs[0].within_process is None
+    assert 8 <= xs[0].batch <= 32
+
+
+def test_one_process_with_repetitions_gives_a_within_process_spread_only():
+    a, b = curves(synth.cpu_time, synth.gpu_time, synth.BATCHES, 1, 0.05, 0)
+    a_reps, b_reps = curves(synth.cpu_time, synth.gpu_time, synth.BATCHES, 5, 0.05, 1)
+    xs, agreement = find_crossings(a, b, np.random.default_rng(0), a_reps=a_reps, b_reps=b_reps)
+    (x,) = xs
+    assert agreement is None and x.ci is None and x.processes == 1
+    assert x.within_process[0] <= 16 <= x.within_process[1]
+    assert x.as_dict()["ci"] is None and x.as_dict()["within_process"] == list(x.within_process)
+
+
+def test_three_processes_are_enough_for_an_interval():
+    a, b = curves(synth.cpu_time, synth.gpu_time, synth.BATCHES, 3, 0.05, 2)
+    (x,), agreement = find_crossings(a, b, np.random.default_rng(0))
+    assert agreement is not None and x.ci[0] <= x.batch <= x.ci[1] and x.processes == 3

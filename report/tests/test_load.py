@@ -33,19 +33,22 @@ def test_host_key_never_hostname_alone():
     assert k == "EPYC | RTX 5090 | 580"
 
 
-@pytest.mark.parametrize(
-    "message,status,cls",
-    [
-        ("unavailable: no CUDA driver", "unavailable", ""),
-        ("failed: no_kernel_image: cudaErrorNoKernelImageForDevice", "failed", "no_kernel_image"),
-        ("failed: out_of_memory: 2 GiB", "failed", "out_of_memory"),
-        ("failed: bogus_class: x", "failed", "other"),
-        ("wrong: max_err=0.5 tolerance=0.0001", "wrong", ""),
-        ("something else", "failed", "other"),
-    ],
-)
-def test_status_prefixes(message, status, cls):
-    assert load.parse_status(message) == (status, cls)
+def test_error_entry_statuses_and_a_bare_ok_is_no_status(tmp_path):
+    """busy / not_run are statuses of their own; an error flagged "ok" cannot explain itself."""
+    messages = {"a": "busy: CUDA device 0 is in use by another process", "b": "not_run: the device was lost after x",
+                "c": "ok", "d": "failed: other"}
+    entries = [e for impl, msg in messages.items() for e in synth.error_entry(synth.name("linear", "c", "gpu", impl, 1), msg)]
+    p = load.load_process(synth.write(str(tmp_path / "f.json"), entries))
+    got = {k[3]: (r.status, r.error_class) for k, r in p.records.items()}
+    assert got == {"a": ("busy", ""), "b": ("not_run", ""), "c": ("failed", "other"), "d": ("failed", "other")}
+
+
+def test_label_image_old_and_new_key_and_math_as_written():
+    assert load.own_image(load.parse_label("image=sass:90")) == "sass:90"
+    assert load.own_image(load.parse_label("image_own=ptx:75;math=tf32-allowed")) == "ptx:75"
+    assert load.label_facts(load.parse_label("image_own=ptx:75;math=tf32-allowed")) == ["our kernels: ptx:75",
+                                                                                       "math: tf32-allowed"]
+    assert load.own_image(load.parse_label("math=fp32")) is None
 
 
 def test_suffixes_skip_fields_and_aggregates_only(tmp_path):

@@ -1,4 +1,5 @@
 import json
+import os
 
 import synth
 
@@ -24,6 +25,7 @@ def test_policy_ranges_safe_side_and_exclusions(tmp_path, run):
     assert excluded[("hybrid", "cached")].startswith("wrong")
     assert excluded[("ptx-jit", "cublas")].startswith("failed:no_kernel_image")
     assert excluded[("gpu", "tf32")].startswith("unavailable")
+    assert {e["status"] for e in rule["excluded"]} == {"wrong", "failed", "unavailable"}
     assert "cpu/onednn" in text
 
 
@@ -45,3 +47,58 @@ def test_policy_on_real_cpu_runs(aa_sets, run, tmp_path):
     (rule,) = doc["rules"]
     assert rule["excluded"] == [] and rule["ranges"][0]["batch_min"] == 1
     assert {r["mode"] for r in rule["ranges"]} == {"cpu"}
+
+
+def busy_set(folder, processes=4, busy_message="busy: CUDA device 0 is in use by another process (compute mode EXCLUSIVE_PROCESS)"):
+    """cpu/onednn ok everywhere; gpu/cublas busy in every process; ptx-jit/cublas not run."""
+    for p in range(processes):
+        bench = []
+        for b in (1, 8, 64):
+            bench += synth.ok_entry(synth.name("linear", "sq", "cpu", "onednn", b), 1e-4 * b)
+            bench += synth.error_entry(synth.name("linear", "sq", "gpu", "cublas", b), busy_message)
+            bench += synth.error_entry(synth.name("linear", "sq", "ptx-jit", "cublas", b),
+                                       "not_run: the device was lost after linear/sq/mode:gpu/impl:x/batch:8 (failed: timeout: t)")
+        synth.write(os.path.join(folder, f"p{p}.json"), bench)
+
+
+def test_busy_and_not_run_are_not_measured_never_failed(tmp_path, run):
+    busy_set(str(tmp_path / "s"))
+    code, _, _ = run("policy", tmp_path / "s", "--out", tmp_path / "p.json")
+    (rule,) = json.load(open(tmp_path / "p.json"))["rules"]
+    excluded = {(e["mode"], e["impl"]): e["reason"] for e in rule["excluded"]}
+    assert code == 0
+    assert excluded[("gpu", "cublas")].startswith("not measured: busy: CUDA device 0 is in use")
+    assert excluded[("ptx-jit", "cublas")].startswith("not measured: not_run: the device was lost after")
+    assert [(r["mode"], r["impl"]) for r in rule["ranges"]] == [("cpu", "onednn")]
+
+
+def test_a_busy_process_leaves_the_others_measurements_usable(tmp_path, run):
+    # gpu/cublas ran (fast) in three processes and was refused in a fourth: still chosen.
+    for p in range(4):
+        bench = []
+        for b in (1, 8, 64):
+            bench += synth.ok_entry(synth.name("linear", "sq", "cpu", "onednn", b), 1e-3 * b)
+            gpu = synth.name("linear", "sq", "gpu", "cublas", b)
+            bench += synth.error_entry(gpu, "busy: in use") if p == 3 else synth.ok_entry(gpu, 1e-5)
+        synth.write(str(tmp_path / "s" / f"p{p}.json"), bench)
+    code, _, _ = run("policy", tmp_path / "s", "--out", tmp_path / "p.json")
+    (rule,) = json.load(open(tmp_path / "p.json"))["rules"]
+    assert code == 0 and rule["excluded"] == []
+    assert [(r["mode"], r["impl"]) for r in rule["ranges"]] == [("gpu", "cublas")]
+
+
+def test_one_process_makes_every_range_provisional_with_no_confidence(tmp_path, run):
+    synth.multimode_set(str(tmp_path / "s"), processes=1, noise=0.03)
+    code, text, _ = run("policy", tmp_path / "s", "--out", tmp_path / "p.json")
+    (rule,) = json.load(open(tmp_path / "p.json"))["rules"]
+    assert code == 0 and len(rule["ranges"]) == 2
+    for r in rule["ranges"]:
+        assert r["provisional"] is True and r["processes"] == 1 and r["confidence"] is None
+    assert "provisional: not enough runs (n = 1)" in text
+
+
+def test_enough_processes_give_confidence_and_no_provisional_mark(tmp_path, run):
+    synth.multimode_set(str(tmp_path / "s"), processes=3, noise=0.03)
+    run("policy", tmp_path / "s", "--out", tmp_path / "p.json")
+    (rule,) = json.load(open(tmp_path / "p.json"))["rules"]
+    assert all(r["provisional"] is False and r["processes"] == 3 and 0 <= r["confidence"] <= 1 for r in rule["ranges"])

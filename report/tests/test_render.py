@@ -1,5 +1,6 @@
 import json
 import os
+import re
 
 import synth
 
@@ -43,8 +44,11 @@ def test_render_real_and_synthetic_side_by_side(tmp_path, run, aa_sets):
     assert page.count("data:image/png;base64,") == 1  # one op/case: linear/square_1024, both sets in it
     assert "AMD EPYC" in page and "Synthetic GPU" in page
     # Compatibility matrix with the message on hover.
-    assert "title='square_1024 batch 1: failed: no_kernel_image: CUBLAS_STATUS_ARCH_MISMATCH" in page
-    assert ">wrong</td>" in page and ">unavailable</td>" in page
+    batches = ", ".join(map(str, synth.BATCHES))
+    assert f"title='failed: no_kernel_image: CUBLAS_STATUS_ARCH_MISMATCH (square_1024 batch {batches})'" in page
+    assert ">wrong [1]</td>" in page and ">unavailable [3]</td>" in page
+    # ... and as a numbered footnote under the matrix.
+    assert f"<li>linear/cublas in ptx-jit: failed: no_kernel_image: CUBLAS_STATUS_ARCH_MISMATCH (square_1024 batch {batches})</li>" in page
     charts = sorted(os.listdir(out / "charts"))
     assert charts == ["00_linear_square_1024.png", "00_linear_square_1024.svg"]
     svg = open(out / "charts" / charts[1]).read()
@@ -117,15 +121,14 @@ def test_results_without_split_render_with_a_note(tmp_path, run, aa_sets):
 
 
 def test_hybrid_transfer_share_of_the_call(tmp_path):
-    from modebench_report import load
-    from modebench_report import render as R
+    from modebench_report import groups, load, tables
 
     bench = synth.ok_entry(synth.name("op", "c", "hybrid", "naive", 1), 4e-3, counters=split(1, 2, 1))
     bench += synth.ok_entry(synth.name("op", "c", "hybrid", "naive", 2), 4e-3, counters=split(0.5, 1.5, 2))
     bench += synth.ok_entry(synth.name("op", "c", "hybrid", "naive", 4), 4e-3, counters=split(3, 1, 0))
     path = synth.write(str(tmp_path / "t.json"), bench)
-    (g,) = R.make_groups(load.load_sets([path]), {})
-    assert [(r[2], r[6]) for r in R.hybrid_rows(g)] == [(1, "50.0"), (2, "62.5"), (4, "75.0")]
+    (g,) = groups.make_groups(load.load_sets([path]))
+    assert [(r[2], r[6]) for r in tables.hybrid_rows(g)] == [(1, "50.0"), (2, "62.5"), (4, "75.0")]
 
 
 def first_call_section(text):
@@ -207,3 +210,132 @@ def test_results_without_first_call_label_render_with_a_note(tmp_path, run, aa_s
         section = first_call_section(open(tmp_path / "out" / doc).read())
         assert "No gpu or ptx-jit results with a cold first call (first_call=cold in the label)." in section
         assert "JIT cost (ms)" not in section and "cublas" not in section
+
+
+def test_matrix_hover_names_our_kernels_image_old_and_new_label_key(tmp_path, run):
+    bench = synth.ok_entry(synth.name("linear", "sq", "gpu", "cublas", 1), 1e-3, label="image_own=sass:120;math=tf32-allowed")
+    bench += synth.ok_entry(synth.name("conv2d", "c", "gpu", "cudnn", 1), 1e-3, label="image=ptx:75;math=fp32")
+    bench += synth.error_entry(synth.name("linear", "sq", "gpu", "fused", 1), "busy: CUDA device 0 is in use")
+    synth.write(str(tmp_path / "s" / "p0.json"), bench)
+    code, _, _ = run("render", tmp_path / "s", "--out", tmp_path / "out")
+    page = open(tmp_path / "out" / "index.html").read()
+    assert code == 0
+    assert "our kernels: sass:120; math: tf32-allowed" in page and "our kernels: ptx:75; math: fp32" in page
+    assert "busy: CUDA device 0 is in use" in page
+
+
+def run_folder(folder, processes, statuses=False):
+    """The main job's layout: results/<run-id>/<op>.<mode>.p<k>.json, one file per op x mode x process."""
+    import collections
+
+    synth.multimode_set(str(folder / "tmp"), processes=processes, statuses=statuses)
+    for k, path in enumerate(sorted((folder / "tmp").iterdir()), start=1):
+        doc = json.load(open(path))
+        by_mode = collections.defaultdict(list)
+        for b in doc["benchmarks"]:
+            by_mode[b["name"].split("/mode:")[1].split("/")[0]].append(b)
+        for mode, entries in by_mode.items():
+            synth.write(str(folder / f"linear.{mode}.p{k}.json"), entries)
+        path.unlink()
+    (folder / "tmp").rmdir()
+    return folder
+
+
+def test_run_folder_files_of_one_op_mode_are_processes_of_one_sample_set(tmp_path, run):
+    folder = run_folder(tmp_path / "run", processes=3)
+    assert sorted(p.name for p in folder.iterdir())[:2] == ["linear.cpu.p1.json", "linear.cpu.p2.json"]
+    code, _, _ = run("render", folder, "--out", tmp_path / "out")
+    summary = open(tmp_path / "out" / "summary.md").read()
+    assert code == 0
+    (row,) = [ln for ln in summary.splitlines() if "cpu/onednn vs gpu/cublas" in ln]
+    assert "(n = 3)" in row and "not enough runs" not in row
+    assert "range over processes, n = 3" in summary
+
+
+def test_one_process_says_not_enough_runs_in_tables_and_on_the_chart(tmp_path, run):
+    folder = run_folder(tmp_path / "run", processes=1)
+    code, _, _ = run("render", folder, "--out", tmp_path / "out")
+    summary = open(tmp_path / "out" / "summary.md").read()
+    (row,) = [ln for ln in summary.splitlines() if "cpu/onednn vs gpu/cublas" in ln]
+    assert code == 0 and "not enough runs (n = 1)" in row and "agree" not in row
+    svg = open(tmp_path / "out" / "charts" / "00_linear_square_1024.svg").read()
+    assert "not enough runs (n = 1)" in svg
+
+
+def test_page_reads_top_down_verdict_then_matrix_by_mode_columns(tmp_path, run):
+    synth.multimode_set(str(tmp_path / "s"), processes=3)
+    code, _, _ = run("render", tmp_path / "s", "--out", tmp_path / "out")
+    page = open(tmp_path / "out" / "index.html").read()
+    summary = open(tmp_path / "out" / "summary.md").read()
+    assert code == 0
+    assert page.index("id='verdict'") < page.index("id='matrix'") < page.index("<h2>Charts</h2>")
+    (use,) = [ln for ln in summary.splitlines() if ln.startswith("- square_1024: use ")]
+    assert use.startswith("- square_1024: use cpu/onednn at batch 1–") and "gpu/cublas at batch" in use
+    assert "over 3 processes" in use and "provisional" not in use
+    assert "- hybrid/cached: do not use: gave wrong results (wrong on linear/square_1024 batch 64" in summary
+    assert "- ptx-jit/cublas: do not use: fails here (failed:no_kernel_image" in summary
+    assert "- gpu/tf32: not available here (unavailable: built without CUDA)." in summary
+    # Rows op x impl, columns the modes in the mode table's order.
+    assert "| op | impl | cpu | gpu | ptx-jit | hybrid |" in summary
+    assert "| linear | cublas | - | ok | failed:no_kernel_image [2] | - |" in summary
+
+
+def test_verdict_says_not_measured_for_a_busy_device(tmp_path, run):
+    from test_policy import busy_set
+
+    busy_set(str(tmp_path / "s"), processes=1)
+    code, _, _ = run("render", tmp_path / "s", "--out", tmp_path / "out")
+    summary = open(tmp_path / "out" / "summary.md").read()
+    assert code == 0
+    assert "- gpu/cublas: not measured: the device was busy (another process held it) (not measured: busy: CUDA" in summary
+    assert "- sq: use cpu/onednn at every batch (provisional: not enough runs (n = 1))." in summary
+
+
+def test_one_colour_per_mode_impl_across_every_chart():
+    from modebench_report.charts import line_styles
+
+    class G:  # only the series keys matter
+        def __init__(self, keys):
+            self.series = dict.fromkeys(keys)
+
+    g1 = G([("linear", "a", "cpu", "onednn", 1), ("linear", "a", "gpu", "cublas", 1)])
+    g2 = G([("ssim", "b", "cpu", "onednn", 1), ("ssim", "b", "cpu", "fused", 1), ("ssim", "b", "hybrid", "naive", 1)])
+    styles = line_styles([g1, g2])
+    assert len(set(styles.values())) == len(styles) == 4
+    assert line_styles([g2, g1]) == styles  # not the order of the groups or charts
+    colours = {k: v[0] for k, v in styles.items()}
+    assert colours[("cpu", "onednn")] != colours[("cpu", "fused")]
+
+
+PERCENT_OF_PEAK = re.compile(r"\(\d+% of peak\)")  # a table cell that used the peak
+
+
+def render_with_limits(tmp_path, run, **extra):
+    synth.multimode_set(str(tmp_path / "s"), processes=3)
+    limits = tmp_path / "limits.json"
+    limits.write_text(json.dumps({"peak_gflops": 157, "mem_gbps": 20, **extra}))
+    code, _, err = run("render", tmp_path / "s", "--out", tmp_path / "out", "--limits", limits)
+    page = open(tmp_path / "out" / "index.html").read() if code == 0 else ""
+    return code, page, err
+
+
+def test_limits_measured_under_load_are_refused(tmp_path, run):
+    code, page, _ = render_with_limits(tmp_path, run, quiet=False, load_avg_1m=1.7, cpus=2)
+    assert code == 0
+    assert "measured under load (load average 1.7 on 2 CPUs): not used in any figure" in page
+    assert "no (refused)" in page and not PERCENT_OF_PEAK.search(page)
+
+
+def test_limits_of_a_quiet_machine_are_used_and_say_so(tmp_path, run):
+    code, page, _ = render_with_limits(tmp_path, run, quiet=True, load_avg_1m=0.1, cpus=2)
+    assert code == 0 and "measured on a quiet machine (load average 0.1 on 2 CPUs)" in page and PERCENT_OF_PEAK.search(page)
+
+
+def test_limits_without_quiet_are_marked_not_known(tmp_path, run):
+    code, page, _ = render_with_limits(tmp_path, run)
+    assert code == 0 and "not known whether the machine was quiet" in page and PERCENT_OF_PEAK.search(page)
+
+
+def test_limits_with_a_bad_quiet_field_are_bad_input(tmp_path, run):
+    code, _, err = render_with_limits(tmp_path, run, quiet="yes")
+    assert code == 2 and "limits.json" in err and "'quiet'" in err

@@ -1,8 +1,11 @@
 """Which numbers are the statistical units of a series (design.md "Measuring").
 
-The unit is the process: one median per process. When a side has too few
-processes for the test to ever reach significance, the within-process
-repetitions are pooled instead, and every verdict built on them says it is weaker.
+The unit is the process: one median per process. An interval over runs needs at
+least MIN_PROCESSES of them; with fewer, a number is shown with "not enough runs"
+and at most the within-process spread of its repetitions, labelled as such.
+When a side of a comparison has too few processes for the test to ever reach
+significance, the within-process repetitions are pooled instead, and every verdict
+built on them says it is weaker.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from .stats import ALPHA, min_attainable_p
 
 PROCESS = "process"
 REPETITION = "repetition"
+MIN_PROCESSES = 3
 
 
 def process_medians(series, counter=None) -> list:
@@ -26,6 +30,14 @@ def repetitions(series) -> list:
     return [t for r in series.ok_records for t in r.times]
 
 
+def enough_runs(n_processes: int) -> bool:
+    return n_processes >= MIN_PROCESSES
+
+
+def not_enough_runs(n_processes: int) -> str:
+    return f"not enough runs (n = {n_processes})"
+
+
 def units_pair(a, b, alpha=ALPHA):
     """(values_a, values_b, unit) for comparing two series."""
     pa, pb = process_medians(a), process_medians(b)
@@ -35,14 +47,3 @@ def units_pair(a, b, alpha=ALPHA):
     if len(ra) > len(pa) and len(rb) > len(pb):
         return ra, rb, REPETITION
     return pa, pb, PROCESS
-
-
-def units(series, min_processes: int = 3):
-    """(values, unit) of one series for bootstrap (crossovers, policy confidence)."""
-    p = process_medians(series)
-    if len(p) >= min_processes:
-        return p, PROCESS
-    r = repetitions(series)
-    if len(r) > len(p):
-        return r, REPETITION
-    return p, PROCESS

@@ -1,0 +1,59 @@
+"""The policy in plain words: per op, which mode/impl to use at which batch sizes, and
+which modes/impls not to use here and why."""
+
+from __future__ import annotations
+
+from . import modes
+from .policy import rules
+from .statistical_units import not_enough_runs
+from .status import SEVERITY
+
+# What an excluded status means for whoever reads the verdict.
+_MEANING = {
+    "wrong": "do not use: gave wrong results",
+    "failed": "do not use: fails here",
+    "unavailable": "not available here",
+    "busy": "not measured: the device was busy (another process held it)",
+    "not_run": "not measured: the device was lost before it ran",
+}
+
+
+def _batches(r) -> str:
+    if r["batch_max"] is None:
+        return f"batch {r['batch_min']} and up" if r["batch_min"] > 1 else "every batch"
+    if r["batch_min"] == r["batch_max"]:
+        return f"batch {r['batch_min']}"
+    return f"batch {r['batch_min']}–{r['batch_max']}"
+
+
+def _certainty(r) -> str:
+    if r["provisional"]:
+        return f"provisional: {not_enough_runs(r['processes'])}"
+    return f"confidence {r['confidence']:.2f} over {r['processes']} processes"
+
+
+def case_sentence(rule) -> str:
+    if not rule["ranges"]:
+        return f"{rule['case']}: no mode/impl gave a correct result."
+    parts = [f"{r['mode']}/{r['impl']} at {_batches(r)} ({_certainty(r)})" for r in rule["ranges"]]
+    return f"{rule['case']}: use " + "; ".join(parts) + "."
+
+
+def exclusion_sentences(op_rules) -> list:
+    """One sentence per excluded mode/impl of an op (its most severe reason over the cases)."""
+    worst: dict = {}
+    for rule in op_rules:
+        for e in rule["excluded"]:
+            line = (e["mode"], e["impl"])
+            if line not in worst or SEVERITY[e["status"]] > SEVERITY[worst[line]["status"]]:
+                worst[line] = e
+    order = sorted(worst.items(), key=lambda kv: (-SEVERITY[kv[1]["status"]], modes.risk(kv[0][0]), kv[0]))
+    return [f"{m}/{i}: {_MEANING.get(e['status'], e['status'])} ({e['reason']})." for (m, i), e in order]
+
+
+def op_verdicts(group) -> list:
+    """[(op, [sentences])] of one group: a sentence per case, then one per excluded mode/impl."""
+    by_op: dict = {}
+    for rule in rules(group.series):
+        by_op.setdefault(rule["op"], []).append(rule)
+    return [(op, [case_sentence(r) for r in rs] + exclusion_sentences(rs)) for op, rs in sorted(by_op.items())]
