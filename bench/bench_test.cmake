@@ -1,5 +1,6 @@
 # One ctest -L bench step. ACTION=setup picks a fresh run id (results/<run-id>/,
-# recorded in results/.current-run); ACTION=run runs one op x mode into it;
+# recorded in results/.current-run); ACTION=run runs one op x mode into it as process
+# PROCESS (<op>.<mode>.p<PROCESS>.json);
 # ACTION=check runs one op x mode with ARGS into results/<run-id>/checks/ (out of
 # the report's way) and fails unless every entry completed and was right.
 # Prints "modebench-skip:" (the test's SKIP_REGULAR_EXPRESSION) when every entry of a
@@ -38,6 +39,14 @@ if(ACTION STREQUAL "setup")
   file(MAKE_DIRECTORY "${RESULTS}/${run_id}")
   file(WRITE "${pointer}" "${run_id}")
   message(STATUS "modebench run folder: ${RESULTS}/${run_id}")
+  # The host's limits (fp32 FMA peak, memory bandwidth), measured before the sweep, when no
+  # benchmark of ours loads the machine; the file says whether anything else did.
+  # Kept in a subfolder: the run folder itself holds only result files.
+  file(MAKE_DIRECTORY "${RESULTS}/${run_id}/limits")
+  execute_process(COMMAND "${LIMITS}" OUTPUT_FILE "${RESULTS}/${run_id}/limits/host.json" RESULT_VARIABLE limits_rc)
+  if(NOT limits_rc EQUAL 0)
+    file(REMOVE "${RESULTS}/${run_id}/limits/host.json")
+  endif()
   return()
 endif()
 
@@ -45,12 +54,9 @@ file(READ "${pointer}" run_id)
 string(STRIP "${run_id}" run_id)
 if(ACTION STREQUAL "report")
   set(dir "${RESULTS}/${run_id}")
-  # The host's measured limits (fp32 FMA peak, memory bandwidth) become the charts' reference lines.
-  # Kept in a subfolder: the run folder itself holds only result files.
+  # The host's measured limits become the charts' reference lines.
   set(limits_args "")
-  file(MAKE_DIRECTORY "${dir}/limits")
-  execute_process(COMMAND "${LIMITS}" OUTPUT_FILE "${dir}/limits/host.json" RESULT_VARIABLE limits_rc)
-  if(limits_rc EQUAL 0)
+  if(EXISTS "${dir}/limits/host.json")
     set(limits_args --limits "${dir}/limits/host.json")
   endif()
   execute_process(COMMAND "${PYTHON}" "${REPORT}" render "${dir}" --out "${dir}/report" ${limits_args}
@@ -65,7 +71,7 @@ if(ACTION STREQUAL "check")
   file(MAKE_DIRECTORY "${RESULTS}/${run_id}/checks")
   set(out "${RESULTS}/${run_id}/checks/${NAME}.json")
 else()
-  set(out "${RESULTS}/${run_id}/${OP}.${MODE}.json")
+  set(out "${RESULTS}/${run_id}/${OP}.${MODE}.p${PROCESS}.json")
 endif()
 separate_arguments(extra UNIX_COMMAND "${ARGS}")
 execute_process(COMMAND "${MODEBENCH}" run --ops ${OP} --modes ${MODE} --profile ${PROFILE} ${extra} --out "${out}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything modebench needs on a fresh Debian 12 machine.
-# Debian packages and PyPI only. Idempotent; safe to run again.
+# Installs everything modebench needs on a fresh Debian 12 machine: Debian packages and
+# PyPI only. Idempotent and quick when nothing is missing (ci/bench.sh and ci/test.sh run
+# it first): apt and pip are only called for what is not there yet.
 # The CUDA toolkit is not installed here: it is optional (found -> GPU modes built).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,11 +22,23 @@ apt_packages=(
   libnanoflann-dev       # k-d tree baseline for knn (comparison benchmark only)
   libopencv-imgproc-dev  # GaussianBlur baseline for ssim (comparison benchmark only)
   clang-format
+  chromium chromium-driver  # the report's page is tested in headless Chromium (report/tests/test_browser.py)
   python3 python3-pip python3-venv
 )
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${apt_packages[@]}"
 
-python3 -m pip install -q --disable-pip-version-check -r "$here/report/requirements.txt"
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Python requirements: pip only when one is missing or too old.
+if ! python3 "$here/ci/requirements_met.py" "$here/report/requirements.txt"; then
+  python3 -m pip install -q --disable-pip-version-check -r "$here/report/requirements.txt"
+fi
 echo "setup: done"

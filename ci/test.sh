@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The test command: C++ unit tests (ctest -L unit, native and portable builds) and the
-# report stage's pytest suite.
-# Builds first if needed. No GPU required.
+# The test command, the first command on a fresh Debian 12 machine: set-up (installs only
+# what is missing), build, then the C++ unit tests (ctest -L unit, native and portable
+# builds) and the report stage's pytest suite. No GPU required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
+bash ci/setup.sh
 [ -f "$build/CMakeCache.txt" ] || bash ci/build.sh
 cmake --build "$build" --parallel "$(nproc)"
 ctest --test-dir "$build" -L unit --output-on-failure --parallel "$(nproc)"

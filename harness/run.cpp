@@ -10,6 +10,7 @@
 #include "harness/child_log.hpp"
 #include "harness/context.hpp"
 #include "harness/gbench.hpp"
+#include "harness/slowdown.hpp"
 #include "harness/status.hpp"
 #include "harness/subprocess.hpp"
 
@@ -116,6 +117,7 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
                   const std::string& entry_log) {
   const std::vector<Entry> entries = expand(reg, sel);
   if (entries.empty()) throw BadInput("the selection matches no benchmark");
+  slowdown_from_env();  // a malformed injector is bad input, before any work
   std::set<const OpCase*> cases;
   for (const Entry& e : entries)
     if (cases.insert(e.op_case).second) e.op_case->check_environment();

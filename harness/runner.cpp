@@ -8,6 +8,7 @@
 #include <map>
 #include <new>
 
+#include "harness/slowdown.hpp"
 #include "harness/validate.hpp"
 
 namespace mb {
@@ -95,7 +96,12 @@ void PreparedEntry::prepare(const RunConfig& cfg) {
 
 double PreparedEntry::timed_call_ms() {
   try {
-    return instance_->timed_run_ms();
+    const double ms = instance_->timed_run_ms();
+    if (const double f = slowdown_for(slowdown_from_env(), entry_.name()); f > 0.0) {
+      spin_for_ms(f * ms);  // the detector's power study: see harness/slowdown.hpp
+      return ms * (1.0 + f);
+    }
+    return ms;
   } catch (...) {
     fail_with_current_exception();
     return -1.0;

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
 #include "harness/run.hpp"
 #include "harness/runner.hpp"
+#include "harness/slowdown.hpp"
 #include "harness/subprocess.hpp"
 #include "harness/validate.hpp"
 #include "tests/support/modebench_cli.hpp"
@@ -163,6 +165,42 @@ TEST(ReducedSizeCheck, CatchesWhatTheSampleMissesAndSaysSoInTheLabel) {
   PreparedEntry wrong(Entry{&toy, Mode::cpu, "wrong_small", big}, RunConfig{.seed = 1, .warmup_calls = 0});
   EXPECT_EQ(wrong.status(), StatusKind::wrong) << wrong.message();
   EXPECT_EQ(wrong.validation().check, "full@4");
+}
+
+// The power study's injector: glob over full names, first match wins; malformed is bad input.
+TEST(Slowdown, RulesParseMatchAndRefuseMalformedValues) {
+  const SlowdownRules r = parse_slowdown("linear/*/mode:cpu/impl:onednn/batch:8=0.1,*=0.05");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_DOUBLE_EQ(slowdown_for(r, "linear/xtts_qkv/mode:cpu/impl:onednn/batch:8"), 0.1);
+  EXPECT_DOUBLE_EQ(slowdown_for(r, "knn/uniform/mode:cpu/impl:grid/batch:10000"), 0.05);
+  EXPECT_DOUBLE_EQ(slowdown_for(parse_slowdown("conv2d/*=0.2"), "linear/a/mode:cpu/impl:x/batch:1"), 0.0);
+  for (const char* bad : {"", "linear", "=0.1", "x=", "x=abc", "x=-0.1", "x=0.1,", "x=0.1x"})
+    EXPECT_THROW(parse_slowdown(bad), BadInput) << bad;
+}
+
+TEST(Slowdown, AnInjectedEntryTakesThatFractionLongerOnTheRealPath) {
+  ToyCase toy("slow");
+  PreparedEntry p(Entry{&toy, Mode::cpu, "sleepy", 4}, RunConfig{.seed = 1, .warmup_calls = 0});
+  ASSERT_TRUE(p.status().is_ok());
+  // Robust to a loaded machine: a sleepy call takes at least kSleepyCallMs, so a slowed one
+  // reports at least 1.5 x that; the wall clock shows the extra time is spent, not only reported.
+  auto calls = [&p](double* wall_ms) {
+    std::vector<double> t;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 7; ++i) t.push_back(p.timed_call_ms());
+    *wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::sort(t.begin(), t.end());
+    return t;
+  };
+  double wall = 0;
+  EXPECT_GE(calls(&wall).front(), ToyCase::kSleepyCallMs);
+  ASSERT_EQ(setenv("MODEBENCH_SLOWDOWN", "toy/slow/mode:cpu/impl:sleepy/batch:*=0.5", 1), 0);
+  const std::vector<double> slow = calls(&wall);
+  unsetenv("MODEBENCH_SLOWDOWN");
+  EXPECT_GE(slow.front(), 1.5 * ToyCase::kSleepyCallMs);
+  double reported = 0;
+  for (double t : slow) reported += t;
+  EXPECT_GE(wall, 0.98 * reported) << "the extra time is spent, not only reported";
 }
 
 }  // namespace

@@ -1,13 +1,19 @@
 // Measures this host's limits that results are stated against: fp32 FMA peak
 // (all threads, AVX2/AVX-512 as compiled with -march=native) and memory
 // bandwidth (STREAM-like triad on arrays far larger than the caches).
-// Prints JSON usable as `modebench-report render --limits`.
+// Prints JSON usable as `modebench-report render --limits`, with whether the machine was
+// quiet: limits measured while other work ran would understate the machine.
 #include <immintrin.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -68,11 +74,49 @@ double triad_gbps() {
   return best;
 }
 
+// Busy and total jiffies of all CPUs (/proc/stat's first line).
+std::pair<double, double> cpu_jiffies() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double v = 0, total = 0, idle = 0;
+  in >> cpu;
+  for (int i = 0; i < 8 && in >> v; ++i) {
+    total += v;
+    if (i == 3 || i == 4) idle += v;  // idle, iowait
+  }
+  return {total - idle, total};
+}
+
+// Cores kept busy by other processes while this one sleeps for a moment.
+double busy_cores_of_others(int cpus) {
+  const auto [busy0, total0] = cpu_jiffies();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto [busy1, total1] = cpu_jiffies();
+  return total1 > total0 ? cpus * (busy1 - busy0) / (total1 - total0) : 0.0;
+}
+
+double load_avg_1m() {
+  std::ifstream in("/proc/loadavg");
+  double v = 0;
+  in >> v;
+  return v;
+}
+
 }  // namespace
 
 int main() {
+  const int cpus = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  const double others_before = busy_cores_of_others(cpus);
   const double peak = fma_peak_gflops();
   const double bw = triad_gbps();
-  std::printf("{\"peak_gflops\": %.1f, \"mem_gbps\": %.1f, \"threads\": %d}\n", peak, bw, omp_get_max_threads());
+  const double others_after = busy_cores_of_others(cpus);
+  // Quiet: other processes kept less than a tenth of a core busy just before and after.
+  const bool quiet = std::max(others_before, others_after) < 0.1;
+  std::printf(
+      "{\"peak_gflops\": %.1f, \"mem_gbps\": %.1f, \"threads\": %d, \"cpus\": %d, \"load_avg_1m\": %.2f, "
+      "\"busy_cores_of_others\": %.2f, \"quiet\": %s, \"how\": \"fp32 FMA chains on every thread; STREAM-like triad "
+      "on arrays far larger than the caches; quiet = other processes kept < 0.1 core busy just before and after\"}\n",
+      peak, bw, omp_get_max_threads(), cpus, load_avg_1m(), std::max(others_before, others_after),
+      quiet ? "true" : "false");
   return 0;
 }

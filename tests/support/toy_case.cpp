@@ -25,6 +25,16 @@ class ToyInstance : public Instance {
   bool wrong_;
 };
 
+// A call of a known least duration: timing tests need a lower bound the machine's load cannot lower.
+class SleepyInstance : public ToyInstance {
+ public:
+  explicit SleepyInstance(ToyProblem& p) : ToyInstance(p, false) {}
+  void run() override {
+    ToyInstance::run();
+    std::this_thread::sleep_for(std::chrono::milliseconds(ToyCase::kSleepyCallMs));
+  }
+};
+
 // The "kernel": the same arithmetic on the host, then the launch check a CUDA impl does.
 class ToyKernelInstance : public ToyInstance {
  public:
@@ -44,6 +54,7 @@ ToyCase::ToyCase(std::string name, bool kernel_on_host) : name_(std::move(name))
   add_host_impl("right", [](ToyProblem& p, RowRange) { return std::make_unique<ToyInstance>(p, false); });
   add_host_impl("wrong", [](ToyProblem& p, RowRange) { return std::make_unique<ToyInstance>(p, true); });
   add_host_impl("wrong_small", [](ToyProblem& p, RowRange) { return ToyInstance::wrong_when_small(p); });
+  add_host_impl("sleepy", [](ToyProblem& p, RowRange) { return std::make_unique<SleepyInstance>(p); });
   DeviceFactory kernel;
   if (kernel_on_host)
     kernel = [](ToyProblem& p, Device& dev) {
