@@ -77,6 +77,7 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
   state.counters["tolerance"] = p.validation().tolerance;
   if (spec_of(e.mode).compute == Side::device) {
     state.counters["first_call_ms"] = p.first_call_ms();
+    state.counters["first_call_wall_ms"] = p.first_call_wall_ms();
     state.counters["setup_ms"] = p.setup_ms();
   }
   if (split_calls > 0) {  // hybrid: means over the timed calls

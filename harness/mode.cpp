@@ -1,5 +1,7 @@
 #include "harness/mode.hpp"
 
+#include <cstdlib>
+
 #include "harness/device/device.hpp"
 #include "harness/modes/ptx_jit.hpp"
 #include "harness/op_case.hpp"
@@ -77,6 +79,17 @@ std::string ChildEnvironment::describe() const {
   for (const auto& [k, v] : set) out += (out.empty() ? "" : " ") + k + "=" + v;
   for (const auto& k : unset) out += " -" + k;
   return out;
+}
+
+std::string ChildEnvironment::overridden_here() const {
+  std::string out;
+  auto note = [&out](const std::string& k) {
+    if (const char* v = std::getenv(k.c_str())) out += (out.empty() ? "" : " ") + k + "=" + v;
+  };
+  for (const auto& [k, v] : set)
+    if (const char* here = std::getenv(k.c_str()); here && v != here) note(k);
+  for (const auto& k : unset) note(k);
+  return out.empty() ? "none" : out;
 }
 
 }  // namespace mb

@@ -27,6 +27,9 @@ struct ChildEnvironment {
   std::vector<std::pair<std::string, std::string>> set;
   std::vector<std::string> unset;
   std::string describe() const;  // "A=1 B=x -C"
+  // What of this process's own environment the child does not inherit: "A=0 C=1" for the
+  // variables it sets differently or removes; "none".
+  std::string overridden_here() const;
 };
 
 struct ModeSpec {

@@ -20,6 +20,17 @@ double Instance::timed_run_ms() {
   return std::chrono::duration<double, std::milli>(t1 - t0).count();
 }
 
+std::vector<std::string> Impl::loads() const {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& what) {
+    if (std::find(out.begin(), out.end(), what) == out.end()) out.push_back(what);
+  };
+  if (own_kernels)
+    for (const KernelRef& k : own_kernels()) add(k.module);
+  for (const std::string& lib : libraries) add(lib);
+  return out;
+}
+
 void OpCase::check_batch(int64_t batch) const {
   if (batch <= 0) throw BadInput("batch must be positive, got " + std::to_string(batch));
 }

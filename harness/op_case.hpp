@@ -98,7 +98,8 @@ struct Validation {
 // impl's label says which image of its own kernel ran.
 struct KernelRef {
   const char* name;
-  const void* fn;  // host stub address, as cudaFuncGetAttributes takes it
+  const void* fn;      // host stub address, as cudaFuncGetAttributes takes it
+  const char* module;  // the source it is compiled in: kernels of one module load (and JIT) together
 };
 
 enum class Placement { host, device };
@@ -127,6 +128,11 @@ struct Impl {
   std::function<bool(int64_t batch)> best_for;
   // Device impls: our kernels it launches, the first being the one its label describes.
   std::vector<KernelRef> (*own_kernels)() = nullptr;
+  // Device impls: the vendor libraries whose kernels it loads ("cublas", "cudnn").
+  std::vector<std::string> libraries;
+  // What its first call in a process loads (and, under forced JIT, compiles): its kernels'
+  // modules and its libraries. Impls sharing one pay it once, in whichever runs first.
+  std::vector<std::string> loads() const;
 };
 
 class OpCase {
@@ -199,13 +205,14 @@ class CaseOf : public OpCase {
   }
   // `make_fn` and `kernels` are MB_CUDA_ONLY(...): null in builds without CUDA.
   void add_device_impl(std::string name, Precision precision, DeviceFactory make_fn,
-                       std::vector<KernelRef> (*kernels)()) {
+                       std::vector<KernelRef> (*kernels)(), std::vector<std::string> libraries = {}) {
     Impl i;
     i.name = std::move(name);
     i.placement = Placement::device;
     i.precision = precision;
     if (make_fn) i.make = [make_fn](Problem& p, Device* dev, RowRange) { return make_fn(static_cast<P&>(p), *dev); };
     i.own_kernels = kernels;
+    i.libraries = std::move(libraries);
     add_impl(std::move(i));
   }
 };

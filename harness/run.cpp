@@ -80,7 +80,9 @@ void fold(const ChildRun& run, const Selection& sel, const std::string& out) {
   if (run.log_path.empty()) return;
   const ModeSpec& m = spec_of(run.mode);
   Facts context = run_context(sel, "");
-  context.emplace_back("mode_env_" + std::string(m.name), m.child_environment("<fresh folder>").describe());
+  const ChildEnvironment env = m.child_environment("<fresh folder>");
+  context.emplace_back("mode_env_" + std::string(m.name), env.describe());
+  context.emplace_back("mode_env_" + std::string(m.name) + "_overrides", env.overridden_here());
   fold_child_log(out, read_child_log(run.log_path), run.entries, run.result, m.compute,
                  "the " + std::string(m.name) + " child process", context);
   std::filesystem::remove(run.log_path);

@@ -30,6 +30,8 @@ class PreparedEntry {
   std::string message() const { return status_.text(); }
   const Validation& validation() const { return validation_; }
   double first_call_ms() const { return first_call_ms_; }
+  // The same first call on the host's clock (device impls time themselves with events).
+  double first_call_wall_ms() const { return first_call_wall_ms_; }
   // Wall time of setting the impl up (allocations, weight uploads, handles, cudnnFind): where
   // a library's kernels may already load or JIT before the first call.
   double setup_ms() const { return setup_ms_; }
@@ -46,6 +48,7 @@ class PreparedEntry {
   // Runs `inst` once on poisoned outputs and validates; returns the first call's time.
   double run_and_validate(Instance& inst, Problem& p, Validation& v);
   void check_reduced_size(const RunConfig& cfg);
+  void label_cold_loads();
   // Sets the status from the exception being handled; a sticky device failure marks the device lost.
   void fail_with_current_exception();
 
@@ -56,9 +59,10 @@ class PreparedEntry {
   Status status_;
   Validation validation_;
   double first_call_ms_ = 0.0;
+  double first_call_wall_ms_ = 0.0;
   double setup_ms_ = 0.0;
   std::string reduced_check_;  // label fact when a sampled check had a full reduced-size run
-  std::string first_call_;     // gpu/ptx-jit: cold (first of its impl on this device) or warm
+  std::string first_call_;     // gpu/ptx-jit: cold (paid for loading something first) or warm
 };
 
 }  // namespace mb

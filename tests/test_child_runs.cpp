@@ -3,12 +3,14 @@
 // which is named; entries it never started are not_run, not failures of their impls.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "harness/child_log.hpp"
+#include "harness/mode.hpp"
 #include "harness/registry.hpp"
 #include "tests/support/modebench_cli.hpp"
 #include "tests/support/toy_case.hpp"
@@ -52,6 +54,28 @@ TEST(ChildLog, MissingEntriesAreTheCrashedOneOrNotRun) {
   const Status n = missing_entry_status(never, log, killed, Side::device, "the child");
   EXPECT_EQ(n.kind(), StatusKind::not_run);
   EXPECT_NE(n.detail().find(crashed.name()), std::string::npos) << n.text();
+}
+
+// The one forced-JIT environment (run's child and the probe's rows): lazy loading pinned so
+// each kernel's JIT lands in the entry that first launches it, inherited JIT switches removed,
+// and the context told what of the parent's own environment was overridden.
+TEST(ChildEnvironment, ForcedJitPinsLazyLoadingAndSaysWhatItOverrode) {
+  ASSERT_EQ(setenv("CUDA_MODULE_LOADING", "EAGER", 1), 0);
+  ASSERT_EQ(setenv("CUDA_DISABLE_PTX_JIT", "1", 1), 0);
+  const ChildEnvironment env = spec_of(Mode::ptx_jit).child_environment("/tmp/cache");
+  const std::string overridden = env.overridden_here();
+  unsetenv("CUDA_MODULE_LOADING");
+  unsetenv("CUDA_DISABLE_PTX_JIT");
+  const auto has = [&](const char* k, const char* v) {
+    return std::find(env.set.begin(), env.set.end(), std::make_pair(std::string(k), std::string(v))) != env.set.end();
+  };
+  EXPECT_TRUE(has("CUDA_FORCE_PTX_JIT", "1"));
+  EXPECT_TRUE(has("CUDA_CACHE_PATH", "/tmp/cache"));
+  EXPECT_TRUE(has("CUDA_MODULE_LOADING", "LAZY"));
+  EXPECT_NE(std::find(env.unset.begin(), env.unset.end(), "CUDA_DISABLE_PTX_JIT"), env.unset.end());
+  EXPECT_EQ(overridden, "CUDA_MODULE_LOADING=EAGER CUDA_DISABLE_PTX_JIT=1");
+  EXPECT_EQ(env.overridden_here(), "none");
+  EXPECT_EQ(spec_of(Mode::gpu).child_environment, nullptr) << "gpu runs in the parent";
 }
 
 // End to end through the executable: the ptx-jit child crashes at its second entry.

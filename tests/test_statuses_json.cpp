@@ -40,6 +40,19 @@ TEST(StatusesJson, DeviceEntriesTimeTheirSetupAndSayWhetherTheFirstCallWasCold) 
   EXPECT_EQ(label_of(dev, Mode::hybrid, 4).find("first_call="), std::string::npos) << "hybrid has no first_call_ms";
 }
 
+// Impls that share a module or library pay its loading (and JIT) once: the entry that
+// paid says so, the next one is warm.
+TEST(StatusesJson, AColdLabelNamesWhatTheEntryLoadedFirst) {
+  ToyCase a("a", /*kernel_on_host=*/true), b("b", /*kernel_on_host=*/true);
+  TestDevice dev;
+  const RunConfig cfg{.seed = 1, .device = &dev, .warmup_calls = 0};
+  PreparedEntry first(Entry{&a, Mode::gpu, "kernel", 4}, cfg);
+  PreparedEntry second(Entry{&b, Mode::gpu, "kernel", 4}, cfg);
+  EXPECT_NE(first.label().find("first_call=cold;cold_loads=toy_kernels"), std::string::npos) << first.label();
+  EXPECT_NE(second.label().find("first_call=warm"), std::string::npos) << second.label();
+  EXPECT_GT(first.first_call_wall_ms(), 0.0);
+}
+
 TEST(StatusesJson, EveryStatusRoundTripsThroughGoogleBenchmarkJson) {
   ToyCase small("small"), big("big");
   TestDevice dev;

@@ -94,10 +94,10 @@ __global__ void __launch_bounds__(kBoxThreads) knn_boxes_k(const float4* __restr
 }
 
 __global__ void knn_query_k(const float4* __restrict__ sorted, const float4* __restrict__ box_lo,
-                            const float4* __restrict__ box_hi, int64_t n, const uint32_t* __restrict__ order,
-                            float* __restrict__ out) {
+                            const float4* __restrict__ box_hi, int64_t n, int64_t q_begin, int64_t q_end,
+                            const uint32_t* __restrict__ order, float* __restrict__ out) {
   const int64_t boxes = knn_box_count(n);
-  for (int64_t i = global_thread(); i < n; i += grid_threads()) {
+  for (int64_t i = q_begin + global_thread(); i < q_end; i += grid_threads()) {
     const float4 q = sorted[i];
     Top3 best = knn_window_top3(sorted, 0, n, i);
     for (int64_t b = 0; b < boxes; ++b)
@@ -173,10 +173,11 @@ cudaError_t knn_gather_and_box(const float* points, const uint32_t* order, int64
   return cudaGetLastError();
 }
 
-cudaError_t knn_query(const float4* sorted, const float4* box_lo, const float4* box_hi, int64_t n,
-                      const uint32_t* order, float* out, cudaStream_t stream) {
-  if (n < 4) return cudaErrorInvalidValue;
-  knn_query_k<<<blocks_for(n), kThreads, 0, stream>>>(sorted, box_lo, box_hi, n, order, out);
+cudaError_t knn_query(const float4* sorted, const float4* box_lo, const float4* box_hi, int64_t n, int64_t q_begin,
+                      int64_t q_end, const uint32_t* order, float* out, cudaStream_t stream) {
+  if (n < 4 || q_begin < 0 || q_begin >= q_end || q_end > n) return cudaErrorInvalidValue;
+  knn_query_k<<<blocks_for(q_end - q_begin), kThreads, 0, stream>>>(sorted, box_lo, box_hi, n, q_begin, q_end, order,
+                                                                    out);
   return cudaGetLastError();
 }
 

@@ -29,9 +29,11 @@ cudaError_t knn_sort(void* temp, size_t temp_bytes, const uint32_t* codes_in, ui
 // sorted[i] = points[order[i]] (xyz, w unused); box_lo/hi[b] bound sorted[b*kKnnBoxPoints, (b+1)*kKnnBoxPoints).
 cudaError_t knn_gather_and_box(const float* points, const uint32_t* order, int64_t n, float4* sorted, float4* box_lo,
                                float4* box_hi, cudaStream_t stream);
-// Every sorted query i; its result goes to out[order[i]] (the points' own order).
-cudaError_t knn_query(const float4* sorted, const float4* box_lo, const float4* box_hi, int64_t n,
-                      const uint32_t* order, float* out, cudaStream_t stream);
+// Sorted queries [q_begin, q_end) against every box; query i's result goes to out[order[i]]
+// (the points' own order). Callers bound q_end - q_begin: each query scans every box, so one
+// launch over a large cloud could outlast a display GPU's watchdog.
+cudaError_t knn_query(const float4* sorted, const float4* box_lo, const float4* box_hi, int64_t n, int64_t q_begin,
+                      int64_t q_end, const uint32_t* order, float* out, cudaStream_t stream);
 
 // The memory-capped variant's steps over one chunk (harness/knn_stream.hpp), one thread per query.
 cudaError_t enqueue_knn_chunk_init(const KnnChunkView<KnnPoint>& chunk, cudaStream_t stream);

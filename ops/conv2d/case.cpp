@@ -85,10 +85,10 @@ class Conv2dCase : public CaseOf<Conv2dProblem> {
                     {.splits_rows = true, .best_for = best_here("depthwise")});
     add_device_impl("cudnn", Precision::fp32,
                     MB_CUDA_ONLY([](Conv2dProblem& p, Device& d) { return make_cudnn_conv2d(p, d, Precision::fp32); }),
-                    MB_CUDA_ONLY(conv2d_gpu_kernels));
+                    MB_CUDA_ONLY(conv2d_gpu_kernels), {"cudnn"});
     add_device_impl("cudnn_tf32", Precision::tf32,
                     MB_CUDA_ONLY([](Conv2dProblem& p, Device& d) { return make_cudnn_conv2d(p, d, Precision::tf32); }),
-                    MB_CUDA_ONLY(conv2d_gpu_kernels));
+                    MB_CUDA_ONLY(conv2d_gpu_kernels), {"cudnn"});
   }
   std::string op() const override { return "conv2d"; }
   std::string name() const override { return name_; }

@@ -16,7 +16,6 @@ class CudnnConv2d : public Instance {
   CudnnConv2d(Conv2dProblem& p, CudaDevice& dev, bool tf32)
       : p_(p),
         dev_(dev),
-        tf32_(tf32),
         conv_(setup_of(p.shape), tf32),
         x_(dev, p.x.size()),
         w_(dev, p.w.size()),
@@ -44,16 +43,17 @@ class CudnnConv2d : public Instance {
   }
   void fetch_outputs() override { y_.download(p_.y.data()); }
   std::string label() const override {
-    // The math the chosen algorithm runs with: cuDNN's default allows TF32 (Ampere+).
-    return std::string(tf32_ ? "math=tf32" : "math=fp32") + ";algo=" + conv_algo_name(choice_.algo) +
+    // The math the chosen algorithm was measured with, not the one asked for.
+    return "math=" + math().label + ";algo=" + conv_algo_name(choice_.algo) +
            ";workspace=" + std::to_string(choice_.workspace) + ";" + kernel_image_label(cuda::add_bias_nchw_kernel());
   }
-  Precision precision() const override { return tf32_ ? Precision::tf32 : Precision::fp32; }
+  Precision precision() const override { return math().precision; }
 
  private:
+  MathRan math() const { return cudnn_math(static_cast<int>(choice_.math), dev_.compute_capability()); }
+
   Conv2dProblem& p_;
   CudaDevice& dev_;
-  bool tf32_;
   CudnnConv conv_;
   DeviceArray<float> x_, w_, b_, y_;
   ConvChoice choice_;
@@ -66,6 +66,6 @@ std::unique_ptr<Instance> make_cudnn_conv2d(Conv2dProblem& p, Device& dev, Preci
   return std::make_unique<CudnnConv2d>(p, as_cuda(dev), precision == Precision::tf32);
 }
 
-std::vector<KernelRef> conv2d_gpu_kernels() { return {{"add_bias_nchw", cuda::add_bias_nchw_kernel()}}; }
+std::vector<KernelRef> conv2d_gpu_kernels() { return {{"add_bias_nchw", cuda::add_bias_nchw_kernel(), "bias.cu"}}; }
 
 }  // namespace mb

@@ -112,7 +112,7 @@ class KnnCase : public CaseOf<KnnProblem> {
  public:
   KnnCase(std::string name, KnnCloud cloud) : name_(std::move(name)), cloud_(cloud) {
     add_host_impl("grid", [](KnnProblem& p, RowRange) { return std::make_unique<GridInstance>(p); });
-    add_device_impl("exact", Precision::fp32, MB_CUDA_ONLY(make_exact_knn), MB_CUDA_ONLY(exact_knn_kernels));
+    add_device_impl("exact", Precision::fp32, MB_CUDA_ONLY(make_exact_knn), MB_CUDA_ONLY(exact_knn_kernels), {"cub"});
     add_device_impl("chunked", Precision::fp32, MB_CUDA_ONLY(make_chunked_knn), MB_CUDA_ONLY(chunked_knn_kernels));
   }
   std::string op() const override { return "knn"; }

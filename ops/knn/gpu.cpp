@@ -74,8 +74,13 @@ class KnnExactGpu : public Instance {
                "knn_sort");
     check_cuda(cuda::knn_gather_and_box(raw(), order_.data(), n_, sorted_.data(), box_lo_.data(), box_hi_.data(), st),
                "knn_gather_and_box");
-    check_cuda(cuda::knn_query(sorted_.data(), box_lo_.data(), box_hi_.data(), n_, order_.data(), out_.data(), st),
-               "knn_query");
+    // At most kKnnMaxChunkBoxes boxes of queries per launch, as the chunked variant: one
+    // launch's work is bounded whatever the cloud (a display GPU's watchdog kills long kernels).
+    const int64_t per_launch = kKnnMaxChunkBoxes * kKnnBoxPoints;
+    for (int64_t q = 0; q < n_; q += per_launch)
+      check_cuda(cuda::knn_query(sorted_.data(), box_lo_.data(), box_hi_.data(), n_, q, std::min(n_, q + per_launch),
+                                 order_.data(), out_.data(), st),
+                 "knn_query");
   }
   double timed_run_ms() override {
     return time_on_stream_ms(dev_, [this] { run(); });
@@ -169,15 +174,19 @@ std::unique_ptr<Instance> make_chunked_knn(KnnProblem& p, Device& dev) {
 
 std::vector<KernelRef> exact_knn_kernels() {
   const cuda::KnnKernelRefs k = cuda::knn_kernels();
-  return {{"knn_query", k.query},   {"knn_bounds", k.bounds}, {"knn_bounds_total", k.bounds_total},
-          {"knn_morton", k.morton}, {"knn_gather", k.gather}, {"knn_boxes", k.boxes}};
+  return {{"knn_query", k.query, "knn.cu"},
+          {"knn_bounds", k.bounds, "knn.cu"},
+          {"knn_bounds_total", k.bounds_total, "knn.cu"},
+          {"knn_morton", k.morton, "knn.cu"},
+          {"knn_gather", k.gather, "knn.cu"},
+          {"knn_boxes", k.boxes, "knn.cu"}};
 }
 std::vector<KernelRef> chunked_knn_kernels() {
   const cuda::KnnKernelRefs k = cuda::knn_kernels();
-  return {{"knn_chunk_scan", k.chunk_scan},
-          {"knn_chunk_init", k.chunk_init},
-          {"knn_chunk_mark", k.chunk_mark},
-          {"knn_chunk_finish", k.chunk_finish}};
+  return {{"knn_chunk_scan", k.chunk_scan, "knn.cu"},
+          {"knn_chunk_init", k.chunk_init, "knn.cu"},
+          {"knn_chunk_mark", k.chunk_mark, "knn.cu"},
+          {"knn_chunk_finish", k.chunk_finish, "knn.cu"}};
 }
 
 }  // namespace mb

@@ -55,10 +55,10 @@ class LinearCase : public CaseOf<LinearProblem> {
                   {.splits_rows = true, .best_for = [](int64_t b) { return b > 1 && b < 48; }});
     add_device_impl("cublas", Precision::fp32,
                     MB_CUDA_ONLY([](LinearProblem& p, Device& d) { return make_cublas_linear(p, d, Precision::fp32); }),
-                    MB_CUDA_ONLY(linear_gpu_kernels));
+                    MB_CUDA_ONLY(linear_gpu_kernels), {"cublas"});
     add_device_impl("cublas_tf32", Precision::tf32,
                     MB_CUDA_ONLY([](LinearProblem& p, Device& d) { return make_cublas_linear(p, d, Precision::tf32); }),
-                    MB_CUDA_ONLY(linear_gpu_kernels));
+                    MB_CUDA_ONLY(linear_gpu_kernels), {"cublas"});
   }
   std::string op() const override { return "linear"; }
   std::string name() const override { return name_; }

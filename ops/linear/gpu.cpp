@@ -25,6 +25,7 @@ class CublasLinear : public Instance {
       : p_(p),
         dev_(dev),
         tf32_(tf32),
+        math_(cublas_math(tf32, dev.compute_capability())),
         batch_(blas_dim(p.shape.batch, "batch")),
         in_(blas_dim(p.shape.in, "in")),
         out_(blas_dim(p.shape.out, "out")),
@@ -56,15 +57,15 @@ class CublasLinear : public Instance {
   }
   void fetch_outputs() override { y_.download(p_.y.data()); }
   std::string label() const override {
-    return std::string(tf32_ ? "math=tf32" : "math=fp32") + ";blas=cublas_sgemm;" +
-           kernel_image_label(cuda::fill_rows_with_bias_kernel());
+    return "math=" + math_.label + ";blas=cublas_sgemm;" + kernel_image_label(cuda::fill_rows_with_bias_kernel());
   }
-  Precision precision() const override { return tf32_ ? Precision::tf32 : Precision::fp32; }
+  Precision precision() const override { return math_.precision; }
 
  private:
   LinearProblem& p_;
   CudaDevice& dev_;
-  bool tf32_;
+  bool tf32_;  // asked for; math_ says what the device makes of it
+  MathRan math_;
   int batch_, in_, out_;
   DeviceArray<float> x_, w_, b_, y_;
 };
@@ -75,6 +76,8 @@ std::unique_ptr<Instance> make_cublas_linear(LinearProblem& p, Device& dev, Prec
   return std::make_unique<CublasLinear>(p, as_cuda(dev), precision == Precision::tf32);
 }
 
-std::vector<KernelRef> linear_gpu_kernels() { return {{"fill_rows_with_bias", cuda::fill_rows_with_bias_kernel()}}; }
+std::vector<KernelRef> linear_gpu_kernels() {
+  return {{"fill_rows_with_bias", cuda::fill_rows_with_bias_kernel(), "bias.cu"}};
+}
 
 }  // namespace mb

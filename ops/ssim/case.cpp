@@ -35,7 +35,8 @@ class SsimCase : public CaseOf<SsimProblem> {
   SsimCase(std::string name, int64_t width, int64_t height) : name_(std::move(name)), w_(width), h_(height) {
     add_host_impl("fused", [](SsimProblem& p, RowRange) { return std::make_unique<FusedInstance>(p); });
     add_device_impl("fused", Precision::fp32, MB_CUDA_ONLY(make_fused_ssim), MB_CUDA_ONLY(fused_ssim_kernels));
-    add_device_impl("cudnn", Precision::fp32, MB_CUDA_ONLY(make_cudnn_ssim), MB_CUDA_ONLY(cudnn_ssim_kernels));
+    add_device_impl("cudnn", Precision::fp32, MB_CUDA_ONLY(make_cudnn_ssim), MB_CUDA_ONLY(cudnn_ssim_kernels),
+                    {"cudnn"});
   }
   std::string op() const override { return "ssim"; }
   std::string name() const override { return name_; }

@@ -108,8 +108,8 @@ class CudnnSsim : public SsimGpuBase {
                "ssim_mean");
   }
   std::string label() const override {
-    return std::string("math=fp32;algo=") + conv_algo_name(choice_.algo) + ";" +
-           kernel_image_label(cuda::ssim_map_kernel());
+    return "math=" + cudnn_math(static_cast<int>(choice_.math), dev_.compute_capability()).label +
+           ";algo=" + conv_algo_name(choice_.algo) + ";" + kernel_image_label(cuda::ssim_map_kernel());
   }
 
  private:
@@ -130,12 +130,12 @@ std::unique_ptr<Instance> make_cudnn_ssim(SsimProblem& p, Device& dev) {
 }
 
 std::vector<KernelRef> fused_ssim_kernels() {
-  return {{"ssim_fused", cuda::ssim_fused_kernel()}, {"ssim_mean", cuda::ssim_mean_kernel()}};
+  return {{"ssim_fused", cuda::ssim_fused_kernel(), "ssim.cu"}, {"ssim_mean", cuda::ssim_mean_kernel(), "ssim.cu"}};
 }
 std::vector<KernelRef> cudnn_ssim_kernels() {
-  return {{"ssim_map", cuda::ssim_map_kernel()},
-          {"multiply", cuda::multiply_kernel()},
-          {"ssim_mean", cuda::ssim_mean_kernel()}};
+  return {{"ssim_map", cuda::ssim_map_kernel(), "ssim.cu"},
+          {"multiply", cuda::multiply_kernel(), "ssim.cu"},
+          {"ssim_mean", cuda::ssim_mean_kernel(), "ssim.cu"}};
 }
 
 }  // namespace mb

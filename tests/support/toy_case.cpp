@@ -61,7 +61,7 @@ ToyCase::ToyCase(std::string name, bool kernel_on_host) : name_(std::move(name))
       std::this_thread::sleep_for(std::chrono::milliseconds(kKernelSetupMs));
       return std::make_unique<ToyKernelInstance>(p, dev);
     };
-  add_device_impl("kernel", Precision::fp32, kernel, nullptr);
+  add_device_impl("kernel", Precision::fp32, kernel, nullptr, {"toy_kernels"});
 }
 
 std::unique_ptr<ToyProblem> ToyCase::make(int64_t batch, uint64_t) const {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "harness/device/cuda_errors.hpp"
+#include "harness/device/math_ran.hpp"
 #include "harness/status.hpp"
 
 namespace mb {
@@ -74,5 +75,8 @@ static_assert(CUBLAS_STATUS_EXECUTION_FAILED == kCublasExecutionFailed);
 static_assert(CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH == kCudnnArchMismatch);
 static_assert(CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED == kCudnnDeviceAllocFailed);
 static_assert(CUDNN_STATUS_EXECUTION_FAILED == kCudnnExecutionFailed);
+static_assert(CUDNN_DEFAULT_MATH == kCudnnDefaultMath && CUDNN_TENSOR_OP_MATH == kCudnnTensorOpMath);
+static_assert(CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION == kCudnnTensorOpAllowConversion &&
+              CUDNN_FMA_MATH == kCudnnFmaMath);
 
 }  // namespace mb

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "harness/device/cuda/cuda_check.hpp"
 #include "harness/device/cuda/cuda_device.hpp"
@@ -166,13 +167,22 @@ class CudnnConv {
                                                CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf, ws.data(), ws_bytes),
         "cudnnFindConvolutionForwardAlgorithmEx");
     // Sorted fastest first; strict fp32 accepts only algorithms measured with FMA math.
+    std::vector<int> statuses;
+    bool rejected_for_math = false;
     for (int i = 0; i < returned; ++i) {
+      statuses.push_back(static_cast<int>(perf[i].status));
       if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
-      if (!tf32_ && perf[i].mathType != CUDNN_FMA_MATH) continue;
+      if (!tf32_ && perf[i].mathType != CUDNN_FMA_MATH) {
+        rejected_for_math = true;
+        continue;
+      }
       return ConvChoice{perf[i].algo, perf[i].mathType, perf[i].memory};
     }
-    throw DeviceFailure(ErrorClass::library_error,
-                        std::string("cuDNN found no usable ") + (tf32_ ? "" : "FMA-math ") + "forward algorithm");
+    // "Unable to find a valid cuDNN algorithm": the per-algorithm statuses say why.
+    if (rejected_for_math)
+      throw DeviceFailure(ErrorClass::library_error, "cuDNN found no FMA-math forward algorithm (only tensor-op ones)");
+    const NoAlgorithm why = classify_no_algorithm(statuses);
+    throw DeviceFailure(why.error_class, "cuDNN found no usable forward algorithm: " + why.statuses);
   }
 
   ConvSetup s_;
