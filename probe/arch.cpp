@@ -244,9 +244,12 @@ int first_cuda_for_ptx_isa(int isa) {
 
 std::optional<bool> driver_can_jit_ptx(int driver_cuda, int isa) {
   if (const int first = first_cuda_for_ptx_isa(isa)) return driver_cuda >= first;
-  const auto [newest_isa, newest_cuda] = kPtxIsaFirstCuda.back();
-  // Newer than every ISA in the table, so newer than anything a driver up to the table's newest reads.
-  if (isa > newest_isa && driver_cuda <= newest_cuda) return false;
+  // Not in the table (newer than it, or a number never released): it needs at least what the next
+  // listed ISA needs, so a driver older than that cannot compile it.
+  for (const auto& [known_isa, cuda] : kPtxIsaFirstCuda)
+    if (known_isa > isa) return driver_cuda < cuda ? std::optional<bool>(false) : std::nullopt;
+  // Newer than every ISA in the table: newer than anything a driver up to the table's newest reads.
+  if (driver_cuda <= kPtxIsaFirstCuda.back().second) return false;
   return std::nullopt;
 }
 

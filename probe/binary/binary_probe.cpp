@@ -62,6 +62,14 @@ json judgement_json(const Judgement& j) {
   return out;
 }
 
+// nvcc's name for LTO-IR of an architecture: lto_75.
+json lto_names(const std::vector<ArchTarget>& targets) {
+  json out = json::array();
+  for (const auto& t : targets)
+    out.push_back("lto_" + std::to_string(t.cc) + (t.suffix ? std::string(1, t.suffix) : ""));
+  return out;
+}
+
 json ptx_json(const std::vector<ArchTarget>& ptx, const std::vector<Fatbin>& modules) {
   json out = json::array();
   for (const auto& t : ptx) {
@@ -81,10 +89,12 @@ json file_json(const BinaryReport& r, const std::string& relative, const std::ve
             {"bytes_read", r.bytes_read},
             {"modules", r.modules.size()},
             {"linked_modules", r.linked_modules()},
+            {"embedded_modules", r.embedded_modules()},
             {"entries", r.entries()},
             {"compressed_entries", r.compressed_entries()},
             {"sass", target_names(r.sass())},
-            {"ptx", ptx_json(r.ptx(), r.modules)}};
+            {"ptx", ptx_json(r.ptx(), r.modules)},
+            {"lto_ir", lto_names(r.lto_ir())}};
   if (!r.relocatable.empty()) {
     BinaryReport rel;
     rel.modules = r.relocatable;
@@ -296,6 +306,12 @@ std::string binary_probe_text(const json& j) {
         notes += "  " + name + ": also " + std::to_string(f["relocatable"]["modules"].get<size_t>()) +
                  " relocatable modules (__nv_relfatbin: SASS " + joined(f["relocatable"]["sass"]) + "; PTX " +
                  ptx_list(f["relocatable"]["ptx"]) + "), device-link inputs, not counted\n";
+      if (f["embedded_modules"].get<size_t>() > 0)
+        notes += "  " + name + ": " + std::to_string(f["embedded_modules"].get<size_t>()) +
+                 " of its modules are fatbins kept in data sections, which the library loads itself\n";
+      if (!f["lto_ir"].empty())
+        notes += "  " + name + ": also LTO-IR (" + joined(f["lto_ir"]) +
+                 "), which the library links with nvJitLink itself: not counted\n";
     }
     out += t.str() + notes;
     if (!j["devices"].empty()) {

@@ -13,6 +13,7 @@
 // Flag bits beyond the runtime's public ones were found by compiling sm_90a / sm_100f / compute_100f
 // with nvcc 13.0 and comparing with `cuobjdump --list-elf --list-ptx`.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "probe/arch.hpp"
@@ -50,6 +51,7 @@ struct FatbinEntry {
 struct Fatbin {
   uint64_t offset = 0;  // in the file
   uint64_t size = 0;    // header and entries
+  std::string section;  // the ELF section it was found in (set by the file scan)
   std::vector<FatbinEntry> entries;
   // Found in a data section: a fatbin the library hands to the driver itself (cuModuleLoadData, ...).
   bool embedded = false;

@@ -31,6 +31,7 @@ std::vector<Fatbin> read_sections_named(const BinaryFile& file, const ElfSection
       throw FormatError(FileStatus::truncated, std::string(name) + " (" + std::to_string(s.size) + " bytes at " +
                                                    hex(s.offset) + ") extends beyond the end of the file");
     auto fatbins = read_fatbin_sequence(file, s.offset, s.offset + s.size);
+    for (auto& f : fatbins) f.section = s.name;
     std::move(fatbins.begin(), fatbins.end(), std::back_inserter(out));
   }
   return out;
@@ -73,8 +74,10 @@ void apply_wrappers(const BinaryFile& file, const std::vector<Wrapper>& wrappers
   for (const auto& m : modules) known.insert(m.offset);
   for (const auto& w : wrappers) {
     const std::string& in = w.section->name;
-    if (in != kFatbinSection && in != kRelocatableFatbinSection && known.insert(w.offset).second)
+    if (in != kFatbinSection && in != kRelocatableFatbinSection && known.insert(w.offset).second) {
       modules.push_back(read_fatbin(file, w.offset, w.section->offset + w.section->size));
+      modules.back().section = in;
+    }
     if (w.version == 2)
       for (auto& m : modules)
         if (m.offset == w.offset) m.linked = true;
@@ -125,6 +128,7 @@ std::vector<Fatbin> read_embedded(const BinaryFile& file, const ElfSection& s) {
       Fatbin fb = read_fatbin(file, at, end);
       next = at + fb.size;
       fb.embedded = true;
+      fb.section = s.name;
       out.push_back(std::move(fb));
     } catch (const FormatError&) {
       // Data that happens to hold the magic: not a container; look further.
@@ -228,6 +232,19 @@ size_t BinaryReport::linked_modules() const {
   return static_cast<size_t>(std::count_if(modules.begin(), modules.end(), [](const Fatbin& m) { return m.linked; }));
 }
 
+size_t BinaryReport::embedded_modules() const {
+  return static_cast<size_t>(std::count_if(modules.begin(), modules.end(), [](const Fatbin& m) { return m.embedded; }));
+}
+
+std::vector<ArchTarget> BinaryReport::lto_ir() const {
+  std::vector<ArchTarget> out;
+  for (const auto& m : modules)
+    for (const auto& e : m.entries)
+      if (e.is_lto_ir() && std::find(out.begin(), out.end(), e.target) == out.end()) out.push_back(e.target);
+  std::sort(out.begin(), out.end(), [](const ArchTarget& a, const ArchTarget& b) { return a.cc < b.cc; });
+  return out;
+}
+
 size_t BinaryReport::entries() const {
   size_t n = 0;
   for (const auto& m : modules) n += m.entries.size();
@@ -256,10 +273,11 @@ BinaryReport read_binary(const std::string& path) {
     r.relocatable = read_sections_named(*file, elf, kRelocatableFatbinSection);
     if (r.has_cuda())  // only files the toolchain marked as CUDA binaries are probed for embedded fatbins
       for (const auto& s : elf.sections)
-        if (may_embed_fatbins(s)) {
-          auto embedded = read_embedded(*file, s);
-          std::move(embedded.begin(), embedded.end(), std::back_inserter(r.modules));
-        }
+        if (may_embed_fatbins(s))
+          for (auto& fb : read_embedded(*file, s))
+            if (std::none_of(r.modules.begin(), r.modules.end(),
+                             [&](const Fatbin& m) { return m.offset == fb.offset; }))
+              r.modules.push_back(std::move(fb));  // unless a wrapper led there already
   } catch (const FormatError& e) {
     r.status = e.status();
     r.message = e.what();

@@ -29,6 +29,8 @@ struct BinaryReport {
   std::vector<ArchTarget> ptx() const;
   int highest_ptx_isa(const ArchTarget& ptx) const;  // over the loadable modules
   size_t linked_modules() const;
+  size_t embedded_modules() const;
+  std::vector<ArchTarget> lto_ir() const;  // architectures of LTO-IR entries (linked by the library, not loaded)
   size_t entries() const;
   size_t compressed_entries() const;
 };
