@@ -41,8 +41,6 @@ std::vector<Device> parse_devices(const std::string& cc_list, const std::string&
 
 namespace {
 
-std::string isa_string(int isa) { return std::to_string(isa / 10) + "." + std::to_string(isa % 10); }
-
 json target_names(const std::vector<ArchTarget>& targets) {
   json out = json::array();
   for (const auto& t : targets) out.push_back(t.name());
@@ -52,7 +50,7 @@ json target_names(const std::vector<ArchTarget>& targets) {
 json judgement_json(const Judgement& j) {
   json out = {{"verdict", verdict_name(j.verdict)},
               {"image", j.image ? json(j.image->name()) : json(nullptr)},
-              {"ptx_isa", j.ptx_isa ? json(isa_string(j.ptx_isa)) : json(nullptr)},
+              {"ptx_isa", j.ptx_isa ? json(ptx_isa_string(j.ptx_isa)) : json(nullptr)},
               {"driver_can_jit", nullptr},
               {"modules", {{"native", j.modules.native}, {"jit", j.modules.jit}, {"no_image", j.modules.no_image}}},
               {"cell", verdict_cell(j)},
@@ -70,13 +68,9 @@ json lto_names(const std::vector<ArchTarget>& targets) {
   return out;
 }
 
-json ptx_json(const std::vector<ArchTarget>& ptx, const std::vector<Fatbin>& modules) {
+json ptx_json(const BinaryReport& r) {
   json out = json::array();
-  for (const auto& t : ptx) {
-    int isa = 0;
-    for (const auto& m : modules) isa = std::max(isa, m.ptx_isa_of(t));
-    out.push_back({{"arch", t.name()}, {"ptx_isa", isa_string(isa)}});
-  }
+  for (const auto& t : r.ptx()) out.push_back({{"arch", t.name()}, {"ptx_isa", ptx_isa_string(r.highest_ptx_isa(t))}});
   return out;
 }
 
@@ -93,13 +87,12 @@ json file_json(const BinaryReport& r, const std::string& relative, const std::ve
             {"entries", r.entries()},
             {"compressed_entries", r.compressed_entries()},
             {"sass", target_names(r.sass())},
-            {"ptx", ptx_json(r.ptx(), r.modules)},
+            {"ptx", ptx_json(r)},
             {"lto_ir", lto_names(r.lto_ir())}};
   if (!r.relocatable.empty()) {
     BinaryReport rel;
     rel.modules = r.relocatable;
-    f["relocatable"] = {
-        {"modules", rel.modules.size()}, {"sass", target_names(rel.sass())}, {"ptx", ptx_json(rel.ptx(), rel.modules)}};
+    f["relocatable"] = {{"modules", rel.modules.size()}, {"sass", target_names(rel.sass())}, {"ptx", ptx_json(rel)}};
   }
   f["verdicts"] = json::array();
   for (const auto& d : devices) {
@@ -352,7 +345,11 @@ int probe_binary_main(const BinaryProbeOptions& opts) {
   json report = binary_probe_report(scans, devices, device_note);
   report["summary"]["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  std::fputs(binary_probe_text(report).c_str(), stdout);
+  char took[96];
+  std::snprintf(took, sizeof took, "\n%s of headers read in %.2f s\n",
+                mib(report["summary"]["bytes_read"].get<uint64_t>()).c_str(),
+                report["summary"]["seconds"].get<double>());
+  std::fputs((binary_probe_text(report) + took).c_str(), stdout);
   std::fflush(stdout);
   if (!opts.json_out.empty()) {
     try {

@@ -22,9 +22,9 @@ int Judgement::strength() const {
   return 0;
 }
 
-namespace {
+std::string ptx_isa_string(int isa) { return std::to_string(isa / 10) + "." + std::to_string(isa % 10); }
 
-std::string isa_string(int isa) { return std::to_string(isa / 10) + "." + std::to_string(isa % 10); }
+namespace {
 
 void add_distinct(std::vector<ArchTarget>& list, const ArchTarget& t) {
   if (std::find(list.begin(), list.end(), t) == list.end()) list.push_back(t);
@@ -58,14 +58,14 @@ std::string driver_sentence(const Judgement& j, const Device& device) {
   const std::string driver = "a CUDA " + version_string(device.driver_cuda) + " driver";
   const int needs = first_cuda_for_ptx_isa(j.ptx_isa);
   switch (j.driver_jit) {
-    case JitSupport::yes: return "; " + driver + " compiles PTX ISA " + isa_string(j.ptx_isa);
+    case JitSupport::yes: return "; " + driver + " compiles PTX ISA " + ptx_isa_string(j.ptx_isa);
     case JitSupport::no:
-      return "; " + driver + " cannot compile PTX ISA " + isa_string(j.ptx_isa) + " (needs " +
+      return "; " + driver + " cannot compile PTX ISA " + ptx_isa_string(j.ptx_isa) + " (needs " +
              (needs ? version_string(needs) : std::string("a newer driver")) + "): cudaErrorUnsupportedPtxVersion";
     case JitSupport::unknown:
       return device.driver_cuda == 0
-                 ? "; give --driver X.Y to check the driver compiles PTX ISA " + isa_string(j.ptx_isa)
-                 : "; not known whether " + driver + " compiles PTX ISA " + isa_string(j.ptx_isa);
+                 ? "; give --driver X.Y to check the driver compiles PTX ISA " + ptx_isa_string(j.ptx_isa)
+                 : "; not known whether " + driver + " compiles PTX ISA " + ptx_isa_string(j.ptx_isa);
     case JitSupport::not_needed: break;
   }
   return "";
@@ -97,7 +97,7 @@ Judgement judge(const BinaryReport& file, const Device& device, bool force_ptx_j
     if (any_linked)
       for (const Fatbin* f : inputs) j.ptx_isa = std::max(j.ptx_isa, f->ptx_isa_of(*choice.target));
     j.driver_jit = driver_support(device, j.ptx_isa);
-    j.reason += " (ISA " + isa_string(j.ptx_isa) + ")" + driver_sentence(j, device);
+    j.reason += " (ISA " + ptx_isa_string(j.ptx_isa) + ")" + driver_sentence(j, device);
   }
 
   // Module by module.
@@ -127,7 +127,7 @@ std::string verdict_cell(const Judgement& j) {
   std::string cell = verdict_name(j.verdict);
   if (j.image) cell += " " + j.image->name();
   if (j.verdict == Verdict::jit)
-    cell += " (PTX " + isa_string(j.ptx_isa) + (j.driver_jit == JitSupport::no ? ", driver too old)" : ")");
+    cell += " (PTX " + ptx_isa_string(j.ptx_isa) + (j.driver_jit == JitSupport::no ? ", driver too old)" : ")");
   if (j.verdict != Verdict::no_image && j.modules.no_image > 0) cell += " *";
   return cell;
 }

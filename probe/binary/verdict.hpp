@@ -23,6 +23,7 @@ struct Device {
 
 enum class Verdict { no_image, jit, native };  // weakest first
 const char* verdict_name(Verdict verdict);     // "no image", "jit", "native"
+std::string ptx_isa_string(int isa);           // 90 -> "9.0"
 
 // Whether the driver can compile the PTX ISA the JIT needs.
 enum class JitSupport { not_needed, yes, no, unknown };
