@@ -145,7 +145,7 @@ json binary_probe_report(const std::vector<PathScan>& scans, const std::vector<D
   for (const auto& d : devices)
     j["devices"].push_back({{"name", d.name()},
                             {"cc", cc_string(d.cc)},
-                            {"driver_cuda", d.driver_cuda ? json(version_string(d.driver_cuda)) : json(nullptr)},
+                            {"driver_cuda", d.driver_cuda ? json(cuda_version_string(d.driver_cuda)) : json(nullptr)},
                             {"source", d.source}});
   j["device_note"] = device_note;
   j["paths"] = json::array();

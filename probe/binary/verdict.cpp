@@ -55,13 +55,13 @@ JitSupport driver_support(const Device& device, int isa) {
 }
 
 std::string driver_sentence(const Judgement& j, const Device& device) {
-  const std::string driver = "a CUDA " + version_string(device.driver_cuda) + " driver";
+  const std::string driver = "a CUDA " + cuda_version_string(device.driver_cuda) + " driver";
   const int needs = first_cuda_for_ptx_isa(j.ptx_isa);
   switch (j.driver_jit) {
     case JitSupport::yes: return "; " + driver + " compiles PTX ISA " + ptx_isa_string(j.ptx_isa);
     case JitSupport::no:
       return "; " + driver + " cannot compile PTX ISA " + ptx_isa_string(j.ptx_isa) + " (needs " +
-             (needs ? version_string(needs) : std::string("a newer driver")) + "): cudaErrorUnsupportedPtxVersion";
+             (needs ? cuda_version_string(needs) : std::string("a newer driver")) + "): cudaErrorUnsupportedPtxVersion";
     case JitSupport::unknown:
       return device.driver_cuda == 0
                  ? "; give --driver X.Y to check the driver compiles PTX ISA " + ptx_isa_string(j.ptx_isa)
