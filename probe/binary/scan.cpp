@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "probe/binary/elf.hpp"
@@ -151,31 +153,19 @@ bool is_python_environment(fs::path dir) {
   return false;
 }
 
+// Files are read on several threads: a cold walk waits on the disk for each file's first bytes and
+// each header, and the disk serves many such reads at once.
+constexpr unsigned kReaderThreads = 16;
+
+struct Candidate {
+  std::string path, relative;
+  bool named = false;  // given on the command line rather than met in a walk
+};
+
 struct Walker {
   PathScan& scan;
+  std::vector<Candidate> candidates;
   std::set<std::pair<dev_t, ino_t>> visited;
-
-  void add_file(const std::string& path, const std::string& relative, bool named) {
-    BinaryReport r = read_binary(path);
-    ++scan.counts.files;
-    scan.counts.bytes_read += r.bytes_read;
-    if (r.elf) ++scan.counts.elf;
-    // A file met in a walk that is not ELF is just not a binary; one named on the command line is bad input.
-    if (r.status == FileStatus::not_elf && !named) {
-      ++scan.counts.not_elf;
-      return;
-    }
-    if (r.status != FileStatus::ok) {
-      ++scan.counts.bad;
-    } else if (r.has_cuda()) {
-      ++scan.counts.with_cuda;
-    } else {
-      ++scan.counts.without_cuda;
-      return;
-    }
-    scan.files.push_back(std::move(r));
-    scan.relative.push_back(relative);
-  }
 
   // Each file and folder once, by inode: symlinked copies and symlink loops are skipped.
   bool first_visit(const struct stat& st) {
@@ -201,8 +191,44 @@ struct Walker {
       if (S_ISDIR(st.st_mode))
         walk(child, child_relative);
       else
-        add_file(child.string(), child_relative.string(), false);
+        candidates.push_back({child.string(), child_relative.string(), false});
     }
+  }
+
+  // Reads every candidate (in parallel), then files each report in walk order.
+  void read_all() {
+    std::vector<BinaryReport> reports(candidates.size());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < candidates.size();) reports[i] = read_binary(candidates[i].path);
+    };
+    std::vector<std::thread> threads;
+    const size_t extra = std::min<size_t>(kReaderThreads, candidates.size()) - (candidates.empty() ? 0 : 1);
+    for (size_t t = 0; t < extra; ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    for (size_t i = 0; i < candidates.size(); ++i) add(std::move(reports[i]), candidates[i]);
+  }
+
+  void add(BinaryReport r, const Candidate& c) {
+    ++scan.counts.files;
+    scan.counts.bytes_read += r.bytes_read;
+    if (r.elf) ++scan.counts.elf;
+    // A file met in a walk that is not ELF is just not a binary; one named on the command line is bad input.
+    if (r.status == FileStatus::not_elf && !c.named) {
+      ++scan.counts.not_elf;
+      return;
+    }
+    if (r.status != FileStatus::ok) {
+      ++scan.counts.bad;
+    } else if (r.has_cuda()) {
+      ++scan.counts.with_cuda;
+    } else {
+      ++scan.counts.without_cuda;
+      return;
+    }
+    scan.files.push_back(std::move(r));
+    scan.relative.push_back(c.relative);
   }
 };
 }  // namespace
@@ -306,7 +332,7 @@ bool path_exists(const std::string& path) {
 PathScan scan_path(const std::string& path) {
   PathScan scan;
   scan.path = path;
-  Walker walker{scan, {}};
+  Walker walker{scan, {}, {}};
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     scan.kind = is_python_environment(path) ? PathKind::python_environment : PathKind::directory;
@@ -314,8 +340,9 @@ PathScan scan_path(const std::string& path) {
     walker.walk(path, "");
   } else {
     scan.kind = PathKind::file;
-    walker.add_file(path, fs::path(path).filename().string(), true);
+    walker.candidates.push_back({path, fs::path(path).filename().string(), true});
   }
+  walker.read_all();
   return scan;
 }
 
