@@ -223,6 +223,36 @@ std::string image_that_ran(int binary_version, int ptx_version, int device_cc, c
   return "ptx:" + std::to_string(ptx_version);
 }
 
+namespace {
+// The PTX ISA release history (PTX ISA guide, "Release notes"): ISA -> first CUDA version that reads it.
+// 8.5 shipped with 12.5 and stayed in 12.6; 12.7 brought 8.6; 13.x reads 9.x. Ascending.
+constexpr std::array<std::pair<int, int>, 47> kPtxIsaFirstCuda = {{
+    {10, 1000},  {11, 1010},  {12, 2000},  {13, 2010},  {14, 2020},  {20, 3000},  {21, 3010},  {22, 3020},
+    {23, 4000},  {30, 4010},  {31, 5000},  {32, 5050},  {40, 6000},  {41, 6050},  {42, 7000},  {43, 7050},
+    {50, 8000},  {60, 9000},  {61, 9010},  {62, 9020},  {63, 10000}, {64, 10010}, {65, 10020}, {70, 11000},
+    {71, 11010}, {72, 11020}, {73, 11030}, {74, 11040}, {75, 11050}, {76, 11060}, {77, 11070}, {78, 11080},
+    {80, 12000}, {81, 12010}, {82, 12020}, {83, 12030}, {84, 12040}, {85, 12050}, {86, 12070}, {87, 12080},
+    {88, 12090}, {90, 13000}, {91, 13010}, {92, 13020}, {93, 13030}, {94, 13040}, {95, 13050},
+}};
+}  // namespace
+
+int first_cuda_for_ptx_isa(int isa) {
+  for (const auto& [known_isa, cuda] : kPtxIsaFirstCuda)
+    if (known_isa == isa) return cuda;
+  return 0;
+}
+
+std::optional<bool> driver_can_jit_ptx(int driver_cuda, int isa) {
+  if (const int first = first_cuda_for_ptx_isa(isa)) return driver_cuda >= first;
+  // Not in the table (newer than it, or a number never released): it needs at least what the next
+  // listed ISA needs, so a driver older than that cannot compile it.
+  for (const auto& [known_isa, cuda] : kPtxIsaFirstCuda)
+    if (known_isa > isa) return driver_cuda < cuda ? std::optional<bool>(false) : std::nullopt;
+  // Newer than every ISA in the table: newer than anything a driver up to the table's newest reads.
+  if (driver_cuda <= kPtxIsaFirstCuda.back().second) return false;
+  return std::nullopt;
+}
+
 int driver_branch_cuda(int branch) {
   int out = 0;
   for (const auto& [b, cuda] : kBranches)

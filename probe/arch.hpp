@@ -82,6 +82,14 @@ std::string cuda_version_string(int v);
 // (91200 -> "9.12.0", 8907 -> "8.9.7"); "none" for <= 0.
 std::string cudnn_version_string(int v);
 
+// PTX ISA (major*10+minor, 9.0 -> 90, the format of ToolkitInfo::ptx_isa) -> the first CUDA
+// version that reads it (12080 style); 0 when the ISA is not in the table.
+int first_cuda_for_ptx_isa(int isa);
+// Can a driver of CUDA version `driver_cuda` (cudaDriverGetVersion) JIT-compile PTX of ISA `isa`?
+// A driver compiles the PTX ISAs of its own CUDA version and older ones. nullopt when unknown: an
+// ISA not in the table asked of a driver at least as new as the next ISA the table knows.
+std::optional<bool> driver_can_jit_ptx(int driver_cuda, int isa);
+
 // Linux driver branch (565) -> the newest CUDA version it supports (12070); 0 when unknown.
 int driver_branch_cuda(int branch);
 // CUDA version a driver reports (cudaDriverGetVersion, 12080) -> the lowest branch giving it (570).
