@@ -9,6 +9,7 @@
 #include "harness/run.hpp"
 #include "harness/selection.hpp"
 #include "harness/status.hpp"
+#include "probe/binary/binary_probe.hpp"
 #include "probe/probe.hpp"
 
 namespace {
@@ -55,6 +56,12 @@ int main(int argc, char** argv) {
   probe->add_option("--row-timeout", probe_opts.row_timeout_s, "seconds before a matrix row counts as hung")
       ->capture_default_str();
   probe->add_flag("!--no-bandwidth", probe_opts.measure_bandwidth, "skip the host<->device bandwidth measurement");
+  mb::binary::BinaryProbeOptions binary_opts;
+  probe->add_option("--binary", binary_opts.paths,
+                    "instead of the matrix: which SASS/PTX these files, folders or Python environments carry, "
+                    "and whether they run on a device (no GPU needed)");
+  probe->add_option("--cc", binary_opts.cc, "with --binary: the device(s) to judge against, e.g. 12.0 or 8.6,12.0");
+  probe->add_option("--driver", binary_opts.driver, "with --binary: the driver's CUDA version, e.g. 12.8");
   probe->add_flag("--row", probe_opts.child_row, "internal: run one matrix row")->group("");
   probe->add_option("--row-out", probe_opts.row_out, "internal: the row's JSON line goes here")->group("");
 
@@ -76,6 +83,20 @@ int main(int argc, char** argv) {
       for (const auto& name : mb::list_entries(mb::registry(), sel)) std::printf("%s\n", name.c_str());
       return mb::kExitOk;
     }
+    if (*probe && !binary_opts.paths.empty()) {
+      binary_opts.json_out = probe_json;
+      binary_opts.local_devices = [] {
+        const mb::CudaProbe cuda = mb::probe_cuda(/*measure_bandwidth=*/false);
+        mb::binary::LocalDevices local;
+        for (const auto& d : cuda.devices)
+          local.devices.push_back({d.cc, cuda.driver_version, "device " + std::to_string(d.index) + ": " + d.name});
+        local.why_none = cuda.unavailable;
+        return local;
+      };
+      return mb::binary::probe_binary_main(binary_opts);
+    }
+    if (*probe && (!binary_opts.cc.empty() || !binary_opts.driver.empty()))
+      throw mb::BadInput("--cc and --driver go with --binary");
     if (*probe) return mb::probe_main(sel, probe_opts, probe_json, original_args);
     if (!gbench_args.empty() && !*run) throw mb::BadInput("Google Benchmark flags only go with 'run'");
     return mb::run_selection(mb::registry(), sel, out, gbench_args, original_args, entry_log);

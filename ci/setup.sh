@@ -38,7 +38,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Python requirements: pip only when one is missing or too old.
-if ! python3 "$here/ci/requirements_met.py" "$here/report/requirements.txt"; then
-  python3 -m pip install -q --disable-pip-version-check -r "$here/report/requirements.txt"
+for req in "$here/report/requirements.txt" "$here/ci/requirements-test.txt"; do
+  if ! python3 "$here/ci/requirements_met.py" "$req"; then
+    python3 -m pip install -q --disable-pip-version-check -r "$req"
+  fi
+done
+
+# PyTorch: the torch provider measures the user's own torch, so one already installed is kept;
+# where none is found it comes from PyPI (several GB: the CUDA wheel and its nvidia-* libraries),
+# unless MODEBENCH_TORCH=OFF.
+if [ "${MODEBENCH_TORCH:-AUTO}" != "OFF" ] && ! python3 -c "import torch" 2>/dev/null; then
+  echo "setup: installing torch from PyPI (MODEBENCH_TORCH=OFF skips it)"
+  python3 -m pip install -q --disable-pip-version-check torch
 fi
 echo "setup: done"
