@@ -6,7 +6,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "harness/gbench.hpp"
+#include "harness/atomic_file.hpp"
 
 namespace mb {
 

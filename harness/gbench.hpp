@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/atomic_file.hpp"
 #include "harness/context.hpp"
 #include "harness/runner.hpp"
 
@@ -28,7 +29,5 @@ RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cf
                           const std::string& json_out, std::vector<std::string> gbench_args,
                           const std::string& entry_log = {});
 
-// Writes `text` to `path` through a temp file in the same folder and a rename.
-void write_atomically(const std::string& path, const std::string& text);
 
 }  // namespace mb

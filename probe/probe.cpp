@@ -20,7 +20,7 @@
 #include "harness/build_info.hpp"
 #include "harness/context.hpp"
 #include "harness/device/device.hpp"
-#include "harness/gbench.hpp"
+#include "harness/atomic_file.hpp"
 #include "harness/modes/ptx_jit.hpp"
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"

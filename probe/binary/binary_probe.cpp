@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "harness/atomic_file.hpp"
+
 namespace mb::binary {
 
 using nlohmann::json;
@@ -353,7 +355,7 @@ int probe_binary_main(const BinaryProbeOptions& opts) {
   std::fflush(stdout);
   if (!opts.json_out.empty()) {
     try {
-      write_file_atomically(opts.json_out, report.dump(2) + "\n");
+      write_atomically(opts.json_out, report.dump(2) + "\n");
     } catch (const std::exception& e) {
       std::fprintf(stderr, "modebench probe --binary: cannot write %s: %s\n", opts.json_out.c_str(), e.what());
       return 1;

@@ -64,11 +64,6 @@ class LittleEndianView {
   std::span<const std::byte> bytes_;
 };
 
-// Writes `text` to `path` through a temp file in the same folder, flushed to disk, then renamed over
-// `path`: an interrupted write never leaves a truncated file nor replaces a good one. Throws
-// std::runtime_error; the temp file is removed on failure.
-void write_file_atomically(const std::string& path, const std::string& text);
-
 // "0x1f40": offsets in messages.
 std::string hex(uint64_t value);
 
