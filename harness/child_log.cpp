@@ -85,7 +85,7 @@ Status missing_entry_status(const Entry& e, const ChildLog& log, const ChildResu
 }
 
 void fold_child_log(const std::string& json_path, const ChildLog& log, const std::vector<Entry>& expected,
-                    const ChildResult& r, Side compute, const std::string& who, const Facts& context) {
+                    const std::function<Status(const Entry&)>& missing, const Facts& context) {
   namespace fs = std::filesystem;
   json base;
   if (fs::exists(json_path)) {
@@ -99,8 +99,7 @@ void fold_child_log(const std::string& json_path, const ChildLog& log, const std
     if (!base["context"].contains(k)) base["context"][k] = v;
   for (const json& rec : log.records) base["benchmarks"].push_back(rec);
   for (const Entry& e : expected)
-    if (!reported(log, e.name()))
-      base["benchmarks"].push_back(missing_record(e.name(), missing_entry_status(e, log, r, compute, who)));
+    if (!reported(log, e.name())) base["benchmarks"].push_back(missing_record(e.name(), missing(e)));
   write_atomically(json_path, base.dump(2) + "\n");
 }
 

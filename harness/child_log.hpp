@@ -7,6 +7,7 @@
 // so a child that crashes or hangs loses only the entry it was running, and that entry
 // is named. The parent folds the log into its JSON file.
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -48,9 +49,9 @@ Status missing_entry_status(const Entry& e, const ChildLog& log, const ChildResu
                             const std::string& who);
 
 // Appends the child's records to `json_path` (created with the child's context when the
-// parent wrote none) and a record with missing_entry_status for every expected entry the
-// child did not report, atomically: no selected entry silently disappears.
+// parent wrote none) and a record with `missing(entry)` for every expected entry the child
+// did not report, atomically: no selected entry silently disappears.
 void fold_child_log(const std::string& json_path, const ChildLog& log, const std::vector<Entry>& expected,
-                    const ChildResult& r, Side compute, const std::string& who, const Facts& context);
+                    const std::function<Status(const Entry&)>& missing, const Facts& context);
 
 }  // namespace mb

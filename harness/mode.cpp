@@ -5,6 +5,7 @@
 #include "harness/device/device.hpp"
 #include "harness/modes/ptx_jit.hpp"
 #include "harness/op_case.hpp"
+#include "harness/provider.hpp"
 #include "harness/status.hpp"
 
 namespace mb {
@@ -15,14 +16,26 @@ std::unique_ptr<Instance> make_hybrid(const OpCase& c, const std::string& impl, 
 
 namespace {
 
+const char* placement_name(Placement where) {
+  return where == Placement::host ? "host" : where == Placement::device ? "device" : "hybrid";
+}
+
+}  // namespace
+
 std::unique_ptr<Instance> make_from_table(const OpCase& c, const std::string& impl, Placement where, Problem& p,
                                           Device* dev) {
   const Impl* row = c.find_impl(impl, where);
-  if (!row)
-    throw BadInput(c.op() + " has no " + (where == Placement::host ? "host" : "device") + " impl '" + impl + "'");
+  if (!row) throw BadInput(c.op() + " has no " + placement_name(where) + " impl '" + impl + "'");
+  if (!row->provider.empty()) {
+    const ProviderFactory* f = provider_factory(c.op(), impl, where);
+    if (!f) throw Unavailable(provider_unavailable_reason(row->provider));
+    return (*f)(p, dev, RowRange{0, p.batch()});
+  }
   if (!row->make) throw Unavailable(kBuiltWithoutCuda);
   return row->make(p, dev, RowRange{0, p.batch()});
 }
+
+namespace {
 
 std::vector<std::string> host_impls(const OpCase& c) { return c.impl_names(Placement::host); }
 std::vector<std::string> device_impls(const OpCase& c) { return c.impl_names(Placement::device); }
@@ -44,12 +57,14 @@ std::unique_ptr<Instance> make_ptx_jit(const OpCase& c, const std::string& impl,
 
 const std::vector<ModeSpec>& mode_table() {
   static const std::vector<ModeSpec> table = {
-      // name       data          compute       timed         impls              make           child env
-      {Mode::cpu, "cpu", Side::host, Side::host, Side::host, host_impls, make_host, nullptr, nullptr},
-      {Mode::gpu, "gpu", Side::device, Side::device, Side::device, device_impls, make_device, nullptr, nullptr},
-      {Mode::ptx_jit, "ptx-jit", Side::device, Side::device, Side::device, device_impls, make_ptx_jit,
-       forced_jit_environment, forced_jit_in_effect},
-      {Mode::hybrid, "hybrid", Side::device, Side::host, Side::host, hybrid_impl_names, make_hybrid, nullptr, nullptr},
+      // mode, name, data, compute, timed, rows, impl names, make, child environment (+ in effect)
+      {Mode::cpu, "cpu", Side::host, Side::host, Side::host, Placement::host, host_impls, make_host, nullptr, nullptr},
+      {Mode::gpu, "gpu", Side::device, Side::device, Side::device, Placement::device, device_impls, make_device,
+       nullptr, nullptr},
+      {Mode::ptx_jit, "ptx-jit", Side::device, Side::device, Side::device, Placement::device, device_impls,
+       make_ptx_jit, forced_jit_environment, forced_jit_in_effect},
+      {Mode::hybrid, "hybrid", Side::device, Side::host, Side::host, Placement::hybrid, hybrid_impl_names, make_hybrid,
+       nullptr, nullptr},
   };
   return table;
 }

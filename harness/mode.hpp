@@ -21,6 +21,11 @@ class Problem;
 enum class Mode { cpu, gpu, ptx_jit, hybrid };
 enum class Side { host, device };
 
+// Which rows of an op's impl table a mode runs. host: the cpu mode's; device: gpu and
+// ptx-jit; hybrid: impls that do the hybrid pattern themselves (a provider's; the harness's
+// own hybrid impls wrap host impls).
+enum class Placement { host, device, hybrid };
+
 // Variables a child process sets and removes before it starts (CUDA reads them when
 // the context is created, so a mode that needs them cannot run in a process that has one).
 struct ChildEnvironment {
@@ -35,9 +40,10 @@ struct ChildEnvironment {
 struct ModeSpec {
   Mode mode;
   std::string_view name;
-  Side data;     // where the op's tensors live between calls
-  Side compute;  // where the arithmetic runs
-  Side timed;    // device: CUDA events on the stream; host: steady clock around the call
+  Side data;       // where the op's tensors live between calls
+  Side compute;    // where the arithmetic runs
+  Side timed;      // device: CUDA events on the stream; host: steady clock around the call
+  Placement rows;  // the rows of an op's impl table it runs
   // The impls of `c` this mode runs, in the order listed.
   std::vector<std::string> (*impl_names)(const OpCase& c);
   // Makes an instance of one of them bound to `p`. `dev` is null when data and compute are on the host.
@@ -53,6 +59,11 @@ struct ModeSpec {
 };
 
 const std::vector<ModeSpec>& mode_table();
+
+// An instance of the row `impl` of placement `where` in c's impl table: its own factory, or
+// its provider's (unavailable where none is installed). BadInput for an unknown impl.
+std::unique_ptr<Instance> make_from_table(const OpCase& c, const std::string& impl, Placement where, Problem& p,
+                                          Device* dev);
 const ModeSpec& spec_of(Mode m);
 std::string_view to_string(Mode m);
 std::optional<Mode> parse_mode(std::string_view s);

@@ -40,6 +40,14 @@ void OpCase::add_impl(Impl impl) {
   impls_.push_back(std::move(impl));
 }
 
+void OpCase::add_provider_impl(std::string name, Placement where, std::string provider) {
+  Impl i;
+  i.name = std::move(name);
+  i.placement = where;
+  i.provider = std::move(provider);
+  add_impl(std::move(i));
+}
+
 std::vector<std::string> OpCase::impl_names(Placement where) const {
   std::vector<std::string> out;
   for (const Impl& i : impls_)

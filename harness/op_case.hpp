@@ -102,8 +102,6 @@ struct KernelRef {
   const char* module;  // the source it is compiled in: kernels of one module load (and JIT) together
 };
 
-enum class Placement { host, device };
-
 // Batch rows [begin, end) of a problem.
 struct RowRange {
   int64_t begin, end;
@@ -130,6 +128,9 @@ struct Impl {
   std::vector<KernelRef> (*own_kernels)() = nullptr;
   // Device impls: the vendor libraries whose kernels it loads ("cublas", "cudnn").
   std::vector<std::string> libraries;
+  // Non-empty: the impl runs in that provider's executable (harness/provider.hpp), which
+  // installs its factory; `make` is empty here.
+  std::string provider;
   // What its first call in a process loads (and, under forced JIT, compiles): its kernels'
   // modules and its libraries. Impls sharing one pay it once, in whichever runs first.
   std::vector<std::string> loads() const;
@@ -169,6 +170,8 @@ class OpCase {
 
  protected:
   void add_impl(Impl impl);
+  // A provider's impl in one placement (its factory is the provider executable's).
+  void add_provider_impl(std::string name, Placement where, std::string provider);
 
  private:
   std::vector<Impl> impls_;

@@ -29,8 +29,9 @@ Status unreported_child_status(const ChildResult& r, Side compute, const std::st
   return Status::failed(ErrorClass::other, who + " ended with " + r.describe() + " and no result");
 }
 
-ChildResult run_self(const std::vector<std::string>& args, const ChildEnvironment& env, double timeout_s) {
-  return run_self(args, env.set, timeout_s, env.unset);
+ChildResult run_child(const std::string& executable, const std::vector<std::string>& args, const ChildEnvironment& env,
+                      double timeout_s) {
+  return run_executable(executable.empty() ? self_executable() : executable, args, env.set, timeout_s, env.unset);
 }
 
 std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
@@ -44,7 +45,12 @@ std::string make_temp_dir(const std::string& prefix) {
 
 ChildResult run_self(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
                      double timeout_s, const std::vector<std::string>& unset) {
-  const std::string exe = self_executable();
+  return run_executable(self_executable(), args, env, timeout_s, unset);
+}
+
+ChildResult run_executable(const std::string& exe, const std::vector<std::string>& args,
+                           const std::vector<std::pair<std::string, std::string>>& env, double timeout_s,
+                           const std::vector<std::string>& unset) {
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {

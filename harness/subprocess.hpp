@@ -26,13 +26,18 @@ struct ChildResult {
 // ending: other.
 Status unreported_child_status(const ChildResult& r, Side compute, const std::string& who);
 
-// argv[0] is replaced by this process's own executable. `env` is set and `unset`
-// removed in the child only.
+// Runs `exe` with `args`; `env` is set and `unset` removed in the child only.
+ChildResult run_executable(const std::string& exe, const std::vector<std::string>& args,
+                           const std::vector<std::pair<std::string, std::string>>& env, double timeout_s,
+                           const std::vector<std::string>& unset = {});
+
+// run_executable with this process's own executable.
 ChildResult run_self(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
                      double timeout_s, const std::vector<std::string>& unset = {});
 
-// run_self with a mode's child environment.
-ChildResult run_self(const std::vector<std::string>& args, const ChildEnvironment& env, double timeout_s);
+// Runs `executable` (this one when empty) with a mode's child environment.
+ChildResult run_child(const std::string& executable, const std::vector<std::string>& args, const ChildEnvironment& env,
+                      double timeout_s);
 
 std::string self_executable();
 

@@ -17,11 +17,12 @@
 #include <regex>
 #include <sstream>
 
+#include "harness/atomic_file.hpp"
 #include "harness/build_info.hpp"
 #include "harness/context.hpp"
 #include "harness/device/device.hpp"
-#include "harness/atomic_file.hpp"
 #include "harness/modes/ptx_jit.hpp"
+#include "harness/provider.hpp"
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"
 #include "harness/status.hpp"
@@ -176,7 +177,17 @@ json run_child_row(const Entry& e, const Selection& sel, const ProbeOptions& opt
     scratch = make_temp_dir("modebench-probe-" + std::string(mode.name) + "-");
     env = mode.child_environment(scratch);
   }
-  const ChildResult r = run_self(args, env, opts.row_timeout_s);
+  // A provider's impl (torch) runs in the provider's executable, which answers --row too.
+  const Impl* row = e.op_case->find_impl(e.impl, mode.rows);
+  std::string executable;
+  if (row && !row->provider.empty()) {
+    executable = provider_executable(row->provider);
+    if (executable.empty()) {
+      if (!scratch.empty()) std::filesystem::remove_all(scratch);
+      return row_result(Status::unavailable(provider_unavailable_reason(row->provider)));
+    }
+  }
+  const ChildResult r = run_child(executable, args, env, opts.row_timeout_s);
   if (!scratch.empty()) std::filesystem::remove_all(scratch);
 
   std::ifstream in(out);

@@ -11,7 +11,10 @@
 
 #include "harness/child_log.hpp"
 #include "harness/mode.hpp"
+#include "harness/provider.hpp"
 #include "harness/registry.hpp"
+#include "harness/run.hpp"
+#include "harness/runner.hpp"
 #include "tests/support/modebench_cli.hpp"
 #include "tests/support/toy_case.hpp"
 
@@ -76,6 +79,50 @@ TEST(ChildEnvironment, ForcedJitPinsLazyLoadingAndSaysWhatItOverrode) {
   EXPECT_EQ(overridden, "CUDA_MODULE_LOADING=EAGER CUDA_DISABLE_PTX_JIT=1");
   EXPECT_EQ(env.overridden_here(), "none");
   EXPECT_EQ(spec_of(Mode::gpu).child_environment, nullptr) << "gpu runs in the parent";
+}
+
+// A provider's impls are rows of the op's table: listed in their modes, run by the
+// provider's executable (which installs the factory), unavailable where it was not built.
+TEST(Providers, RowsAreListedAndRunOnlyWhereTheProviderInstalledAFactory) {
+  auto toy = std::make_unique<ToyCase>("prov");
+  toy->add_toy_provider_impls();
+  EXPECT_EQ(spec_of(Mode::cpu).impl_names(*toy),
+            (std::vector<std::string>{"right", "wrong", "wrong_small", "sleepy", "provided"}));
+  EXPECT_EQ(spec_of(Mode::hybrid).impl_names(*toy), (std::vector<std::string>{"naive", "cached", "provided_hybrid"}));
+  PreparedEntry here(Entry{toy.get(), Mode::cpu, "provided", 4}, RunConfig{.seed = 1, .warmup_calls = 0});
+  EXPECT_EQ(here.status(), StatusKind::unavailable) << here.message();
+  EXPECT_NE(here.message().find("built without the toyprovider provider"), std::string::npos) << here.message();
+
+  install_provider_factory("toy", "provided", Placement::host, [](Problem& p, Device*, RowRange) {
+    return make_cpu_instance(*std::make_unique<ToyCase>("x"), "right", p);
+  });
+  PreparedEntry in_provider(Entry{toy.get(), Mode::cpu, "provided", 4}, RunConfig{.seed = 1, .warmup_calls = 0});
+  EXPECT_TRUE(in_provider.status().is_ok()) << in_provider.message();
+}
+
+// In modebench, a provider's entries go to its executable; one that was not built makes them
+// unavailable in the JSON, and the harness's own entries still run.
+TEST(Providers, EntriesOfAProviderThatWasNotBuiltAreUnavailableInTheJson) {
+  Registry reg;
+  auto toy = std::make_unique<ToyCase>("routed");
+  toy->add_toy_provider_impls();
+  reg.add(std::move(toy));
+  const std::string tmp = make_temp_dir("modebench-test-provider-");
+  const std::string out = tmp + "/run.json";
+  Selection sel;
+  sel.modes = {"cpu", "hybrid"};
+  sel.impls = {"right", "provided", "provided_hybrid"};
+  EXPECT_EQ(run_selection(reg, sel, out, {"--benchmark_min_time=0.001"}, {}), kExitOk);
+  std::ifstream in(out);
+  const json j = json::parse(in);
+  std::map<std::string, std::string> message;
+  for (const auto& b : j["benchmarks"]) message[b["name"]] = b.value("error_message", "ok");
+  EXPECT_EQ(message["toy/routed/mode:cpu/impl:right/batch:4"], "ok");
+  for (const char* name :
+       {"toy/routed/mode:cpu/impl:provided/batch:4", "toy/routed/mode:hybrid/impl:provided_hybrid/batch:4"})
+    EXPECT_TRUE(message[name].starts_with("unavailable: built without the toyprovider provider"))
+        << name << ": " << message[name];
+  std::filesystem::remove_all(tmp);
 }
 
 // End to end through the executable: the ptx-jit child crashes at its second entry.

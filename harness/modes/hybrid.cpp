@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "harness/device/device.hpp"
+#include "harness/mode.hpp"
 #include "harness/op_case.hpp"
 #include "harness/status.hpp"
 
@@ -217,11 +218,17 @@ class HybridInstance : public Instance {
 
 }  // namespace
 
-std::vector<std::string> hybrid_impl_names(const OpCase&) { return {"naive", "cached"}; }
+// The harness's own two, then the case's impls that do the hybrid pattern themselves (a provider's).
+std::vector<std::string> hybrid_impl_names(const OpCase& c) {
+  std::vector<std::string> names = {"naive", "cached"};
+  for (const std::string& n : c.impl_names(Placement::hybrid)) names.push_back(n);
+  return names;
+}
 
 std::unique_ptr<Instance> make_hybrid(const OpCase& c, const std::string& impl, Problem& p, Device* dev) {
-  if (impl != "naive" && impl != "cached") throw BadInput("hybrid has no impl '" + impl + "' (naive, cached)");
-  return std::make_unique<HybridInstance>(c, impl == "cached", p, *dev);
+  if (impl == "naive" || impl == "cached") return std::make_unique<HybridInstance>(c, impl == "cached", p, *dev);
+  if (c.find_impl(impl, Placement::hybrid)) return make_from_table(c, impl, Placement::hybrid, p, dev);
+  throw BadInput("hybrid has no impl '" + impl + "' (naive, cached)");
 }
 
 }  // namespace mb

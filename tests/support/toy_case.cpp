@@ -64,6 +64,11 @@ ToyCase::ToyCase(std::string name, bool kernel_on_host) : name_(std::move(name))
   add_device_impl("kernel", Precision::fp32, kernel, nullptr, {"toy_kernels"});
 }
 
+void ToyCase::add_toy_provider_impls() {
+  add_provider_impl("provided", Placement::host, "toyprovider");
+  add_provider_impl("provided_hybrid", Placement::hybrid, "toyprovider");
+}
+
 std::unique_ptr<ToyProblem> ToyCase::make(int64_t batch, uint64_t) const {
   auto p = std::make_unique<ToyProblem>(batch);
   for (int64_t i = 0; i < batch; ++i) p->x[i] = static_cast<float>(i + 1);

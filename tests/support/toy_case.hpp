@@ -30,6 +30,9 @@ class ToyCase : public CaseOf<ToyProblem> {
   static constexpr int kKernelSetupMs = 5;
   static constexpr int kSleepyCallMs = 2;
   explicit ToyCase(std::string name, bool kernel_on_host = false);
+  // Declares impls "provided" (host) and "provided_hybrid" (hybrid) of a provider named
+  // "toyprovider", whose executable is never built: how provider rows behave.
+  void add_toy_provider_impls();
   std::string op() const override { return "toy"; }
   std::string name() const override { return name_; }
   std::vector<int64_t> batches(Profile) const override { return {4}; }
