@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include "harness/registry.hpp"
@@ -66,6 +67,8 @@ class DepthwiseInstance : public Instance {
 // Tolerances (error metric of ops.md, as linear): strict fp32, or TF32 where the impl says so.
 constexpr double kStrictTolerance = 1e-4;
 constexpr double kTf32Tolerance = 5e-3;
+// Reference cost of one output per window term (cpu_ref conv2d_at on the dev box: 5-8.5 ns).
+constexpr double kRefNsPerTerm = 8.0;
 
 class Conv2dCase : public CaseOf<Conv2dProblem> {
  public:
@@ -110,18 +113,34 @@ class Conv2dCase : public CaseOf<Conv2dProblem> {
   double tolerance(Precision precision) const override {
     return precision == Precision::fp32 ? kStrictTolerance : kTf32Tolerance;
   }
-
- protected:
-  std::unique_ptr<Conv2dProblem> make(int64_t batch, uint64_t seed) const override {
-    auto p = std::make_unique<Conv2dProblem>(at(batch));
-    fill_layer_inputs(seed, p->x, p->w, p->b, s_.Cg() * s_.R * s_.S);
-    return p;
+  // The same channels, kernel, stride, padding and groups checked in full: the largest
+  // power-of-two batch of at least 2 (first and last image differ) below `batch` at the
+  // case's image size, else 2 images with height and width halved until they fit.
+  std::optional<ReducedRun> reduced_run(int64_t batch, uint64_t seed) const override {
+    ref::Conv2dShape s = at(std::min<int64_t>(batch, 2));
+    while (s.N * 2 < batch && fits(at(s.N * 2))) s = at(s.N * 2);
+    while (!fits(s) && (s.H + 1) / 2 + 2 * s.pad >= s.R && (s.W + 1) / 2 + 2 * s.pad >= s.S) {
+      s.H = (s.H + 1) / 2;
+      s.W = (s.W + 1) / 2;
+    }
+    const bool same_image = s.H == s_.H && s.W == s_.W;
+    if (same_image && s.N >= batch) return std::nullopt;  // no smaller run than the entry itself
+    return ReducedRun{make_at(s, seed),
+                      std::to_string(s.N) + (same_image ? "" : ":" + std::to_string(s.H) + "x" + std::to_string(s.W)),
+                      nullptr};
   }
 
+ protected:
+  std::unique_ptr<Conv2dProblem> make(int64_t batch, uint64_t seed) const override { return make_at(at(batch), seed); }
+
+  // Sampled: in the first and the last image, the edges of every output channel: each row
+  // and column whose window reads padding, and at least the first and last row and column
+  // (<= 2 * K * 2 * (P + Q) outputs for one-deep edges), plus the random ones.
   Validation check(Conv2dProblem& p, Precision precision) const override {
     const auto& s = p.shape;
     const int64_t P = s.P(), Q = s.Q();
-    return validate_against(p.y, tolerance(precision), [&](size_t idx) {
+    const CheckSet set(p.y.size(), ns_per_output(), [&] { return plane_edges(s.N, s.K, P, Q, padded_edges(s)); });
+    return validate_against(p.y, tolerance(precision), set, [&](size_t idx) {
       const auto i = static_cast<int64_t>(idx);
       const int64_t q = i % Q, pp = (i / Q) % P, k = (i / (P * Q)) % s.K, n = i / (P * Q * s.K);
       return ref::conv2d_at(p.x.data(), p.w.data(), p.b.data(), s, n, k, pp, q);
@@ -133,6 +152,25 @@ class Conv2dCase : public CaseOf<Conv2dProblem> {
     ref::Conv2dShape s = s_;
     s.N = batch;
     return s;
+  }
+  std::unique_ptr<Conv2dProblem> make_at(const ref::Conv2dShape& s, uint64_t seed) const {
+    auto p = std::make_unique<Conv2dProblem>(s);
+    fill_layer_inputs(seed, p->x, p->w, p->b, terms());
+    return p;
+  }
+  int64_t terms() const { return s_.Cg() * s_.R * s_.S; }
+  double ns_per_output() const { return kRefNsPerTerm * static_cast<double>(terms()); }
+  bool fits(const ref::Conv2dShape& s) const {
+    return fits_full_check(static_cast<double>(s.output_size()), ns_per_output());
+  }
+  // Output rows (columns) whose window reads padding at each edge, at least one.
+  static EdgeDepth padded_edges(const ref::Conv2dShape& s) {
+    const int64_t leading = std::max<int64_t>(1, (s.pad + s.stride - 1) / s.stride);
+    auto trailing = [&](int64_t in, int64_t kernel, int64_t out) {
+      const int64_t first_reading_pad = (in + s.pad - kernel) / s.stride + 1;  // its window ends past the input
+      return std::max<int64_t>(1, out - first_reading_pad);
+    };
+    return {leading, trailing(s.H, s.R, s.P()), leading, trailing(s.W, s.S, s.Q())};
   }
 
   std::string name_;

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "cpu_ref/knn.hpp"
 #include "harness/registry.hpp"
@@ -14,8 +15,15 @@ namespace mb {
 namespace {
 
 constexpr float kBox = 1.3f;
-// The reference is O(N) per point: check every point only up to this N, else a sample.
-constexpr size_t kKnnFullCheckLimit = 20'000;
+// Reference cost of one output per point of the cloud (cpu_ref knn_at, an O(N) scan).
+constexpr double kRefNsPerPoint = 3.7;
+// The reduced-size run that backs a sampled check: the largest N checked in full.
+constexpr int64_t kReducedPoints = 20'000;
+// Its device budget: chunks of 2 boxes and a tile of 4 (plan_knn_stream), so the chunked
+// variant runs 10 chunks and refills the tile within a chunk.
+constexpr int64_t kReducedChunkBoxes = 2, kReducedTileBoxes = 4;
+// Sampled: the chunk edges (sorted order) of at most this many chunks are added.
+constexpr int64_t kSampledChunks = 16;
 
 struct Vec3 {
   float x, y, z;
@@ -146,24 +154,61 @@ class KnnCase : public CaseOf<KnnProblem> {
     return p;
   }
 
+  // A sampled check is backed by a run of kReducedPoints of the same cloud, under a budget
+  // that makes the chunked variant stream (ScopedKnnBudget; the other impls ignore it).
+  std::optional<ReducedRun> reduced_run(int64_t batch, uint64_t seed) const override {
+    if (batch <= kReducedPoints) return std::nullopt;
+    const size_t budget = knn_stream_bytes(kReducedPoints, kReducedChunkBoxes, kReducedTileBoxes);
+    return ReducedRun{make(kReducedPoints, seed), std::to_string(kReducedPoints),
+                      std::make_shared<ScopedKnnBudget>(budget)};
+  }
+
   Validation check(KnnProblem& p, Precision precision) const override {
     Validation v;
     v.tolerance = tolerance(precision);
-    v.finite = all_finite(p.out);
-    v.check = check_label(p.out.size(), kKnnFullCheckLimit);
-    const std::vector<size_t> idx = outputs_to_check(p.out.size(), kKnnFullCheckLimit);
-    std::vector<RefValue> ref(idx.size());
+    const CheckSet set(p.out.size(), kRefNsPerPoint * static_cast<double>(p.n), [&] { return chunk_edges(p); });
+    v.check = set.label();
+    std::vector<RefValue> ref(set.size());
     // Each reference point is an independent O(N) scan.
 #pragma omp parallel for schedule(dynamic, 16)
-    for (size_t k = 0; k < idx.size(); ++k) ref[k] = ref::knn_at(p.points.data(), p.n, static_cast<int64_t>(idx[k]));
+    for (size_t k = 0; k < set.size(); ++k) ref[k] = ref::knn_at(p.points.data(), p.n, static_cast<int64_t>(set[k]));
     ErrorMeter meter;
-    for (size_t k = 0; k < idx.size(); ++k) meter.add(p.out[idx[k]], ref[k]);
+    for (size_t k = 0; k < set.size(); ++k) meter.add(p.out[set[k]], ref[k]);
     v.max_err = meter.max_err();
-    v.finite = v.finite && meter.finite();
+    v.finite = all_finite(p.out) && meter.finite();
     return v;
   }
 
  private:
+  // Where a chunked search goes wrong: the edges of its chunks in the sorted (Morton) order,
+  // under the budget in effect (or a whole device's, when none is set). For up to
+  // kSampledChunks chunks (the first, the last, evenly between): the first and last two
+  // queries of the chunk (the window halo) and the last of its first box and the first of
+  // its last box (<= 6 * kSampledChunks outputs).
+  static std::vector<size_t> chunk_edges(const KnnProblem& p) {
+    const size_t budget = knn_budget_from_env().value_or(size_t{1} << 46);
+    KnnStreamPlan plan;
+    try {
+      plan = plan_knn_stream(p.n, budget);
+    } catch (const DeviceFailure&) {
+      plan = plan_knn_stream(p.n, size_t{1} << 46);  // the chunked run fails on its own; sample a whole device's
+    }
+    std::vector<uint32_t> codes, order;
+    std::vector<KnnPoint> sorted(static_cast<size_t>(p.n));
+    knn_morton_sort(p.points.data(), p.n, codes, order, sorted.data());
+    const int64_t chunk = plan.chunk_boxes * kKnnBoxPoints, chunks = (p.n + chunk - 1) / chunk;
+    const int64_t picked = std::min(chunks, kSampledChunks);
+    std::vector<size_t> idx;
+    for (int64_t k = 0; k < picked; ++k) {
+      const int64_t c = picked > 1 ? k * (chunks - 1) / (picked - 1) : 0;
+      const int64_t begin = c * chunk, end = std::min(p.n, begin + chunk);
+      const int64_t last_box = (end - 1) / kKnnBoxPoints * kKnnBoxPoints;
+      for (int64_t s : {begin, begin + 1, std::min(end, begin + kKnnBoxPoints) - 1, last_box, end - 2, end - 1})
+        if (s >= begin && s < end) idx.push_back(order[static_cast<size_t>(s)]);
+    }
+    return idx;
+  }
+
   std::string name_;
   KnnCloud cloud_;
 };

@@ -42,6 +42,8 @@ class OnednnInstance : public Instance {
 // Tolerances (error metric of ops.md): strict fp32, or TF32 where the impl says so.
 constexpr double kStrictTolerance = 1e-4;
 constexpr double kTf32Tolerance = 5e-3;
+// Reference cost of one output per reduction term (cpu_ref linear_at on the dev box).
+constexpr double kRefNsPerTerm = 1.4;
 
 class LinearCase : public CaseOf<LinearProblem> {
  public:
@@ -74,6 +76,14 @@ class LinearCase : public CaseOf<LinearProblem> {
   double tolerance(Precision precision) const override {
     return precision == Precision::fp32 ? kStrictTolerance : kTf32Tolerance;
   }
+  // The largest power-of-two batch below `batch` checked in full: a multi-row GEMM like the
+  // sampled one (batch 1 runs a GEMV, so it backs nothing).
+  std::optional<ReducedRun> reduced_run(int64_t batch, uint64_t seed) const override {
+    int64_t small = 1;
+    while (small * 2 < batch && fits_full_check(static_cast<double>(small * 2 * out_), ns_per_output())) small *= 2;
+    if (small < 2) return std::nullopt;
+    return ReducedRun{make(small, seed), std::to_string(small), nullptr};
+  }
 
  protected:
   std::unique_ptr<LinearProblem> make(int64_t batch, uint64_t seed) const override {
@@ -82,14 +92,19 @@ class LinearCase : public CaseOf<LinearProblem> {
     return p;
   }
 
+  // Sampled: the first and last rows of the batch in full and the first and last output
+  // feature of every row (<= 2 * (batch + out) outputs), plus the random ones.
   Validation check(LinearProblem& p, Precision precision) const override {
-    return validate_against(p.y, tolerance(precision), [&](size_t idx) {
+    const CheckSet set(p.y.size(), ns_per_output(), [&] { return plane_edges(1, 1, p.shape.batch, out_); });
+    return validate_against(p.y, tolerance(precision), set, [&](size_t idx) {
       const auto i = static_cast<int64_t>(idx) / out_, o = static_cast<int64_t>(idx) % out_;
       return ref::linear_at(p.x.data(), p.w.data(), p.b.data(), p.shape, i, o);
     });
   }
 
  private:
+  double ns_per_output() const { return kRefNsPerTerm * static_cast<double>(in_); }
+
   std::string name_;
   int64_t in_, out_;
 };

@@ -83,7 +83,8 @@ class SsimCase : public CaseOf<SsimProblem> {
 #pragma omp for schedule(dynamic)
       for (int64_t pl = 0; pl < planes; ++pl) {
         const float* got = p.map.data() + pl * n;
-        plane_sum[pl] = ref::ssim_plane(p.x.data() + pl * n, p.y.data() + pl * n, h_, w_, ref_map.data());
+        plane_sum[pl] =
+            ref::ssim_plane(p.x.data() + pl * n, p.y.data() + pl * n, p.shape.height, p.shape.width, ref_map.data());
         double err = 0.0;
         for (int64_t i = 0; i < n; ++i) err = std::max(err, std::fabs(static_cast<double>(got[i]) - ref_map[i]));
         plane_err[pl] = err;
@@ -91,7 +92,7 @@ class SsimCase : public CaseOf<SsimProblem> {
     }
     double sum = 0.0;
     for (double s : plane_sum) sum += s;
-    const double mean_err = std::fabs(static_cast<double>(p.mean[0]) - sum / pixels(p.batch()));
+    const double mean_err = std::fabs(static_cast<double>(p.mean[0]) - sum / static_cast<double>(p.shape.pixels()));
     v.max_err =
         std::max(*std::max_element(plane_err.begin(), plane_err.end()), mean_err * (kMapTolerance / kMeanTolerance));
     return v;

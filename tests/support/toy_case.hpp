@@ -2,10 +2,11 @@
 // A tiny op for harness tests: y = w * x with one scalar weight (2), so the reference is
 // obvious. Host impls "right", "wrong" (one output off by 0.5) and "wrong_small" (that
 // output off only at batches up to 4, where a full check sees it and a sample of a large
-// batch does not), and "sleepy" (right, and each call takes at least kSleepyCallMs). Outputs beyond
-// harness/validate.hpp's full-check limit are checked on the usual sample. A device impl "kernel": unbuilt
-// (unavailable, like a CPU-only build) unless `kernel_on_host`, where it runs on the host after a set-up of
-// kKernelSetupMs (like a cudnnFind), so the device modes' paths run on the test device.
+// batch does not), and "sleepy" (right, and each call takes at least kSleepyCallMs). More
+// than kFullCheckOutputs outputs are checked on the usual sample. A device impl "kernel":
+// unbuilt (unavailable, like a CPU-only build) unless `kernel_on_host`, where it runs on
+// the host after a set-up of kKernelSetupMs (like a cudnnFind), so the device modes' paths
+// run on the test device.
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ class ToyCase : public CaseOf<ToyProblem> {
  public:
   static constexpr int kKernelSetupMs = 5;
   static constexpr int kSleepyCallMs = 2;
+  static constexpr double kFullCheckOutputs = 200'000;
   explicit ToyCase(std::string name, bool kernel_on_host = false);
   std::string op() const override { return "toy"; }
   std::string name() const override { return name_; }
