@@ -15,7 +15,13 @@ constexpr int64_t kChannels = 3;
 // ops.md gives no FLOP count for ssim; this is the plain separable algorithm per pixel:
 // 3 products + 5 stats x 2 passes x (11 mul + 10 add) + 21 for the formula + 1 for the mean.
 constexpr double kFlopsPerPixel = 3 + 5 * 2 * 21 + 21 + 1;
-constexpr double kMapTolerance = 1e-4, kMeanTolerance = 1e-5;
+// Tolerances (README "Tolerances"; tests/test_tolerances.cpp measures them) on the
+// benchmark's inputs. Map: the host kernel stays below 1.1e-6 and the plain separable fp32
+// SSIM (five unshifted blurs, as the cuDNN path computes it) below 3.6e-6; 5e-5 leaves
+// 14x room and rejects one pass missing its outermost taps (>= 2.7e-4) by 5x. Mean: both
+// stay below 1.5e-8 and storing it as fp32 rounds by up to 3e-8; 2e-7 rejects that tap
+// bug (3.2e-5) by 160x and a mean over one channel only (>= 2.9e-6 at B = 1) by 14x.
+constexpr double kMapTolerance = 5e-5, kMeanTolerance = 2e-7;
 
 class FusedInstance : public Instance {
  public:

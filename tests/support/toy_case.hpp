@@ -8,10 +8,12 @@
 // the host after a set-up of kKernelSetupMs (like a cudnnFind), so the device modes' paths
 // run on the test device.
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "harness/op_case.hpp"
+#include "harness/registry.hpp"
 
 namespace mb {
 
@@ -49,5 +51,13 @@ class ToyCase : public CaseOf<ToyProblem> {
 
 // An instance of `impl` in mode cpu, made the way the runner makes it (the mode table).
 std::unique_ptr<Instance> make_cpu_instance(const OpCase& c, const std::string& impl, Problem& p);
+
+// The registered case "op/name"; throws std::out_of_range when there is none. Inline:
+// the registry lives in the ops library, which this support library does not link.
+inline const OpCase& registered_case(const std::string& id) {
+  for (const auto& c : registry().cases())
+    if (c->id() == id) return *c;
+  throw std::out_of_range("no registered case " + id);
+}
 
 }  // namespace mb
