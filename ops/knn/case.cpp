@@ -1,6 +1,9 @@
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
+#include <numeric>
+#include <tuple>
 
 #include "cpu_ref/knn.hpp"
 #include "harness/registry.hpp"
@@ -22,8 +25,10 @@ constexpr int64_t kReducedPoints = 20'000;
 // Its device budget: chunks of 2 boxes and a tile of 4 (plan_knn_stream), so the chunked
 // variant runs 10 chunks and refills the tile within a chunk.
 constexpr int64_t kReducedChunkBoxes = 2, kReducedTileBoxes = 4;
-// Sampled: the chunk edges (sorted order) of at most this many chunks are added.
+// Sampled: the chunk edges (sorted order) of at most this many chunks are added, and
+// at most this many points that have an exact duplicate.
 constexpr int64_t kSampledChunks = 16;
+constexpr size_t kSampledDuplicates = 64;
 
 struct Vec3 {
   float x, y, z;
@@ -68,6 +73,19 @@ std::vector<Surface> make_surfaces(uint64_t seed) {
   return s;
 }
 
+// Exact duplicates, as SfM clouds and merged captures have: a point starts a group of 2, 3
+// or 4 identical points (the followers are overwritten) with probability `rate`. A group
+// of 4 makes references of exactly 0; smaller groups put a 0 among the three nearest.
+void plant_duplicates(std::vector<float>& p, int64_t n, double rate, uint64_t seed) {
+  Rng rng(derive_seed(seed, 13));
+  for (int64_t i = 0; i < n; ++i) {
+    if (rng.uniform01() >= rate) continue;
+    const int64_t copies = 1 + static_cast<int64_t>(rng.below(3));
+    for (int64_t k = 1; k <= copies && i + k < n; ++k) std::copy_n(&p[3 * i], 3, &p[3 * (i + k)]);
+    i += copies;
+  }
+}
+
 }  // namespace
 
 std::vector<float> knn_points(KnnCloud cloud, int64_t n, uint64_t seed) {
@@ -75,6 +93,7 @@ std::vector<float> knn_points(KnnCloud cloud, int64_t n, uint64_t seed) {
   Rng rng(derive_seed(seed, 12));
   if (cloud == KnnCloud::uniform) {
     rng.fill_uniform(p, -kBox, kBox);
+    plant_duplicates(p, n, 0.001, seed);
     return p;
   }
   const std::vector<Surface> surfaces = make_surfaces(seed);
@@ -97,6 +116,7 @@ std::vector<float> knn_points(KnnCloud cloud, int64_t n, uint64_t seed) {
     p[3 * i + 1] = std::clamp(q.y, -kBox, kBox);
     p[3 * i + 2] = std::clamp(q.z, -kBox, kBox);
   }
+  plant_duplicates(p, n, 0.004, seed);
   return p;
 }
 
@@ -168,14 +188,26 @@ class KnnCase : public CaseOf<KnnProblem> {
   Validation check(KnnProblem& p, Precision precision) const override {
     Validation v;
     v.tolerance = tolerance(precision);
-    const CheckSet set(p.out.size(), kRefNsPerPoint * static_cast<double>(p.n), [&] { return chunk_edges(p); });
+    const CheckSet set(p.out.size(), kRefNsPerPoint * static_cast<double>(p.n), [&] {
+      std::vector<size_t> idx = chunk_edges(p);
+      const std::vector<size_t> dup = duplicated_points(p);
+      idx.insert(idx.end(), dup.begin(), dup.end());
+      return idx;
+    });
     v.check = set.label();
     std::vector<RefValue> ref(set.size());
     // Each reference point is an independent O(N) scan.
 #pragma omp parallel for schedule(dynamic, 16)
     for (size_t k = 0; k < set.size(); ++k) ref[k] = ref::knn_at(p.points.data(), p.n, static_cast<int64_t>(set[k]));
+    // A zero reference (a point with 3 or more duplicates) guards a result that is exactly
+    // 0 in fp32 (the differences of equal coordinates are exact): its error is relative to
+    // the smallest positive reference checked, so any real distance there fails by far.
+    double floor = std::numeric_limits<double>::max();
+    for (const RefValue& r : ref)
+      if (r.value > 0.0) floor = std::min(floor, r.value);
     ErrorMeter meter;
-    for (size_t k = 0; k < set.size(); ++k) meter.add(p.out[set[k]], ref[k]);
+    for (size_t k = 0; k < set.size(); ++k)
+      meter.add(p.out[set[k]], RefValue{ref[k].value, ref[k].value > 0.0 ? ref[k].value : floor});
     v.max_err = meter.max_err();
     v.finite = all_finite(p.out) && meter.finite();
     return v;
@@ -209,6 +241,27 @@ class KnnCase : public CaseOf<KnnProblem> {
         if (s >= begin && s < end) idx.push_back(order[static_cast<size_t>(s)]);
     }
     return idx;
+  }
+
+  // Where self-exclusion goes wrong: up to kSampledDuplicates points that have an exact
+  // duplicate, spread over the cloud (every k-th of them in index order).
+  static std::vector<size_t> duplicated_points(const KnnProblem& p) {
+    std::vector<uint32_t> by_position(static_cast<size_t>(p.n));
+    std::iota(by_position.begin(), by_position.end(), 0u);
+    const float* pts = p.points.data();
+    auto key = [pts](uint32_t i) { return std::tie(pts[3 * i], pts[3 * i + 1], pts[3 * i + 2]); };
+    std::sort(by_position.begin(), by_position.end(), [&](uint32_t a, uint32_t b) { return key(a) < key(b); });
+    std::vector<size_t> dup;
+    for (size_t k = 0; k < by_position.size(); ++k) {
+      const bool same_as_prev = k > 0 && key(by_position[k]) == key(by_position[k - 1]);
+      const bool same_as_next = k + 1 < by_position.size() && key(by_position[k]) == key(by_position[k + 1]);
+      if (same_as_prev || same_as_next) dup.push_back(by_position[k]);
+    }
+    std::sort(dup.begin(), dup.end());
+    const size_t step = std::max<size_t>(1, (dup.size() + kSampledDuplicates - 1) / kSampledDuplicates);
+    std::vector<size_t> picked;
+    for (size_t k = 0; k < dup.size(); k += step) picked.push_back(dup[k]);
+    return picked;
   }
 
   std::string name_;
