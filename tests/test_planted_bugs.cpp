@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <map>
 #include <string>
@@ -30,12 +29,7 @@
 namespace mb {
 namespace {
 
-constexpr uint64_t kSeed = 42;  // modebench run's default
-
-bool measuring() {
-  const char* e = std::getenv("MODEBENCH_MEASURE_ERRORS");
-  return e && std::string(e) == "1";
-}
+const uint64_t kSeed = RunConfig{}.seed;  // modebench run's default
 
 // One call of `run_fn` on the problem, reporting `precision`.
 class PlantedInstance : public Instance {
@@ -115,7 +109,7 @@ class CroppedCase : public PlantedCase {
 
 // The case as registered when measuring, else cut down by `crop`.
 std::unique_ptr<PlantedCase> planted_case(const OpCase& real, CroppedCase::Crop crop) {
-  if (measuring()) return std::make_unique<PlantedCase>(real);
+  if (measuring_errors()) return std::make_unique<PlantedCase>(real);
   return std::make_unique<CroppedCase>(real, std::move(crop));
 }
 
@@ -215,7 +209,7 @@ TEST(PlantedBugs, Linear) {
     plant("bug:last_term_dropped_tf32", {.tf32 = true, .drop_last_term = true}, 8);
     plant("bug:tf32_under_strict_math", {.tf32_as_fp32 = true});
     if (std::string(id) == "linear/square_1024") plant("bug:weight_transposed", {.transposed = true});
-    for (int64_t b : measuring() ? real.batches(Profile::quick) : std::vector<int64_t>{1, 8}) run_table(c, b, m);
+    for (int64_t b : measuring_errors() ? real.batches(Profile::quick) : std::vector<int64_t>{1, 8}) run_table(c, b, m);
   }
   print_margins("linear", m);
 }
@@ -274,8 +268,8 @@ TEST(PlantedBugs, Conv2d) {
     if (s.R > 1 || s.S > 1) plant("bug:kernel_flipped", emu::ConvFault::kernel_flipped);  // 1x1: a flip is no change
     plant("bug:column_stride_off_by_one", emu::ConvFault::column_stride_off_by_one);
     plant("bug:bias_missing_in_one_group", emu::ConvFault::bias_missing_in_last_group);
-    for (int64_t b : measuring() ? real.batches(Profile::quick) : std::vector<int64_t>{1, 8})
-      run_table(*c, b, m, (measuring() ? "" : "quarter-side ") + std::string("N=") + std::to_string(b));
+    for (int64_t b : measuring_errors() ? real.batches(Profile::quick) : std::vector<int64_t>{1, 8})
+      run_table(*c, b, m, (measuring_errors() ? "" : "quarter-side ") + std::string("N=") + std::to_string(b));
   }
   print_margins("conv2d", m);
 }
@@ -329,7 +323,7 @@ TEST(PlantedBugs, Ssim) {
     c->plant("bug:constants_for_range_255", separable(emu::SsimFault::constants_for_range_255));
     c->plant("bug:mean_over_one_channel", separable(emu::SsimFault::mean_over_first_channel));
     for (int64_t b : real.batches(Profile::quick))
-      run_table(*c, b, m, (measuring() ? "" : "120x400 ") + std::string("B=") + std::to_string(b));
+      run_table(*c, b, m, (measuring_errors() ? "" : "120x400 ") + std::string("B=") + std::to_string(b));
   }
   print_margins("ssim", m);
 }
@@ -444,7 +438,7 @@ TEST(PlantedBugs, KnnChunked) {
       const ScopedKnnBudget streaming(knn_stream_bytes(10'000, 1, 2));
       run_table(c, 10'000, m, "N=10000 1-box chunks");
     }
-    for (int64_t n : measuring() ? std::vector<int64_t>{10'000, 100'000} : std::vector<int64_t>{30'000})
+    for (int64_t n : measuring_errors() ? std::vector<int64_t>{10'000, 100'000} : std::vector<int64_t>{30'000})
       run_table(c, n, m, "N=" + std::to_string(n));
   }
   print_margins("knn", m);

@@ -10,12 +10,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "cpu_ref/conv2d.hpp"
 #include "cpu_ref/linear.hpp"
+#include "harness/runner.hpp"
 #include "harness/validate.hpp"
 #include "ops/knn/knn.hpp"
 #include "ops/linear/linear.hpp"
@@ -25,12 +25,7 @@
 namespace mb {
 namespace {
 
-constexpr uint64_t kSeed = 42;  // modebench run's default
-
-bool measuring() {
-  const char* e = std::getenv("MODEBENCH_MEASURE_ERRORS");
-  return e && std::string(e) == "1";
-}
+const uint64_t kSeed = RunConfig{}.seed;  // modebench run's default
 
 // How far inside (< 1) or outside (> 1) its tolerance a result is, printed for the record.
 double report(const std::string& what, const Validation& v) {
@@ -67,14 +62,14 @@ TEST(Tolerances, LinearAcceptsEveryFp32OrderRejectsTf32UnderStrictMath) {
   for (const std::string& id : linear_cases()) {
     const OpCase& c = registered_case(id);
     // One row: where TF32 is hardest to tell from fp32 (the fewest outputs to show it).
-    for (int64_t batch : measuring() ? std::vector<int64_t>{1, 8, 64} : std::vector<int64_t>{1}) {
+    for (int64_t batch : measuring_errors() ? std::vector<int64_t>{1, 8, 64} : std::vector<int64_t>{1}) {
       auto prob = c.make_problem(batch, kSeed);
       auto& p = static_cast<LinearProblem&>(*prob);
       const std::string at = id + " B=" + std::to_string(batch) + " ";
       for (emu::Order order : emu::all_orders()) {
         emu::linear(p.x.data(), p.w.data(), p.b.data(), p.shape, order, p.y.data());
         EXPECT_LE(report(at + emu::to_string(order), c.validate(p, Precision::fp32)), 1.0 / 5) << at;
-        if (measuring() && batch == 64)
+        if (measuring_errors() && batch == 64)
           print_quantiles(at + emu::to_string(order), p.y, [&](size_t i) {
             return ref::linear_at(p.x.data(), p.w.data(), p.b.data(), p.shape, static_cast<int64_t>(i) / p.shape.out,
                                   static_cast<int64_t>(i) % p.shape.out);
@@ -97,13 +92,13 @@ TEST(Tolerances, LinearAcceptsEveryFp32OrderRejectsTf32UnderStrictMath) {
 TEST(Tolerances, Conv2dAcceptsWinogradAndFftUnderStrictMath) {
   for (const char* id : {"conv2d/resnet_3x3", "conv2d/mbv2_depthwise", "conv2d/mbv2_pointwise", "conv2d/mbv2_stem"}) {
     const OpCase& c = registered_case(id);
-    auto whole = c.make_problem(measuring() ? 8 : 1, kSeed);
+    auto whole = c.make_problem(measuring_errors() ? 8 : 1, kSeed);
     const auto& ws = static_cast<Conv2dProblem&>(*whole).shape;
     // Reduced: a quarter of the image side (stride 2 keeps its odd/even edges), one image.
     const std::vector<Conv2dProblem> problems = [&] {
       std::vector<Conv2dProblem> v;
-      if (!measuring()) v.push_back(cropped(static_cast<Conv2dProblem&>(*whole), 1, ws.H / 4, ws.W / 4));
-      if (measuring())
+      if (!measuring_errors()) v.push_back(cropped(static_cast<Conv2dProblem&>(*whole), 1, ws.H / 4, ws.W / 4));
+      if (measuring_errors())
         for (int64_t n : {1, 8}) v.push_back(cropped(static_cast<Conv2dProblem&>(*whole), n, ws.H, ws.W));
       return v;
     }();
@@ -125,7 +120,7 @@ TEST(Tolerances, Conv2dAcceptsWinogradAndFftUnderStrictMath) {
         for (auto [m, room] : {std::pair{2, 5.0}, {4, 3.0}, {6, 2.0}}) {
           emu::conv2d_winograd(p.x.data(), p.w.data(), p.b.data(), s, m, p.y.data());
           EXPECT_LE(strict("winograd F(" + std::to_string(m) + "x" + std::to_string(m) + ",3x3)"), 1.0 / room) << at;
-          if (measuring() && m == 6)
+          if (measuring_errors() && m == 6)
             print_quantiles(at + "winograd F(6x6,3x3)", p.y, [&](size_t i) {
               const int64_t P = s.P(), Q = s.Q(), k = static_cast<int64_t>(i);
               return ref::conv2d_at(p.x.data(), p.w.data(), p.b.data(), s, k / (P * Q * s.K), k / (P * Q) % s.K,
@@ -155,7 +150,7 @@ TEST(Tolerances, SsimAcceptsTheHostKernelAndThePlainSeparableSsim) {
     auto whole = c.make_problem(1, kSeed);
     auto& full = static_cast<SsimProblem&>(*whole);
     // Reduced: 3 column tiles of the host kernel, rows enough for an interior.
-    SsimProblem p = measuring() ? full : cropped(full, 1, 96, 600);
+    SsimProblem p = measuring_errors() ? full : cropped(full, 1, 96, 600);
     const std::string at = std::string(id) + " " + std::to_string(p.shape.height) + "x" + std::to_string(p.shape.width);
     make_cpu_instance(c, "fused", p)->run();
     EXPECT_LE(report(at + " fused (host)", c.validate(p, Precision::fp32)), 1.0 / 5);
@@ -170,7 +165,7 @@ TEST(Tolerances, SsimAcceptsTheHostKernelAndThePlainSeparableSsim) {
 TEST(Tolerances, KnnAcceptsTheGrid) {
   for (const char* id : {"knn/uniform", "knn/clustered"}) {
     const OpCase& c = registered_case(id);
-    for (int64_t n : measuring() ? std::vector<int64_t>{10'000, 100'000} : std::vector<int64_t>{10'000}) {
+    for (int64_t n : measuring_errors() ? std::vector<int64_t>{10'000, 100'000} : std::vector<int64_t>{10'000}) {
       auto prob = c.make_problem(n, kSeed);
       make_cpu_instance(c, "grid", *prob)->run();
       EXPECT_LE(report(std::string(id) + " N=" + std::to_string(n) + " grid", c.validate(*prob, Precision::fp32)),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <numbers>
 #include <stdexcept>
 
@@ -24,6 +25,11 @@ std::vector<float> crop_planes(const std::vector<float>& src, int64_t planes, in
 }
 
 }  // namespace
+
+bool measuring_errors() {
+  const char* e = std::getenv("MODEBENCH_MEASURE_ERRORS");
+  return e && std::string(e) == "1";
+}
 
 Conv2dProblem cropped(const Conv2dProblem& p, int64_t batch, int64_t height, int64_t width) {
   ref::Conv2dShape s = p.shape;

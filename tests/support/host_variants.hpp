@@ -17,6 +17,10 @@
 
 namespace mb {
 
+// MODEBENCH_MEASURE_ERRORS=1: the tolerance and planted-bug tests run the cases' own
+// quick-profile sizes (minutes) instead of reduced ones; how README's tables were measured.
+bool measuring_errors();
+
 // A registered case's problem cut down, keeping its structure: the first `batch` images
 // and the top-left height x width of every plane of the input; weights, channels,
 // groups, kernel, stride and padding unchanged.
