@@ -35,6 +35,12 @@ void OpCase::check_batch(int64_t batch) const {
   if (batch <= 0) throw BadInput("batch must be positive, got " + std::to_string(batch));
 }
 
+std::optional<ReducedRun> OpCase::reduced_run(int64_t batch, uint64_t seed) const {
+  const int64_t small = batches(Profile::quick).front();
+  if (small >= batch) return std::nullopt;
+  return ReducedRun{make_problem(small, seed), std::to_string(small), nullptr};
+}
+
 void OpCase::add_impl(Impl impl) {
   if (find_impl(impl.name, impl.placement)) throw std::logic_error(id() + " declares impl '" + impl.name + "' twice");
   impls_.push_back(std::move(impl));

@@ -86,6 +86,16 @@ class Instance {
   virtual std::optional<CallSplit> call_split() const { return std::nullopt; }
 };
 
+// A smaller run of a case whose every output is checked: it backs a sampled check
+// (ops.md "Validation at scale") through the same code paths at an affordable size.
+struct ReducedRun {
+  std::unique_ptr<Problem> problem;
+  std::string size;  // what was reduced, for the label's reduced=full@<size>
+  // Held while the run's instance is made and runs: settings that force the same code
+  // paths at the smaller size (knn: a device budget that makes the chunked impl stream).
+  std::shared_ptr<void> settings;
+};
+
 struct Validation {
   double max_err = 0.0;
   double tolerance = 0.0;
@@ -159,6 +169,9 @@ class OpCase {
   // with the tolerance of the precision the result was computed with.
   virtual Validation validate(Problem& p, Precision precision) const = 0;
   virtual double tolerance(Precision precision) const = 0;
+  // The reduced-size run that backs a sampled check of `batch`; nullopt when there is none
+  // smaller. Default: the quick profile's smallest batch.
+  virtual std::optional<ReducedRun> reduced_run(int64_t batch, uint64_t seed) const;
 
   const std::vector<Impl>& impls() const { return impls_; }
   std::vector<std::string> impl_names(Placement where) const;

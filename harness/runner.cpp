@@ -47,28 +47,27 @@ double PreparedEntry::run_and_validate(Instance& inst, Problem& p, Validation& v
   return ms;
 }
 
-// A sampled check is backed by every output of a reduced-size run of the same
-// case, mode and impl (ops.md "Validation at scale"); done once per process.
+// A sampled check is backed by every output of a reduced-size run of the same case,
+// mode and impl (ops.md "Validation at scale", OpCase::reduced_run); each reduced run
+// is done once per process.
 void PreparedEntry::check_reduced_size(const RunConfig& cfg) {
   const OpCase& c = *entry_.op_case;
-  const int64_t small = c.batches(Profile::quick).front();
-  if (small >= entry_.batch) return;
-  static std::map<std::string, std::pair<Validation, int64_t>> done;
-  const std::string key = c.id() + "/" + std::string(to_string(entry_.mode)) + "/" + entry_.impl;
+  std::optional<ReducedRun> reduced = c.reduced_run(entry_.batch, cfg.seed);
+  if (!reduced) return;
+  static std::map<std::string, Validation> done;
+  const std::string key = c.id() + "/" + std::string(to_string(entry_.mode)) + "/" + entry_.impl + "@" + reduced->size;
   auto it = done.find(key);
   if (it == done.end()) {
-    auto reduced = c.make_problem(small, cfg.seed);
-    auto inst = make_instance(cfg, *reduced);
+    auto inst = make_instance(cfg, *reduced->problem);
     Validation v;
     ScopedFullCheck full;
-    run_and_validate(*inst, *reduced, v);
-    it = done.emplace(key, std::make_pair(v, small)).first;
+    run_and_validate(*inst, *reduced->problem, v);
+    it = done.emplace(key, v).first;
   }
-  const auto& [v, batch] = it->second;
-  reduced_check_ = "reduced=full@" + std::to_string(batch);
-  if (!v.ok()) {
-    validation_ = v;
-    validation_.check = "full@" + std::to_string(batch);
+  reduced_check_ = "reduced=full@" + reduced->size;
+  if (!it->second.ok()) {
+    validation_ = it->second;
+    validation_.check = "full@" + reduced->size;
   }
 }
 

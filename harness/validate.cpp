@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <numeric>
 
 #include "harness/rng.hpp"
 
@@ -14,33 +13,44 @@ bool all_finite(std::span<const float> v) {
 
 namespace {
 thread_local bool force_full_check = false;
-size_t effective_limit(size_t full_limit) { return force_full_check ? SIZE_MAX : full_limit; }
 }  // namespace
 
 ScopedFullCheck::ScopedFullCheck() : saved_(force_full_check) { force_full_check = true; }
 ScopedFullCheck::~ScopedFullCheck() { force_full_check = saved_; }
 
-std::vector<size_t> outputs_to_check(size_t n_outputs, size_t full_limit) {
-  full_limit = effective_limit(full_limit);
+bool fits_full_check(double n_outputs, double ns_per_output) { return n_outputs * ns_per_output <= kFullCheckBudgetNs; }
+
+std::vector<size_t> plane_edges(int64_t images, int64_t planes, int64_t rows, int64_t cols, EdgeDepth depth) {
   std::vector<size_t> idx;
-  if (n_outputs <= full_limit) {
-    idx.resize(n_outputs);
-    std::iota(idx.begin(), idx.end(), size_t{0});
-    return idx;
-  }
-  Rng rng(0xC0FFEEull ^ n_outputs);
-  idx.reserve(kSampleSize + 2);
-  idx.push_back(0);  // the corners catch indexing off the ends
-  idx.push_back(n_outputs - 1);
-  while (idx.size() < kSampleSize) idx.push_back(rng.below(n_outputs));
-  std::sort(idx.begin(), idx.end());
-  idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
+  auto add_image = [&](int64_t n) {
+    for (int64_t pl = 0; pl < planes; ++pl) {
+      const int64_t base = (n * planes + pl) * rows * cols;
+      for (int64_t r = 0; r < rows; ++r) {
+        const bool edge_row = r < depth.top || r >= rows - depth.bottom;
+        for (int64_t c = 0; c < cols; ++c) {
+          if (!edge_row && c == depth.left && cols - depth.right > c) c = cols - depth.right;  // skip the interior
+          idx.push_back(static_cast<size_t>(base + r * cols + c));
+        }
+      }
+    }
+  };
+  add_image(0);
+  if (images > 1) add_image(images - 1);
   return idx;
 }
 
-std::string check_label(size_t n_outputs, size_t full_limit) {
-  if (n_outputs <= effective_limit(full_limit)) return "full";
-  return "sampled:" + std::to_string(outputs_to_check(n_outputs, full_limit).size());
+CheckSet::CheckSet(size_t n_outputs, double ns_per_output, const std::function<std::vector<size_t>()>& structural)
+    : n_(n_outputs), full_(force_full_check || fits_full_check(static_cast<double>(n_outputs), ns_per_output)) {
+  if (full_) return;
+  if (structural) sample_ = structural();
+  sample_.push_back(0);  // the ends catch indexing off either end
+  sample_.push_back(n_outputs - 1);
+  Rng rng(0xC0FFEEull ^ n_outputs);
+  for (size_t k = 0; k < kRandomSample; ++k) sample_.push_back(rng.below(n_outputs));
+  std::sort(sample_.begin(), sample_.end());
+  sample_.erase(std::unique(sample_.begin(), sample_.end()), sample_.end());
 }
+
+std::string CheckSet::label() const { return full_ ? "full" : "sampled:" + std::to_string(sample_.size()); }
 
 }  // namespace mb

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <ostream>
 #include <stdexcept>
+#include <tuple>
 
 #include "cpu_ref/conv2d.hpp"
 #include "harness/registry.hpp"
@@ -233,6 +235,7 @@ TEST(Conv2dCases, RegisteredShapesAndImpls) {
       inst->run();
       const Validation v = c->validate(p, Precision::fp32);
       EXPECT_TRUE(v.ok()) << c->id() << " " << impl << " max_err=" << v.max_err;
+      EXPECT_EQ(v.check, "full") << c->id() << ": one image is checked in full";
     }
     // A wrong output is caught: flip one sampled element.
     const Validation good = c->validate(p, Precision::fp32);
@@ -241,6 +244,32 @@ TEST(Conv2dCases, RegisteredShapesAndImpls) {
     EXPECT_FALSE(c->validate(p, Precision::fp32).ok()) << c->id();
   }
   EXPECT_EQ(seen, 4);
+}
+
+// A sampled batch is backed by a reduced run of the same channels, kernel, stride,
+// padding and groups with at least two images (first and last differ), checked in full.
+TEST(Conv2dCases, ReducedRunsKeepTheStructureAndAreCheckedInFull) {
+  for (const auto& c : registry().cases()) {
+    if (c->op() != "conv2d") continue;
+    const int64_t batch = c->batches(Profile::quick).back();
+    const auto whole = c->make_problem(1, 42);
+    const auto& s = static_cast<Conv2dProblem&>(*whole).shape;
+    std::optional<ReducedRun> reduced = c->reduced_run(batch, 42);
+    ASSERT_TRUE(reduced) << c->id() << " N=" << batch;
+    auto& p = static_cast<Conv2dProblem&>(*reduced->problem);
+    const auto& r = p.shape;
+    EXPECT_GE(r.N, 2) << c->id();
+    EXPECT_LT(r.N * r.H * r.W, batch * s.H * s.W) << c->id();
+    EXPECT_EQ(std::tie(r.C, r.K, r.R, r.S, r.stride, r.pad, r.groups),
+              std::tie(s.C, s.K, s.R, s.S, s.stride, s.pad, s.groups))
+        << c->id();
+    make_cpu_instance(*c, c->best_host_impl(r.N).name, p)->run();
+    const Validation v = c->validate(p, Precision::fp32);
+    EXPECT_EQ(v.check, "full") << c->id() << " reduced " << reduced->size;
+    EXPECT_TRUE(v.ok()) << c->id() << " reduced " << reduced->size;
+    std::printf("[conv2d reduced run] %s N=%lld: reduced=full@%s\n", c->id().c_str(), static_cast<long long>(batch),
+                reduced->size.c_str());
+  }
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // the reference on random, clustered and degenerate clouds, then the case struct.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <vector>
 
@@ -229,16 +231,13 @@ TEST(KnnGrid, LargeClusteredSampled) {
   const std::vector<float> p = knn_points(KnnCloud::clustered, n, 42);
   const std::vector<float> g = grid(p);
   ErrorMeter m;
-  for (size_t i : outputs_to_check(static_cast<size_t>(n), 0)) m.add(g[i], ref::knn_at(p.data(), n, i));
+  const CheckSet sample(static_cast<size_t>(n), kFullCheckBudgetNs);  // priced above the budget: sampled
+  for (size_t k = 0; k < sample.size(); ++k) m.add(g[sample[k]], ref::knn_at(p.data(), n, sample[k]));
   EXPECT_TRUE(m.finite());
   EXPECT_LE(m.max_err(), 1e-5);
 }
 
-const OpCase& knn_case(const std::string& name) {
-  for (const auto& c : registry().cases())
-    if (c->id() == "knn/" + name) return *c;
-  throw std::runtime_error("knn/" + name + " not registered");
-}
+const OpCase& knn_case(const std::string& name) { return registered_case("knn/" + name); }
 
 TEST(KnnCase, RegistersBothCloudsWithBatchAxisN) {
   for (const char* name : {"uniform", "clustered"}) {
@@ -270,9 +269,55 @@ TEST(KnnCase, GridValidatesAndCorruptionIsCaught) {
     EXPECT_TRUE(v.ok()) << name << " max_err=" << v.max_err;
     EXPECT_EQ(v.check, "full");
     auto& p = static_cast<KnnProblem&>(*prob);
-    p.out[1234] *= 1.0001f;  // 1e-4 relative: must fail a 1e-5 tolerance
+    p.out[1234] *= 1.00001f;  // 1e-5 relative: must fail the 2e-6 tolerance
     EXPECT_FALSE(c.validate(*prob, Precision::fp32).ok()) << name;
   }
+}
+
+// Both clouds hold exact duplicates, so self-exclusion by index is checked in every run;
+// the clustered one has groups of four, whose references are exactly 0.
+TEST(KnnCase, CloudsHoldExactDuplicates) {
+  for (KnnCloud cloud : {KnnCloud::uniform, KnnCloud::clustered}) {
+    const int64_t n = 20'000;
+    const std::vector<float> p = knn_points(cloud, n, 42);
+    int64_t copies = 0;
+    for (int64_t i = 1; i < n; ++i) copies += std::equal(&p[3 * i], &p[3 * i + 3], &p[3 * (i - 1)]);
+    const std::vector<float> out = grid(p);
+    int64_t zeros = 0;
+    for (int64_t i = 0; i < n; ++i)
+      if (out[i] == 0.0f) {
+        ++zeros;
+        EXPECT_EQ(ref::knn_at(p.data(), n, i).value, 0.0) << i;
+      }
+    const char* name = cloud == KnnCloud::uniform ? "uniform" : "clustered";
+    std::printf("[knn duplicates] %s, %lld points: %lld copies, %lld zero references\n", name,
+                static_cast<long long>(n), static_cast<long long>(copies), static_cast<long long>(zeros));
+    EXPECT_GT(copies, 0) << name;
+    if (cloud == KnnCloud::clustered) {
+      EXPECT_GT(zeros, 0);
+    }
+  }
+}
+
+// A zero reference guards a result that must be exactly 0; it is checked against the
+// smallest positive reference, not an absolute 1e-5 (larger than the median output of the
+// clustered 2M cloud), which let a real distance pass where there is none.
+TEST(KnnCase, ZeroReferenceIsCheckedAgainstTheSmallestOutput) {
+  const OpCase& c = knn_case("clustered");
+  auto prob = c.make_problem(10'000, 42);
+  make_cpu_instance(c, "grid", *prob)->run();
+  auto& p = static_cast<KnnProblem&>(*prob);
+  ASSERT_TRUE(c.validate(p, Precision::fp32).ok());
+  const auto zero = std::find(p.out.begin(), p.out.end(), 0.0f);
+  ASSERT_NE(zero, p.out.end()) << "the cloud has a point with three duplicates";
+  float smallest = INFINITY;
+  for (float v : p.out)
+    if (v > 0.0f) smallest = std::min(smallest, v);
+  // Not 0 where three points coincide: wrong however small (the fp32 distance of equal
+  // points is exactly 0), even a thousandth of the cloud's smallest output, far below the
+  // absolute error an unscaled zero reference would allow.
+  *zero = smallest / 1000;
+  EXPECT_FALSE(c.validate(p, Precision::fp32).ok());
 }
 
 TEST(KnnCase, PointsAreDeterministicAndInTheBox) {

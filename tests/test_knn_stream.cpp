@@ -1,5 +1,5 @@
 // knn's memory-capped GPU variant without a GPU: the real driver
-// (harness/knn_stream.cpp) on the test device, with the kernels replaced by
+// (ops/knn/stream.cpp) on the test device, with the kernels replaced by
 // host loops over the same per-query steps the CUDA kernels run
 // (kernels/common/knn_search.hpp). Results are compared with the reference.
 #include <gtest/gtest.h>
@@ -7,45 +7,22 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <numeric>
 #include <vector>
 
 #include "cpu_ref/knn.hpp"
-#include "ops/knn/stream.hpp"
-#include "ops/knn/knn.hpp"
 #include "harness/status.hpp"
-#include "tests/support/test_device.hpp"
 #include "harness/validate.hpp"
+#include "ops/knn/knn.hpp"
+#include "ops/knn/stream.hpp"
+#include "tests/support/knn_stream_host.hpp"
+#include "tests/support/test_device.hpp"
+#include "tests/support/toy_case.hpp"
 
 namespace mb {
 namespace {
-
-// A kernel runs after the copies queued before it, as on a stream: drain them first.
-class HostKnnStreamKernels : public KnnStreamKernels {
- public:
-  explicit HostKnnStreamKernels(TestDevice& dev) : dev_(dev) {}
-  void init(const KnnChunkView<KnnPoint>& c) override {
-    dev_.synchronize();
-    for (int64_t i = c.q_begin; i < c.q_end; ++i) knn_chunk_init(c, i);
-  }
-  void mark(const KnnChunkView<KnnPoint>& c, unsigned char* flags) override {
-    dev_.synchronize();
-    std::fill(flags, flags + knn_box_count(c.n), 0);
-    for (int64_t i = c.q_begin; i < c.q_end; ++i) knn_chunk_mark(c, i, flags);
-  }
-  void scan(const KnnChunkView<KnnPoint>& c, const int32_t* list, int64_t count, const KnnPoint* tile) override {
-    dev_.synchronize();
-    for (int64_t i = c.q_begin; i < c.q_end; ++i) knn_chunk_scan(c, i, list, count, tile);
-  }
-  void finish(const KnnChunkView<KnnPoint>& c, float* out) override {
-    dev_.synchronize();
-    for (int64_t i = c.q_begin; i < c.q_end; ++i) out[i - c.q_begin] = c.state[i - c.q_begin].mean();
-  }
-
- private:
-  TestDevice& dev_;
-};
 
 struct StreamRun {
   std::vector<float> out;
@@ -216,6 +193,35 @@ TEST(KnnStream, DegenerateCloudsAtTheSmallestBudget) {
     const size_t budget = n <= kKnnBoxPoints ? budget_for(n, 1, 0) : budget_for(n, 1, 1);
     const StreamRun r = stream(pts, budget);
     EXPECT_LE(max_rel_error(pts, r.out), 1e-5) << "n = " << n;
+  }
+}
+
+// A sampled knn check is backed by a full check of a reduced cloud, made under a budget
+// that sends the chunked variant through several chunks and refills its tile within a
+// chunk; the budget holds only while the reduced run does.
+TEST(KnnStream, ReducedRunStreamsThroughChunksAndTilePasses) {
+  const std::optional<size_t> outside = knn_budget_from_env();
+  for (const char* id : {"knn/uniform", "knn/clustered"}) {
+    const OpCase& c = registered_case(id);
+    EXPECT_FALSE(c.reduced_run(10'000, 42)) << "checked in full: nothing to back";
+    {
+      std::optional<ReducedRun> reduced = c.reduced_run(100'000, 42);
+      ASSERT_TRUE(reduced);
+      auto& p = static_cast<KnnProblem&>(*reduced->problem);
+      ASSERT_TRUE(knn_budget_from_env());
+      const StreamRun r = stream(p.points, *knn_budget_from_env());
+      std::printf("[knn reduced run] %s: %lld points, %lld chunks, %lld tile passes\n", id, static_cast<long long>(p.n),
+                  static_cast<long long>(r.stats.chunks), static_cast<long long>(r.stats.passes));
+      EXPECT_GE(r.stats.chunks, 2) << id;
+      EXPECT_GT(r.stats.passes, r.stats.chunks) << id << ": the tile was refilled within a chunk";
+      std::copy(r.out.begin(), r.out.end(), p.out.begin());
+      const Validation v = c.validate(p, Precision::fp32);
+      std::printf("[tolerance] %s N=%lld streamed: max_err %.2e tolerance %.2e ratio %.3g\n", id,
+                  static_cast<long long>(p.n), v.max_err, v.tolerance, v.max_err / v.tolerance);
+      EXPECT_EQ(v.check, "full") << id;
+      EXPECT_LE(v.max_err * 10, v.tolerance) << id << ": rounding only, 10x inside";
+    }
+    EXPECT_EQ(knn_budget_from_env(), outside);
   }
 }
 

@@ -154,8 +154,9 @@ TEST(List, TheExecutablePrintsTheListAndRefusesBadInputWithOneLine) {
 TEST(ReducedSizeCheck, CatchesWhatTheSampleMissesAndSaysSoInTheLabel) {
   ToyCase toy("reduced");
   const int64_t big = 300'000;  // above the full-check limit: sampled
-  const std::vector<size_t> sample = outputs_to_check(static_cast<size_t>(big));
-  ASSERT_FALSE(std::binary_search(sample.begin(), sample.end(), size_t{1})) << "the bug must be outside the sample";
+  const CheckSet sample(static_cast<size_t>(big), kFullCheckBudgetNs / ToyCase::kFullCheckOutputs);
+  ASSERT_FALSE(sample.full());
+  for (size_t k = 0; k < sample.size(); ++k) ASSERT_NE(sample[k], 1u) << "the bug must be outside the sample";
 
   PreparedEntry right(Entry{&toy, Mode::cpu, "right", big}, RunConfig{.seed = 1, .warmup_calls = 0});
   ASSERT_TRUE(right.status().is_ok()) << right.message();

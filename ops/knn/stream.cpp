@@ -233,7 +233,15 @@ size_t parse_byte_size(const std::string& text, const std::string& what) {
   return value << shift;
 }
 
+namespace {
+thread_local std::optional<size_t> scoped_budget;
+}  // namespace
+
+ScopedKnnBudget::ScopedKnnBudget(size_t bytes) : saved_(scoped_budget) { scoped_budget = bytes; }
+ScopedKnnBudget::~ScopedKnnBudget() { scoped_budget = saved_; }
+
 std::optional<size_t> knn_budget_from_env() {
+  if (scoped_budget) return scoped_budget;
   const char* env = std::getenv("MODEBENCH_KNN_BUDGET");
   if (!env || !*env) return std::nullopt;
   return parse_byte_size(env, "MODEBENCH_KNN_BUDGET");

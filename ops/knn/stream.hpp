@@ -108,6 +108,20 @@ size_t parse_byte_size(const std::string& text, const std::string& what);
 
 // MODEBENCH_KNN_BUDGET: the chunked variant's device byte budget when set (else 90 % of free
 // device memory). Throws BadInput on a malformed value; `modebench run` checks it before any work.
+// Inside a ScopedKnnBudget on this thread, that budget instead.
 std::optional<size_t> knn_budget_from_env();
+
+// While alive, knn_budget_from_env() on this thread returns `bytes`: the reduced-size check
+// of knn (ops/knn/case.cpp) forces the chunked variant through several chunks and tile passes.
+class ScopedKnnBudget {
+ public:
+  explicit ScopedKnnBudget(size_t bytes);
+  ~ScopedKnnBudget();
+  ScopedKnnBudget(const ScopedKnnBudget&) = delete;
+  ScopedKnnBudget& operator=(const ScopedKnnBudget&) = delete;
+
+ private:
+  std::optional<size_t> saved_;
+};
 
 }  // namespace mb

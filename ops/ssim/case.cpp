@@ -15,7 +15,13 @@ constexpr int64_t kChannels = 3;
 // ops.md gives no FLOP count for ssim; this is the plain separable algorithm per pixel:
 // 3 products + 5 stats x 2 passes x (11 mul + 10 add) + 21 for the formula + 1 for the mean.
 constexpr double kFlopsPerPixel = 3 + 5 * 2 * 21 + 21 + 1;
-constexpr double kMapTolerance = 1e-4, kMeanTolerance = 1e-5;
+// Tolerances (README "Tolerances"; tests/test_tolerances.cpp measures them) on the
+// benchmark's inputs. Map: the host kernel stays below 1.1e-6 and the plain separable fp32
+// SSIM (five unshifted blurs, as the cuDNN path computes it) below 3.6e-6; 5e-5 leaves
+// 14x room and rejects one pass missing its outermost taps (>= 2.7e-4) by 5x. Mean: both
+// stay below 1.5e-8 and storing it as fp32 rounds by up to 3e-8; 2e-7 rejects that tap
+// bug (3.2e-5) by 160x and a mean over one channel only (>= 2.9e-6 at B = 1) by 14x.
+constexpr double kMapTolerance = 5e-5, kMeanTolerance = 2e-7;
 
 class FusedInstance : public Instance {
  public:
@@ -83,7 +89,8 @@ class SsimCase : public CaseOf<SsimProblem> {
 #pragma omp for schedule(dynamic)
       for (int64_t pl = 0; pl < planes; ++pl) {
         const float* got = p.map.data() + pl * n;
-        plane_sum[pl] = ref::ssim_plane(p.x.data() + pl * n, p.y.data() + pl * n, h_, w_, ref_map.data());
+        plane_sum[pl] =
+            ref::ssim_plane(p.x.data() + pl * n, p.y.data() + pl * n, p.shape.height, p.shape.width, ref_map.data());
         double err = 0.0;
         for (int64_t i = 0; i < n; ++i) err = std::max(err, std::fabs(static_cast<double>(got[i]) - ref_map[i]));
         plane_err[pl] = err;
@@ -91,7 +98,7 @@ class SsimCase : public CaseOf<SsimProblem> {
     }
     double sum = 0.0;
     for (double s : plane_sum) sum += s;
-    const double mean_err = std::fabs(static_cast<double>(p.mean[0]) - sum / pixels(p.batch()));
+    const double mean_err = std::fabs(static_cast<double>(p.mean[0]) - sum / static_cast<double>(p.shape.pixels()));
     v.max_err =
         std::max(*std::max_element(plane_err.begin(), plane_err.end()), mean_err * (kMapTolerance / kMeanTolerance));
     return v;

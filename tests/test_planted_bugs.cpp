@@ -1,0 +1,449 @@
+// Planted bugs: deliberately wrong host variants of a correct impl of each op, run as
+// impls of a registered case through the runner (poisoned outputs, validation, the
+// reduced-size check of a sampled one), each of which must come out `wrong`; next to
+// them the correct impls, which must pass with room. Each "[planted]" line is a row of
+// the table in README "Tolerances". Sizes keep each case's structure (channels, groups,
+// kernel, stride, column tiles, chunks); MODEBENCH_MEASURE_ERRORS=1 runs the cases' own
+// quick-profile sizes instead.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness/runner.hpp"
+#include "harness/validate.hpp"
+#include "kernels/cpu/conv2d.hpp"
+#include "kernels/cpu/linear.hpp"
+#include "ops/knn/knn.hpp"
+#include "ops/knn/stream.hpp"
+#include "ops/linear/linear.hpp"
+#include "tests/support/host_variants.hpp"
+#include "tests/support/knn_stream_host.hpp"
+#include "tests/support/toy_case.hpp"
+
+namespace mb {
+namespace {
+
+const uint64_t kSeed = RunConfig{}.seed;  // modebench run's default
+
+// One call of `run_fn` on the problem, reporting `precision`.
+class PlantedInstance : public Instance {
+ public:
+  PlantedInstance(std::function<void()> run_fn, Precision precision) : run_(std::move(run_fn)), precision_(precision) {}
+  void run() override { run_(); }
+  Precision precision() const override { return precision_; }
+
+ private:
+  std::function<void()> run_;
+  Precision precision_;
+};
+
+// A registered case whose impl table holds planted host impls instead of its own; its
+// problems, validation, tolerances and reduced runs are the registered case's.
+class PlantedCase : public OpCase {
+ public:
+  using Make = std::function<std::unique_ptr<Instance>(Problem&)>;
+  explicit PlantedCase(const OpCase& real) : real_(real) {}
+  std::string op() const override { return real_.op(); }
+  std::string name() const override { return real_.name(); }
+  std::vector<int64_t> batches(Profile p) const override { return real_.batches(p); }
+  double flops(int64_t b) const override { return real_.flops(b); }
+  double bytes(int64_t b) const override { return real_.bytes(b); }
+  // Made once per batch and seed, then copied: every impl of a row gets the same inputs.
+  std::unique_ptr<Problem> make_problem(int64_t b, uint64_t seed) const final {
+    std::unique_ptr<Problem>& made = made_[{b, seed}];
+    if (!made) made = make(b, seed);
+    return made->clone();
+  }
+  Validation validate(Problem& p, Precision precision) const override { return real_.validate(p, precision); }
+  double tolerance(Precision precision) const override { return real_.tolerance(precision); }
+  std::optional<ReducedRun> reduced_run(int64_t b, uint64_t seed) const override { return real_.reduced_run(b, seed); }
+
+  // A planted bug, which validation must reject from batch `wrong_from` (a bug that hits
+  // one input value can hide below the tolerance while a batch has only one row of them).
+  void plant(const std::string& impl, Make make, int64_t wrong_from = 1) {
+    add(impl, std::move(make));
+    wrong_from_[impl] = wrong_from;
+  }
+  // A correct impl, which validation must pass.
+  void plant_correct(const std::string& impl, Make make) { add(impl, std::move(make)); }
+  // A correct impl of the registered case itself.
+  void keep(const std::string& impl) {
+    plant_correct(impl, [this, impl](Problem& p) { return make_cpu_instance(real_, impl, p); });
+  }
+  bool planted(const std::string& impl) const { return wrong_from_.contains(impl); }
+  int64_t wrong_from(const std::string& impl) const { return wrong_from_.at(impl); }
+
+ protected:
+  virtual std::unique_ptr<Problem> make(int64_t b, uint64_t seed) const { return real_.make_problem(b, seed); }
+
+ private:
+  void add(const std::string& impl, Make make) {
+    Impl i;
+    i.name = impl;
+    i.make = [make = std::move(make)](Problem& p, Device*, RowRange) { return make(p); };
+    add_impl(std::move(i));
+  }
+  const OpCase& real_;
+  std::map<std::string, int64_t> wrong_from_;
+  mutable std::map<std::pair<int64_t, uint64_t>, std::unique_ptr<Problem>> made_;
+};
+
+// The registered case with its problems cut down by `crop`.
+class CroppedCase : public PlantedCase {
+ public:
+  using Crop = std::function<std::unique_ptr<Problem>(Problem& whole)>;
+  CroppedCase(const OpCase& real, Crop crop) : PlantedCase(real), crop_(std::move(crop)) {}
+
+ protected:
+  std::unique_ptr<Problem> make(int64_t b, uint64_t seed) const override { return crop_(*PlantedCase::make(b, seed)); }
+
+ private:
+  Crop crop_;
+};
+
+// The case as registered when measuring, else cut down by `crop`.
+std::unique_ptr<PlantedCase> planted_case(const OpCase& real, CroppedCase::Crop crop) {
+  if (measuring_errors()) return std::make_unique<PlantedCase>(real);
+  return std::make_unique<CroppedCase>(real, std::move(crop));
+}
+
+struct Margins {
+  double correct = 1e30;  // smallest tolerance / max_err of a correct impl
+  double planted = 1e30;  // smallest max_err / tolerance of a planted bug
+  std::string correct_at, planted_at;
+};
+
+// Every impl of `c` at `batch` through the runner: planted ones must be wrong, the others ok.
+void run_table(const PlantedCase& c, int64_t batch, Margins& m, const std::string& size = "") {
+  for (const std::string& impl : c.impl_names(Placement::host)) {
+    const PreparedEntry e(Entry{&c, Mode::cpu, impl, batch}, RunConfig{.seed = kSeed, .warmup_calls = 0});
+    const Validation& v = e.validation();
+    const double ratio = v.finite ? v.max_err / v.tolerance : 1e30;
+    const std::string at = c.id() + " " + (size.empty() ? "B=" + std::to_string(batch) : size) + " " + impl;
+    std::printf("[planted] %-62s %-5s max_err %.2e tolerance %.2e ratio %.3g (check=%s)\n", at.c_str(),
+                std::string(to_string(e.status().kind())).c_str(), v.max_err, v.tolerance, ratio, v.check.c_str());
+    if (c.planted(impl)) {
+      if (batch < c.wrong_from(impl)) {
+        std::printf("[planted]   (not asserted below batch %lld)\n", static_cast<long long>(c.wrong_from(impl)));
+        continue;
+      }
+      EXPECT_EQ(e.status(), StatusKind::wrong) << at << ": " << e.message();
+      if (ratio < m.planted) m.planted = ratio, m.planted_at = at;
+    } else {
+      EXPECT_TRUE(e.status().is_ok()) << at << ": " << e.message();
+      if (1 / ratio < m.correct) m.correct = 1 / ratio, m.correct_at = at;
+    }
+  }
+}
+
+void print_margins(const std::string& op, const Margins& m) {
+  std::printf("[planted] %s: correct impls at least %.3gx inside (%s); planted bugs at least %.3gx outside (%s)\n",
+              op.c_str(), m.correct, m.correct_at.c_str(), m.planted, m.planted_at.c_str());
+}
+
+// ---------------------------------------------------------------- linear
+
+// OpenBLAS on inputs changed the way each bug changes them.
+struct LinearBug {
+  bool tf32 = false;             // inputs truncated to TF32, and the impl says so
+  bool tf32_as_fp32 = false;     // inputs rounded to TF32 under strict math
+  bool no_bias = false;          // bias missing
+  bool drop_first_term = false;  // the reduction starts one term late
+  bool drop_last_term = false;   // the reduction stops one term short
+  bool transposed = false;       // W read as [in, out]
+};
+
+std::unique_ptr<Instance> linear_variant(Problem& prob, LinearBug bug) {
+  auto& p = static_cast<LinearProblem&>(prob);
+  const Precision precision = bug.tf32 ? Precision::tf32 : Precision::fp32;
+  return std::make_unique<PlantedInstance>(
+      [&p, bug] {
+        const auto& s = p.shape;
+        std::vector<float> x = p.x, w = p.w, b = p.b;
+        if (bug.tf32 || bug.tf32_as_fp32) {
+          const emu::Tf32 mode = bug.tf32 ? emu::Tf32::truncate : emu::Tf32::round_nearest;
+          x = emu::to_tf32(x, mode);
+          w = emu::to_tf32(w, mode);
+        }
+        if (bug.no_bias) std::fill(b.begin(), b.end(), 0.0f);
+        for (int64_t i = 0; i < s.batch; ++i) {
+          if (bug.drop_first_term) x[static_cast<size_t>(i * s.in)] = 0.0f;
+          if (bug.drop_last_term) x[static_cast<size_t>(i * s.in + s.in - 1)] = 0.0f;
+        }
+        if (bug.transposed)
+          for (int64_t o = 0; o < s.out; ++o)
+            for (int64_t k = 0; k < s.in; ++k)
+              w[static_cast<size_t>(o * s.in + k)] = p.w[static_cast<size_t>(k * s.in + o)];
+        cpu::linear_openblas(x.data(), w.data(), b.data(), p.y.data(), s.batch, s.in, s.out);
+      },
+      precision);
+}
+
+TEST(PlantedBugs, Linear) {
+  Margins m;
+  for (const char* id : {"linear/square_1024", "linear/mobilenetv2_head", "linear/xtts_qkv", "linear/xtts_mlp_up",
+                         "linear/xtts_mlp_down"}) {
+    const OpCase& real = registered_case(id);
+    PlantedCase c(real);
+    c.keep("openblas");
+    c.keep("onednn");
+    c.plant_correct("tf32", [](Problem& p) { return linear_variant(p, {.tf32 = true}); });
+    auto plant = [&](const std::string& name, LinearBug bug, int64_t wrong_from = 1) {
+      c.plant(
+          name, [bug](Problem& p) { return linear_variant(p, bug); }, wrong_from);
+    };
+    plant("bug:bias_missing", {.no_bias = true});
+    plant("bug:bias_missing_tf32", {.tf32 = true, .no_bias = true});
+    plant("bug:first_term_dropped", {.drop_first_term = true});
+    plant("bug:first_term_dropped_tf32", {.tf32 = true, .drop_first_term = true});
+    plant("bug:last_term_dropped", {.drop_last_term = true});
+    // One term's error is |x w| against sum |x w|: with one row, a small x hides it in
+    // TF32's rounding (in = 1024 at seed 42: x[0][1023] = -0.025, 1e-4 against TF32's own
+    // 1.1e-4 on that row); 8 rows make it 8x the tolerance.
+    plant("bug:last_term_dropped_tf32", {.tf32 = true, .drop_last_term = true}, 8);
+    plant("bug:tf32_under_strict_math", {.tf32_as_fp32 = true});
+    if (std::string(id) == "linear/square_1024") plant("bug:weight_transposed", {.transposed = true});
+    for (int64_t b : measuring_errors() ? real.batches(Profile::quick) : std::vector<int64_t>{1, 8}) run_table(c, b, m);
+  }
+  print_margins("linear", m);
+}
+
+// ---------------------------------------------------------------- conv2d
+
+// Recomputes, with that bug, the outputs of the last channel whose window reads left padding.
+void replicate_left_padding_in_last_channel(Conv2dProblem& p) {
+  const auto& s = p.shape;
+  const int64_t P = s.P(), Q = s.Q();
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t pp = 0; pp < P; ++pp)
+      for (int64_t q = 0; q * s.stride < s.pad; ++q)
+        p.y[static_cast<size_t>(((n * s.K + s.K - 1) * P + pp) * Q + q)] =
+            emu::conv2d_output(p.x.data(), p.w.data(), p.b.data(), s, n, s.K - 1, pp, q, emu::Order::lanes8,
+                               emu::ConvFault::left_padding_replicated_in_last_channel);
+}
+
+// im2col (the plain host impl) with the weights or bias a bug changes; the outputs a bug
+// changes otherwise recomputed by the emulated direct convolution with that bug.
+std::unique_ptr<Instance> conv2d_variant(Problem& prob, emu::ConvFault fault) {
+  auto& p = static_cast<Conv2dProblem&>(prob);
+  return std::make_unique<PlantedInstance>(
+      [&p, fault] {
+        const auto& s = p.shape;
+        const int64_t plane = s.R * s.S;
+        std::vector<float> w = p.w, b = p.b;
+        if (fault == emu::ConvFault::kernel_flipped)
+          for (int64_t f = 0; f < s.K * s.Cg(); ++f) std::reverse(w.begin() + f * plane, w.begin() + (f + 1) * plane);
+        if (fault == emu::ConvFault::bias_missing_in_last_group) std::fill(b.end() - s.Kg(), b.end(), 0.0f);
+        cpu::Im2colConv2d(s).run(p.x.data(), w.data(), b.data(), p.y.data());
+        if (fault == emu::ConvFault::left_padding_replicated_in_last_channel) replicate_left_padding_in_last_channel(p);
+        if (fault == emu::ConvFault::column_stride_off_by_one)
+          emu::conv2d_direct(p.x.data(), p.w.data(), p.b.data(), s, emu::Order::lanes8, p.y.data(), fault);
+      },
+      Precision::fp32);
+}
+
+TEST(PlantedBugs, Conv2d) {
+  Margins m;
+  for (const char* id : {"conv2d/resnet_3x3", "conv2d/mbv2_depthwise", "conv2d/mbv2_pointwise", "conv2d/mbv2_stem"}) {
+    const OpCase& real = registered_case(id);
+    // Quarter-side images (stem: 56x56 -> 28x28 outputs, its odd/even stride edges kept).
+    std::unique_ptr<PlantedCase> c = planted_case(real, [](Problem& whole) {
+      const auto& p = static_cast<Conv2dProblem&>(whole);
+      return std::make_unique<Conv2dProblem>(cropped(p, p.shape.N, p.shape.H / 4, p.shape.W / 4));
+    });
+    for (const std::string& impl : real.impl_names(Placement::host)) c->keep(impl);
+    auto plant = [&](const std::string& name, emu::ConvFault fault) {
+      c->plant(name, [fault](Problem& p) { return conv2d_variant(p, fault); });
+    };
+    auto probe = real.make_problem(1, kSeed);
+    const auto& s = static_cast<Conv2dProblem&>(*probe).shape;
+    if (s.pad > 0)
+      plant("bug:left_padding_replicated_in_one_channel", emu::ConvFault::left_padding_replicated_in_last_channel);
+    if (s.R > 1 || s.S > 1) plant("bug:kernel_flipped", emu::ConvFault::kernel_flipped);  // 1x1: a flip is no change
+    plant("bug:column_stride_off_by_one", emu::ConvFault::column_stride_off_by_one);
+    plant("bug:bias_missing_in_one_group", emu::ConvFault::bias_missing_in_last_group);
+    for (int64_t b : measuring_errors() ? real.batches(Profile::quick) : std::vector<int64_t>{1, 8})
+      run_table(*c, b, m, (measuring_errors() ? "" : "quarter-side ") + std::string("N=") + std::to_string(b));
+  }
+  print_margins("conv2d", m);
+}
+
+// At the cases' own size, from the first sampled batch on: the sample alone (every output
+// channel's edges in the first and last image) catches a padding bug confined to one
+// channel's edge.
+TEST(PlantedBugs, Conv2dSampleCoversEveryChannelsEdges) {
+  for (auto [id, batch] :
+       {std::pair{"conv2d/resnet_3x3", 8}, {"conv2d/mbv2_depthwise", 64}, {"conv2d/mbv2_stem", 32}}) {
+    const OpCase& c = registered_case(id);
+    auto prob = c.make_problem(batch, kSeed);
+    make_cpu_instance(c, c.best_host_impl(batch).name, *prob)->run();
+    ASSERT_TRUE(c.validate(*prob, Precision::fp32).ok()) << id;
+    replicate_left_padding_in_last_channel(static_cast<Conv2dProblem&>(*prob));
+    const Validation v = c.validate(*prob, Precision::fp32);
+    std::printf(
+        "[planted] %-62s sample alone: max_err %.2e tolerance %.2e ratio %.3g (check=%s)\n",
+        (std::string(id) + " B=" + std::to_string(batch) + " bug:left_padding_replicated_in_one_channel").c_str(),
+        v.max_err, v.tolerance, v.max_err / v.tolerance, v.check.c_str());
+    EXPECT_TRUE(v.check.starts_with("sampled:")) << id << " " << v.check;
+    EXPECT_FALSE(v.ok()) << id;
+  }
+}
+
+// ---------------------------------------------------------------- ssim
+
+TEST(PlantedBugs, Ssim) {
+  Margins m;
+  for (const char* id : {"ssim/nerf_800", "ssim/mip_1600", "ssim/hd_1080p"}) {
+    const OpCase& real = registered_case(id);
+    // Two column tiles of the host kernel and rows enough for an interior, every image kept.
+    std::unique_ptr<PlantedCase> c = planted_case(real, [](Problem& whole) {
+      auto& p = static_cast<SsimProblem&>(whole);
+      return std::make_unique<SsimProblem>(cropped(p, p.shape.batch, 120, 400));
+    });
+    c->keep("fused");
+    auto separable = [](emu::SsimFault fault) {
+      return [fault](Problem& prob) -> std::unique_ptr<Instance> {
+        auto& p = static_cast<SsimProblem&>(prob);
+        return std::make_unique<PlantedInstance>(
+            [&p, fault] {
+              p.mean[0] = static_cast<float>(emu::ssim_separable(p.x.data(), p.y.data(), p.shape, p.map.data(), fault));
+            },
+            Precision::fp32);
+      };
+    };
+    c->plant_correct("separable", separable(emu::SsimFault::none));
+    c->plant("bug:outer_taps_missing_in_one_pass", separable(emu::SsimFault::outer_taps_missing_in_horizontal_pass));
+    c->plant("bug:replicate_padding_on_left_edge", separable(emu::SsimFault::replicate_padding_on_left_edge));
+    c->plant("bug:constants_for_range_255", separable(emu::SsimFault::constants_for_range_255));
+    c->plant("bug:mean_over_one_channel", separable(emu::SsimFault::mean_over_first_channel));
+    for (int64_t b : real.batches(Profile::quick))
+      run_table(*c, b, m, (measuring_errors() ? "" : "120x400 ") + std::string("B=") + std::to_string(b));
+  }
+  print_margins("ssim", m);
+}
+
+// ---------------------------------------------------------------- knn
+
+// A point type whose distance drops zeros: the same search steps then exclude every
+// duplicate by value, where they must exclude only the query itself, by index.
+struct ByValuePoint {
+  float x, y, z, w;
+};
+float knn_dist2(const ByValuePoint& a, const ByValuePoint& b) {
+  const float dx = a.x - b.x, dy = a.y - b.y, dz = a.z - b.z, d = dx * dx + dy * dy + dz * dz;
+  return d == 0.0f ? INFINITY : d;
+}
+std::vector<ByValuePoint> by_value(const KnnPoint* p, int64_t count) {
+  std::vector<ByValuePoint> out(static_cast<size_t>(count));
+  std::transform(p, p + count, out.begin(), [](const KnnPoint& q) { return ByValuePoint{q.x, q.y, q.z, q.w}; });
+  return out;
+}
+
+enum class KnnBug { none, self_counted, duplicates_excluded_by_value, box_after_second_chunk_skipped };
+
+class PlantedKnnKernels : public HostKnnStreamKernels {
+ public:
+  PlantedKnnKernels(TestDevice& dev, KnnBug bug) : HostKnnStreamKernels(dev), bug_(bug) {}
+  void init(const KnnChunkView<KnnPoint>& c) override {
+    ++chunk_;
+    if (bug_ != KnnBug::duplicates_excluded_by_value) {
+      HostKnnStreamKernels::init(c);
+      if (bug_ == KnnBug::self_counted)  // the query's own distance, 0, taken as a neighbour
+        for (int64_t i = c.q_begin; i < c.q_end; ++i) c.state[i - c.q_begin].insert(0.0f);
+      return;
+    }
+    dev_.synchronize();
+    const Bounds b = bounds(c);
+    const auto queries = by_value(c.queries, std::min(c.n, c.q_end + kKnnWindow) - c.first);
+    const KnnChunkView<ByValuePoint> v{b.lo.data(), b.hi.data(), c.n,     queries.data(),
+                                       c.first,     c.q_begin,   c.q_end, c.state};
+    for (int64_t i = c.q_begin; i < c.q_end; ++i) knn_chunk_init(v, i);
+  }
+  void scan(const KnnChunkView<KnnPoint>& c, const int32_t* list, int64_t count, const KnnPoint* tile) override {
+    if (bug_ == KnnBug::box_after_second_chunk_skipped && chunk_ == 2) {
+      dev_.synchronize();
+      std::vector<int32_t> kept;
+      std::vector<KnnPoint> kept_tile;
+      for (int64_t k = 0; k < count; ++k)
+        if (list[k] != knn_chunk_end_box(c)) {
+          kept.push_back(list[k]);
+          kept_tile.insert(kept_tile.end(), tile + k * kKnnBoxPoints, tile + (k + 1) * kKnnBoxPoints);
+        }
+      HostKnnStreamKernels::scan(c, kept.data(), static_cast<int64_t>(kept.size()), kept_tile.data());
+      return;
+    }
+    if (bug_ != KnnBug::duplicates_excluded_by_value) return HostKnnStreamKernels::scan(c, list, count, tile);
+    dev_.synchronize();
+    const Bounds b = bounds(c);
+    const auto queries = by_value(c.queries, std::min(c.n, c.q_end + kKnnWindow) - c.first);
+    const auto points = by_value(tile, count * kKnnBoxPoints);
+    const KnnChunkView<ByValuePoint> v{b.lo.data(), b.hi.data(), c.n,     queries.data(),
+                                       c.first,     c.q_begin,   c.q_end, c.state};
+    for (int64_t i = c.q_begin; i < c.q_end; ++i) knn_chunk_scan(v, i, list, count, points.data());
+  }
+
+ private:
+  struct Bounds {
+    std::vector<ByValuePoint> lo, hi;
+  };
+  static Bounds bounds(const KnnChunkView<KnnPoint>& c) {
+    const int64_t boxes = knn_box_count(c.n);
+    return {by_value(c.box_lo, boxes), by_value(c.box_hi, boxes)};
+  }
+  KnnBug bug_;
+  int64_t chunk_ = 0;
+};
+
+// The chunked variant's chunk loop on a test device of its own, with host kernels, under
+// the budget in effect (the reduced run's, or a whole device's when none is set).
+class StreamedKnnInstance : public Instance {
+ public:
+  StreamedKnnInstance(KnnProblem& p, KnnBug bug)
+      : p_(p), kernels_(dev_, bug), streamer_(dev_, kernels_, p.n, knn_budget_from_env().value_or(size_t{1} << 40)) {}
+  void run() override { streamer_.run(p_.points.data(), p_.out.data()); }
+  std::string label() const override {
+    return "chunks=" + std::to_string(streamer_.last_stats().chunks) +
+           ";passes=" + std::to_string(streamer_.last_stats().passes);
+  }
+
+ private:
+  KnnProblem& p_;
+  TestDevice dev_;
+  PlantedKnnKernels kernels_;
+  KnnStreamer streamer_;
+};
+
+TEST(PlantedBugs, KnnChunked) {
+  Margins m;
+  for (const char* id : {"knn/uniform", "knn/clustered"}) {
+    const OpCase& real = registered_case(id);
+    PlantedCase c(real);
+    auto streamed = [](KnnBug bug) {
+      return [bug](Problem& p) { return std::make_unique<StreamedKnnInstance>(static_cast<KnnProblem&>(p), bug); };
+    };
+    c.plant_correct("chunked_on_test_device", streamed(KnnBug::none));
+    c.plant("bug:self_counted", streamed(KnnBug::self_counted));
+    c.plant("bug:duplicates_excluded_by_value", streamed(KnnBug::duplicates_excluded_by_value));
+    c.plant("bug:box_after_second_chunk_skipped", streamed(KnnBug::box_after_second_chunk_skipped));
+    // 10 000 points fit one chunk under a whole device's budget, where the skipped box is
+    // code that does not run; it shows where the run streams: under a budget of 1-box
+    // chunks, or in the reduced run that backs a sampled check (30 000 here: sampled like
+    // 100 000, at a third of the cost).
+    {
+      const ScopedKnnBudget streaming(knn_stream_bytes(10'000, 1, 2));
+      run_table(c, 10'000, m, "N=10000 1-box chunks");
+    }
+    for (int64_t n : measuring_errors() ? std::vector<int64_t>{100'000} : std::vector<int64_t>{30'000})
+      run_table(c, n, m, "N=" + std::to_string(n));
+  }
+  print_margins("knn", m);
+}
+
+}  // namespace
+}  // namespace mb
