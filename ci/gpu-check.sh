@@ -100,7 +100,10 @@ if ! { [ -e /proc/driver/nvidia/version ] || nvidia-smi >/dev/null 2>&1; }; then
   exit 3
 fi
 out=${out:-${OUT:-$here/results/gpu-check-$(date -u +%Y%m%d-%H%M%S)}}
-mkdir -p "$out"
+# Every step's JSON and log go to details/; summary.txt and details.tar.gz sit next to it (the
+# device tool returns at most 8 files: with --out $OUT only those two are kept).
+details=$out/details
+mkdir -p "$details"
 
 # CUDA's libraries where a toolkit or the pip nvidia-* packages (a PyTorch environment) keep them.
 cuda_libs=$(python3 - <<'EOF' 2>/dev/null || true
@@ -124,7 +127,7 @@ else
   [ -n "$cc" ] || { echo "gpu-check: cannot read this GPU's compute capability from nvidia-smi" >&2; exit 1; }
   build=${BUILD_DIR:-$here/build-gpu-sm$cc}
   BUILD_DIR=$build bash ci/build.sh -DMODEBENCH_CUDA=ON "-DCMAKE_CUDA_ARCHITECTURES=$cc-real;$cc-virtual" \
-    -DBUILD_TESTING=OFF >"$out/build.log" 2>&1 || { echo "gpu-check: build failed, see $out/build.log" >&2; exit 1; }
+    -DBUILD_TESTING=OFF >"$details/build.log" 2>&1 || { echo "gpu-check: build failed, see $details/build.log" >&2; exit 1; }
   modebench=$build/modebench
 fi
 
@@ -133,20 +136,31 @@ step() {  # name, then the command; a harness error is an exit code other than 0
   local name=$1 rc=0
   shift
   echo "gpu-check: $name"
-  "$@" >"$out/$name.log" 2>&1 || rc=$?
+  "$@" >"$details/$name.log" 2>&1 || rc=$?
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
-    echo "gpu-check: $name exited with $rc (see $out/$name.log)"
+    echo "gpu-check: $name exited with $rc (see $details/$name.log)"
     harness_errors=$((harness_errors + 1))
   fi
 }
 quick=(--profile quick --benchmark_min_time=0.1)
-step probe "$modebench" probe --json "$out/probe.json"
-step sweep "$modebench" run --modes gpu,ptx-jit,hybrid "${quick[@]}" --out "$out/sweep.json"
+step probe "$modebench" probe --json "$details/probe.json"
+step sweep "$modebench" run --modes gpu,ptx-jit,hybrid "${quick[@]}" --out "$details/sweep.json"
 step knn_capped env MODEBENCH_KNN_BUDGET=16M "$modebench" run --ops knn --modes gpu --impls chunked \
-  --batches 2000000 --benchmark_min_time=0.1 --out "$out/knn_capped.json"
+  --batches 2000000 --benchmark_min_time=0.1 --out "$details/knn_capped.json"
+# cuDNN's fp32 algorithms that our tolerances rest on host emulations of (FFT, Winograd):
+# each forced in turn where cuDNN offers it for a shape, and validated.
+algo_files=()
+for algo in fft fft_tiling winograd winograd_nonfused; do
+  step "conv_$algo" env MODEBENCH_CUDNN_ALGO=$algo "$modebench" run --ops conv2d,ssim --modes gpu --impls cudnn \
+    --batches 1,8 --benchmark_min_time=0.05 --out "$details/conv_$algo.json"
+  algo_files+=("$details/conv_$algo.json")
+done
 
 rc=0
+set -o pipefail
 python3 "$here/ci/gpu_check_summary.py" --gpu-present --harness-errors "$harness_errors" \
-  "$out/sweep.json" "$out/knn_capped.json" --probe "$out/probe.json" || rc=$?
-echo "gpu-check: results in $out"
+  "$details/sweep.json" "$details/knn_capped.json" --probe "$details/probe.json" --forced-algorithms "${algo_files[@]}" | tee "$out/summary.txt" || rc=$?
+tar -C "$out" -czf "$out/details.tar.gz" details
+[ -n "${OUT:-}" ] && [ "$out" = "${OUT:-}" ] && rm -rf "$details"
+echo "gpu-check: summary in $out/summary.txt, every step's JSON and log in $out/details.tar.gz"
 exit "$rc"

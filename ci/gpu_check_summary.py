@@ -104,9 +104,13 @@ def table(groups: dict) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
-def verdict(groups: dict, gpu_present: bool, harness_errors: int, capped: dict) -> list:
-    """The reasons to fail, one sentence each (empty: all good)."""
+def verdict(groups: dict, gpu_present: bool, harness_errors: int, capped: dict, forced: dict = None) -> list:
+    """The reasons to fail, one sentence each (empty: all good). `forced`: cuDNN algorithms run
+    one at a time; one cuDNN does not offer for a shape is unavailable, which is no failure."""
     reasons = []
+    for (op, mode, impl), g in sorted((forced or {}).items()):
+        if g.counts.get("wrong") or g.counts.get("failed"):
+            reasons.append(f"{op} {mode}/{impl}: {g.counts.get('wrong', 0)} wrong, {g.counts.get('failed', 0)} failed")
     if harness_errors:
         reasons.append(f"{harness_errors} step(s) ended with a harness error")
     for (op, mode, impl), g in sorted(groups.items()):
@@ -129,6 +133,8 @@ def main(argv=None) -> int:
     ap.add_argument("--probe", help="modebench probe --json output")
     ap.add_argument("--gpu-present", action="store_true")
     ap.add_argument("--harness-errors", type=int, default=0)
+    ap.add_argument("--forced-algorithms", nargs="*", default=[],
+                    help="results of conv2d/ssim with one cuDNN algorithm forced (conv_<algo>.json)")
     a = ap.parse_args(argv)
 
     if a.probe and os.path.exists(a.probe):
@@ -142,14 +148,21 @@ def main(argv=None) -> int:
             print(f"  advice: {advice.get('text')}")
     groups = load([a.sweep]) if os.path.exists(a.sweep) else {}
     capped = load([a.capped]) if os.path.exists(a.capped) else {}
+    forced = {}
+    for path in a.forced_algorithms:
+        if os.path.exists(path):
+            algo = os.path.basename(path).removeprefix("conv_").removesuffix(".json")
+            for (op, mode, impl), g in load([path]).items():
+                forced[(op, f"{mode} (algo={algo})", impl)] = g
     print()
-    print(table({**groups, **{(op, mode + " (capped 2M/16MiB)", impl): g for (op, mode, impl), g in capped.items()}}))
-    problems = [p for g in list(groups.values()) + list(capped.values()) for p in g.problems]
+    print(table({**groups, **{(op, mode + " (capped 2M/16MiB)", impl): g for (op, mode, impl), g in capped.items()},
+                 **forced}))
+    problems = [p for g in list(groups.values()) + list(capped.values()) + list(forced.values()) for p in g.problems]
     if problems:
         print("\nEntries that did not produce a timing:")
         for name, message in problems:
             print(f"  {name}: {message}")
-    reasons = verdict(groups, a.gpu_present, a.harness_errors, capped)
+    reasons = verdict(groups, a.gpu_present, a.harness_errors, capped, forced)
     print()
     if reasons:
         print("gpu-check: FAILED: " + "; ".join(reasons))

@@ -100,3 +100,13 @@ def test_harness_errors_and_a_failed_capped_check_fail(tmp_path):
     assert verdict(tmp_path, [bench(OK_GPU)], None, "--harness-errors", "1") == 1
     assert verdict(tmp_path, [bench(OK_GPU)], [bench(CAPPED, "failed: out_of_memory: budget")]) == 1
     assert verdict(tmp_path, [bench(OK_GPU)], []) == 1
+
+
+def test_a_forced_cudnn_algorithm_that_is_wrong_fails_one_not_offered_does_not(tmp_path):
+    s = write(tmp_path / "sweep.json", [bench(OK_GPU)])
+    c = write(tmp_path / "capped.json", [bench(CAPPED)])
+    conv = "conv2d/resnet_3x3/mode:gpu/impl:cudnn/batch:1"
+    offered_not = write(tmp_path / "conv_fft.json", [bench(conv, "unavailable: cuDNN has no usable fft algorithm")])
+    assert summary.main([s, c, "--gpu-present", "--forced-algorithms", offered_not]) == 0
+    wrong = write(tmp_path / "conv_winograd.json", [bench(conv, "wrong: max_err=0.001 tolerance=1.67e-05")])
+    assert summary.main([s, c, "--gpu-present", "--forced-algorithms", offered_not, wrong]) == 1

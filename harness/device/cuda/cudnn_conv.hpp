@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -103,8 +104,10 @@ class CudnnConv {
   // Picks the fastest algorithm by measurement (cudnnFindConvolutionForwardAlgorithmEx on
   // the real buffers; y is overwritten) once per shape and math per process, then fixes
   // the descriptor's math type to the one that algorithm was measured with.
+  // MODEBENCH_CUDNN_ALGO=<name> (the GPU check's knob: implicit_gemm, fft, winograd, ...) takes
+  // that algorithm instead, so each one's accuracy is validated; unavailable where cuDNN has none.
   ConvChoice choose(CudaDevice& dev, const float* x, const float* w, float* y) {
-    const std::string key = key_string();
+    const std::string key = key_string() + "," + forced_algorithm();
     {
       std::lock_guard<std::mutex> lock(cache_mutex());
       auto it = cache().find(key);
@@ -124,6 +127,11 @@ class CudnnConv {
   }
 
  private:
+  static std::string forced_algorithm() {
+    const char* v = std::getenv("MODEBENCH_CUDNN_ALGO");
+    return v ? v : "";
+  }
+
   std::string key_string() const {
     const auto& s = s_;
     return std::to_string(s.n) + "," + std::to_string(s.c) + "," + std::to_string(s.h) + "," + std::to_string(s.w) +
@@ -169,6 +177,7 @@ class CudnnConv {
     // Sorted fastest first; strict fp32 accepts only algorithms measured with FMA math.
     std::vector<int> statuses;
     bool rejected_for_math = false;
+    const std::string forced = forced_algorithm();
     for (int i = 0; i < returned; ++i) {
       statuses.push_back(static_cast<int>(perf[i].status));
       if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
@@ -176,8 +185,11 @@ class CudnnConv {
         rejected_for_math = true;
         continue;
       }
+      if (!forced.empty() && forced != conv_algo_name(perf[i].algo)) continue;
       return ConvChoice{perf[i].algo, perf[i].mathType, perf[i].memory};
     }
+    if (!forced.empty())
+      throw Unavailable("cuDNN has no usable " + forced + " algorithm for this shape and math (MODEBENCH_CUDNN_ALGO)");
     // "Unable to find a valid cuDNN algorithm": the per-algorithm statuses say why.
     if (rejected_for_math)
       throw DeviceFailure(ErrorClass::library_error, "cuDNN found no FMA-math forward algorithm (only tensor-op ones)");
