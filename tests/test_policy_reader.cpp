@@ -192,3 +192,20 @@ TEST(PolicyReader, BadShapesThrow) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(PolicyReader, ADeviceNameWithANoteIsNoGpuName) {
+  json doc = read("policy_synthetic_v1.json");
+  doc["host"]["device_name"] = "none (no CUDA driver (libcuda not loadable))";
+  doc["host"]["device_cc"] = "none";
+  const fs::path p = temp_file("note", doc.dump());
+  modebench::HostFacts here;
+  here.cpu_model = "Synthetic CPU";
+  here.gpus = std::vector<std::string>{"Any GPU"};
+  here.gpu_cc = "9.0";
+  EXPECT_EQ(modebench::Policy::load(p.string(), {here, false}).host_note(), "");
+  fs::remove(p);
+}
+
+}  // namespace

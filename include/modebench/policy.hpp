@@ -368,12 +368,15 @@ class Policy {
     return v.empty() ? "no GPU" : "[" + policy_detail::join(v, ", ") + "]";
   }
 
+  // A context value, or nullopt for none/unknown/empty, also with a note ("none (no CUDA driver)").
   static std::optional<std::string> known(const json& v) {
     if (!v.is_string()) return std::nullopt;
     std::string s = HostFacts::trim(v.get<std::string>());
     std::string lower = s;
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (lower.empty() || lower == "none" || lower == "unknown") return std::nullopt;
+    if (lower.empty() || lower == "none" || lower == "unknown" || lower.rfind("none (", 0) == 0 ||
+        lower.rfind("unknown (", 0) == 0)
+      return std::nullopt;
     return s;
   }
   static Identity identity_of(const json& id) {

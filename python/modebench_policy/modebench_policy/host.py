@@ -77,8 +77,12 @@ def _driver(proc):
 
 
 def known(value):
-    """A context value, or None for none/unknown/empty."""
-    return None if value is None or str(value).strip().lower() in _UNKNOWN else str(value).strip()
+    """A context value, or None for none/unknown/empty, also with a note ("none (no CUDA driver)")."""
+    text = "" if value is None else str(value).strip()
+    lower = text.lower()
+    if lower in _UNKNOWN or lower.startswith(("none (", "unknown (")):
+        return None
+    return text
 
 
 def identity_from_context(context: dict) -> dict:

@@ -186,3 +186,15 @@ def test_bad_shape_is_an_error_not_a_decision():
         p.choose("linear", {"in_features": 3}, 1)
     with pytest.raises(ShapeError, match="batch = 0"):
         p.choose("linear", {"in_features": 3, "out_features": 3}, 0)
+
+
+def test_a_device_name_with_a_note_is_no_gpu_name(tmp_path):
+    """A CUDA build on a box without a driver writes device_name 'none (no CUDA driver ...)':
+    that is not a GPU model to compare."""
+    doc = json.loads(open(os.path.join(VECTORS, "policy_synthetic_v1.json")).read())
+    doc["host"]["device_name"] = "none (no CUDA driver (libcuda not loadable))"
+    doc["host"]["device_cc"] = "none"
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    p = Policy.load(str(path), host=HostFacts(cpu_model="Synthetic CPU", gpus=("Any GPU",), gpu_cc="9.0"))
+    assert p.host_note == ""
