@@ -231,38 +231,32 @@ def _probe_section(page, probes):
     page.h.append("</section>")
 
 
+_COST_MODEL_NOTE = (
+    "For shapes that were not measured the policy predicts each mode/impl's time from the shape: a fixed cost "
+    "per call plus terms in flop and bytes (linear, conv2d, ssim), points (knn) and, for hybrid, bytes copied; "
+    "fitted per host, op, mode and impl on this run's medians. Held-out error: each case in turn is left out, "
+    "the model fitted on the others predicts its batches; the median relative error over those predictions "
+    "(and the worst one). The reader keeps a safer mode unless a riskier one is predicted faster by more than "
+    "this error. A model fitted on one case has no held-out check."
+)
+
+
 def _cost_model_sections(page, groups):
-    page.heading(2, "Cost model: how well it predicts cases it did not see")
-    page.paragraph(
-        "For shapes that were not measured the policy predicts each mode/impl's time from the shape: a fixed cost "
-        "per call plus terms in flop and bytes (linear, conv2d, ssim), points (knn) and, for hybrid, bytes copied; "
-        "fitted per host, op, mode and impl on this run's medians. Held-out error: each case in turn is left out, "
-        "the model fitted on the others predicts its batches; the median relative error over those predictions "
-        "(and the worst one). The reader keeps a safer mode unless a riskier one is predicted faster by more than "
-        "this error. A model fitted on one case has no held-out check."
-    )
-    for g in groups:
-        page.heading(3, g.label)
-        page.table(model_tables.LOCO_HEAD, model_tables.loco_rows(group_policy(g)))
-    page.heading(2, "Crossovers predicted for a held-out case")
-    page.paragraph(
+    _per_group_section(page, groups, "Cost model: how well it predicts cases it did not see",
+                       lambda g: model_tables.loco_rows(group_policy(g)), model_tables.LOCO_HEAD, _COST_MODEL_NOTE)
+    _per_group_section(
+        page, groups, "Crossovers predicted for a held-out case", model_tables.crossing_rows, model_tables.CROSS_HEAD,
         "Per case: the models fitted without that case predict where one line overtakes another, next to the "
         "crossover measured on that case; and at how many measured batches the predicted fastest line is the "
-        "measured fastest."
+        "measured fastest.",
     )
-    for g in groups:
-        page.heading(3, g.label)
-        page.table(model_tables.CROSS_HEAD, model_tables.crossing_rows(g),
-                   empty_row="| no case with two lines the models can predict |" + " |" * (len(model_tables.CROSS_HEAD) - 1))
-    page.heading(2, "What the policy would do")
-    page.paragraph(
+    _per_group_section(
+        page, groups, "What the policy would do", lambda g: model_tables.would_do_rows(group_policy(g)),
+        model_tables.WOULD_DO_HEAD,
         "The policy's reader (python/modebench_policy, include/modebench/policy.hpp) asked about a few common shapes: "
         "a measured case answers from its measured ranges, any other shape from the cost model; the safe default "
-        "(cpu) where neither can."
+        "(cpu) where neither can.",
     )
-    for g in groups:
-        page.heading(3, g.label)
-        page.table(model_tables.WOULD_DO_HEAD, model_tables.would_do_rows(group_policy(g)))
 
 
 def build(groups, probes=()):
