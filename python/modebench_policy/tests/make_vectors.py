@@ -16,7 +16,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-VECTORS = os.path.join(HERE, "..", "..", "..", "tests", "vectors")
+VECTORS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "tests", "vectors"))
 
 from modebench_policy import HostFacts, Policy, PolicyError, ShapeError, features  # noqa: E402
 

@@ -5,6 +5,7 @@ trace gives one decision per layer and batch."""
 import importlib.util
 import os
 
+import make_vectors  # noqa: F401 (first: puts this checkout's package on the path)
 import pytest
 
 torch = pytest.importorskip("torch")

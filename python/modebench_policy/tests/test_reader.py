@@ -4,10 +4,9 @@ files), plus validation, host identity and the safe default."""
 import json
 import os
 
+import make_vectors  # first: puts this checkout's package on the path
 import pytest
-from conftest import VECTORS
-
-import make_vectors
+from make_vectors import VECTORS
 from modebench_policy import (DEFAULT, MEASURED, MODEL, HostFacts, HostMismatch, Policy, PolicyError, ShapeError,
                               features, normalize)
 

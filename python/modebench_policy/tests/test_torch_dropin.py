@@ -7,13 +7,13 @@ to the input's device) but on the CPU. Tests that say so are marked STUBBED GPU.
 import os
 import warnings
 
+import make_vectors  # first: puts this checkout's package on the path
 import pytest
-from conftest import VECTORS
+from make_vectors import VECTORS
 
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-import make_vectors  # noqa: E402
 from modebench_policy import DEFAULT, MEASURED, MODEL, HostFacts, Policy  # noqa: E402
 from modebench_policy import torch_dropin  # noqa: E402
 from modebench_policy.torch_dropin import PolicyConv2d, PolicyLinear, patch_model  # noqa: E402
