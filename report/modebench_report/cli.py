@@ -251,6 +251,11 @@ def cmd_policy(a) -> int:
             for x in r["ranges"]
         )
         print(f"{r['op']}/{r['case']}: {ranges or 'no usable mode'}" + (f"; excluded {len(r['excluded'])}" if r["excluded"] else ""))
+    for m in doc["models"]:
+        lo = m["loco"]
+        check = (f"held-out error {lo['median_rel_error']:.0%} over {lo['cases']} cases" if lo
+                 else f"no held-out check ({len(m['cases'])} case)")
+        print(f"cost model {m['op']} {m['mode']}/{m['impl']}: {check}")
     return EXIT_OK
 
 

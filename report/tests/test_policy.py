@@ -26,7 +26,7 @@ def test_policy_ranges_safe_side_and_exclusions(tmp_path, run):
     assert excluded[("ptx-jit", "cublas")].startswith("failed:no_kernel_image")
     assert excluded[("gpu", "tf32")].startswith("unavailable")
     assert {e["status"] for e in rule["excluded"]} == {"wrong", "failed", "unavailable"}
-    assert "cpu/onednn" in text
+    assert "cpu/onednn" in text and "cost model linear cpu/onednn: no held-out check (1 case)" in text
 
 
 def test_policy_refuses_mixed_hosts(tmp_path, run):
