@@ -129,11 +129,12 @@ def _ranges_text(doc, op, shape_key) -> str:
     return "not measured"
 
 
-def _from_text(d) -> str:
+def _from_text(doc, op, d) -> str:
     if d.source == "measured":
         return "measured " + (f"(confidence {d.confidence:.2f})" if d.confidence is not None else "(provisional)")
     if d.source == "model":
-        err = d.reason.split("held-out error ")[1].split(" ")[0] if "held-out error " in d.reason else "unchecked"
+        m = next(m for m in doc["models"] if (m["op"], m["mode"], m["impl"]) == (op, d.mode, d.impl))
+        err = _pct(m["loco"]["median_rel_error"]) if m["loco"] else "unchecked"
         return f"cost model (held-out error {err})"
     return "safe default"
 
@@ -151,5 +152,5 @@ def would_do_rows(doc) -> list:
         ranges = _ranges_text(doc, op, normalize(op, shape))
         for b in BATCHES[op]:
             d = policy.choose(op, shape, b)
-            rows.append((op, label, ranges, f"{b:,}", f"{d.mode}/{d.impl}" if d.impl else d.mode, _from_text(d)))
+            rows.append((op, label, ranges, f"{b:,}", f"{d.mode}/{d.impl}" if d.impl else d.mode, _from_text(doc, op, d)))
     return rows
