@@ -2,12 +2,11 @@
 
 import json
 
-import numpy as np
 import pytest
 import synth
 from conftest import FIXTURES
 
-from modebench_report import costmodel, load, policy
+from modebench_report import costmodel, load
 from modebench_report.cases import SHAPES
 from modebench_policy import HostFacts, Policy
 

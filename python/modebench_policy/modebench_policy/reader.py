@@ -288,7 +288,7 @@ class Policy:
         rule = self._rule(op, s, case)
         if rule is not None:
             return self._decided(self._measured(rule, batch))
-        return self._decided(self._modelled(op, s, feats, batch, case))
+        return self._decided(self._modelled(op, feats, case))
 
     def _decided(self, d: Decision) -> Decision:
         if self.host_note:
@@ -334,7 +334,7 @@ class Policy:
         reason = f"measured: {name} batch {batch} in {span}: {r['mode']}/{r['impl']} fastest ({certainty}){where}{excl}"
         return Decision(r["mode"], r["impl"], confidence, reason, MEASURED)
 
-    def _modelled(self, op, s, feats, batch, case) -> Decision:
+    def _modelled(self, op, feats, case) -> Decision:
         missing = f"no measured case '{case}' of {op}" if case is not None else f"not a measured {op} shape"
         if self.schema != SCHEMA_V2:
             return Decision(SAFE_MODE, SAFE_IMPL, None,

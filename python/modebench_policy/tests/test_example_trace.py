@@ -9,7 +9,6 @@ import make_vectors  # noqa: F401 (first: puts this checkout's package on the pa
 import pytest
 
 torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
 
 from modebench_policy import torch_dropin  # noqa: E402
 from test_torch_dropin import SYNTH  # noqa: E402
