@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 
-from . import compare, load, policy
+from . import compare, load, policy, probe_view
 from .escape import md
 from .groups import make_groups
 from .limits import load_limits
@@ -44,7 +44,8 @@ def cmd_render(a) -> int:
     from . import render  # matplotlib: only for this subcommand
 
     sets = load_sets(a.results, a.allow_test_device)
-    page, summary, files = render.build(make_groups(sets, load_limits(a.limits)))
+    probes = [probe_view.load_probe(p) for p in a.probe or ()]
+    page, summary, files = render.build(make_groups(sets, load_limits(a.limits)), probes)
     # Everything is computed before the first write.
     for name, data in files.items():
         write_atomic(os.path.join(a.out, name), data)
@@ -250,6 +251,11 @@ def cmd_policy(a) -> int:
             for x in r["ranges"]
         )
         print(f"{r['op']}/{r['case']}: {ranges or 'no usable mode'}" + (f"; excluded {len(r['excluded'])}" if r["excluded"] else ""))
+    for m in doc["models"]:
+        lo = m["loco"]
+        check = (f"held-out error {lo['median_rel_error']:.0%} over {lo['cases']} cases" if lo
+                 else f"no held-out check ({len(m['cases'])} case)")
+        print(f"cost model {m['op']} {m['mode']}/{m['impl']}: {check}")
     return EXIT_OK
 
 
@@ -272,6 +278,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("results", nargs="+", help="result files or folders; each argument is one set")
     r.add_argument("--out", required=True, help="output folder")
     r.add_argument("--limits", help="machine_limits JSON: peak_gflops / mem_gbps / pcie_gbps, and quiet / load_avg_1m / cpus")
+    r.add_argument("--probe", action="append", metavar="FILE",
+                   help="JSON of modebench probe --binary ... --json FILE: show its binary verdict table (repeatable)")
     common(r)
     r.set_defaults(func=cmd_render)
 
@@ -290,7 +298,7 @@ def parser() -> argparse.ArgumentParser:
     common(c)
     c.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("policy", help="fallback thresholds (modebench-policy/1)")
+    p = sub.add_parser("policy", help=f"fallback thresholds and cost model ({policy.SCHEMA})")
     p.add_argument("results", nargs="+")
     p.add_argument("--out", required=True, help="policy JSON file")
     p.add_argument("--host", help="host/toolkit group to use when the results hold several")

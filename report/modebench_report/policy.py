@@ -1,4 +1,4 @@
-"""Fallback policy (contract.md schema modebench-policy/1).
+"""Fallback policy (modebench-policy/2; contract.md's /1 plus a cost model).
 
 Per op/case: the batch ranges where each available, correct mode/impl is the
 fastest by median. Each range says how many processes it rests on; with fewer
@@ -8,6 +8,11 @@ on the host is excluded, as is one that was never available. Where the CI of a
 crossover leaves the winner uncertain, the uncertain batches go to the more
 conservative mode (the risk order of modes.py), so the policy only switches to a riskier mode
 where it is confidently faster.
+
+/2 adds what an application's reader needs (python/modebench_policy, include/modebench/policy.hpp):
+`identity` (the host facts the readers compare), each rule's `shape` (so a reader finds a
+measured case from the shape it runs), `models` (costmodel.py: for shapes not measured),
+op-wide `excluded` (what the models never choose) and `risks` (the modes' risk order).
 """
 
 from __future__ import annotations
@@ -16,13 +21,15 @@ import math
 
 import numpy as np
 
-from . import modes, statistical_units
+from . import costmodel, modes, statistical_units
+from .cases import shape_of
 from .crossover import find_crossings
 from .load import by_case
 from .status import EVIDENCE_AGAINST, NOT_MEASURED, SEVERITY
 from .stats import BOOTSTRAP, bootstrap_medians, rng_for
+from modebench_policy.host import identity_from_context  # noqa: E402 (costmodel put the reader on the path)
 
-SCHEMA = "modebench-policy/1"
+SCHEMA = "modebench-policy/2"
 
 
 def _risk(line):
@@ -150,7 +157,8 @@ def _ranges(runs, bounds, shares, processes):
 
 def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
     candidates, excluded = _candidates_and_exclusions(lines, excluded_op)
-    rule = {"op": op, "case": case, "ranges": [], "excluded": excluded}
+    # knn's cases share the empty shape: found by name only.
+    rule = {"op": op, "case": case, "shape": costmodel.normalize(op, shape_of(op, case)) if shape_of(op, case) else None, "ranges": [], "excluded": excluded}
     if not candidates:
         return rule
     batches = sorted({b for v in candidates.values() for b in v})
@@ -166,8 +174,25 @@ def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
 
 
 def host_facts(context: dict, key: str) -> dict:
-    keep = ("cpu_model", "blas", "device_name", "device_cc", "cuda_driver", "cuda_toolkit", "git_sha")
+    keep = ("cpu_model", "blas", "host_gpus", "nvidia_driver", "device_name", "device_cc", "cuda_driver",
+            "cuda_toolkit", "git_sha")
     return {"key": key, **{k: context[k] for k in keep if k in context}}
+
+
+def op_exclusions(cases: dict, op: str) -> list:
+    """The mode/impls of an op that no shape of it may use (what the cost model never
+    chooses): ever wrong or failed on any case, or never ok anywhere (unavailable, not
+    measured), each with its status and reason."""
+    against = excluded_lines(cases, op)
+    out = []
+    for line in sorted({ln for (o, _), ls in cases.items() if o == op for ln in ls}):
+        if line in against:
+            out.append({"op": op, "mode": line[0], "impl": line[1], **against[line]})
+            continue
+        every = {(c, b): s for (o, c), ls in cases.items() if o == op and line in ls for b, s in ls[line].items()}
+        if not any(s.measured_status == "ok" for s in every.values()):
+            out.append({"op": op, "mode": line[0], "impl": line[1], **_never_ok(every)})
+    return out
 
 
 def rules(series_map: dict) -> list:
@@ -177,4 +202,22 @@ def rules(series_map: dict) -> list:
 
 
 def build_policy(series_map: dict, context: dict, key: str) -> dict:
-    return {"schema": SCHEMA, "host": host_facts(context, key), "rules": rules(series_map)}
+    cases = by_case(series_map)
+    ops = sorted({op for op, _ in cases})
+    return {
+        "schema": SCHEMA,
+        "host": host_facts(context, key),
+        "identity": identity_from_context(context),
+        "risks": {m.name: m.risk for m in modes.MODES},
+        "rules": rules(series_map),
+        "models": costmodel.models(cases, {op: excluded_lines(cases, op) for op in ops}),
+        "excluded": [e for op in ops for e in op_exclusions(cases, op)],
+    }
+
+
+def group_policy(group) -> dict:
+    """The /2 policy of one report group (computed once per group: the verdict, the model
+    tables and "what the policy would do" all read it)."""
+    if getattr(group, "_policy", None) is None:
+        group._policy = build_policy(group.series, group.processes[0].context, group.label)
+    return group._policy

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import re
 
-from . import modes, tables
+from . import model_tables, modes, probe_view, tables
 from .charts import chart, line_styles
 from .escape import esc, md
+from .policy import SCHEMA as POLICY_SCHEMA, group_policy
 from .statistical_units import MIN_PROCESSES
 from .verdict import op_verdicts
 
@@ -59,7 +60,7 @@ def _verdict_section(page, groups):
     page.heading(2, "Verdict: what to use on this box")
     page.paragraph(
         "Per op and case: the mode/impl that is fastest and correct at each batch size (the fallback policy, "
-        f"modebench-policy/1), and the modes/impls not to use here, with why. A range resting on fewer than "
+        f"{POLICY_SCHEMA}), and the modes/impls not to use here, with why. A range resting on fewer than "
         f"{MIN_PROCESSES} processes is provisional."
     )
     for g in groups:
@@ -196,16 +197,81 @@ def _per_group_section(page, groups, title, rows_of, head, note=None, none_note=
         page.table(head, rows)
 
 
-def build(groups):
-    """Returns (html, markdown, {filename: bytes})."""
+def _probe_section(page, probes):
+    """The verdict tables of modebench probe --binary JSON files (render --probe)."""
+    page.h.append("<section id='binaries'>")
+    page.heading(2, "Will these binaries run? (modebench probe --binary)")
+    page.paragraph(
+        "Read from the binaries' ELF and fatbin headers, no GPU needed: native = SASS for the device (or an older "
+        "minor of its major); jit = the driver compiles PTX at load; no image = the kernels cannot load there. "
+        "Hover a cell for the reason; * = some modules carry no image for that device."
+    )
+    for probe in probes:
+        names = probe_view.devices(probe)
+        for p in probe.doc["paths"]:
+            page.heading(3, f"{probe.path}: {p['path']}")
+            page.paragraph(probe_view.path_summary(p))
+            head = ["file", "SASS", "PTX"] + names + [f"{n}, CUDA_FORCE_PTX_JIT=1" for n in names]
+            page.h.append("<table class='binaries'><tr>" + "".join(f"<th>{esc(c)}</th>" for c in head) + "</tr>")
+            page.m += ["| " + " | ".join(md(c) for c in head) + " |", "|---" * len(head) + "|"]
+            for name, sass, ptx, cells in probe_view.file_rows(probe, p):
+                tds = "".join(
+                    f"<td class='cell' style='background:{probe_view.VERDICT_COLOUR.get(v, probe_view.UNREADABLE_COLOUR)}'"
+                    f" title='{esc(why)}'>{esc(cell)}</td>"
+                    for cell, v, why in cells
+                )
+                page.h.append(f"<tr><td>{esc(name)}</td><td>{esc(sass)}</td><td>{esc(ptx)}</td>{tds}</tr>")
+                page.m.append("| " + " | ".join(md(c) for c in [name, sass, ptx] + [c[0] for c in cells]) + " |")
+            page.h.append("</table>")
+            page.m.append("")
+            lines = probe_view.weakest_lines(p)
+            if lines:
+                page.h.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines) + "</ul>")
+                page.m += [f"- {md(x)}" for x in lines] + [""]
+    page.h.append("</section>")
+
+
+_COST_MODEL_NOTE = (
+    "For shapes that were not measured the policy predicts each mode/impl's time from the shape: a fixed cost "
+    "per call plus terms in flop and bytes (linear, conv2d, ssim), points (knn) and, for hybrid, bytes copied; "
+    "fitted per host, op, mode and impl on this run's medians. Held-out error: each case in turn is left out, "
+    "the model fitted on the others predicts its batches; the median relative error over those predictions "
+    "(and the worst one). The reader keeps a safer mode unless a riskier one is predicted faster by more than "
+    "this error. A model fitted on one case has no held-out check."
+)
+
+
+def _cost_model_sections(page, groups):
+    _per_group_section(page, groups, "Cost model: how well it predicts cases it did not see",
+                       lambda g: model_tables.loco_rows(group_policy(g)), model_tables.LOCO_HEAD, _COST_MODEL_NOTE)
+    _per_group_section(
+        page, groups, "Crossovers predicted for a held-out case", model_tables.crossing_rows, model_tables.CROSS_HEAD,
+        "Per case: the models fitted without that case predict where one line overtakes another, next to the "
+        "crossover measured on that case; and at how many measured batches the predicted fastest line is the "
+        "measured fastest.",
+    )
+    _per_group_section(
+        page, groups, "What the policy would do", lambda g: model_tables.would_do_rows(group_policy(g)),
+        model_tables.WOULD_DO_HEAD,
+        "The policy's reader (python/modebench_policy, include/modebench/policy.hpp) asked about a few common shapes: "
+        "a measured case answers from its measured ranges, any other shape from the cost model; the safe default "
+        "(cpu) where neither can.",
+    )
+
+
+def build(groups, probes=()):
+    """Returns (html, markdown, {filename: bytes}); probes: probe_view.Probe of render --probe."""
     page = Page()
     page.h.append(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>modebench report</title><style>{_CSS}</style></head><body>")
     page.heading(1, "modebench report")
     _verdict_section(page, groups)
     _matrix_section(page, groups)
+    if probes:
+        _probe_section(page, probes)
     _sets_section(page, groups)
     cross_rows = _charts_section(page, groups)
     _crossovers_section(page, cross_rows)
+    _cost_model_sections(page, groups)
     _per_group_section(
         page, groups, "Fastest per batch", tables.best_rows,
         tables.BEST_HEAD,

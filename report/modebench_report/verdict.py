@@ -4,7 +4,7 @@ which modes/impls not to use here and why."""
 from __future__ import annotations
 
 from . import modes
-from .policy import rules
+from .policy import group_policy
 from .statistical_units import not_enough_runs
 from .status import SEVERITY
 
@@ -54,6 +54,6 @@ def exclusion_sentences(op_rules) -> list:
 def op_verdicts(group) -> list:
     """[(op, [sentences])] of one group: a sentence per case, then one per excluded mode/impl."""
     by_op: dict = {}
-    for rule in rules(group.series):
+    for rule in group_policy(group)["rules"]:
         by_op.setdefault(rule["op"], []).append(rule)
     return [(op, [case_sentence(r) for r in rs] + exclusion_sentences(rs)) for op, rs in sorted(by_op.items())]

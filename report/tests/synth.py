@@ -130,3 +130,39 @@ def multimode_set(folder, processes=8, noise=0.03, seed=1, toolkit="13.0", git_s
                 )
         paths.append(write(os.path.join(folder, f"p{p}.json"), bench, cuda_toolkit=toolkit, git_sha=git_sha))
     return paths
+
+
+# Known affine costs per line (seconds; terms as report/modebench_report/costmodel.py):
+# the cost model must find them back, and predict held-out cases from the others.
+COST_LINES = {
+    ("cpu", "onednn"): {"call": 2e-5, "flop": 1e-10},
+    ("gpu", "cublas"): {"call": 1e-3, "flop": 1e-13, "bytes": 1e-11},
+    ("hybrid", "naive"): {"call": 1e-4, "flop": 1e-10, "copied": 1e-9},
+    ("hybrid", "cached"): {"call": 1e-4, "flop": 1e-10, "copied": 1e-9},
+}
+COST_CASES = {"square_1024": (1024, 1024), "mobilenetv2_head": (1280, 1000), "xtts_qkv": (1024, 3072),
+              "xtts_mlp_down": (4096, 1024)}
+
+
+def cost_time(line, in_f, out_f, b):
+    weights = 4.0 * (in_f * out_f + out_f)
+    acts = 4.0 * b * (in_f + out_f)
+    x = {"call": 1.0, "flop": 2.0 * b * in_f * out_f, "bytes": weights + acts,
+         "copied": weights + acts if line[1] == "naive" else acts}
+    return sum(c * x[t] for t, c in COST_LINES[line].items())
+
+
+def costmodel_set(folder, processes=3, noise=0.02, seed=3, batches=(1, 4, 16, 64, 256), lines=None):
+    """Linear cases of the harness's shapes timed by COST_LINES (lognormal noise), plus an
+    unavailable ptx-jit line."""
+    rng = np.random.default_rng(seed)
+    for p in range(processes):
+        bench = []
+        for case, (i, o) in COST_CASES.items():
+            for line in lines or COST_LINES:
+                for b in batches:
+                    t = cost_time(line, i, o, b) * rng.lognormal(0, noise)
+                    bench += ok_entry(name("linear", case, line[0], line[1], b), t, 2.0 * b * i * o)
+            for b in batches:
+                bench += error_entry(name("linear", case, "ptx-jit", "cublas", b), "unavailable: built without PTX")
+        write(os.path.join(folder, f"p{p}.json"), bench)

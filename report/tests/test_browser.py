@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 import synth
-from conftest import AA, HERE
+from conftest import AA, FIXTURES, HERE
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None)
@@ -73,7 +73,8 @@ def report(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("browser")
     synth.multimode_set(str(tmp / "gpu"), processes=3)
-    assert main(["render", os.path.join(AA, "A"), str(tmp / "gpu"), "--out", str(tmp / "out")]) == 0
+    probe = os.path.join(FIXTURES, "probe_binary.json")
+    assert main(["render", os.path.join(AA, "A"), str(tmp / "gpu"), "--probe", probe, "--out", str(tmp / "out")]) == 0
     return tmp / "out" / "index.html"
 
 
@@ -93,6 +94,12 @@ def test_report_in_chromium(browser, report):
     assert headers == [["op", "impl", "cpu"], ["op", "impl", "cpu", "gpu", "ptx-jit", "hybrid"]]
     cell = browser.find_element("xpath", "//table[@class='matrix']//td[starts-with(., 'failed:no_kernel_image')]")
     assert cell.get_attribute("title").startswith("failed: no_kernel_image: CUBLAS_STATUS_ARCH_MISMATCH")
+    # render --probe: the binary verdict table, reasons on hover
+    assert "Will these binaries run? (modebench probe --binary)" in text
+    no_image = browser.find_element("xpath", "//table[@class='binaries']//td[. = 'no image']")
+    assert "CUDA_FORCE_PTX_JIT=1" in no_image.get_attribute("title")
+    # the cost model and what the policy would do
+    assert "Cost model: how well it predicts cases it did not see" in text and "What the policy would do" in text
 
 
 def test_the_checks_see_a_broken_image(browser, report, tmp_path):

@@ -10,7 +10,7 @@ def test_policy_ranges_safe_side_and_exclusions(tmp_path, run):
     code, text, _ = run("policy", tmp_path / "s", "--out", out)
     assert code == 0
     doc = json.load(open(out))
-    assert doc["schema"] == "modebench-policy/1"
+    assert doc["schema"] == "modebench-policy/2"
     assert doc["host"]["device_name"] == "Synthetic GPU" and doc["host"]["cuda_toolkit"] == "13.0"
     (rule,) = doc["rules"]
     assert (rule["op"], rule["case"]) == ("linear", "square_1024")
@@ -26,7 +26,7 @@ def test_policy_ranges_safe_side_and_exclusions(tmp_path, run):
     assert excluded[("ptx-jit", "cublas")].startswith("failed:no_kernel_image")
     assert excluded[("gpu", "tf32")].startswith("unavailable")
     assert {e["status"] for e in rule["excluded"]} == {"wrong", "failed", "unavailable"}
-    assert "cpu/onednn" in text
+    assert "cpu/onednn" in text and "cost model linear cpu/onednn: no held-out check (1 case)" in text
 
 
 def test_policy_refuses_mixed_hosts(tmp_path, run):

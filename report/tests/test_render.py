@@ -2,7 +2,9 @@ import json
 import os
 import re
 
+import pytest
 import synth
+from conftest import FIXTURES
 
 HOSTILE_CASE = "<img src=x onerror=alert(1)>"
 HOSTILE_IMPL = "<script>alert(2)<"
@@ -339,3 +341,57 @@ def test_limits_without_quiet_are_marked_not_known(tmp_path, run):
 def test_limits_with_a_bad_quiet_field_are_bad_input(tmp_path, run):
     code, _, err = render_with_limits(tmp_path, run, quiet="yes")
     assert code == 2 and "limits.json" in err and "'quiet'" in err
+
+
+# ---------------------------------------------------------------- render --probe and the policy sections
+PROBE = os.path.join(FIXTURES, "probe_binary.json")
+
+
+def test_render_shows_the_binary_verdict_table(tmp_path, run):
+    synth.multimode_set(str(tmp_path / "s"), processes=3)
+    code, _, _ = run("render", tmp_path / "s", "--probe", PROBE, "--out", tmp_path / "out")
+    assert code == 0
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "## Will these binaries run? (modebench probe --binary)" in summary
+    assert "| file | SASS | PTX | sm_86 | sm_120 | sm_86, CUDA_FORCE_PTX_JIT=1 | sm_120, CUDA_FORCE_PTX_JIT=1 |" in summary
+    assert "| libcublas.so | sm_75 sm_80 sm_86 sm_90 sm_100 sm_120 | compute_120 (ISA 9.0) | native sm_86 * |" in summary
+    assert "weakest on sm_86 under CUDA_FORCE_PTX_JIT=1: libcublas.so: no image" in summary
+    assert "<table class='binaries'>" in page and "title='neither SASS nor PTX" in page
+
+
+@pytest.mark.parametrize(
+    "text,why",
+    [
+        ("", "not JSON"),
+        ('{"schema": "modebench-probe/1"}', "not a modebench-probe-binary/1 document (schema 'modebench-probe/1'"),
+        ('{"schema": "modebench-probe-binary/1", "devices": [], "paths": [{"path": "x"}]}', "paths[0].kind is not a string"),
+        ("[1]", "not a modebench-probe-binary/1 document"),
+    ],
+)
+def test_render_refuses_a_bad_probe_file_before_writing(tmp_path, run, text, why):
+    synth.multimode_set(str(tmp_path / "s"), processes=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("earlier report")
+    bad = tmp_path / "probe.json"
+    bad.write_text(text)
+    code, _, err = run("render", tmp_path / "s", "--probe", bad, "--out", out)
+    assert code == 2 and err.count("\n") == 1 and str(bad) in err and why in err
+    assert (out / "index.html").read_text() == "earlier report"
+    code, _, err = run("render", tmp_path / "s", "--probe", tmp_path / "missing.json", "--out", out)
+    assert code == 2 and "cannot read" in err
+
+
+def test_render_shows_the_cost_model_and_what_the_policy_would_do(tmp_path, run):
+    synth.costmodel_set(str(tmp_path / "s"), processes=3, noise=0.0)
+    code, _, _ = run("render", tmp_path / "s", "--out", tmp_path / "out")
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert code == 0
+    assert "| linear | gpu | cublas | 4 | 0% | 0% | mobilenetv2_head 0%, square_1024 0%, xtts_mlp_down 0%, xtts_qkv 0% | 0% |" in summary
+    # held-out crossover of cpu and gpu on square_1024 (true: ~4.7), next to the measured one
+    row = next(line for line in summary.splitlines() if line.startswith("| linear/square_1024 | cpu/onednn vs gpu/cublas |"))
+    assert "| 4.7" in row or "| 4.6" in row or "| 4.8" in row
+    assert "| linear | BERT-base 768→768 | not measured | 1 | cpu/onednn | cost model (held-out error 0%) |" in summary
+    assert "| linear | BERT-base 768→768 | not measured | 64 | gpu/cublas | cost model (held-out error 0%) |" in summary
+    assert "| linear | MobileNetV2 head 1280→1000 | mobilenetv2_head: 1..4 cpu/onednn; 5..inf gpu/cublas | 64 | gpu/cublas | measured (confidence 1.00) |" in summary

@@ -1,0 +1,148 @@
+"""Shape -> features of one call, per op (ops.md): the one Python home of these formulas.
+
+The report's cost model (report/modebench_report/costmodel.py) fits on these features
+and the reader predicts with them, so both import this module; include/modebench/policy.hpp
+is the C++ home, tested against the same vectors (tests/vectors/policy_features.json).
+
+A shape is a mapping of integer dimensions (names as in PyTorch where it has them):
+  linear: in_features, out_features
+  conv2d: in_channels, out_channels, height, width, kernel_h, kernel_w, stride_h, stride_w,
+          pad_h, pad_w, groups (shorthands: kernel_size, stride, padding: an int or an
+          (h, w) pair; defaults stride 1, padding 0, groups 1)
+  ssim:   height, width, channels (default 3)
+  knn:    none (the batch is the number of points)
+The batch is the op's batch axis (B, N, image pairs, points).
+
+Features of one call, all floats:
+  flop          floating-point operations (ops.md)
+  bytes         bytes of inputs, weights and outputs
+  weight_bytes  the part of `bytes` that is weights (a cached hybrid keeps it on the host)
+  points        knn: the number of points
+and `kind`: the family of shapes a fitted model may be applied to (conv2d: dense,
+depthwise or grouped).
+"""
+
+from __future__ import annotations
+
+OPS = ("linear", "conv2d", "ssim", "knn")
+# ops.md gives no FLOP count for ssim; the harness counts the plain separable algorithm
+# per pixel: 3 products + 5 statistics x 2 passes x (11 mul + 10 add) + 21 for the
+# formula + 1 for the mean (ops/ssim/case.cpp).
+SSIM_FLOP_PER_PIXEL = 3 + 5 * 2 * 21 + 21 + 1
+FLOAT_BYTES = 4
+# knn: each point in (x, y, z) and its result out.
+KNN_BYTES_PER_POINT = FLOAT_BYTES * (3 + 1)
+
+_REQUIRED = {
+    "linear": ("in_features", "out_features"),
+    "conv2d": ("in_channels", "out_channels", "height", "width", "kernel_h", "kernel_w"),
+    "ssim": ("height", "width"),
+    "knn": (),
+}
+_DEFAULTS = {
+    "conv2d": {"stride_h": 1, "stride_w": 1, "pad_h": 0, "pad_w": 0, "groups": 1},
+    "ssim": {"channels": 3},
+}
+_PAIRS = {"kernel_size": ("kernel_h", "kernel_w"), "stride": ("stride_h", "stride_w"), "padding": ("pad_h", "pad_w")}
+
+
+class ShapeError(ValueError):
+    """A shape the op cannot have; str() is one line."""
+
+
+def _int(op, key, value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ShapeError(f"{op} shape: '{key}' must be an integer, got {value!r}")
+    return value
+
+
+def normalize(op: str, shape) -> dict:
+    """The canonical shape: every dimension the op's formulas use, shorthands expanded,
+    defaults filled in. ShapeError for an unknown op, a missing, unknown or non-positive
+    dimension."""
+    if op not in _REQUIRED:
+        raise ShapeError(f"unknown op '{op}' (known: {', '.join(OPS)})")
+    out = dict(_DEFAULTS.get(op, {}))
+    given = dict(shape or {})
+    for short, (h, w) in _PAIRS.items():
+        if short in given and op == "conv2d":
+            v = given.pop(short)
+            hv, wv = (v, v) if not isinstance(v, (tuple, list)) else tuple(v) if len(v) == 2 else (None, None)
+            if hv is None:
+                raise ShapeError(f"{op} shape: '{short}' must be an integer or a pair, got {v!r}")
+            given.setdefault(h, hv)
+            given.setdefault(w, wv)
+    known = set(_REQUIRED[op]) | set(_DEFAULTS.get(op, {}))
+    for key, value in given.items():
+        if key not in known:
+            raise ShapeError(f"{op} shape: unknown dimension '{key}' (known: {', '.join(sorted(known)) or 'none'})")
+        out[key] = _int(op, key, value)
+    missing = [k for k in _REQUIRED[op] if k not in out]
+    if missing:
+        raise ShapeError(f"{op} shape: missing {', '.join(missing)}")
+    for key, value in out.items():
+        if value < (0 if key.startswith("pad_") else 1):
+            raise ShapeError(f"{op} shape: '{key}' = {value} is out of range")
+    if op == "conv2d":
+        g = out["groups"]
+        if out["in_channels"] % g or out["out_channels"] % g:
+            raise ShapeError(f"conv2d shape: groups = {g} does not divide in_channels and out_channels")
+        if out["height"] + 2 * out["pad_h"] < out["kernel_h"] or out["width"] + 2 * out["pad_w"] < out["kernel_w"]:
+            raise ShapeError("conv2d shape: the kernel is larger than the padded image")
+    return out
+
+
+def conv2d_output(s: dict):
+    """(P, Q): the output height and width."""
+    p = (s["height"] + 2 * s["pad_h"] - s["kernel_h"]) // s["stride_h"] + 1
+    q = (s["width"] + 2 * s["pad_w"] - s["kernel_w"]) // s["stride_w"] + 1
+    return p, q
+
+
+def kind(op: str, s: dict) -> str:
+    if op != "conv2d" or s["groups"] == 1:
+        return "dense"
+    return "depthwise" if s["groups"] == s["in_channels"] == s["out_channels"] else "grouped"
+
+
+def features(op: str, shape, batch: int) -> dict:
+    """The features of one call of `op` on `shape` at `batch` (see the module doc)."""
+    s = normalize(op, shape)
+    b = _int(op, "batch", batch)
+    if b < 1:
+        raise ShapeError(f"{op}: batch = {b} must be at least 1")
+    f = float(b)
+    if op == "linear":
+        i, o = s["in_features"], s["out_features"]
+        weights = FLOAT_BYTES * (o * i + o)
+        flop, total = 2.0 * f * i * o, FLOAT_BYTES * (f * i + f * o) + weights
+        points = 0.0
+    elif op == "conv2d":
+        p, q = conv2d_output(s)
+        cg = s["in_channels"] // s["groups"]
+        k = s["out_channels"]
+        window = cg * s["kernel_h"] * s["kernel_w"]
+        weights = FLOAT_BYTES * (k * window + k)
+        flop = 2.0 * f * k * p * q * window
+        total = FLOAT_BYTES * (f * s["in_channels"] * s["height"] * s["width"] + f * k * p * q) + weights
+        points = 0.0
+    elif op == "ssim":
+        pixels = f * s["channels"] * s["height"] * s["width"]
+        # x and y in, the map out (4 bytes each per pixel), plus the mean.
+        flop, total, weights, points = SSIM_FLOP_PER_PIXEL * pixels, 3 * FLOAT_BYTES * pixels + FLOAT_BYTES, 0, 0.0
+    else:  # knn
+        flop, total, weights, points = 0.0, float(KNN_BYTES_PER_POINT) * f, 0, f
+    return {"flop": flop, "bytes": float(total), "weight_bytes": float(weights), "points": points, "kind": kind(op, s)}
+
+
+def term_value(term: str, feats: dict, copies_weights: bool) -> float:
+    """The value of one cost-model term: `call` (a fixed cost per call), `flop`, `bytes`,
+    `points`, or `copied` (bytes a hybrid call moves between device and host: everything,
+    or everything but the weights when they stay on the host)."""
+    if term == "call":
+        return 1.0
+    if term == "copied":
+        return feats["bytes"] - (0.0 if copies_weights else feats["weight_bytes"])
+    if term in ("flop", "bytes", "points"):
+        return feats[term]
+    raise ShapeError(f"unknown cost-model term '{term}'")

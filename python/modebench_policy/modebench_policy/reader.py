@@ -1,0 +1,371 @@
+"""Read a modebench fallback policy and answer, per call: which mode?
+
+    from modebench_policy import Policy
+    policy = Policy.load("policy.json")              # PolicyError on a bad file or another host
+    d = policy.choose("linear", {"in_features": 1280, "out_features": 1000}, batch=8)
+    d.mode, d.impl, d.confidence, d.reason, d.source
+
+`source` says where the answer comes from: "measured" (the batch ranges of a measured
+case of that shape), "model" (the fitted cost model, for shapes that were not measured;
+modebench-policy/2 only) or "default" (the safe default: the cpu mode, impl ""). A mode or
+impl the policy excludes on this host (failed, wrong, unavailable, not measured) is never
+chosen, and the reason names it. `Policy.load_or_default` never raises: a missing or bad
+file gives the safe default, whose reason carries the error.
+
+include/modebench/policy.hpp is the same reader in C++; both are tested against
+tests/vectors/policy_decisions.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+from . import host as _host
+from .features import OPS, ShapeError, features, normalize, term_value
+
+SCHEMA_V1 = "modebench-policy/1"
+SCHEMA_V2 = "modebench-policy/2"
+SCHEMAS = (SCHEMA_V1, SCHEMA_V2)
+SAFE_MODE = "cpu"  # data and compute on the host: works wherever the application runs
+SAFE_IMPL = ""  # no particular impl: whatever the application's own CPU path is
+MEASURED, MODEL, DEFAULT = "measured", "model", "default"
+
+
+class PolicyError(Exception):
+    """A policy that cannot be used; str() is one line naming the file."""
+
+
+class HostMismatch(PolicyError):
+    """The policy was measured on another host (load with allow_other_host=True to use it)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    mode: str
+    impl: str
+    confidence: float  # share of bootstrap resamples in which the choice stays fastest; None: no such number
+    reason: str
+    source: str  # MEASURED, MODEL or DEFAULT
+
+
+def _ms(seconds: float) -> str:
+    return "%.3g ms" % (seconds * 1e3)
+
+
+def _pct(x: float) -> str:
+    return "%.0f%%" % (100 * x)
+
+
+def _not_enough_runs(n) -> str:
+    return f"not enough runs (n = {n})"
+
+
+# ------------------------------------------------------------------ validation
+class _Check:
+    """Validates one document; every complaint names the file and the field."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def fail(self, where, why):
+        raise PolicyError(f"{self.path}: not a usable modebench policy: {where} {why}")
+
+    def obj(self, v, where):
+        if not isinstance(v, dict):
+            self.fail(where, "is not an object")
+        return v
+
+    def arr(self, v, where):
+        if not isinstance(v, list):
+            self.fail(where, "is not a list")
+        return v
+
+    def text(self, v, where):
+        if not isinstance(v, str):
+            self.fail(where, "is not a string")
+        return v
+
+    def integer(self, v, where, lo=None, null=False):
+        if v is None and null:
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or (lo is not None and v < lo):
+            self.fail(where, f"is not an integer{'' if lo is None else f' >= {lo}'}" + (" or null" if null else ""))
+        return v
+
+    def number(self, v, where, lo=None, hi=None, null=False):
+        if v is None and null:
+            return v
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            self.fail(where, "is not a finite number" + (" or null" if null else ""))
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            self.fail(where, f"= {v} is outside [{lo}, {hi if hi is not None else 'inf'}]")
+        return float(v)
+
+    def boolean(self, v, where):
+        if not isinstance(v, bool):
+            self.fail(where, "is not true/false")
+        return v
+
+
+def _provisional(r) -> bool:
+    """A range without enough runs: its mark, or (files without it) no confidence."""
+    return r["provisional"] if "provisional" in r else r.get("confidence") is None
+
+
+def _check_excluded(c, e, where, with_op=False):
+    c.obj(e, where)
+    for k in ("op",) * with_op + ("mode", "impl", "reason"):
+        c.text(e.get(k), f"{where}.{k}")
+    if "status" in e:
+        c.text(e["status"], f"{where}.status")
+
+
+def _check_rule(c, r, where, v2):
+    c.obj(r, where)
+    c.text(r.get("op"), f"{where}.op")
+    c.text(r.get("case"), f"{where}.case")
+    if r.get("shape") is not None:
+        for k, v in c.obj(r["shape"], f"{where}.shape").items():
+            c.integer(v, f"{where}.shape.{k}", lo=0)
+    elif v2 and "shape" not in r:
+        c.fail(f"{where}.shape", "is missing (null when the shape is not known)")
+    prev = 0
+    for j, x in enumerate(c.arr(r.get("ranges"), f"{where}.ranges")):
+        w = f"{where}.ranges[{j}]"
+        c.obj(x, w)
+        lo = c.integer(x.get("batch_min"), f"{w}.batch_min", lo=1)
+        hi = c.integer(x.get("batch_max"), f"{w}.batch_max", lo=lo, null=True)
+        if lo != prev + 1:
+            c.fail(f"{w}.batch_min", f"= {lo} does not follow the previous range (expected {prev + 1})")
+        if hi is None and j != len(r["ranges"]) - 1:
+            c.fail(f"{w}.batch_max", "is open (null) but the range is not the last")
+        prev = hi if hi is not None else prev
+        c.text(x.get("mode"), f"{w}.mode")
+        c.text(x.get("impl"), f"{w}.impl")
+        c.number(x.get("confidence"), f"{w}.confidence", 0, 1, null=True)
+        if "provisional" in x or v2:
+            c.boolean(x.get("provisional"), f"{w}.provisional")
+        if x.get("processes") is not None or v2:
+            c.integer(x.get("processes"), f"{w}.processes", lo=0)
+        if not _provisional(x) and x.get("confidence") is None:
+            c.fail(f"{w}.confidence", "is null but the range is not provisional")
+    if r["ranges"] and r["ranges"][-1].get("batch_max") is not None:
+        c.fail(f"{where}.ranges[-1].batch_max", "must be null (the last range is open)")
+    for j, e in enumerate(c.arr(r.get("excluded", []), f"{where}.excluded")):
+        _check_excluded(c, e, f"{where}.excluded[{j}]")
+    for j, b in enumerate(c.arr(r.get("measured_batches", []), f"{where}.measured_batches")):
+        c.integer(b, f"{where}.measured_batches[{j}]", lo=1)
+
+
+def _check_model(c, m, where):
+    c.obj(m, where)
+    for k in ("op", "mode", "impl"):
+        c.text(m.get(k), f"{where}.{k}")
+    terms = c.obj(m.get("terms"), f"{where}.terms")
+    if not terms:
+        c.fail(f"{where}.terms", "is empty")
+    for k, v in terms.items():
+        if k not in ("call", "flop", "bytes", "points", "copied"):
+            c.fail(f"{where}.terms.{k}", "is not a known term (call, flop, bytes, points, copied)")
+        c.number(v, f"{where}.terms.{k}", lo=0)
+    for j, k in enumerate(c.arr(m.get("kinds"), f"{where}.kinds")):
+        c.text(k, f"{where}.kinds[{j}]")
+    c.boolean(m.get("copies_weights"), f"{where}.copies_weights")
+    c.number(m.get("margin"), f"{where}.margin", lo=0)
+    if m.get("loco") is not None:
+        lo = c.obj(m["loco"], f"{where}.loco")
+        c.integer(lo.get("cases"), f"{where}.loco.cases", lo=2)
+        c.number(lo.get("median_rel_error"), f"{where}.loco.median_rel_error", lo=0)
+
+
+def validate(doc, path) -> dict:
+    """The document if it is a modebench-policy/1 or /2; PolicyError otherwise."""
+    c = _Check(path)
+    c.obj(doc, "the document")
+    schema = doc.get("schema")
+    if schema not in SCHEMAS:
+        raise PolicyError(f"{path}: schema is {schema!r}, expected one of {', '.join(SCHEMAS)}")
+    v2 = schema == SCHEMA_V2
+    c.obj(doc.get("host"), "host")
+    for i, r in enumerate(c.arr(doc.get("rules"), "rules")):
+        _check_rule(c, r, f"rules[{i}]", v2)
+    if v2:
+        ident = c.obj(doc.get("identity"), "identity")
+        for k in ("cpu_model", "gpu_cc", "driver"):
+            if ident.get(k) is not None:
+                c.text(ident[k], f"identity.{k}")
+        if ident.get("gpus") is not None:
+            for j, g in enumerate(c.arr(ident["gpus"], "identity.gpus")):
+                c.text(g, f"identity.gpus[{j}]")
+        for i, m in enumerate(c.arr(doc.get("models"), "models")):
+            _check_model(c, m, f"models[{i}]")
+        for i, e in enumerate(c.arr(doc.get("excluded"), "excluded")):
+            _check_excluded(c, e, f"excluded[{i}]", with_op=True)
+        for k, v in c.obj(doc.get("risks"), "risks").items():
+            c.integer(v, f"risks.{k}", lo=0)
+    return doc
+
+
+def read_document(path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise PolicyError(f"{path}: cannot read the policy: {e.strerror}") from None
+    if not raw.strip():
+        raise PolicyError(f"{path}: empty file, not a policy")
+    try:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path}: not UTF-8 text, not a policy") from None
+    except json.JSONDecodeError as e:
+        raise PolicyError(f"{path}: not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    except ValueError as e:
+        raise PolicyError(f"{path}: not JSON ({e} is not a number)") from None
+    return validate(doc, path)
+
+
+# ------------------------------------------------------------------ the policy
+class Policy:
+    def __init__(self, doc: dict, path: str = "(policy)", host_note: str = "", error: str = None):
+        """A validated document (see load); `error`: why this is the safe default instead."""
+        self.doc, self.path, self.host_note, self.error = doc, path, host_note, error
+        self.schema = doc.get("schema")
+        self._shapes = []  # the normalized shape of each rule, None where it has none or its op is unknown
+        for i, r in enumerate(doc["rules"]):
+            shape = None
+            if r.get("shape") is not None and r["op"] in OPS:
+                try:
+                    shape = normalize(r["op"], r["shape"])
+                except ShapeError as e:
+                    raise PolicyError(f"{path}: not a usable modebench policy: rules[{i}].shape: {e}") from None
+            self._shapes.append(shape)
+
+    # ---- loading
+    @classmethod
+    def load(cls, path, host: _host.HostFacts = None, allow_other_host: bool = False) -> "Policy":
+        """Reads and validates `path`, and compares its host identity with `host` (default:
+        HostFacts.detect(), this machine). PolicyError (one line) on a bad file;
+        HostMismatch when the hosts differ, unless allow_other_host."""
+        doc = read_document(path)
+        identity = doc["identity"] if doc["schema"] == SCHEMA_V2 else _host.identity_of_v1(doc["host"])
+        here = host if host is not None else _host.HostFacts.detect()
+        diff, _unchecked = _host.differences(identity, here)
+        note = ""
+        if diff:
+            what = "; ".join(f"{k}: here {_host.describe(a)}, policy {_host.describe(b)}" for k, a, b in diff)
+            if not allow_other_host:
+                raise HostMismatch(f"{path}: measured on another host ({what}); "
+                                   "load with allow_other_host=True to use it anyway")
+            note = f"policy from another host ({what})"
+        return cls(doc, str(path), note)
+
+    @classmethod
+    def safe_default(cls, why: str) -> "Policy":
+        """The safe default: every choice is the cpu mode, and says why."""
+        return cls({"schema": None, "host": {}, "rules": []}, "(none)", error=why)
+
+    @classmethod
+    def load_or_default(cls, path, host: _host.HostFacts = None, allow_other_host: bool = False) -> "Policy":
+        """As load, but a missing, bad or other-host file gives the safe default (cpu), whose
+        decisions carry the error in their reason; `error` holds it too."""
+        try:
+            return cls.load(path, host, allow_other_host)
+        except PolicyError as e:
+            return cls.safe_default(str(e))
+
+    # ---- the decision
+    def choose(self, op: str, shape, batch: int, case: str = None) -> Decision:
+        """The mode (and impl) for one call of `op` on `shape` at `batch`. `case` (optional)
+        names a measured case directly (knn's cases differ by point cloud, not shape).
+        ShapeError (a ValueError) for an unknown op or an impossible shape or batch."""
+        s = normalize(op, shape)
+        feats = features(op, s, batch)
+        if self.error is not None:
+            return self._decided(Decision(SAFE_MODE, SAFE_IMPL, None, f"safe default (cpu): {self.error}", DEFAULT))
+        rule = self._rule(op, s, case)
+        if rule is not None:
+            return self._decided(self._measured(rule, batch))
+        return self._decided(self._modelled(op, feats, case))
+
+    def _decided(self, d: Decision) -> Decision:
+        if self.host_note:
+            return Decision(d.mode, d.impl, d.confidence, f"{d.reason} [{self.host_note}]", d.source)
+        return d
+
+    def _rule(self, op, s, case):
+        for r, shape in zip(self.doc["rules"], self._shapes):
+            if r["op"] == op and (r["case"] == case if case is not None else shape == s):
+                return r
+        return None
+
+    @staticmethod
+    def _exclusions(entries) -> str:
+        """'; never chosen here: gpu/cublas, gpu/cublas_tf32 (unavailable: ...); hybrid/naive
+        (wrong ...)' (mode/impls sharing a reason together, in the policy's order) or ''."""
+        by_reason = {}
+        for e in entries:
+            by_reason.setdefault(e["reason"], []).append(f"{e['mode']}/{e['impl']}")
+        if not by_reason:
+            return ""
+        return "; never chosen here: " + "; ".join(f"{', '.join(lines)} ({why})" for why, lines in by_reason.items())
+
+    def _measured(self, rule, batch) -> Decision:
+        name = f"{rule['op']}/{rule['case']}"
+        excl = self._exclusions(rule.get("excluded", []))
+        if not rule["ranges"]:
+            return Decision(SAFE_MODE, SAFE_IMPL, None, f"safe default (cpu): no mode gave a correct result on {name}{excl}", DEFAULT)
+        r = next(x for x in rule["ranges"] if batch >= x["batch_min"] and (x["batch_max"] is None or batch <= x["batch_max"]))
+        span = f"{r['batch_min']}..{r['batch_max'] if r['batch_max'] is not None else 'inf'}"
+        provisional = _provisional(r)
+        if provisional:
+            certainty = f"provisional: {_not_enough_runs(r.get('processes', '?'))}"
+        else:
+            certainty = f"confidence {r['confidence']:.2f} over {r.get('processes', '?')} processes"
+        where = ""
+        batches = rule.get("measured_batches") or []
+        if batches and batch > max(batches):
+            where = f"; beyond the largest measured batch ({max(batches)})"
+        elif batches and batch < min(batches):
+            where = f"; below the smallest measured batch ({min(batches)})"
+        confidence = None if provisional else r.get("confidence")
+        reason = f"measured: {name} batch {batch} in {span}: {r['mode']}/{r['impl']} fastest ({certainty}){where}{excl}"
+        return Decision(r["mode"], r["impl"], confidence, reason, MEASURED)
+
+    def _modelled(self, op, feats, case) -> Decision:
+        missing = f"no measured case '{case}' of {op}" if case is not None else f"not a measured {op} shape"
+        if self.schema != SCHEMA_V2:
+            return Decision(SAFE_MODE, SAFE_IMPL, None,
+                            f"safe default (cpu): {missing}, and a {self.schema} policy has no cost model", DEFAULT)
+        excluded = [e for e in self.doc["excluded"] if e["op"] == op]
+        barred = {(e["mode"], e["impl"]) for e in excluded}
+        excl = self._exclusions(excluded)
+        risks = self.doc["risks"]
+        unknown_risk = max(risks.values(), default=0) + 1
+        preds = []
+        for m in self.doc["models"]:
+            if m["op"] != op or (m["mode"], m["impl"]) in barred or feats["kind"] not in m["kinds"]:
+                continue
+            t = sum(c * term_value(k, feats, m["copies_weights"]) for k, c in m["terms"].items())
+            preds.append((t, risks.get(m["mode"], unknown_risk), m))
+        if not preds:
+            return Decision(SAFE_MODE, SAFE_IMPL, None,
+                            f"safe default (cpu): {missing}, and no cost model covers {op} shapes of kind '{feats['kind']}'{excl}", DEFAULT)
+        preds.sort(key=lambda p: (p[0], p[1], p[2]["mode"], p[2]["impl"]))
+        best_t, best_risk, best = preds[0]
+        # A riskier mode must win by more than its model's held-out error.
+        safer = [p for p in preds if p[1] < best_risk and p[0] <= best_t * (1 + best["margin"])]
+        t, _, pick = min(safer, key=lambda p: (p[1], p[0])) if safer else preds[0]
+        others = [p for p in preds if p[2] is not pick]
+        reason = f"model: {missing}; predicted {pick['mode']}/{pick['impl']} {_ms(t)}"
+        if others:
+            reason += ", next " + ", ".join(f"{p[2]['mode']}/{p[2]['impl']} {_ms(p[0])}" for p in others[:2])
+        if pick is not best:
+            reason += (f"; {best['mode']}/{best['impl']} predicted faster but within its model's error "
+                       f"({_pct(best['margin'])}): the safer mode kept")
+        lo = pick.get("loco")
+        reason += (f"; held-out error {_pct(lo['median_rel_error'])} over {lo['cases']} cases" if lo
+                   else "; no held-out check (fitted on one case)")
+        return Decision(pick["mode"], pick["impl"], None, reason + excl, MODEL)

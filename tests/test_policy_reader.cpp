@@ -1,0 +1,211 @@
+// include/modebench/policy.hpp against the vectors the Python reader is tested with
+// (tests/vectors/policy_*.json, written by python/modebench_policy/tests/make_vectors.py):
+// the same features for every shape, the same decision (mode, impl, confidence, source and
+// reason) for every query; plus bad files, host identity and the safe default.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "include/modebench/policy.hpp"
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string vectors(const std::string& name) { return std::string(MODEBENCH_SOURCE_DIR) + "/tests/vectors/" + name; }
+
+json read(const std::string& name) {
+  std::ifstream in(vectors(name));
+  return json::parse(in);
+}
+
+modebench::Shape shape_of(const json& j) {
+  modebench::Shape s;
+  for (const auto& [k, v] : j.items()) s[k] = v.get<int64_t>();
+  return s;
+}
+
+modebench::HostFacts host_of(const json& h) {
+  if (h.is_null()) return host_of(json{{"cpu_model", "Synthetic CPU"}, {"gpus", {"Synthetic GPU"}}, {"gpu_cc", "12.0"},
+                                       {"driver", "580.65.06"}});
+  modebench::HostFacts f;
+  if (h["cpu_model"].is_string()) f.cpu_model = h["cpu_model"].get<std::string>();
+  if (h["gpus"].is_array()) f.gpus = h["gpus"].get<std::vector<std::string>>();
+  if (h["gpu_cc"].is_string()) f.gpu_cc = h["gpu_cc"].get<std::string>();
+  if (h["driver"].is_string()) f.driver = h["driver"].get<std::string>();
+  return f;
+}
+
+modebench::LoadOptions synthetic_host() { return {host_of(json()), false}; }
+
+fs::path temp_file(const std::string& name, const std::string& text) {
+  const fs::path p = fs::temp_directory_path() / ("modebench_policy_test_" + name + ".json");
+  std::ofstream(p) << text;
+  return p;
+}
+
+TEST(PolicyReader, FeaturesAgreeWithThePythonVectors) {
+  const json cases = read("policy_features.json");
+  ASSERT_GE(cases.size(), 10u);
+  for (const json& c : cases) {
+    const std::string op = c["op"];
+    const auto batch = c["batch"].get<int64_t>();
+    SCOPED_TRACE(c.dump());
+    if (c.value("error", false)) {
+      // Python-only spellings (pairs) are not in the error cases; every listed error is an error here too.
+      EXPECT_THROW(modebench::features(op, shape_of(c["shape"]), batch), modebench::ShapeError);
+      continue;
+    }
+    json shape = c["shape"];
+    const auto x = modebench::features(op, shape_of(shape), batch);
+    const json& want = c["features"];
+    EXPECT_DOUBLE_EQ(x.flop, want["flop"].get<double>());
+    EXPECT_DOUBLE_EQ(x.bytes, want["bytes"].get<double>());
+    EXPECT_DOUBLE_EQ(x.weight_bytes, want["weight_bytes"].get<double>());
+    EXPECT_DOUBLE_EQ(x.points, want["points"].get<double>());
+    EXPECT_EQ(x.kind, want["kind"].get<std::string>());
+  }
+}
+
+TEST(PolicyReader, DecisionsAgreeWithThePythonVectors) {
+  const json queries = read("policy_decisions.json");
+  ASSERT_GE(queries.size(), 20u);
+  for (const json& q : queries) {
+    SCOPED_TRACE(q.dump());
+    const auto policy = modebench::Policy::load(vectors(q["policy"]), {host_of(q["host"]), !q["host"].is_null()});
+    const std::string case_name = q["case"].is_null() ? "" : q["case"].get<std::string>();
+    const auto d = policy.choose(q["op"], shape_of(q["shape"]), q["batch"].get<int64_t>(), case_name);
+    const json& want = q["expect"];
+    EXPECT_EQ(d.mode, want["mode"].get<std::string>());
+    EXPECT_EQ(d.impl, want["impl"].get<std::string>());
+    EXPECT_EQ(d.source, want["source"].get<std::string>());
+    EXPECT_EQ(d.reason, want["reason"].get<std::string>());
+    if (want["confidence"].is_null()) {
+      EXPECT_FALSE(d.confidence.has_value());
+    } else {
+      ASSERT_TRUE(d.confidence.has_value());
+      EXPECT_DOUBLE_EQ(*d.confidence, want["confidence"].get<double>());
+    }
+  }
+}
+
+TEST(PolicyReader, ConvShorthandsExpandAsInPython) {
+  const auto s = modebench::normalize(
+      "conv2d", {{"in_channels", 3}, {"out_channels", 8}, {"height", 9}, {"width", 9}, {"kernel_size", 3}, {"stride", 2}});
+  EXPECT_EQ(s.at("kernel_h"), 3);
+  EXPECT_EQ(s.at("kernel_w"), 3);
+  EXPECT_EQ(s.at("stride_w"), 2);
+  EXPECT_EQ(s.at("pad_h"), 0);
+  EXPECT_EQ(s.at("groups"), 1);
+  EXPECT_EQ(s.count("kernel_size"), 0u);
+}
+
+TEST(PolicyReader, BadFilesGiveOneLineAndTheSafeDefault) {
+  const std::pair<std::string, std::string> bad[] = {
+      {"", "empty file"},
+      {"{schema:", "not JSON"},
+      {"{\"schema\": \"modebench-policy/1\", \"host\": {}, \"rules\": [], \"x\": NaN}", "not JSON"},
+      {"{\"schema\": \"modebench-policy/9\", \"host\": {}, \"rules\": []}", "schema is 'modebench-policy/9'"},
+      {"[1, 2]", "the document is not an object"},
+      {"{\"schema\": \"modebench-policy/2\", \"host\": {}, \"rules\": [], \"identity\": {}}", "models is not a list"},
+      {"{\"schema\": \"modebench-policy/1\", \"host\": {}, \"rules\": [{\"op\": \"linear\", \"case\": \"x\", \"ranges\": "
+       "[{\"batch_min\": 1, \"batch_max\": 4, \"mode\": \"cpu\", \"impl\": \"a\", \"confidence\": 0.5}]}]}",
+       "must be null"},
+      {"{\"schema\": \"modebench-policy/1\", \"host\": {}, \"rules\": [{\"op\": \"linear\", \"case\": \"x\", \"ranges\": "
+       "[{\"batch_min\": 1, \"batch_max\": null, \"mode\": \"cpu\", \"impl\": \"a\", \"confidence\": 1.5}]}]}",
+       "rules[0].ranges[0].confidence"},
+  };
+  int i = 0;
+  for (const auto& [text, message] : bad) {
+    const fs::path p = temp_file("bad" + std::to_string(i++), text);
+    SCOPED_TRACE(text);
+    try {
+      modebench::Policy::load(p.string(), synthetic_host());
+      ADD_FAILURE() << "accepted";
+    } catch (const modebench::PolicyError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(message), std::string::npos) << what;
+      EXPECT_EQ(what.rfind(p.string(), 0), 0u) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+    const auto fallback = modebench::Policy::load_or_default(p.string(), synthetic_host());
+    const auto d = fallback.choose("linear", {{"in_features", 8}, {"out_features", 8}}, 4);
+    EXPECT_EQ(d.mode, "cpu");
+    EXPECT_EQ(d.impl, "");
+    EXPECT_EQ(d.source, modebench::kDefault);
+    EXPECT_EQ(d.reason.rfind("safe default (cpu): ", 0), 0u);
+    EXPECT_TRUE(fallback.is_default());
+    fs::remove(p);
+  }
+  EXPECT_THROW(modebench::Policy::load("/nonexistent/policy.json", synthetic_host()), modebench::PolicyError);
+}
+
+TEST(PolicyReader, AnotherHostIsRefusedUnlessAllowed) {
+  modebench::HostFacts other = host_of(json());
+  other.gpu_cc = "8.6";
+  const std::string path = vectors("policy_synthetic_v2.json");
+  try {
+    modebench::Policy::load(path, {other, false});
+    ADD_FAILURE() << "accepted another host";
+  } catch (const modebench::HostMismatch& e) {
+    EXPECT_NE(std::string(e.what()).find("gpu_cc: here '8.6', policy '12.0'"), std::string::npos) << e.what();
+  }
+  const auto allowed = modebench::Policy::load(path, {other, true});
+  EXPECT_NE(allowed.choose("linear", {{"in_features", 1280}, {"out_features", 1000}}, 64).reason.find("policy from another host"),
+            std::string::npos);
+  // Facts the application does not know are not compared.
+  modebench::HostFacts partial;
+  partial.cpu_model = "Synthetic CPU";
+  EXPECT_EQ(modebench::Policy::load(path, {partial, false}).choose("linear", {{"in_features", 1280}, {"out_features", 1000}}, 64).mode,
+            "gpu");
+}
+
+TEST(PolicyReader, DetectReadsProc) {
+  const fs::path root = fs::temp_directory_path() / "modebench_policy_test_proc";
+  fs::remove_all(root);
+  fs::create_directories(root / "driver/nvidia/gpus/0000:01:00.0");
+  std::ofstream(root / "driver/nvidia/gpus/0000:01:00.0/information") << "Model: \t\t NVIDIA GeForce RTX 5090\nIRQ: 1\n";
+  std::ofstream(root / "driver/nvidia/version")
+      << "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  575.51.02  Release Build\n";
+  std::ofstream(root / "cpuinfo") << "processor: 0\nmodel name\t: AMD Ryzen 9 9950X 16-Core Processor\n";
+  const auto h = modebench::HostFacts::detect("12.0", root.string());
+  EXPECT_EQ(h.cpu_model.value_or(""), "AMD Ryzen 9 9950X 16-Core Processor");
+  ASSERT_TRUE(h.gpus.has_value());
+  EXPECT_EQ(*h.gpus, std::vector<std::string>{"NVIDIA GeForce RTX 5090"});
+  EXPECT_EQ(h.driver.value_or(""), "575.51.02");
+  const auto bare = modebench::HostFacts::detect(std::nullopt, (root / "nothing").string());
+  EXPECT_FALSE(bare.cpu_model.has_value());
+  EXPECT_TRUE(bare.gpus.has_value() && bare.gpus->empty());
+  EXPECT_FALSE(bare.driver.has_value());
+  fs::remove_all(root);
+}
+
+TEST(PolicyReader, BadShapesThrow) {
+  const auto p = modebench::Policy::load(vectors("policy_synthetic_v2.json"), synthetic_host());
+  EXPECT_THROW(p.choose("linear", {{"in_features", 3}}, 1), modebench::ShapeError);
+  EXPECT_THROW(p.choose("linear", {{"in_features", 3}, {"out_features", 3}}, 0), modebench::ShapeError);
+  EXPECT_THROW(p.choose("pool2d", {}, 1), modebench::ShapeError);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(PolicyReader, ADeviceNameWithANoteIsNoGpuName) {
+  json doc = read("policy_synthetic_v1.json");
+  doc["host"]["device_name"] = "none (no CUDA driver (libcuda not loadable))";
+  doc["host"]["device_cc"] = "none";
+  const fs::path p = temp_file("note", doc.dump());
+  modebench::HostFacts here;
+  here.cpu_model = "Synthetic CPU";
+  here.gpus = std::vector<std::string>{"Any GPU"};
+  here.gpu_cc = "9.0";
+  EXPECT_EQ(modebench::Policy::load(p.string(), {here, false}).host_note(), "");
+  fs::remove(p);
+}
+
+}  // namespace
