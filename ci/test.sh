@@ -17,4 +17,4 @@ cmake --build "$portable" --parallel "$(nproc)"
 # (the real-binary listings of probe --binary do not depend on the CPU paths: run once, above)
 ctest --test-dir "$portable" -L unit -E "^BinaryReal\\." --output-on-failure --parallel "$(nproc)"
 # The report stage and the nightly script's own logic (builds a CPU-only variant once).
-python3 -m pytest -q report/tests ci/tests
+python3 -m pytest -q report/tests python/modebench_policy/tests ci/tests
