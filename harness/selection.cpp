@@ -103,7 +103,10 @@ std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
     for (Mode m : modes)
       for (const auto& impl : impls_for(*c, m)) {
         if (!selected(sel.impls, impl)) continue;
-        for (int64_t b : batches) entries.push_back(Entry{c, m, impl, b});
+        const Impl* row = c->find_impl(impl, spec_of(m).rows);
+        const bool quick_subset = sel.batches.empty() && sel.profile == Profile::quick && row && row->in_quick_profile;
+        for (int64_t b : batches)
+          if (!quick_subset || row->in_quick_profile(b)) entries.push_back(Entry{c, m, impl, b});
       }
   }
   return entries;
