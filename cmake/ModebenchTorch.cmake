@@ -39,7 +39,7 @@ if(MODEBENCH_TORCH_CHILD)
     target_link_libraries(mb_libtorch INTERFACE -Wl,--no-as-needed ${_lib}/libtorch_cuda.so -Wl,--as-needed)
   endif()
   target_compile_definitions(mb_libtorch INTERFACE MODEBENCH_TORCH_VERSION="${MODEBENCH_TORCH_VERSION}")
-  message(STATUS "modebench-torch: torch ${MODEBENCH_TORCH_VERSION} from ${MODEBENCH_TORCH_ROOT} "
+  message(STATUS "modebench-torch: torch ${MODEBENCH_TORCH_VERSION} of ${MODEBENCH_TORCH_PYTHON} "
                  "(_GLIBCXX_USE_CXX11_ABI=${MODEBENCH_TORCH_CXX11_ABI})")
   return()
 endif()

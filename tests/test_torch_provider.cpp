@@ -1,5 +1,6 @@
 // The torch provider's rows in the harness: where they run, which hybrid impls a case offers, the
 // quick profile's per-impl batches, and that this executable's CUDA device is torch's.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include "bench/torch/torch_facts.hpp"
@@ -62,22 +63,27 @@ TEST(TorchProvider, QuickProfileBatchesPerImpl) {
   sel.batches = {2};
   EXPECT_EQ(expand(registry(), sel).size(), 3u);
 
+  // knn: torch_exact at the smallest N; torch (wrong: cdist's matrix form) not at all.
   Selection knn;
   knn.ops = {"knn"};
   knn.cases = {"uniform"};
   knn.modes = {"cpu"};
   EXPECT_EQ(names(expand(registry(), knn)),
-            (std::vector<std::string>{
-                "knn/uniform/mode:cpu/impl:grid/batch:10000", "knn/uniform/mode:cpu/impl:grid/batch:100000",
-                "knn/uniform/mode:cpu/impl:torch/batch:10000", "knn/uniform/mode:cpu/impl:torch_exact/batch:10000"}));
+            (std::vector<std::string>{"knn/uniform/mode:cpu/impl:grid/batch:10000",
+                                      "knn/uniform/mode:cpu/impl:grid/batch:100000",
+                                      "knn/uniform/mode:cpu/impl:torch_exact/batch:10000"}));
+  // linear: two of the five shapes.
+  Selection linear;
+  linear.ops = {"linear"};
+  linear.modes = {"cpu"};
+  linear.impls = {"torch"};
+  EXPECT_EQ(expand(registry(), linear).size(), 2u * 4u);
 }
 
 // torch_device.cpp, not harness/device/no_cuda.cpp, defines the device of this executable: the
 // link order that makes it so is checked here.
 TEST(TorchProvider, TheCudaDeviceHereIsTorchs) {
-  std::map<std::string, std::string> facts;
-  for (const auto& [k, v] : cuda_facts()) facts[k] = v;
-  EXPECT_NE(facts.at("device_name"), "none") << "the no-CUDA stand-in was linked";
+  EXPECT_TRUE(cuda_facts().empty()) << "the no-CUDA stand-in was linked (its facts say none)";
   const std::string why = torch_device_unavailable();
   if (why.empty()) {
     EXPECT_NE(cuda_device().description().find("through torch"), std::string::npos);
@@ -88,6 +94,23 @@ TEST(TorchProvider, TheCudaDeviceHereIsTorchs) {
     } catch (const Unavailable& u) {
       EXPECT_EQ(std::string(u.what()), why);
     }
+  }
+}
+
+// libtorch_cpu calls its bundled BLAS through exported symbols: the first library in the
+// process's search order that defines them serves every call. It must be torch's own, not the
+// OpenBLAS the harness's impls link (then torch's GEMMs would be OpenBLAS's).
+TEST(TorchProvider, TorchsBlasSymbolsResolveToTorch) {
+  for (const char* symbol : {"sgemm_", "sgemv_", "cblas_sgemm"}) {
+    void* torch_cpu = dlopen("libtorch_cpu.so", RTLD_LAZY | RTLD_NOLOAD);
+    ASSERT_NE(torch_cpu, nullptr);
+    void* own = dlsym(torch_cpu, symbol);
+    dlclose(torch_cpu);
+    if (!own) continue;  // this wheel's BLAS does not export it
+    Dl_info first{};
+    ASSERT_NE(dladdr(dlsym(RTLD_DEFAULT, symbol), &first), 0) << symbol;
+    EXPECT_NE(std::string(first.dli_fname).find("libtorch_cpu"), std::string::npos)
+        << symbol << " resolves to " << first.dli_fname;
   }
 }
 

@@ -10,7 +10,6 @@
 #include "harness/context.hpp"
 #include "harness/device/cuda_errors.hpp"
 #include "harness/status.hpp"
-#include "probe/arch.hpp"
 
 namespace mb {
 namespace {
@@ -62,20 +61,9 @@ Device& cuda_device() {
   return device;
 }
 
-Facts cuda_facts() {
-  const TorchCudaRuntime& rt = torch_cuda_runtime();
-  const bool device = torch_device_unavailable().empty();
-  auto version = [](int v) { return v > 0 ? cuda_version_string(v) : std::string("none"); };
-  // This process was built without a toolkit and runs torch's own CUDA libraries.
-  return {{"cuda_toolkit", "none"},
-          {"cuda_archs", "none"},
-          {"cuda_runtime", rt.present ? version(rt.runtime_version) : "none"},
-          {"cuda_driver", version(rt.driver_version)},
-          {"device_name", device ? rt.device_name : "none (" + torch_device_unavailable() + ")"},
-          {"device_cc", device ? std::to_string(rt.device_cc / 10) + "." + std::to_string(rt.device_cc % 10) : "none"},
-          {"cublas_version", "none"},
-          {"cudnn_version", "none"},
-          {"cudnn_max_device_version", "none"}};
-}
+// None: the child's records join modebench's file, whose CUDA facts (its toolkit build, the
+// driver, the device) stand for the run and form the host key, and fill in the keys a child's
+// log lacks. What torch's own CUDA is and sees are torch_* facts (torch_facts()).
+Facts cuda_facts() { return {}; }
 
 }  // namespace mb

@@ -2,7 +2,7 @@
 // In modebench-torch, the process's CUDA device is the one torch's own runtime drives: this file
 // defines the harness's cuda_device() and cuda_facts() for the child (linked in place of the
 // no-CUDA stand-ins of harness/device/no_cuda.cpp, which the linker then leaves out of the
-// harness archive; tests/test_torch_device.cpp checks it). Torch impls allocate and copy
+// harness archive; tests/test_torch_provider.cpp checks it). Torch impls allocate and copy
 // through torch; the device serves the runner (lost after a sticky error, stale errors cleared,
 // first use per impl) and torch's stream.
 #include <c10/core/Stream.h>
