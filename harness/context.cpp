@@ -45,14 +45,12 @@ std::string cpu_model() {
 
 int thread_count() { return omp_get_max_threads(); }
 
-namespace {
 std::string first_line(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
   return line;
 }
-}  // namespace
 
 std::string nvidia_driver_release() {
   // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  565.57.01  ..."

@@ -20,6 +20,8 @@ std::string blas_description();
 std::string onednn_version();
 std::string cpu_model();
 int thread_count();
+// The first line of a text file (a /proc or /sys fact); empty when unreadable.
+std::string first_line(const std::string& path);
 // The NVIDIA kernel module's release ("565.57.01") from /proc/driver/nvidia/version; empty when absent.
 std::string nvidia_driver_release();
 // GPU models the driver lists (/proc/driver/nvidia/gpus/*/information), comma-separated; empty when none.

@@ -29,5 +29,4 @@ RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cf
                           const std::string& json_out, std::vector<std::string> gbench_args,
                           const std::string& entry_log = {});
 
-
 }  // namespace mb

@@ -45,8 +45,9 @@ class PreparedEntry {
  private:
   void prepare(const RunConfig& cfg);
   std::unique_ptr<Instance> make_instance(const RunConfig& cfg, Problem& p);
-  // Runs `inst` once on poisoned outputs and validates; returns the first call's time.
-  double run_and_validate(Instance& inst, Problem& p, Validation& v);
+  // Runs `inst` once on poisoned outputs and validates; returns the call's time (and its host
+  // wall-clock time in `wall_ms`, validation excluded).
+  double run_and_validate(Instance& inst, Problem& p, Validation& v, double* wall_ms = nullptr);
   void check_reduced_size(const RunConfig& cfg);
   void label_cold_loads();
   // Sets the status from the exception being handled; a sticky device failure marks the device lost.

@@ -34,25 +34,13 @@ namespace mb {
 
 using nlohmann::json;
 
-namespace {
-
-std::string read_first_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-}  // namespace
-
 std::string pcie_link_from_sysfs(const std::string& bus_id) {
   if (bus_id.empty()) return {};
   const std::string dir = "/sys/bus/pci/devices/" + bus_id + "/";
-  const std::string speed = read_first_line(dir + "current_link_speed"),
-                    width = read_first_line(dir + "current_link_width");
+  const std::string speed = first_line(dir + "current_link_speed"), width = first_line(dir + "current_link_width");
   if (speed.empty() || width.empty()) return {};
   std::string out = "current " + speed + " x" + width;
-  const std::string ms = read_first_line(dir + "max_link_speed"), mw = read_first_line(dir + "max_link_width");
+  const std::string ms = first_line(dir + "max_link_speed"), mw = first_line(dir + "max_link_width");
   if (!ms.empty() && !mw.empty()) out += " (max " + ms + " x" + mw + ")";
   return out;
 }

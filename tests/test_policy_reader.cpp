@@ -30,8 +30,9 @@ modebench::Shape shape_of(const json& j) {
 }
 
 modebench::HostFacts host_of(const json& h) {
-  if (h.is_null()) return host_of(json{{"cpu_model", "Synthetic CPU"}, {"gpus", {"Synthetic GPU"}}, {"gpu_cc", "12.0"},
-                                       {"driver", "580.65.06"}});
+  if (h.is_null())
+    return host_of(
+        json{{"cpu_model", "Synthetic CPU"}, {"gpus", {"Synthetic GPU"}}, {"gpu_cc", "12.0"}, {"driver", "580.65.06"}});
   modebench::HostFacts f;
   if (h["cpu_model"].is_string()) f.cpu_model = h["cpu_model"].get<std::string>();
   if (h["gpus"].is_array()) f.gpus = h["gpus"].get<std::vector<std::string>>();
@@ -95,7 +96,8 @@ TEST(PolicyReader, DecisionsAgreeWithThePythonVectors) {
 
 TEST(PolicyReader, ConvShorthandsExpandAsInPython) {
   const auto s = modebench::normalize(
-      "conv2d", {{"in_channels", 3}, {"out_channels", 8}, {"height", 9}, {"width", 9}, {"kernel_size", 3}, {"stride", 2}});
+      "conv2d",
+      {{"in_channels", 3}, {"out_channels", 8}, {"height", 9}, {"width", 9}, {"kernel_size", 3}, {"stride", 2}});
   EXPECT_EQ(s.at("kernel_h"), 3);
   EXPECT_EQ(s.at("kernel_w"), 3);
   EXPECT_EQ(s.at("stride_w"), 2);
@@ -112,10 +114,12 @@ TEST(PolicyReader, BadFilesGiveOneLineAndTheSafeDefault) {
       {"{\"schema\": \"modebench-policy/9\", \"host\": {}, \"rules\": []}", "schema is 'modebench-policy/9'"},
       {"[1, 2]", "the document is not an object"},
       {"{\"schema\": \"modebench-policy/2\", \"host\": {}, \"rules\": [], \"identity\": {}}", "models is not a list"},
-      {"{\"schema\": \"modebench-policy/1\", \"host\": {}, \"rules\": [{\"op\": \"linear\", \"case\": \"x\", \"ranges\": "
+      {"{\"schema\": \"modebench-policy/1\", \"host\": {}, \"rules\": [{\"op\": \"linear\", \"case\": \"x\", "
+       "\"ranges\": "
        "[{\"batch_min\": 1, \"batch_max\": 4, \"mode\": \"cpu\", \"impl\": \"a\", \"confidence\": 0.5}]}]}",
        "must be null"},
-      {"{\"schema\": \"modebench-policy/1\", \"host\": {}, \"rules\": [{\"op\": \"linear\", \"case\": \"x\", \"ranges\": "
+      {"{\"schema\": \"modebench-policy/1\", \"host\": {}, \"rules\": [{\"op\": \"linear\", \"case\": \"x\", "
+       "\"ranges\": "
        "[{\"batch_min\": 1, \"batch_max\": null, \"mode\": \"cpu\", \"impl\": \"a\", \"confidence\": 1.5}]}]}",
        "rules[0].ranges[0].confidence"},
   };
@@ -155,12 +159,15 @@ TEST(PolicyReader, AnotherHostIsRefusedUnlessAllowed) {
     EXPECT_NE(std::string(e.what()).find("gpu_cc: here '8.6', policy '12.0'"), std::string::npos) << e.what();
   }
   const auto allowed = modebench::Policy::load(path, {other, true});
-  EXPECT_NE(allowed.choose("linear", {{"in_features", 1280}, {"out_features", 1000}}, 64).reason.find("policy from another host"),
+  EXPECT_NE(allowed.choose("linear", {{"in_features", 1280}, {"out_features", 1000}}, 64)
+                .reason.find("policy from another host"),
             std::string::npos);
   // Facts the application does not know are not compared.
   modebench::HostFacts partial;
   partial.cpu_model = "Synthetic CPU";
-  EXPECT_EQ(modebench::Policy::load(path, {partial, false}).choose("linear", {{"in_features", 1280}, {"out_features", 1000}}, 64).mode,
+  EXPECT_EQ(modebench::Policy::load(path, {partial, false})
+                .choose("linear", {{"in_features", 1280}, {"out_features", 1000}}, 64)
+                .mode,
             "gpu");
 }
 
@@ -168,7 +175,8 @@ TEST(PolicyReader, DetectReadsProc) {
   const fs::path root = fs::temp_directory_path() / "modebench_policy_test_proc";
   fs::remove_all(root);
   fs::create_directories(root / "driver/nvidia/gpus/0000:01:00.0");
-  std::ofstream(root / "driver/nvidia/gpus/0000:01:00.0/information") << "Model: \t\t NVIDIA GeForce RTX 5090\nIRQ: 1\n";
+  std::ofstream(root / "driver/nvidia/gpus/0000:01:00.0/information")
+      << "Model: \t\t NVIDIA GeForce RTX 5090\nIRQ: 1\n";
   std::ofstream(root / "driver/nvidia/version")
       << "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  575.51.02  Release Build\n";
   std::ofstream(root / "cpuinfo") << "processor: 0\nmodel name\t: AMD Ryzen 9 9950X 16-Core Processor\n";

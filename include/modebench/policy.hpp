@@ -37,8 +37,8 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -133,7 +133,9 @@ inline Shape normalize(const std::string& op, const Shape& shape) {
   Shape given = shape;
   if (op == "conv2d") {
     const std::pair<const char*, std::pair<const char*, const char*>> pairs[] = {
-        {"kernel_size", {"kernel_h", "kernel_w"}}, {"stride", {"stride_h", "stride_w"}}, {"padding", {"pad_h", "pad_w"}}};
+        {"kernel_size", {"kernel_h", "kernel_w"}},
+        {"stride", {"stride_h", "stride_w"}},
+        {"padding", {"pad_h", "pad_w"}}};
     for (const auto& [shorthand, hw] : pairs) {
       auto it = given.find(shorthand);
       if (it == given.end()) continue;
@@ -148,8 +150,8 @@ inline Shape normalize(const std::string& op, const Shape& shape) {
   std::sort(known.begin(), known.end());
   for (const auto& [key, value] : given) {
     if (!std::binary_search(known.begin(), known.end(), key))
-      throw ShapeError(op + " shape: unknown dimension '" + key + "' (known: " +
-                       (known.empty() ? std::string("none") : d::join(known, ", ")) + ")");
+      throw ShapeError(op + " shape: unknown dimension '" + key +
+                       "' (known: " + (known.empty() ? std::string("none") : d::join(known, ", ")) + ")");
     out[key] = value;
   }
   std::vector<std::string> missing;
@@ -275,7 +277,8 @@ class Policy {
   static Policy load(const std::string& path, const LoadOptions& options = {}) {
     Policy p(read_document(path), path);
     const json& doc = p.doc_;
-    const Identity ident = doc["schema"] == kPolicySchemaV2 ? identity_of(doc["identity"]) : identity_of_v1(doc["host"]);
+    const Identity ident =
+        doc["schema"] == kPolicySchemaV2 ? identity_of(doc["identity"]) : identity_of_v1(doc["host"]);
     const HostFacts here = options.host ? *options.host : HostFacts::detect();
     std::vector<std::string> diff;
     auto compare = [&diff](const char* fact, const auto& mine, const auto& theirs) {
@@ -356,7 +359,8 @@ class Policy {
         try {
           shape = normalize(r["op"].get<std::string>(), r["shape"].get<Shape>());
         } catch (const ShapeError& e) {
-          throw PolicyError(path_ + ": not a usable modebench policy: rules[" + std::to_string(i) + "].shape: " + e.what());
+          throw PolicyError(path_ + ": not a usable modebench policy: rules[" + std::to_string(i) +
+                            "].shape: " + e.what());
         }
       }
       shapes_.push_back(shape);
@@ -373,7 +377,8 @@ class Policy {
     if (!v.is_string()) return std::nullopt;
     std::string s = HostFacts::trim(v.get<std::string>());
     std::string lower = s;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (lower.empty() || lower == "none" || lower == "unknown" || lower.rfind("none (", 0) == 0 ||
         lower.rfind("unknown (", 0) == 0)
       return std::nullopt;
@@ -421,7 +426,8 @@ class Policy {
                                    bool null = false) const {
       if (v.is_null() && null) return std::nullopt;
       if (!v.is_number_integer() || (lo && v.get<int64_t>() < *lo))
-        fail(where, "is not an integer" + (lo ? " >= " + std::to_string(*lo) : std::string()) + (null ? " or null" : ""));
+        fail(where,
+             "is not an integer" + (lo ? " >= " + std::to_string(*lo) : std::string()) + (null ? " or null" : ""));
       return v.get<int64_t>();
     }
     void number(const json& v, const std::string& where, std::optional<double> lo = std::nullopt,
@@ -477,8 +483,8 @@ class Policy {
       const int64_t lo = *c.integer(at(x, "batch_min"), w + ".batch_min", 1);
       const auto hi = c.integer(at(x, "batch_max"), w + ".batch_max", lo, true);
       if (lo != prev + 1)
-        c.fail(w + ".batch_min",
-               "= " + std::to_string(lo) + " does not follow the previous range (expected " + std::to_string(prev + 1) + ")");
+        c.fail(w + ".batch_min", "= " + std::to_string(lo) + " does not follow the previous range (expected " +
+                                     std::to_string(prev + 1) + ")");
       if (!hi && j != ranges.size() - 1) c.fail(w + ".batch_max", "is open (null) but the range is not the last");
       if (hi) prev = *hi;
       c.text(at(x, "mode"), w + ".mode");
@@ -493,11 +499,13 @@ class Policy {
       c.fail(where + ".ranges[-1].batch_max", "must be null (the last range is open)");
     if (r.contains("excluded")) {
       const json& ex = c.arr(r["excluded"], where + ".excluded");
-      for (size_t j = 0; j < ex.size(); ++j) check_excluded(c, ex[j], where + ".excluded[" + std::to_string(j) + "]", false);
+      for (size_t j = 0; j < ex.size(); ++j)
+        check_excluded(c, ex[j], where + ".excluded[" + std::to_string(j) + "]", false);
     }
     if (r.contains("measured_batches")) {
       const json& mb = c.arr(r["measured_batches"], where + ".measured_batches");
-      for (size_t j = 0; j < mb.size(); ++j) c.integer(mb[j], where + ".measured_batches[" + std::to_string(j) + "]", 1);
+      for (size_t j = 0; j < mb.size(); ++j)
+        c.integer(mb[j], where + ".measured_batches[" + std::to_string(j) + "]", 1);
     }
   }
 
@@ -527,7 +535,8 @@ class Policy {
     c.obj(doc, "the document");
     const json& schema = at(doc, "schema");
     if (schema != kPolicySchemaV1 && schema != kPolicySchemaV2)
-      throw PolicyError(path + ": schema is " + (schema.is_string() ? "'" + schema.get<std::string>() + "'" : schema.dump()) +
+      throw PolicyError(path + ": schema is " +
+                        (schema.is_string() ? "'" + schema.get<std::string>() + "'" : schema.dump()) +
                         ", expected one of " + kPolicySchemaV1 + ", " + kPolicySchemaV2);
     const bool v2 = schema == kPolicySchemaV2;
     c.obj(at(doc, "host"), "host");
@@ -593,22 +602,26 @@ class Policy {
     const std::string excl = exclusions(rule.value("excluded", json::array()));
     const json& ranges = rule["ranges"];
     if (ranges.empty())
-      return {kSafeMode, kSafeImpl, std::nullopt, "safe default (cpu): no mode gave a correct result on " + name + excl, kDefault};
+      return {kSafeMode, kSafeImpl, std::nullopt, "safe default (cpu): no mode gave a correct result on " + name + excl,
+              kDefault};
     const json* hit = &ranges.back();
     for (const json& x : ranges)
-      if (batch >= x["batch_min"].get<int64_t>() && (at(x, "batch_max").is_null() || batch <= at(x, "batch_max").get<int64_t>())) {
+      if (batch >= x["batch_min"].get<int64_t>() &&
+          (at(x, "batch_max").is_null() || batch <= at(x, "batch_max").get<int64_t>())) {
         hit = &x;
         break;
       }
     const json& r = *hit;
-    const std::string span = std::to_string(r["batch_min"].get<int64_t>()) + ".." +
-                             (at(r, "batch_max").is_null() ? std::string("inf") : std::to_string(at(r, "batch_max").get<int64_t>()));
+    const std::string span =
+        std::to_string(r["batch_min"].get<int64_t>()) + ".." +
+        (at(r, "batch_max").is_null() ? std::string("inf") : std::to_string(at(r, "batch_max").get<int64_t>()));
     const bool provisional = provisional_range(r);
     const json& processes = at(r, "processes");
     const std::string n = processes.is_null() ? "?" : std::to_string(processes.get<int64_t>());
-    const std::string certainty =
-        provisional ? "provisional: not enough runs (n = " + n + ")"
-                    : "confidence " + policy_detail::fmt("%.2f", at(r, "confidence").get<double>()) + " over " + n + " processes";
+    const std::string certainty = provisional
+                                      ? "provisional: not enough runs (n = " + n + ")"
+                                      : "confidence " + policy_detail::fmt("%.2f", at(r, "confidence").get<double>()) +
+                                            " over " + n + " processes";
     std::string where;
     if (rule.contains("measured_batches") && !rule["measured_batches"].empty()) {
       const auto b = rule["measured_batches"].get<std::vector<int64_t>>();
@@ -654,13 +667,15 @@ class Policy {
       const auto& kinds = m["kinds"];
       if (barred || std::find(kinds.begin(), kinds.end(), x.kind) == kinds.end()) continue;
       double t = 0;
-      for (const auto& [term, c] : m["terms"].items()) t += c.get<double>() * term_value(term, x, m["copies_weights"].get<bool>());
+      for (const auto& [term, c] : m["terms"].items())
+        t += c.get<double>() * term_value(term, x, m["copies_weights"].get<bool>());
       const std::string mode = m["mode"].get<std::string>();
       preds.push_back({t, risks.contains(mode) ? risks[mode].get<int64_t>() : unknown_risk, &m});
     }
     if (preds.empty())
       return {kSafeMode, kSafeImpl, std::nullopt,
-              "safe default (cpu): " + missing + ", and no cost model covers " + op + " shapes of kind '" + x.kind + "'" + excl,
+              "safe default (cpu): " + missing + ", and no cost model covers " + op + " shapes of kind '" + x.kind +
+                  "'" + excl,
               kDefault};
     std::stable_sort(preds.begin(), preds.end(), [](const Pred& a, const Pred& b) {
       return std::make_tuple(a.t, a.risk, (*a.m)["mode"].get<std::string>(), (*a.m)["impl"].get<std::string>()) <
@@ -686,8 +701,8 @@ class Policy {
                 "): the safer mode kept";
     const json& loco = at(chosen, "loco");
     reason += loco.is_null() ? std::string("; no held-out check (fitted on one case)")
-                             : "; held-out error " + policy_detail::pct(loco["median_rel_error"].get<double>()) + " over " +
-                                   std::to_string(loco["cases"].get<int64_t>()) + " cases";
+                             : "; held-out error " + policy_detail::pct(loco["median_rel_error"].get<double>()) +
+                                   " over " + std::to_string(loco["cases"].get<int64_t>()) + " cases";
     return {chosen["mode"].get<std::string>(), chosen["impl"].get<std::string>(), std::nullopt, reason + excl, kModel};
   }
 
