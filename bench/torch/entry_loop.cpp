@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
-#include <regex>
 
 #include "harness/atomic_file.hpp"
 #include "harness/child_log.hpp"
@@ -92,13 +91,6 @@ LoopOptions parse_loop_options(const std::vector<std::string>& flags) {
     } else if (f.rfind("--benchmark_repetitions=", 0) == 0) {
       o.repetitions = static_cast<int>(parse_number(f, value_of(f)));
       if (o.repetitions < 1) throw BadInput("malformed " + f);
-    } else if (f.rfind("--benchmark_filter=", 0) == 0) {
-      o.filter = value_of(f);
-      try {
-        std::regex check(o.filter);
-      } catch (const std::regex_error&) {
-        throw BadInput("malformed " + f);
-      }
     }
   }
   return o;
@@ -133,12 +125,10 @@ int run_entries(const std::vector<Entry>& entries, const RunConfig& cfg, const L
     log = std::make_unique<EntryLog>(entry_log);
     log->context(context);
   }
-  const std::regex filter(options.filter.empty() ? ".*" : options.filter);
   json records = json::array();
   int wrong = 0;
   for (const Entry& e : entries) {
     const std::string name = e.name();
-    if (!std::regex_search(name, filter)) continue;
     if (log) log->started(name);
     std::vector<json> runs;
     {

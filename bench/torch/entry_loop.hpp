@@ -17,10 +17,9 @@ struct LoopOptions {
   double min_time_s = 0.5;       // --benchmark_min_time=<s>[s]: time each entry at least this long
   int64_t fixed_iterations = 0;  // --benchmark_min_time=<n>x: exactly n timed calls
   int repetitions = 1;           // --benchmark_repetitions=<n>: records per entry
-  std::string filter;            // --benchmark_filter=<regex>: entries whose name matches
 };
-// Throws BadInput on a malformed value; other --benchmark_* flags (display, output format) are
-// Google Benchmark's business only and are ignored.
+// Throws BadInput on a malformed value; --benchmark_filter is the caller's (filter_entries), other
+// --benchmark_* flags (display, output format) are Google Benchmark's business only and are ignored.
 LoopOptions parse_loop_options(const std::vector<std::string>& benchmark_flags);
 
 // One Google-Benchmark-shaped record: a timed repetition, or an entry without a timing.
@@ -28,7 +27,7 @@ nlohmann::json timed_record(const std::string& name, int64_t iterations, double 
                             const nlohmann::json& counters, int repetition, int repetitions);
 nlohmann::json error_record(const std::string& name, const std::string& message);
 
-// Runs the entries (matching the filter) in order, each announced to and reported in
+// Runs the entries in order, each announced to and reported in
 // `entry_log` (when set) as soon as it completes; writes `json_out` (when set) atomically.
 // Returns how many were wrong.
 int run_entries(const std::vector<Entry>& entries, const RunConfig& cfg, const LoopOptions& options,

@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     if (*probe) return mb::probe_main(sel, probe_opts, "", original_args);
     if (!benchmark_flags.empty() && !*run) throw mb::BadInput("Google Benchmark flags only go with 'run'");
     const mb::LoopOptions options = mb::parse_loop_options(benchmark_flags);
-    const std::vector<mb::Entry> entries = torch_entries(sel);
+    const std::vector<mb::Entry> entries = mb::filter_entries(torch_entries(sel), benchmark_flags);
     for (const mb::Entry& e : entries) e.op_case->check_environment();
     mb::RunConfig cfg;
     cfg.seed = sel.seed;
