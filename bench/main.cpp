@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
                     "and whether they run on a device (no GPU needed)");
   probe->add_option("--cc", binary_opts.cc, "with --binary: the device(s) to judge against, e.g. 12.0 or 8.6,12.0");
   probe->add_option("--driver", binary_opts.driver, "with --binary: the driver's CUDA version, e.g. 12.8");
+  probe->add_option("--arch-list", binary_opts.arch_list,
+                    "with --binary: what the software says it was built for, e.g. torch.cuda.get_arch_list() "
+                    "as 'sm_75 sm_80 sm_120', judged beside the binaries (where they disagree, the binaries win)");
   probe->add_flag("--row", probe_opts.child_row, "internal: run one matrix row")->group("");
   probe->add_option("--row-out", probe_opts.row_out, "internal: the row's JSON line goes here")->group("");
 
@@ -82,8 +85,8 @@ int main(int argc, char** argv) {
       };
       return mb::binary::probe_binary_main(binary_opts);
     }
-    if (*probe && (!binary_opts.cc.empty() || !binary_opts.driver.empty()))
-      throw mb::BadInput("--cc and --driver go with --binary");
+    if (*probe && (!binary_opts.cc.empty() || !binary_opts.driver.empty() || !binary_opts.arch_list.empty()))
+      throw mb::BadInput("--cc, --driver and --arch-list go with --binary");
     if (*probe) return mb::probe_main(sel, probe_opts, probe_json, original_args);
     if (!gbench_args.empty() && !*run) throw mb::BadInput("Google Benchmark flags only go with 'run'");
     return mb::run_selection(mb::registry(), sel, out, gbench_args, original_args, entry_log);

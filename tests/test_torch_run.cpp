@@ -107,6 +107,19 @@ TEST(TorchRun, TheProbeMatrixHasTorchRows) {
   }
   ASSERT_TRUE(rows.count("model/gpu/torch"));
   EXPECT_EQ(rows["model/gpu/torch"]["status"], "unavailable");
+  // The torch section: the provider's facts; without a device, how to judge its binaries.
+  const json& torch = j.at("torch");
+  EXPECT_EQ(torch["built"], true);
+  const std::string arch_list = torch["facts"].at("torch_arch_list");
+  EXPECT_EQ(arch_list, MODEBENCH_TORCH_ARCH_LIST);
+  const std::string lib = torch["facts"].at("torch_lib").get<std::string>() + "/libtorch_cuda.so";
+  const std::string note = torch.at("binaries_note");
+  if (arch_list == "none")
+    EXPECT_NE(note.find("CPU-only"), std::string::npos) << note;
+  else
+    EXPECT_NE(note.find("modebench probe --binary " + lib + " --arch-list '" + arch_list + "'"), std::string::npos)
+        << note;
+  EXPECT_NE(r.out.find("Torch (the torch provider)"), std::string::npos) << r.out;
   std::filesystem::remove_all(tmp);
 }
 

@@ -65,6 +65,7 @@ Facts torch_facts() {
   const TorchCudaRuntime& rt = torch_cuda_runtime();
   Facts f = {{"torch_version", MODEBENCH_TORCH_VERSION},
              {"torch_arch_list", MODEBENCH_TORCH_ARCH_LIST},
+             {"torch_lib", MODEBENCH_TORCH_LIB},  // where probe judges its binaries
              {"torch_cxx11_abi", std::to_string(_GLIBCXX_USE_CXX11_ABI)}};
   for (auto& kv : torch_config_facts(at::show_config())) f.push_back(kv);
   f.emplace_back("torch_threads", std::to_string(at::get_num_threads()));
