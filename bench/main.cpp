@@ -5,26 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "bench/selection_flags.hpp"
 #include "harness/registry.hpp"
 #include "harness/run.hpp"
 #include "harness/selection.hpp"
 #include "harness/status.hpp"
 #include "probe/binary/binary_probe.hpp"
 #include "probe/probe.hpp"
-
-namespace {
-
-void add_selection_flags(CLI::App& cmd, mb::Selection& sel, std::string& profile) {
-  cmd.add_option("--ops", sel.ops, "ops to run (comma-separated), e.g. linear,knn")->delimiter(',');
-  cmd.add_option("--modes", sel.modes, "modes, e.g. cpu,gpu,ptx-jit,hybrid")->delimiter(',');
-  cmd.add_option("--impls", sel.impls, "impls, e.g. openblas,onednn,cublas")->delimiter(',');
-  cmd.add_option("--cases", sel.cases, "cases, e.g. xtts_qkv or linear/xtts_qkv")->delimiter(',');
-  cmd.add_option("--batches", sel.batches, "batch sizes overriding the profile's")->delimiter(',');
-  cmd.add_option("--profile", profile, "quick or full")->capture_default_str();
-  cmd.add_option("--seed", sel.seed, "seed of the inputs")->capture_default_str();
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   // Google Benchmark's own flags pass through untouched.
@@ -41,18 +28,18 @@ int main(int argc, char** argv) {
   std::string profile = "quick", out, probe_json, entry_log;
 
   CLI::App* run = app.add_subcommand("run", "run benchmarks (Google Benchmark flags pass through)");
-  add_selection_flags(*run, sel, profile);
+  mb::add_selection_flags(*run, sel, profile);
   run->add_option("--out", out, "Google Benchmark JSON output (written atomically)");
   run->add_option("--entry-log", entry_log, "internal: a child's entry-by-entry log for its parent")->group("");
 
   CLI::App* list = app.add_subcommand("list", "print every case x mode x impl x batch that run would run");
-  add_selection_flags(*list, sel, profile);
+  mb::add_selection_flags(*list, sel, profile);
 
   CLI::App* probe = app.add_subcommand("probe", "device, driver, toolkit and binary facts; compatibility matrix");
   probe->add_option("--json", probe_json, "also write the facts as JSON to this file");
   mb::ProbeOptions probe_opts;
   probe->add_option("--batch", probe_opts.batch_override, "batch of the matrix runs (default: smallest)");
-  add_selection_flags(*probe, sel, profile);
+  mb::add_selection_flags(*probe, sel, profile);
   probe->add_option("--row-timeout", probe_opts.row_timeout_s, "seconds before a matrix row counts as hung")
       ->capture_default_str();
   probe->add_flag("!--no-bandwidth", probe_opts.measure_bandwidth, "skip the host<->device bandwidth measurement");
@@ -62,6 +49,9 @@ int main(int argc, char** argv) {
                     "and whether they run on a device (no GPU needed)");
   probe->add_option("--cc", binary_opts.cc, "with --binary: the device(s) to judge against, e.g. 12.0 or 8.6,12.0");
   probe->add_option("--driver", binary_opts.driver, "with --binary: the driver's CUDA version, e.g. 12.8");
+  probe->add_option("--arch-list", binary_opts.arch_list,
+                    "with --binary: what the software says it was built for, e.g. torch.cuda.get_arch_list() "
+                    "as 'sm_75 sm_80 sm_120', judged beside the binaries (where they disagree, the binaries win)");
   probe->add_flag("--row", probe_opts.child_row, "internal: run one matrix row")->group("");
   probe->add_option("--row-out", probe_opts.row_out, "internal: the row's JSON line goes here")->group("");
 
@@ -95,8 +85,8 @@ int main(int argc, char** argv) {
       };
       return mb::binary::probe_binary_main(binary_opts);
     }
-    if (*probe && (!binary_opts.cc.empty() || !binary_opts.driver.empty()))
-      throw mb::BadInput("--cc and --driver go with --binary");
+    if (*probe && (!binary_opts.cc.empty() || !binary_opts.driver.empty() || !binary_opts.arch_list.empty()))
+      throw mb::BadInput("--cc, --driver and --arch-list go with --binary");
     if (*probe) return mb::probe_main(sel, probe_opts, probe_json, original_args);
     if (!gbench_args.empty() && !*run) throw mb::BadInput("Google Benchmark flags only go with 'run'");
     return mb::run_selection(mb::registry(), sel, out, gbench_args, original_args, entry_log);

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Nightly comparison of CUDA toolkits (and commits) on one GPU box.
+# Nightly comparison of CUDA toolkits, or of torch builds (and commits) on one GPU box.
 #
 #   ci/nightly.sh --toolkits "/usr/local/cuda-12.6 /usr/local/cuda-12.8 none" \
 #                 --processes 9 --profile quick --out nightly/2026-11-22
+#   ci/nightly.sh --torch "/opt/venv-cu126 /opt/venv-cu128" --processes 9
 #
 # For each toolkit (a CUDA root, or "none" for a CPU-only build) it builds modebench
-# in its own folder (one per variant index, so the same toolkit twice is an A/A), runs the suite as K separate processes per variant interleaved
+# in its own folder (one per variant index, so the same toolkit twice is an A/A). With --torch
+# the variants are Python environments instead, each with its own torch wheel: modebench is
+# built once (on the first --toolkits entry, else the toolkit the build finds) and
+# modebench-torch once per environment beside a copy of it; only the torch impls run. It
+# runs the suite as K separate processes per variant interleaved
 # across variants (A B B A ...) so drift hits all alike, compares every variant with
 # the first one and with this host's stored baseline, and writes the HTML report,
 # summary.md and compare JSON under --out. With --confirm-budget, series that look
@@ -18,12 +23,17 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
   cat <<'USAGE'
-usage: ci/nightly.sh --toolkits "PATH|none ..." [--processes K] [--profile quick|full]
+usage: ci/nightly.sh --toolkits "PATH|none ..." | --torch "ENV ..." [--processes K] [--profile quick|full]
                      [--ops a,b] [--modes a,b] [--run-args "..."] [--out DIR] [--baseline DIR]
                      [--confirm-budget SECONDS] [--confirm-processes N] [--builds DIR]
                      [--candidate-env "VAR=VALUE ..."] [--no-report]
   --toolkits   CUDA toolkit roots (e.g. /usr/local/cuda-12.8) or "none" (CPU-only build);
                the same one twice is an A/A (each variant index has its own build folder)
+  --torch      Python environments (a venv or prefix with bin/python3, or a python executable),
+               each with its own torch wheel: the variants are these torch builds (named
+               torch-<version>), on one modebench build of the first --toolkits entry (default:
+               the toolkit the build finds); the selection is the torch impls unless --run-args
+               names --impls
   --processes  processes per variant (default 7: fewer can never confirm a change
                at p < 0.01 after Benjamini-Hochberg over ~10 series; 9 for ~100)
   --profile    quick (default) or full
@@ -44,7 +54,7 @@ USAGE
 }
 die() { echo "nightly: error: $*" >&2; exit 2; }
 
-toolkits="" processes=7 profile=quick ops="" modes="" run_args="" out="" baseline_root="$here/results/baselines"
+toolkits="" torch_envs="" processes=7 profile=quick ops="" modes="" run_args="" out="" baseline_root="$here/results/baselines"
 confirm_budget=0 confirm_processes="" builds="" candidate_env="" render_report=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -54,6 +64,7 @@ while [ $# -gt 0 ]; do
     --candidate-env) candidate_env=${2-}; shift 2 || die "--candidate-env needs a value" ;;
     --no-report) render_report=0; shift ;;
     --toolkits) toolkits=${2-}; shift 2 || die "--toolkits needs a value" ;;
+    --torch) torch_envs=${2-}; shift 2 || die "--torch needs a value" ;;
     --processes) processes=${2-}; shift 2 || die "--processes needs a value" ;;
     --profile) profile=${2-}; shift 2 || die "--profile needs a value" ;;
     --ops) ops=${2-}; shift 2 || die "--ops needs a value" ;;
@@ -65,7 +76,7 @@ while [ $# -gt 0 ]; do
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
-[ -n "$toolkits" ] || die "--toolkits is required (CUDA roots or 'none')"
+[ -n "$toolkits" ] || [ -n "$torch_envs" ] || die "--toolkits is required (CUDA roots or 'none'), or --torch"
 [[ "$processes" =~ ^[1-9][0-9]*$ ]] || die "--processes must be a positive integer, got '$processes'"
 [[ "$profile" == quick || "$profile" == full ]] || die "--profile must be quick or full, got '$profile'"
 [[ "$confirm_budget" =~ ^[0-9]+$ ]] || die "--confirm-budget must be a whole number of seconds, got '$confirm_budget'"
@@ -85,13 +96,40 @@ builds=$(cd "$builds" && pwd)
 looks=1
 [ "$confirm_budget" -gt 0 ] && looks=2
 
-# Variant name from a toolkit root: "cuda-12.8" from its nvcc version, or "cpu-only".
+# Variant name from a toolkit root: "cuda-12.8" from its nvcc version, or "cpu-only"; "auto" is
+# whatever toolkit the build finds.
 variant_name() {
   local tk=$1
   if [ "$tk" = none ]; then echo cpu-only; return; fi
+  if [ "$tk" = auto ]; then echo default-toolkit; return; fi
   local v
   v=$("$tk/bin/nvcc" --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\),.*/\1/p')
   echo "cuda-${v:-unknown-$(basename "$tk")}"
+}
+
+# The configure arguments of a toolkit (see variant_name).
+toolkit_args() {
+  case $1 in
+    none) echo -DMODEBENCH_CUDA=OFF ;;
+    auto) ;;
+    *) echo -DMODEBENCH_CUDA=ON "-DCMAKE_CUDA_COMPILER=$1/bin/nvcc" "-DCUDAToolkit_ROOT=$1" ;;
+  esac
+}
+
+# The Python of a torch environment: ENV itself when it is an executable, else ENV/bin/python3.
+env_python() {
+  if [ -f "$1" ] && [ -x "$1" ]; then echo "$1"; return; fi
+  for p in "$1/bin/python3" "$1/bin/python"; do
+    [ -x "$p" ] && { echo "$p"; return; }
+  done
+  return 1
+}
+
+# Variant name of a torch environment: "torch-2.5.1+cu124" from its torch.__version__.
+torch_variant_name() {
+  local py v=""
+  py=$(env_python "$1") && v=$("$py" -c "import torch; print(torch.__version__)" 2>/dev/null | tail -1)
+  echo "torch-${v:-unknown-$(basename "$1")}"
 }
 
 summary="$out/summary.md"
@@ -106,28 +144,64 @@ log ""
 # 1. Build every variant in its own folder, one per variant index: the same toolkit twice
 #    (an A/A) gives two builds and two result folders (the second named <name>.2).
 variants=() binaries=() index=0
-for tk in $toolkits; do
-  index=$((index + 1))
-  name=$(variant_name "$tk")
+unique_name() {  # unique_name NAME: NAME, or NAME.<index> when an earlier variant has it
+  local name=$1
   for seen in "${variants[@]}"; do
     [ "$seen" = "$name" ] && name="$name.$index"
   done
-  build="$builds/build-$index-$name"
-  args=(-DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF)
-  if [ "$tk" = none ]; then
-    args+=(-DMODEBENCH_CUDA=OFF)
-  else
-    args+=(-DMODEBENCH_CUDA=ON -DCMAKE_CUDA_COMPILER="$tk/bin/nvcc" -DCUDAToolkit_ROOT="$tk")
+  echo "$name"
+}
+configure_args=(-DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF)
+if [ -z "$torch_envs" ]; then
+  for tk in $toolkits; do
+    index=$((index + 1))
+    name=$(unique_name "$(variant_name "$tk")")
+    build="$builds/build-$index-$name"
+    # shellcheck disable=SC2207
+    args=("${configure_args[@]}" $(toolkit_args "$tk") -DMODEBENCH_TORCH=OFF)
+    echo "nightly: building $name ($tk)"
+    if cmake -S "$here" -B "$build" "${args[@]}" >"$out/build-$name.log" 2>&1 &&
+       cmake --build "$build" --target modebench --parallel "$(nproc)" >>"$out/build-$name.log" 2>&1; then
+      variants+=("$name"); binaries+=("$build/modebench")
+      log "- $name: built ($tk)"
+    else
+      log "- **$name: build FAILED** ($tk), see build-$name.log; the other variants still run"
+    fi
+  done
+else
+  # Torch builds: modebench once, then per environment modebench-torch (the nested build of
+  # cmake/ModebenchTorch.cmake, against that environment's wheel) beside a copy of it.
+  read -ra tks <<<"$toolkits"
+  base_tk=${tks[0]:-auto}
+  base_name=$(variant_name "$base_tk")
+  base="$builds/build-base-$base_name"
+  # shellcheck disable=SC2207
+  tk_args=($(toolkit_args "$base_tk"))
+  echo "nightly: building modebench ($base_name) for the torch variants"
+  if ! { cmake -S "$here" -B "$base" "${configure_args[@]}" "${tk_args[@]}" -DMODEBENCH_TORCH=OFF &&
+         cmake --build "$base" --target modebench --parallel "$(nproc)"; } >"$out/build-base.log" 2>&1; then
+    log "- **modebench ($base_name): build FAILED**, see build-base.log"; log ""; log "No variant built: nothing to run."
+    exit 1
   fi
-  echo "nightly: building $name ($tk)"
-  if cmake -S "$here" -B "$build" "${args[@]}" >"$out/build-$name.log" 2>&1 &&
-     cmake --build "$build" --target modebench --parallel "$(nproc)" >>"$out/build-$name.log" 2>&1; then
-    variants+=("$name"); binaries+=("$build/modebench")
-    log "- $name: built ($tk)"
-  else
-    log "- **$name: build FAILED** ($tk), see build-$name.log; the other variants still run"
-  fi
-done
+  log "Torch builds on modebench built with $base_name ($base_tk)"
+  log ""
+  for env in $torch_envs; do
+    index=$((index + 1))
+    name=$(unique_name "$(torch_variant_name "$env")")
+    build="$builds/build-$index-$name"
+    echo "nightly: building $name ($env)"
+    if py=$(env_python "$env") &&
+       { cmake -S "$here" -B "$build" "${configure_args[@]}" "${tk_args[@]}" -DMODEBENCH_TORCH=ON \
+               "-DMODEBENCH_TORCH_PYTHON=$py" &&
+         cmake --build "$build" --target modebench_torch_child --parallel "$(nproc)" &&
+         cp "$base/modebench" "$build/modebench"; } >"$out/build-$name.log" 2>&1; then
+      variants+=("$name"); binaries+=("$build/modebench")
+      log "- $name: built ($env)"
+    else
+      log "- **$name: build FAILED** ($env: no Python there, no torch in it, or see build-$name.log); the other variants still run"
+    fi
+  done
+fi
 [ ${#variants[@]} -gt 0 ] || { log ""; log "No variant built: nothing to run."; exit 1; }
 
 # 2. K processes per variant, interleaved A B B A ... so slow drift hits every variant alike.
@@ -136,6 +210,14 @@ selection=(--profile "$profile")
 [ -n "$modes" ] && selection+=(--modes "$modes")
 # shellcheck disable=SC2206
 [ -n "$run_args" ] && selection+=($run_args)
+# Torch builds differ in the torch impls only: those run (whichever the selection has).
+if [ -n "$torch_envs" ] && [[ " $run_args " != *" --impls"* ]]; then
+  torch_impls=$("${binaries[0]}" list "${selection[@]}" 2>/dev/null | sed -n 's|.*/impl:\(torch[a-z_]*\)/.*|\1|p' | sort -u | paste -sd, -)
+  [ -n "$torch_impls" ] || { log ""; log "The selection has no torch impl: nothing to compare."; exit 1; }
+  selection+=(--impls "$torch_impls")
+  log ""
+  log "Torch impls run: $torch_impls"
+fi
 run_failed=()
 run_variant() {  # run_variant INDEX OUTFILE [extra run args]: one process of one variant
   local i=$1 file=$2 name=${variants[$1]}

@@ -95,6 +95,9 @@ void fold_child_log(const std::string& json_path, const ChildLog& log, const std
   } else {
     base = {{"context", log.context}, {"benchmarks", json::array()}};
   }
+  // What the child alone knows (a provider's facts: torch_version, ...) joins the parent's.
+  for (const auto& [k, v] : log.context.items())
+    if (!base["context"].contains(k)) base["context"][k] = v;
   for (const auto& [k, v] : context)
     if (!base["context"].contains(k)) base["context"][k] = v;
   for (const json& rec : log.records) base["benchmarks"].push_back(rec);

@@ -49,8 +49,8 @@ Status missing_entry_status(const Entry& e, const ChildLog& log, const ChildResu
                             const std::string& who);
 
 // Appends the child's records to `json_path` (created with the child's context when the
-// parent wrote none) and a record with `missing(entry)` for every expected entry the child
-// did not report, atomically: no selected entry silently disappears.
+// parent wrote none; else the child's context keys it lacks join it) and a record with `missing(entry)` for every
+// expected entry the child did not report, atomically: no selected entry silently disappears.
 void fold_child_log(const std::string& json_path, const ChildLog& log, const std::vector<Entry>& expected,
                     const std::function<Status(const Entry&)>& missing, const Facts& context);
 

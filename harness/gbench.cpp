@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "harness/child_log.hpp"
+#include "harness/record.hpp"
 #include "harness/status.hpp"
 
 namespace mb {
@@ -53,8 +54,7 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
     state.SkipWithError(p.message().c_str());
     return;
   }
-  CallSplit split_sum;
-  int64_t split_calls = 0;
+  SplitMean split;
   for (auto _ : state) {
     double ms = p.timed_call_ms();
     if (ms < 0) {
@@ -63,30 +63,15 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
       break;
     }
     state.SetIterationTime(ms / 1e3);
-    if (const std::optional<CallSplit> s = p.instance().call_split()) {
-      split_sum += *s;
-      ++split_calls;
-    }
+    split.add(p.instance().call_split());
   }
   if (!p.status().is_ok()) return;
-  const OpCase& c = *e.op_case;
-  state.counters["FLOPS"] = benchmark::Counter(c.flops(e.batch), benchmark::Counter::kIsIterationInvariantRate);
-  state.SetBytesProcessed(static_cast<int64_t>(c.bytes(e.batch)) * state.iterations());
-  state.SetItemsProcessed(e.batch * state.iterations());
-  state.counters["max_err"] = p.validation().max_err;
-  state.counters["tolerance"] = p.validation().tolerance;
-  if (spec_of(e.mode).compute == Side::device) {
-    state.counters["first_call_ms"] = p.first_call_ms();
-    state.counters["first_call_wall_ms"] = p.first_call_wall_ms();
-    state.counters["setup_ms"] = p.setup_ms();
-  }
-  if (split_calls > 0) {  // hybrid: means over the timed calls
-    state.counters["copy_in_ms"] = split_sum.copy_in_ms / static_cast<double>(split_calls);
-    state.counters["compute_ms"] = split_sum.compute_ms / static_cast<double>(split_calls);
-    state.counters["copy_out_ms"] = split_sum.copy_out_ms / static_cast<double>(split_calls);
-    state.counters["transfer_fraction"] = split_sum.transfer_fraction();
-  }
-  state.SetLabel(p.label());
+  const EntryCounters counters = entry_counters(p, split.mean());
+  state.counters["FLOPS"] = benchmark::Counter(counters.flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetBytesProcessed(static_cast<int64_t>(counters.bytes) * state.iterations());
+  state.SetItemsProcessed(static_cast<int64_t>(counters.items) * state.iterations());
+  for (const auto& [name, value] : counters.values) state.counters[name] = value;
+  state.SetLabel(counters.label);
 }
 
 // Google Benchmark appends "/manual_time" to every name; contract.md's names

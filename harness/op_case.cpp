@@ -46,11 +46,13 @@ void OpCase::add_impl(Impl impl) {
   impls_.push_back(std::move(impl));
 }
 
-void OpCase::add_provider_impl(std::string name, Placement where, std::string provider) {
+void OpCase::add_provider_impl(std::string name, Placement where, std::string provider,
+                               std::function<bool(int64_t batch)> in_quick_profile) {
   Impl i;
   i.name = std::move(name);
   i.placement = where;
   i.provider = std::move(provider);
+  i.in_quick_profile = std::move(in_quick_profile);
   add_impl(std::move(i));
 }
 
@@ -82,6 +84,11 @@ const Impl& first_host_impl_where(const OpCase& c, const std::function<bool(cons
 
 const Impl& OpCase::best_host_impl(int64_t batch) const {
   return first_host_impl_where(*this, [batch](const Impl& i) { return i.best_for && i.best_for(batch); });
+}
+
+bool OpCase::has_own_host_impl() const {
+  return std::any_of(impls_.begin(), impls_.end(),
+                     [](const Impl& i) { return i.placement == Placement::host && i.provider.empty(); });
 }
 
 const Impl& OpCase::plain_host_impl() const {

@@ -141,6 +141,10 @@ struct Impl {
   // Non-empty: the impl runs in that provider's executable (harness/provider.hpp), which
   // installs its factory; `make` is empty here.
   std::string provider;
+  // Which of the quick profile's batches it runs (empty: all): an impl far slower than the
+  // rest (the 3DGS-style SSIM in torch on the CPU) keeps the main job's time. The full
+  // profile and an explicit --batches run every batch.
+  std::function<bool(int64_t batch)> in_quick_profile;
   // What its first call in a process loads (and, under forced JIT, compiles): its kernels'
   // modules and its libraries. Impls sharing one pay it once, in whichever runs first.
   std::vector<std::string> loads() const;
@@ -180,11 +184,16 @@ class OpCase {
   // The host impl hybrid cached runs at this batch, and the one hybrid naive runs.
   const Impl& best_host_impl(int64_t batch) const;
   const Impl& plain_host_impl() const;
+  // Whether it has a host impl of the harness's own (not a provider's): what hybrid naive and
+  // cached wrap (an op with only a provider's impls, like model, has none).
+  bool has_own_host_impl() const;
 
  protected:
   void add_impl(Impl impl);
-  // A provider's impl in one placement (its factory is the provider executable's).
-  void add_provider_impl(std::string name, Placement where, std::string provider);
+  // A provider's impl in one placement (its factory is the provider executable's);
+  // `in_quick_profile` as Impl's.
+  void add_provider_impl(std::string name, Placement where, std::string provider,
+                         std::function<bool(int64_t batch)> in_quick_profile = {});
 
  private:
   std::vector<Impl> impls_;

@@ -14,6 +14,7 @@
 #include "harness/slowdown.hpp"
 #include "harness/status.hpp"
 #include "harness/subprocess.hpp"
+#include "harness/test_trace.hpp"
 
 namespace mb {
 namespace {
@@ -97,7 +98,9 @@ ChildRun run_in_child(const ChildKey& key, const std::vector<Entry>& entries, co
     std::filesystem::remove(run.log_path);
     args.push_back("--entry-log=" + run.log_path);
   }
+  test_trace("child-start " + std::string(m.name));
   run.result = run_child(run.executable, args, environment_of(m, scratch), 24 * 3600.0);
+  test_trace("child-end " + std::string(m.name));
   std::filesystem::remove_all(scratch);
   if (!run.result.ok() && run.result.exit_code != kExitWrong)  // 1 = some entry was wrong: its records say so
     std::fprintf(stderr, "modebench: %s ended with %s\n", run.who().c_str(), run.result.describe().c_str());
@@ -155,7 +158,7 @@ std::vector<std::string> list_entries(const Registry& reg, const Selection& sel)
 int run_selection(const Registry& reg, const Selection& sel, const std::string& out,
                   const std::vector<std::string>& gbench_args, const std::vector<std::string>& original_args,
                   const std::string& entry_log) {
-  const std::vector<Entry> entries = expand(reg, sel);
+  const std::vector<Entry> entries = filter_entries(expand(reg, sel), gbench_args);
   if (entries.empty()) throw BadInput("the selection matches no benchmark");
   slowdown_from_env();  // a malformed injector is bad input, before any work
   std::set<const OpCase*> cases;

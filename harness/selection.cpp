@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <regex>
 #include <set>
 
 #include "harness/status.hpp"
@@ -33,6 +34,24 @@ std::string Entry::name() const {
 }
 
 std::vector<std::string> impls_for(const OpCase& c, Mode m) { return spec_of(m).impl_names(c); }
+
+std::vector<Entry> filter_entries(std::vector<Entry> entries, const std::vector<std::string>& benchmark_flags) {
+  const std::string flag = "--benchmark_filter=";
+  std::string pattern;
+  for (const std::string& f : benchmark_flags)
+    if (f.rfind(flag, 0) == 0) pattern = f.substr(flag.size());
+  const bool negated = !pattern.empty() && pattern.front() == '-';
+  if (negated) pattern.erase(0, 1);
+  if (pattern.empty() || pattern == "all") return entries;
+  std::regex re;
+  try {
+    re = std::regex(pattern, std::regex::extended);
+  } catch (const std::regex_error&) {
+    throw BadInput("malformed " + flag + pattern);
+  }
+  std::erase_if(entries, [&](const Entry& e) { return std::regex_search(e.name(), re) == negated; });
+  return entries;
+}
 
 Profile parse_profile(const std::string& s) {
   if (s == "quick") return Profile::quick;
@@ -103,7 +122,10 @@ std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
     for (Mode m : modes)
       for (const auto& impl : impls_for(*c, m)) {
         if (!selected(sel.impls, impl)) continue;
-        for (int64_t b : batches) entries.push_back(Entry{c, m, impl, b});
+        const Impl* row = c->find_impl(impl, spec_of(m).rows);
+        const bool quick_subset = sel.batches.empty() && sel.profile == Profile::quick && row && row->in_quick_profile;
+        for (int64_t b : batches)
+          if (!quick_subset || row->in_quick_profile(b)) entries.push_back(Entry{c, m, impl, b});
       }
   }
   return entries;

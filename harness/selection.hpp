@@ -36,6 +36,12 @@ std::vector<std::string> impls_for(const OpCase& c, Mode m);
 // cannot take, or sizes whose buffers could never be allocated on this host.
 std::vector<Entry> expand(const Registry& reg, const Selection& sel);
 
+// Google Benchmark's --benchmark_filter=<regex> among `benchmark_flags` (the last one wins), applied
+// by the harness itself, so that it also selects entries Google Benchmark never sees (a provider's
+// child, entries folded as unavailable): an entry is kept when the regex is found in its name; a
+// leading '-' keeps the others, as in Google Benchmark. No filter: all. Malformed: BadInput.
+std::vector<Entry> filter_entries(std::vector<Entry> entries, const std::vector<std::string>& benchmark_flags);
+
 Profile parse_profile(const std::string& s);
 std::string to_string(Profile p);
 

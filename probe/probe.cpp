@@ -27,8 +27,10 @@
 #include "harness/runner.hpp"
 #include "harness/status.hpp"
 #include "harness/subprocess.hpp"
+#include "harness/test_trace.hpp"
 #include "probe/advice.hpp"
 #include "probe/arch.hpp"
+#include "probe/binary/binary_probe.hpp"
 
 namespace mb {
 
@@ -175,7 +177,9 @@ json run_child_row(const Entry& e, const Selection& sel, const ProbeOptions& opt
       return row_result(Status::unavailable(provider_unavailable_reason(row->provider)));
     }
   }
+  test_trace("child-start row");
   const ChildResult r = run_child(executable, args, env, opts.row_timeout_s);
+  test_trace("child-end row");
   if (!scratch.empty()) std::filesystem::remove_all(scratch);
 
   std::ifstream in(out);
@@ -364,6 +368,15 @@ void print_text(const json& j) {
   for (const auto& [k, v] : j["libraries"].items()) std::printf("  %-18s %s\n", k.c_str(), str(v).c_str());
   std::printf("\nCPU\n");
   for (const auto& [k, v] : j["cpu"].items()) std::printf("  %-18s %s\n", k.c_str(), str(v).c_str());
+  std::printf("\nTorch (the torch provider)\n");
+  const json& torch = j["torch"];
+  if (torch.contains("note")) std::printf("  %s\n", str(torch["note"]).c_str());
+  if (torch.contains("facts"))
+    for (const auto& [k, v] : torch["facts"].items()) std::printf("  %-18s %s\n", k.c_str(), str(v).c_str());
+  for (const auto& b : torch.value("binaries", json::array()))
+    std::printf("  on %s: binaries %s, arch list %s%s\n", str(b["device"]).c_str(), str(b["binaries_say"]).c_str(),
+                str(b["arch_list_says"]).c_str(), b["agree"] == false ? (" - " + str(b["text"])).c_str() : "");
+  if (torch.contains("binaries_note")) std::printf("  %s\n", str(torch["binaries_note"]).c_str());
   std::printf("\nDevices\n");
   if (j["devices"].empty()) std::printf("  none\n");
   for (const auto& d : j["devices"]) {
@@ -404,6 +417,54 @@ void print_text(const json& j) {
   std::fflush(stdout);
 }
 
+// ---------- torch ----------
+
+// The torch provider's facts (`modebench-torch facts`: the version, the CUDA and cuDNN it was
+// built with, its arch list, its BLAS), from a child: run before this process touches a
+// device, as the matrix rows are.
+json torch_facts_of_provider() {
+  const std::string exe = provider_executable("torch");
+  if (exe.empty()) return {{"built", false}, {"note", provider_unavailable_reason("torch")}};
+  try {
+    return {{"built", true}, {"facts", json::parse(run_capture("'" + exe + "' facts 2>/dev/null"))}};
+  } catch (const json::exception&) {
+    return {{"built", true}, {"note", exe + " facts gave no JSON"}};
+  }
+}
+
+// On each device here, what torch's arch list claims beside what its libtorch_cuda.so carries
+// (probe --binary's judgement): where they disagree, the binaries win.
+void add_torch_binaries(json& torch, const std::vector<DeviceInfo>& devices, int driver_version) {
+  if (!torch.contains("facts")) return;
+  const json& facts = torch["facts"];
+  const std::string arch_list = facts.value("torch_arch_list", "none");
+  const std::string lib = facts.value("torch_lib", "") + "/libtorch_cuda.so";
+  torch["binaries"] = json::array();
+  if (arch_list == "none" || !binary::path_exists(lib)) {
+    torch["binaries_note"] = "a CPU-only torch: no CUDA binaries to judge";
+    return;
+  }
+  const std::string command = "modebench probe --binary " + lib + " --arch-list '" + arch_list + "' --cc X.Y";
+  if (devices.empty()) {
+    torch["binaries_note"] = "no device here; `" + command + "` judges a card";
+    return;
+  }
+  std::vector<binary::Device> ds;
+  for (const auto& d : devices)
+    ds.push_back({d.cc, driver_version, "device " + std::to_string(d.index) + ": " + d.name});
+  const json report = binary::binary_probe_report({binary::scan_path(lib)}, ds, "", arch_list);
+  for (const auto& w : report["paths"][0]["weakest"]) {
+    if (w["normal"].is_null()) continue;
+    const json& claim = w["arch_list"]["normal"];
+    torch["binaries"].push_back({{"device", w["device"]},
+                                 {"binaries_say", w["normal"]["cell"]},
+                                 {"arch_list_says", claim["claimed"]},
+                                 {"agree", claim["agree"]},
+                                 {"text", claim["text"]}});
+  }
+  torch["binaries_note"] = "judged from " + lib + " (`" + command + "` for another card)";
+}
+
 }  // namespace
 
 int probe_main(const Selection& sel, const ProbeOptions& opts, const std::string& json_out,
@@ -415,6 +476,7 @@ int probe_main(const Selection& sel, const ProbeOptions& opts, const std::string
   // The matrix rows first, each in a child: this process must not hold a CUDA context while
   // they run (an EXCLUSIVE_PROCESS device would refuse them, and it would take their memory).
   const std::vector<Row> rows = run_matrix(entries, sel, opts, device_modes_unavailable());
+  json torch = torch_facts_of_provider();
   const CudaProbe cuda = probe_cuda(opts.measure_bandwidth);
 
   json j;
@@ -479,6 +541,9 @@ int probe_main(const Selection& sel, const ProbeOptions& opts, const std::string
                                {"image", kernel_image(k, bin.targets, d.cc)}});
     j["devices"].push_back(dj);
   }
+
+  add_torch_binaries(torch, cuda.devices, cuda.driver_version);
+  j["torch"] = torch;
 
   AdviceInput in;
   in.built_with_cuda = MODEBENCH_HAVE_CUDA != 0;

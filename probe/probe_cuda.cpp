@@ -14,6 +14,7 @@
 
 #include "harness/device/cuda/cuda_device.hpp"
 #include "harness/registry.hpp"
+#include "harness/test_trace.hpp"
 #include "probe/probe.hpp"
 
 namespace mb {
@@ -135,6 +136,7 @@ std::string lower(std::string s) {
 std::string device_modes_unavailable() { return cuda_availability().unavailable; }
 
 CudaProbe probe_cuda(bool bandwidth) {
+  test_trace("device");  // contexts on every device from here on (the matrix's children ended before)
   CudaProbe p;
   p.built = true;
   p.driver_release = nvidia_driver_release();

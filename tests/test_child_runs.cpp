@@ -159,5 +159,39 @@ TEST(ChildRuns, ACrashCostsOnlyTheEntryThatWasRunning) {
   std::filesystem::remove_all(tmp);
 }
 
+// The parent asks for the device (where a CUDA context is created) only after its children
+// have ended: under EXCLUSIVE_PROCESS compute mode a parent's context gets every child refused,
+// and otherwise it takes their memory. Both run (the ptx-jit child) and probe (a child per
+// matrix row), read from MODEBENCH_TEST_TRACE.
+TEST(ChildRuns, ChildrenEndBeforeTheParentAsksForTheDevice) {
+  if (!MODEBENCH_HAVE_CUDA) GTEST_SKIP() << "built without CUDA: no ptx-jit child and no device to ask for";
+  for (const std::string command :
+       {"run --benchmark_min_time=0.001 --batches 1 --out", "probe --no-bandwidth --json"}) {
+    const std::string tmp = make_temp_dir("modebench-test-order-");
+    const CmdResult r =
+        run_modebench(command + " '" + tmp +
+                          "/out.json' --ops linear --cases square_1024 --modes cpu,gpu,ptx-jit --impls openblas,cublas",
+                      tmp, "MODEBENCH_TEST_TRACE='" + tmp + "/trace'");
+    std::ifstream in(tmp + "/trace");
+    std::vector<std::pair<std::string, std::string>> events;  // pid, event
+    for (std::string pid, event; in >> pid && std::getline(in >> std::ws, event);) events.emplace_back(pid, event);
+    ASSERT_FALSE(events.empty()) << command << ": " << r.err;
+    // The parent is the process that started a child.
+    std::string parent;
+    for (const auto& [pid, event] : events)
+      if (event.starts_with("child-start")) parent = pid;
+    ASSERT_FALSE(parent.empty()) << command << ": no child was started";
+    int last_child_end = -1, first_device = -1;
+    for (int i = 0; i < static_cast<int>(events.size()); ++i) {
+      if (events[i].first != parent) continue;
+      if (events[i].second.starts_with("child-end")) last_child_end = i;
+      if (events[i].second == "device" && first_device < 0) first_device = i;
+    }
+    EXPECT_GE(first_device, 0) << command << ": the parent never asked for the device";
+    EXPECT_LT(last_child_end, first_device) << command << ": the parent asked for the device while a child ran";
+    std::filesystem::remove_all(tmp);
+  }
+}
+
 }  // namespace
 }  // namespace mb

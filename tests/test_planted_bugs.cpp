@@ -24,6 +24,7 @@
 #include "ops/linear/linear.hpp"
 #include "tests/support/host_variants.hpp"
 #include "tests/support/knn_stream_host.hpp"
+#include "tests/support/own_impls.hpp"
 #include "tests/support/toy_case.hpp"
 
 namespace mb {
@@ -257,7 +258,7 @@ TEST(PlantedBugs, Conv2d) {
       const auto& p = static_cast<Conv2dProblem&>(whole);
       return std::make_unique<Conv2dProblem>(cropped(p, p.shape.N, p.shape.H / 4, p.shape.W / 4));
     });
-    for (const std::string& impl : real.impl_names(Placement::host)) c->keep(impl);
+    for (const std::string& impl : own_impl_names(real, Placement::host)) c->keep(impl);
     auto plant = [&](const std::string& name, emu::ConvFault fault) {
       c->plant(name, [fault](Problem& p) { return conv2d_variant(p, fault); });
     };

@@ -338,6 +338,30 @@ TEST(BinaryVerdict, ModulesWithoutAnImageAreCountedAndStarred) {
   EXPECT_EQ(verdict_cell(j), "native sm_80 *");
 }
 
+// A build's own arch list against its binaries. The case that matters: a wheel whose list says
+// "sm_120" but whose kernels were compiled as sm_120a, which runs on 12.0 only.
+TEST(BinaryVerdict, ArchListClaimsAreJudgedBesideTheBinaries) {
+  const auto list = parse_arch_list("sm_75 sm_86 sm_120");
+  EXPECT_EQ(claimed_by(list, 86, false).cell(), "native sm_86");
+  EXPECT_EQ(claimed_by(list, 89, false).cell(), "native sm_86");  // same major, lower minor
+  EXPECT_EQ(claimed_by(list, 121, false).cell(), "native sm_120");
+  EXPECT_EQ(claimed_by(list, 90, false).cell(), "no image");
+  EXPECT_EQ(claimed_by(list, 86, true).cell(), "no image");  // no compute_ in the list
+  EXPECT_EQ(claimed_by(parse_arch_list("sm_80 compute_80"), 120, false).cell(), "jit compute_80");
+
+  const BinaryReport wheel = report_of({{fake_sass(75), fake_sass(86), fake_sass(120, 'a')}});
+  for (const auto& [cc, agree] : std::vector<std::pair<int, bool>>{{86, true}, {120, true}, {121, false}, {90, true}}) {
+    const Judgement j = judge(wheel, Device{cc, 0, "test"}, false);
+    const auto differ = claim_disagreement(claimed_by(list, cc, false), j.verdict, verdict_cell(j), Device{cc, 0, "t"});
+    EXPECT_EQ(!differ, agree) << cc;
+    if (differ) {
+      EXPECT_EQ(*differ,
+                "sm_121: the arch list says native sm_120, the binaries say no image: the binaries win (they carry "
+                "what was compiled; the list is what the build says of itself)");
+    }
+  }
+}
+
 TEST(BinaryVerdict, ArgumentsParse) {
   EXPECT_EQ(parse_compute_capability("12.0"), 120);
   EXPECT_EQ(parse_compute_capability("8.6"), 86);
@@ -380,6 +404,35 @@ TEST_F(BinaryFiles, EntryPointReportsWeakestFileAndWritesJson) {
   EXPECT_EQ(p["files"][0]["verdicts"][1]["image"], "compute_86");
   EXPECT_EQ(p["files"][0]["verdicts"][1]["driver_can_jit"], true);
   EXPECT_FALSE(fs::exists(opts.json_out + ".tmp"));
+}
+
+TEST_F(BinaryFiles, EntryPointShowsTheArchListBesideTheBinaries) {
+  const std::string lib =
+      write("libtorch_cuda.so", make_elf({{".nv_fatbin", make_fatbin({fake_sass(86), fake_sass(120, 'a')})}}));
+  BinaryProbeOptions opts;
+  opts.paths = {lib};
+  opts.cc = "8.6,12.1";
+  opts.arch_list = "sm_86 sm_120";
+  opts.json_out = dir_ + "/binary.json";
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(probe_binary_main(opts), 0);
+  const std::string text = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(text.find("(arch list says)"), std::string::npos) << text;
+  EXPECT_NE(text.find("native sm_120 !"), std::string::npos) << text;
+  EXPECT_NE(text.find("sm_121: the arch list says native sm_120, the binaries say no image"), std::string::npos)
+      << text;
+  std::ifstream in(opts.json_out);
+  const json j = json::parse(in);
+  EXPECT_EQ(j["arch_list"], "sm_86 sm_120");
+  const json& w = j["paths"][0]["weakest"];
+  EXPECT_EQ(w[0]["arch_list"]["normal"]["agree"], true);
+  EXPECT_EQ(w[1]["arch_list"]["normal"]["agree"], false);
+  EXPECT_EQ(w[1]["arch_list"]["force_ptx_jit"]["agree"], true);  // no PTX listed, none carried
+
+  opts.arch_list = "sm_86 sm_12x";
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(probe_binary_main(opts), 2);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("sm_12x"), std::string::npos);
 }
 
 TEST_F(BinaryFiles, EntryPointWithoutDeviceListsArchitecturesOnly) {

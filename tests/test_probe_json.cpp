@@ -1,6 +1,7 @@
 // `modebench probe` end to end through the built executable (its rows run in
 // child processes of it, so it cannot run inside unit_tests). On a machine
 // without a driver (CI, this box): CPU rows ok, device rows unavailable, advice says so.
+// The harness's own rows: a provider's (torch) are tested with it (tests/test_torch_run.cpp).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -13,6 +14,7 @@
 
 #include "harness/subprocess.hpp"
 #include "tests/support/modebench_cli.hpp"
+#include "tests/support/own_impls.hpp"
 
 namespace mb {
 namespace {
@@ -34,7 +36,8 @@ class ProbeJson : public ::testing::Test {
 
 TEST_F(ProbeJson, ReportsCpuRowsAndNoDriver) {
   const std::string path = tmp_ + "/probe.json";
-  const CmdResult r = run_modebench("probe --no-bandwidth --json '" + path + "'", tmp_);
+  const CmdResult r =
+      run_modebench("probe --no-bandwidth --impls " + own_impls_flag(registry()) + " --json '" + path + "'", tmp_);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   std::ifstream in(path);
   ASSERT_TRUE(in.good()) << "no JSON written";
@@ -105,7 +108,9 @@ TEST_F(ProbeJson, ReportsCpuRowsAndNoDriver) {
 TEST_F(ProbeJson, CasesSelectsRowsAndBatch) {
   const std::string path = tmp_ + "/probe.json";
   const CmdResult r = run_modebench(
-      "probe --no-bandwidth --ops linear --modes cpu --cases xtts_qkv --batch 3 --json '" + path + "'", tmp_);
+      "probe --no-bandwidth --ops linear --modes cpu --impls openblas,onednn --cases xtts_qkv --batch 3 --json '" +
+          path + "'",
+      tmp_);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   std::ifstream in(path);
   const json j = json::parse(in);

@@ -110,6 +110,28 @@ TEST(Selection, MalformedEnvironmentOfASelectedOp) {
   unsetenv("MODEBENCH_KNN_BUDGET");
 }
 
+// The harness applies Google Benchmark's filter itself: entries that never reach Google Benchmark
+// (a provider's child, a provider that was not built) are selected by it too.
+TEST(Selection, TheBenchmarkFilterSelectsEveryKindOfEntry) {
+  const std::vector<Entry> all = expand(registry(), select({"linear"}, {"cpu"}));
+  const auto names = [](const std::vector<Entry>& es) {
+    std::vector<std::string> out;
+    for (const Entry& e : es) out.push_back(e.name());
+    return out;
+  };
+  const std::string a = "linear/square_1024/mode:cpu/impl:onednn/batch:8";
+  const std::string b = "linear/square_1024/mode:cpu/impl:torch/batch:8";
+  const std::vector<Entry> two =
+      filter_entries(all, {"--benchmark_min_time=0.1", "--benchmark_filter=^(" + a + "|" + b + ")$"});
+  EXPECT_EQ(names(two), (std::vector<std::string>{a, b}));
+  const std::vector<Entry> others = filter_entries(all, {"--benchmark_filter=-impl:torch"});
+  EXPECT_FALSE(others.empty());
+  for (const std::string& n : names(others)) EXPECT_EQ(n.find("impl:torch"), std::string::npos) << n;
+  EXPECT_EQ(filter_entries(all, {}).size(), all.size());
+  EXPECT_EQ(filter_entries(all, {"--benchmark_filter=all"}).size(), all.size());
+  EXPECT_THROW(filter_entries(all, {"--benchmark_filter=(("}), BadInput);
+}
+
 TEST(List, OneContractNamePerEntryImplMajorThenBatch) {
   Selection s = select({"linear"}, {"cpu"});
   s.cases = {"square_1024"};
@@ -117,16 +139,24 @@ TEST(List, OneContractNamePerEntryImplMajorThenBatch) {
       "linear/square_1024/mode:cpu/impl:openblas/batch:1",  "linear/square_1024/mode:cpu/impl:openblas/batch:8",
       "linear/square_1024/mode:cpu/impl:openblas/batch:64", "linear/square_1024/mode:cpu/impl:openblas/batch:512",
       "linear/square_1024/mode:cpu/impl:onednn/batch:1",    "linear/square_1024/mode:cpu/impl:onednn/batch:8",
-      "linear/square_1024/mode:cpu/impl:onednn/batch:64",   "linear/square_1024/mode:cpu/impl:onednn/batch:512"};
+      "linear/square_1024/mode:cpu/impl:onednn/batch:64",   "linear/square_1024/mode:cpu/impl:onednn/batch:512",
+      "linear/square_1024/mode:cpu/impl:torch/batch:1",     "linear/square_1024/mode:cpu/impl:torch/batch:8",
+      "linear/square_1024/mode:cpu/impl:torch/batch:64",    "linear/square_1024/mode:cpu/impl:torch/batch:512"};
   EXPECT_EQ(list_entries(registry(), s), expected);
 }
 
-// Device entries are listed whatever the build (a CPU-only build records them unavailable).
+// Device entries are listed whatever the build (a CPU-only build records them unavailable); an
+// impl that runs a subset of the quick profile (Impl::in_quick_profile) is listed at those.
 TEST(List, EveryModeListsEveryCaseAtEveryProfileBatch) {
   for (const ModeSpec& m : mode_table()) {
     const auto names = list_entries(registry(), select({}, {std::string(m.name)}));
     size_t expected = 0;
-    for (const auto& c : registry().cases()) expected += m.impl_names(*c).size() * c->batches(Profile::quick).size();
+    for (const auto& c : registry().cases())
+      for (const std::string& impl : m.impl_names(*c)) {
+        const Impl* row = c->find_impl(impl, m.rows);
+        for (int64_t b : c->batches(Profile::quick))
+          expected += !row || !row->in_quick_profile || row->in_quick_profile(b);
+      }
     EXPECT_EQ(names.size(), expected) << m.name;
     for (const auto& n : names) EXPECT_NE(n.find("/mode:" + std::string(m.name) + "/"), std::string::npos) << n;
   }

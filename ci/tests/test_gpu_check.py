@@ -87,6 +87,8 @@ def test_all_ok_passes_and_the_table_names_the_image_and_math(tmp_path, capsys):
         ("unavailable: no CUDA driver (libcuda not loadable)", False, 0),
         ("failed: no_kernel_image: x", True, 0),  # a compatibility finding, not a check failure
         ("not_run: the device was lost after x", True, 0),
+        # a bundle carries no libtorch: the torch provider's rows ran nowhere, which is said, not failed
+        ("unavailable: built without the torch provider (modebench-torch not found next to modebench: x)", True, 0),
     ],
 )
 def test_what_fails_the_check(tmp_path, capsys, message, gpu_present, expected):

@@ -218,17 +218,20 @@ class HybridInstance : public Instance {
 
 }  // namespace
 
-// The harness's own two, then the case's impls that do the hybrid pattern themselves (a provider's).
+// The harness's own two where the case has a host impl of the harness's own to wrap, then the
+// case's impls that do the hybrid pattern themselves (a provider's).
 std::vector<std::string> hybrid_impl_names(const OpCase& c) {
-  std::vector<std::string> names = {"naive", "cached"};
+  std::vector<std::string> names;
+  if (c.has_own_host_impl()) names = {"naive", "cached"};
   for (const std::string& n : c.impl_names(Placement::hybrid)) names.push_back(n);
   return names;
 }
 
 std::unique_ptr<Instance> make_hybrid(const OpCase& c, const std::string& impl, Problem& p, Device* dev) {
-  if (impl == "naive" || impl == "cached") return std::make_unique<HybridInstance>(c, impl == "cached", p, *dev);
+  if ((impl == "naive" || impl == "cached") && c.has_own_host_impl())
+    return std::make_unique<HybridInstance>(c, impl == "cached", p, *dev);
   if (c.find_impl(impl, Placement::hybrid)) return make_from_table(c, impl, Placement::hybrid, p, dev);
-  throw BadInput("hybrid has no impl '" + impl + "' (naive, cached)");
+  throw BadInput(c.id() + " has no hybrid impl '" + impl + "'");
 }
 
 }  // namespace mb

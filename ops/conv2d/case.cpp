@@ -101,6 +101,9 @@ class Conv2dCase : public CaseOf<Conv2dProblem> {
     add_device_impl("cudnn_tf32", Precision::tf32,
                     MB_CUDA_ONLY([](Conv2dProblem& p, Device& d) { return make_cudnn_conv2d(p, d, Precision::tf32); }),
                     MB_CUDA_ONLY(conv2d_gpu_kernels), {"cudnn"});
+    // at::conv2d in the user's torch (ops/conv2d/torch.cpp, modebench-torch).
+    for (Placement where : {Placement::host, Placement::device}) add_provider_impl("torch", where, "torch");
+    for (const char* hybrid : {"torch_naive", "torch_cached"}) add_provider_impl(hybrid, Placement::hybrid, "torch");
   }
   std::string op() const override { return "conv2d"; }
   std::string name() const override { return name_; }

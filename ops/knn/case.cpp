@@ -142,6 +142,18 @@ class KnnCase : public CaseOf<KnnProblem> {
     add_host_impl("grid", [](KnnProblem& p, RowRange) { return std::make_unique<GridInstance>(p); });
     add_device_impl("exact", Precision::fp32, MB_CUDA_ONLY(make_exact_knn), MB_CUDA_ONLY(exact_knn_kernels), {"cub"});
     add_device_impl("chunked", Precision::fp32, MB_CUDA_ONLY(make_chunked_knn), MB_CUDA_ONLY(chunked_knn_kernels));
+    // Chunks of torch.cdist + topk in the user's torch (ops/knn/torch.cpp, modebench-torch): as
+    // people call cdist (torch) and in its exact mode (torch_exact). Brute force, O(N^2): the
+    // quick profile runs torch_exact at its smallest N only, and not torch, which is wrong
+    // (cdist's matrix form; never timed) and would fail the main job on every run: the probe's
+    // matrix, the full profile and the tests show that finding.
+    const auto quick = [](int64_t n) { return n <= 10'000; };
+    for (Placement where : {Placement::host, Placement::device}) {
+      add_provider_impl("torch", where, "torch", [](int64_t) { return false; });
+      add_provider_impl("torch_exact", where, "torch", quick);
+    }
+    for (const char* hybrid : {"torch_naive", "torch_cached"})
+      add_provider_impl(hybrid, Placement::hybrid, "torch", quick);
   }
   std::string op() const override { return "knn"; }
   std::string name() const override { return name_; }

@@ -43,6 +43,14 @@ class SsimCase : public CaseOf<SsimProblem> {
     add_device_impl("fused", Precision::fp32, MB_CUDA_ONLY(make_fused_ssim), MB_CUDA_ONLY(fused_ssim_kernels));
     add_device_impl("cudnn", Precision::fp32, MB_CUDA_ONLY(make_cudnn_ssim), MB_CUDA_ONLY(cudnn_ssim_kernels),
                     {"cudnn"});
+    // The pure-PyTorch SSIM of 3DGS in the user's torch (ops/ssim/torch.cpp, modebench-torch). Its
+    // 11x11 depthwise convolutions take seconds per image pair on a CPU: the quick profile runs
+    // it at the smallest case's batch 1 only.
+    const bool smallest = name_ == "nerf_800";
+    const auto quick = [smallest](int64_t b) { return smallest && b == 1; };
+    for (Placement where : {Placement::host, Placement::device}) add_provider_impl("torch", where, "torch", quick);
+    for (const char* hybrid : {"torch_naive", "torch_cached"})
+      add_provider_impl(hybrid, Placement::hybrid, "torch", quick);
   }
   std::string op() const override { return "ssim"; }
   std::string name() const override { return name_; }

@@ -113,10 +113,13 @@ json file_json(const BinaryReport& r, const std::string& relative, const std::ve
 }
 
 // The weakest readable file on each device: lowest strength, then most modules without native SASS.
-json weakest_json(const PathScan& scan, const std::vector<std::vector<FileVerdict>>& verdicts, size_t device,
-                  bool forced) {
-  const Judgement* worst = nullptr;
-  size_t worst_file = 0;
+struct Weakest {
+  const Judgement* judgement = nullptr;
+  size_t file = 0;
+};
+Weakest weakest(const PathScan& scan, const std::vector<std::vector<FileVerdict>>& verdicts, size_t device,
+                bool forced) {
+  Weakest worst;
   for (size_t i = 0; i < scan.files.size(); ++i) {
     if (scan.files[i].status != FileStatus::ok) continue;
     const Judgement& j = forced ? verdicts[i][device].forced_ptx_jit : verdicts[i][device].normal;
@@ -125,22 +128,35 @@ json weakest_json(const PathScan& scan, const std::vector<std::vector<FileVerdic
       // Then the larger share of modules without an image.
       return a.modules.no_image * b.modules.total() > b.modules.no_image * a.modules.total();
     };
-    if (worst == nullptr || weaker(j, *worst)) {
-      worst = &j;
-      worst_file = i;
-    }
+    if (worst.judgement == nullptr || weaker(j, *worst.judgement)) worst = {&j, i};
   }
-  if (worst == nullptr) return nullptr;
-  return {{"file", scan.relative[worst_file]},
-          {"verdict", verdict_name(worst->verdict)},
-          {"cell", verdict_cell(*worst)},
-          {"reason", worst->reason}};
+  return worst;
+}
+
+json weakest_json(const PathScan& scan, const Weakest& w) {
+  if (w.judgement == nullptr) return nullptr;
+  return {{"file", scan.relative[w.file]},
+          {"verdict", verdict_name(w.judgement->verdict)},
+          {"cell", verdict_cell(*w.judgement)},
+          {"reason", w.judgement->reason}};
+}
+
+// The arch list's claim for a device next to the binaries' (weakest) verdict.
+json claim_json(const std::vector<ArchTarget>& arch_list, const Weakest& w, const Device& device, bool forced) {
+  const Claim claim = claimed_by(arch_list, device.cc, forced);
+  json out = {{"claimed", claim.cell()}, {"agree", nullptr}, {"text", nullptr}};
+  if (w.judgement == nullptr) return out;
+  const auto differ = claim_disagreement(claim, w.judgement->verdict, verdict_cell(*w.judgement), device);
+  out["agree"] = !differ;
+  if (differ) out["text"] = *differ + (forced ? " (under CUDA_FORCE_PTX_JIT=1)" : "");
+  return out;
 }
 
 }  // namespace
 
 json binary_probe_report(const std::vector<PathScan>& scans, const std::vector<Device>& devices,
-                         const std::string& device_note) {
+                         const std::string& device_note, const std::string& arch_list) {
+  const std::vector<ArchTarget> claimed = parse_arch_list(arch_list);
   json j;
   j["schema"] = "modebench-probe-binary/1";
   j["devices"] = json::array();
@@ -150,6 +166,7 @@ json binary_probe_report(const std::vector<PathScan>& scans, const std::vector<D
                             {"driver_cuda", d.driver_cuda ? json(cuda_version_string(d.driver_cuda)) : json(nullptr)},
                             {"source", d.source}});
   j["device_note"] = device_note;
+  j["arch_list"] = arch_list.empty() ? json(nullptr) : json(arch_list);
   j["paths"] = json::array();
   WalkCounts total;
   for (const auto& scan : scans) {
@@ -173,10 +190,16 @@ json binary_probe_report(const std::vector<PathScan>& scans, const std::vector<D
     for (size_t i = 0; i < scan.files.size(); ++i)
       p["files"].push_back(file_json(scan.files[i], scan.relative[i], devices, verdicts[i]));
     p["weakest"] = json::array();
-    for (size_t d = 0; d < devices.size(); ++d)
-      p["weakest"].push_back({{"device", devices[d].name()},
-                              {"normal", weakest_json(scan, verdicts, d, false)},
-                              {"force_ptx_jit", weakest_json(scan, verdicts, d, true)}});
+    for (size_t d = 0; d < devices.size(); ++d) {
+      const Weakest normal = weakest(scan, verdicts, d, false), forced = weakest(scan, verdicts, d, true);
+      json w = {{"device", devices[d].name()},
+                {"normal", weakest_json(scan, normal)},
+                {"force_ptx_jit", weakest_json(scan, forced)}};
+      if (!arch_list.empty())
+        w["arch_list"] = {{"normal", claim_json(claimed, normal, devices[d], false)},
+                          {"force_ptx_jit", claim_json(claimed, forced, devices[d], true)}};
+      p["weakest"].push_back(w);
+    }
     j["paths"].push_back(p);
   }
   j["summary"] = {
@@ -249,8 +272,20 @@ void verdict_table(std::string& out, const json& path, const json& devices, bool
     }
     t.add(row);
   }
+  const char* mode = forced ? "force_ptx_jit" : "normal";
+  std::string disagreements;
+  if (!path["weakest"].empty() && path["weakest"][0].contains("arch_list")) {
+    std::vector<std::string> row = {"(arch list says)"};
+    for (const auto& w : path["weakest"]) {
+      const json& c = w["arch_list"][mode];
+      row.push_back(c["claimed"].get<std::string>() + (c["agree"] == false ? " !" : ""));
+      if (c["text"].is_string()) disagreements += "  " + c["text"].get<std::string>() + "\n";
+    }
+    t.add(row);
+  }
   out += "\n" + t.str();
   if (starred) out += "  * some modules carry no image for that device: kernels built for other architectures only\n";
+  if (!disagreements.empty()) out += "  ! the arch list and the binaries disagree:\n" + disagreements;
   for (const auto& w : path["weakest"]) {
     const json& worst = w[forced ? "force_ptx_jit" : "normal"];
     if (worst.is_null()) continue;
@@ -265,6 +300,8 @@ std::string binary_probe_text(const json& j) {
   std::string out = "modebench probe --binary\n\n";
   if (j["devices"].empty()) {
     out += j["device_note"].get<std::string>() + "\n";
+    if (j["arch_list"].is_string())
+      out += "Arch list (judged on a device only): " + j["arch_list"].get<std::string>() + "\n";
   } else {
     std::string list;
     for (const auto& d : j["devices"])
@@ -324,6 +361,7 @@ int probe_binary_main(const BinaryProbeOptions& opts) {
     if (opts.paths.empty()) throw std::invalid_argument("--binary needs at least one PATH");
     for (const auto& p : opts.paths)
       if (!path_exists(p)) throw std::invalid_argument("no such file or directory: " + p);
+    parse_arch_list(opts.arch_list);  // its bad forms throw here, before any work
     if (!opts.cc.empty()) {
       devices = parse_devices(opts.cc, opts.driver);
     } else {
@@ -344,7 +382,7 @@ int probe_binary_main(const BinaryProbeOptions& opts) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<PathScan> scans;
   for (const auto& p : opts.paths) scans.push_back(scan_path(p));
-  json report = binary_probe_report(scans, devices, device_note);
+  json report = binary_probe_report(scans, devices, device_note, opts.arch_list);
   report["summary"]["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   char took[96];

@@ -123,6 +123,27 @@ FileVerdict judge(const BinaryReport& file, const Device& device) {
   return {judge(file, device, false), judge(file, device, true)};
 }
 
+std::string Claim::cell() const {
+  return image ? std::string(verdict_name(verdict)) + " " + image->name() : "no image";
+}
+
+Claim claimed_by(const std::vector<ArchTarget>& arch_list, int device_cc, bool force_ptx_jit) {
+  const ImageChoice choice = choose_image(arch_list, device_cc, force_ptx_jit);
+  Claim c;
+  c.image = choice.target;
+  c.verdict = choice.kind == ImageKind::sass  ? Verdict::native
+              : choice.kind == ImageKind::ptx ? Verdict::jit
+                                              : Verdict::no_image;
+  return c;
+}
+
+std::optional<std::string> claim_disagreement(const Claim& claim, Verdict found, const std::string& found_cell,
+                                              const Device& device) {
+  if (claim.verdict == found) return std::nullopt;
+  return device.name() + ": the arch list says " + claim.cell() + ", the binaries say " + found_cell +
+         ": the binaries win (they carry what was compiled; the list is what the build says of itself)";
+}
+
 std::string verdict_cell(const Judgement& j) {
   std::string cell = verdict_name(j.verdict);
   if (j.image) cell += " " + j.image->name();

@@ -52,6 +52,20 @@ struct FileVerdict {
 
 FileVerdict judge(const BinaryReport& file, const Device& device);
 Judgement judge(const BinaryReport& file, const Device& device, bool force_ptx_jit);
+// What a build's own list of its architectures claims for a device (torch.cuda.get_arch_list():
+// "sm_75 sm_80 ... sm_120"), by the same rules as the binaries. Lists are written by hand and
+// name "sm_120" for what was compiled as sm_120a; the binaries carry what was compiled, so where
+// the two disagree the binaries win.
+struct Claim {
+  Verdict verdict = Verdict::no_image;
+  std::optional<ArchTarget> image;
+  std::string cell() const;  // "native sm_120", "jit compute_90", "no image"
+};
+Claim claimed_by(const std::vector<ArchTarget>& arch_list, int device_cc, bool force_ptx_jit);
+// One sentence when a claim and the binaries' verdict differ on a device; nullopt when they agree.
+std::optional<std::string> claim_disagreement(const Claim& claim, Verdict found, const std::string& found_cell,
+                                              const Device& device);
+
 // Short form for a table cell: "native sm_86", "jit compute_120 (PTX 9.0)", "no image"; a trailing
 // " *" when some modules carry no image for the device.
 std::string verdict_cell(const Judgement& judgement);

@@ -61,7 +61,7 @@ def _side(name, procs):
         "name": name,
         "processes": len(procs),
         "hosts": sorted({p.host for p in procs}),
-        "toolkits": sorted({p.toolkit for p in procs}),
+        "toolkits": sorted({p.build for p in procs}),
         "git_sha": sorted({str(p.context.get("git_sha", "?")) for p in procs}),
     }
 
@@ -192,12 +192,12 @@ def cmd_compare(a) -> int:
 
 
 def cmd_toolkit_view(a) -> int:
-    """Same host and commit, several toolkits: each toolkit against the reference one."""
+    """Same host and commit, several toolkits or torch builds: each against the reference one."""
     sets = load_sets(a.sets, a.allow_test_device)
     procs = _processes(sets)
     by: dict = {}
     for p in procs:
-        by.setdefault((p.host, str(p.context.get("git_sha", "?"))), {}).setdefault(p.toolkit, []).append(p)
+        by.setdefault((p.host, str(p.context.get("git_sha", "?"))), {}).setdefault(p.build, []).append(p)
     groups, notes, base_all, cand_all = [], [], [], []
     for (host, sha), tks in sorted(by.items()):
         if len(tks) < 2:

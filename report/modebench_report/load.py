@@ -90,6 +90,12 @@ class Process:
     def toolkit(self) -> str:
         return str(self.context.get("cuda_toolkit", "none"))
 
+    @property
+    def build(self) -> str:
+        """The toolkit, and the torch build where torch impls ran (nightly --torch's variants)."""
+        torch = self.context.get("torch_version")
+        return f"{self.toolkit}, torch {torch}" if torch else self.toolkit
+
 
 @dataclass
 class SampleSet:

@@ -100,6 +100,20 @@ def file_rows(probe: Probe, p: dict) -> list:
     return rows
 
 
+def arch_list_lines(doc: dict, p: dict) -> list:
+    """Where the software's own arch list (probe --binary --arch-list, e.g. torch.cuda.get_arch_list())
+    and the binaries disagree, one line per device: the binaries win."""
+    if not doc.get("arch_list"):
+        return []
+    out = []
+    for w in p["weakest"]:
+        for key in ("normal", "force_ptx_jit"):
+            claim = (w.get("arch_list") or {}).get(key) or {}
+            if claim.get("agree") is False:
+                out.append(f"arch list '{doc['arch_list']}' disagrees with the binaries – {claim.get('text', '')}")
+    return out
+
+
 def weakest_lines(p: dict) -> list:
     out = []
     for w in p["weakest"]:

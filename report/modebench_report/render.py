@@ -224,7 +224,7 @@ def _probe_section(page, probes):
                 page.m.append("| " + " | ".join(md(c) for c in [name, sass, ptx] + [c[0] for c in cells]) + " |")
             page.h.append("</table>")
             page.m.append("")
-            lines = probe_view.weakest_lines(p)
+            lines = probe_view.arch_list_lines(probe.doc, p) + probe_view.weakest_lines(p)
             if lines:
                 page.h.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines) + "</ul>")
                 page.m += [f"- {md(x)}" for x in lines] + [""]

@@ -169,6 +169,21 @@ def test_toolkit_view(tmp_path, run):
     assert code == 1 and a and b
 
 
+def test_toolkit_view_shows_torch_builds(tmp_path, run):
+    # nightly --torch: one toolkit, two torch wheels; the torch build is part of the key.
+    for folder, torch, seed in (("cu126", "2.7.1+cu126", 1), ("cu128", "2.7.1+cu128", 2)):
+        for path in synth.multimode_set(str(tmp_path / folder), processes=8, seed=seed):
+            doc = json.load(open(path))
+            doc["context"]["torch_version"] = torch
+            json.dump(doc, open(path, "w"))
+    code, _, _ = run("compare", "--toolkit-view", tmp_path / "cu126", tmp_path / "cu128", "--json", tmp_path / "c.json")
+    doc = json.load(open(tmp_path / "c.json"))
+    assert [g["group"].split(": ")[-1] for g in doc["groups"]] == [
+        "toolkit 13.0, torch 2.7.1+cu126 -> 13.0, torch 2.7.1+cu128"
+    ]
+    assert doc["candidate"]["toolkits"] == ["13.0, torch 2.7.1+cu128"] and code in (0, 1)
+
+
 def test_toolkit_view_needs_two_toolkits(tmp_path, run):
     synth.multimode_set(str(tmp_path / "x"), processes=2)
     code, _, err = run("compare", "--toolkit-view", tmp_path / "x")

@@ -1,4 +1,5 @@
 import json
+import json
 import os
 import re
 
@@ -358,6 +359,25 @@ def test_render_shows_the_binary_verdict_table(tmp_path, run):
     assert "| libcublas.so | sm_75 sm_80 sm_86 sm_90 sm_100 sm_120 | compute_120 (ISA 9.0) | native sm_86 * |" in summary
     assert "weakest on sm_86 under CUDA_FORCE_PTX_JIT=1: libcublas.so: no image" in summary
     assert "<table class='binaries'>" in page and "title='neither SASS nor PTX" in page
+
+
+def test_render_says_where_an_arch_list_and_the_binaries_disagree(tmp_path, run):
+    doc = json.load(open(PROBE))
+    doc["arch_list"] = "sm_86 sm_120"
+    text = "sm_120: the arch list says native sm_120, the binaries say no image: the binaries win"
+    for w in doc["paths"][0]["weakest"]:
+        agree = w["device"] != "sm_120"
+        w["arch_list"] = {
+            "normal": {"claimed": "native " + w["device"], "agree": agree, "text": None if agree else text},
+            "force_ptx_jit": {"claimed": "no image", "agree": True, "text": None},
+        }
+    probe = tmp_path / "probe.json"
+    probe.write_text(json.dumps(doc))
+    synth.multimode_set(str(tmp_path / "s"), processes=3)
+    assert run("render", tmp_path / "s", "--probe", probe, "--out", tmp_path / "out")[0] == 0
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert summary.count("disagrees with the binaries") == 1
+    assert f"arch list 'sm_86 sm_120' disagrees with the binaries – {text}" in summary
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
-"""Stands in for `modebench run` in ci/tests: Google Benchmark JSON for four cpu series
-(linear/sq, impls a and b, batches 1 and 8) with 2 % noise, honouring --benchmark_filter
+"""Stands in for `modebench run` and `list` in ci/tests: Google Benchmark JSON for four cpu series
+(linear/sq, impls a and b, batches 1 and 8; with FAKE_MODEBENCH_TORCH=1 also impl torch) with
+2 % noise, honouring --impls, --benchmark_filter
 (a regex searched in the registered names, which end in /manual_time, as Google Benchmark does), --out, and the slowdown
 injector's contract: MODEBENCH_SLOWDOWN='<glob>=<fraction>[,...]' makes every timed call
 of a matching entry take that fraction longer. FAKE_MODEBENCH_SLEEP: seconds per run."""
@@ -12,7 +13,9 @@ import re
 import sys
 import time
 
-SERIES = [f"linear/sq/mode:cpu/impl:{impl}/batch:{b}" for impl in ("a", "b") for b in (1, 8)]
+def series():
+    impls = ("a", "b", "torch") if os.environ.get("FAKE_MODEBENCH_TORCH") == "1" else ("a", "b")
+    return [f"linear/sq/mode:cpu/impl:{impl}/batch:{b}" for impl in impls for b in (1, 8)]
 CONTEXT = {"cpu_model": "Fake CPU", "blas": "FakeBLAS", "cuda_toolkit": "none", "git_sha": "fake", "num_cpus": 2}
 
 
@@ -22,16 +25,22 @@ def slowdowns():
 
 
 def main(argv):
-    assert argv and argv[0] == "run", argv
-    out, pattern = None, None
+    assert argv and argv[0] in ("run", "list"), argv
+    out, pattern, impls = None, None, None
     for i, a in enumerate(argv):
         if a == "--out":
             out = argv[i + 1]
+        elif a == "--impls":
+            impls = argv[i + 1].split(",")
         elif a.startswith("--benchmark_filter="):
             pattern = re.compile(a.split("=", 1)[1])
+    names = [n for n in series() if impls is None or n.split("/impl:")[1].split("/")[0] in impls]
+    if argv[0] == "list":
+        print("\n".join(names))
+        return
     time.sleep(float(os.environ.get("FAKE_MODEBENCH_SLEEP", "0")))
     benchmarks = []
-    for name in SERIES:
+    for name in names:
         if pattern and not pattern.search(name + "/manual_time"):  # the registered name, as Google Benchmark matches
             continue
         slower = sum(f for glob, f in slowdowns() if fnmatch.fnmatchcase(name, glob))

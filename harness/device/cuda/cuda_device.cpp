@@ -12,6 +12,7 @@
 #include "harness/device/cuda_errors.hpp"
 #include "harness/modes/ptx_jit.hpp"
 #include "harness/status.hpp"
+#include "harness/test_trace.hpp"
 #include "probe/arch.hpp"
 
 namespace mb {
@@ -196,6 +197,7 @@ std::string cublas_version() {
 // destroyed: at exit the CUDA runtime may already be torn down, and destroying
 // handles then crashes; the driver releases everything with the process.
 Device& cuda_device() {
+  test_trace("device");  // where a context is created (tests check the children ended before)
   const CudaAvailability& a = cuda_availability();
   if (a.failure) throw *a.failure;
   if (!a.busy.empty()) throw DeviceBusy(a.busy);

@@ -1,0 +1,103 @@
+// torch_model_layers: MobileNetV2 whole against the sum of its layers, on the CPU. Per batch:
+//   model:        the model op's torch impl as modebench-torch times it (median call)
+//   torch convs:  the sum over its 52 convolutions of at::conv2d alone at that layer's shape
+//   torch layers: the same with each layer's BatchNorm and ReLU6 (what the model runs, minus
+//                 the residual adds and the pooling)
+//   best convs:   the sum of modebench's best CPU conv2d impl per layer (the conv2d cases' own
+//                 choice: the direct depthwise kernel for depthwise layers, else oneDNN)
+// The gaps say what the network costs beyond its convolutions and what torch's CPU path leaves.
+//   torch_model_layers [--batches 1,8,32] [--calls N]
+#include <ATen/ATen.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+
+#include "bench/torch/torch_ops.hpp"
+#include "harness/registry.hpp"
+#include "harness/rng.hpp"
+#include "harness/runner.hpp"
+#include "kernels/cpu/conv2d.hpp"
+#include "ops/model/mobilenet_v2.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median_ms(int calls, const std::function<void()>& f) {
+  f();  // warm
+  std::vector<double> ms;
+  for (int i = 0; i < calls; ++i) {
+    const auto t0 = Clock::now();
+    f();
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+struct LayerTimes {
+  double torch_conv = 0, torch_layer = 0, best_conv = 0;
+};
+
+LayerTimes time_layers(int64_t batch, int calls) {
+  LayerTimes t;
+  for (const mb::MbBlock& block : mb::mobilenet_v2_blocks())
+    for (const mb::MbConv& c : block.convs) {
+      mb::ref::Conv2dShape s = c.shape;
+      s.N = batch;
+      std::vector<float> x(static_cast<size_t>(s.input_size())), w(static_cast<size_t>(s.weight_size())),
+          b(static_cast<size_t>(s.K), 0.0f), y(static_cast<size_t>(s.output_size()));
+      mb::fill_layer_inputs(7, x, w, b, s.Cg() * s.R * s.S);
+      const at::Tensor xt = at::from_blob(x.data(), {s.N, s.C, s.H, s.W});
+      const at::Tensor wt = at::from_blob(w.data(), {s.K, s.Cg(), s.R, s.S});
+      const at::Tensor ones = at::ones({s.K}), zeros = at::zeros({s.K});
+      auto conv = [&] { return at::conv2d(xt, wt, {}, s.stride, s.pad, 1, s.groups); };
+      t.torch_conv += median_ms(calls, [&] { conv(); });
+      t.torch_layer += median_ms(calls, [&] {
+        const at::Tensor z = at::batch_norm(conv(), ones, zeros, zeros, ones, false, 0.1, 1e-5, false);
+        if (c.relu6) at::hardtanh(z, 0.0, 6.0);
+      });
+      if (mb::cpu::is_depthwise(s)) {
+        t.best_conv += median_ms(calls, [&] { mb::cpu::conv2d_depthwise(x.data(), w.data(), b.data(), y.data(), s); });
+      } else {
+        mb::cpu::OnednnConv2d best(w.data(), b.data(), s);
+        t.best_conv += median_ms(calls, [&] { best.run(x.data(), y.data()); });
+      }
+    }
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"torch_model_layers: MobileNetV2 whole against the sum of its layers (CPU)"};
+  std::vector<int64_t> batches{1, 8, 32};
+  int calls = 5;
+  app.add_option("--batches", batches, "batches")->delimiter(',');
+  app.add_option("--calls", calls, "timed calls per layer and per model")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  mb::install_torch_ops();
+  const mb::OpCase* model = nullptr;
+  for (const auto& c : mb::registry().cases())
+    if (c->id() == "model/mobilenet_v2") model = c.get();
+
+  std::printf("%6s %12s %14s %14s %14s %10s\n", "batch", "model ms", "torch convs", "torch layers", "best convs",
+              "ms/image");
+  for (int64_t batch : batches) {
+    mb::PreparedEntry p(mb::Entry{model, mb::Mode::cpu, "torch", batch}, mb::RunConfig{.seed = 42});
+    if (!p.status().is_ok()) {
+      std::printf("%6lld %s\n", static_cast<long long>(batch), p.message().c_str());
+      continue;
+    }
+    const double whole = median_ms(calls, [&] { p.timed_call_ms(); });
+    const LayerTimes layers = time_layers(batch, calls);
+    std::printf("%6lld %12.2f %14.2f %14.2f %14.2f %10.2f\n", static_cast<long long>(batch), whole, layers.torch_conv,
+                layers.torch_layer, layers.best_conv, whole / static_cast<double>(batch));
+    std::fflush(stdout);
+  }
+  return 0;
+}
