@@ -40,7 +40,8 @@ def case_sentence(rule) -> str:
 
 
 def exclusion_sentences(op_rules) -> list:
-    """One sentence per excluded mode/impl of an op (its most severe reason over the cases)."""
+    """One sentence per reason an op's modes/impls are excluded for (each mode/impl's most
+    severe reason over the cases), naming them."""
     worst: dict = {}
     for rule in op_rules:
         for e in rule["excluded"]:
@@ -48,7 +49,11 @@ def exclusion_sentences(op_rules) -> list:
             if line not in worst or SEVERITY[e["status"]] > SEVERITY[worst[line]["status"]]:
                 worst[line] = e
     order = sorted(worst.items(), key=lambda kv: (-SEVERITY[kv[1]["status"]], modes.risk(kv[0][0]), kv[0]))
-    return [f"{m}/{i}: {_MEANING.get(e['status'], e['status'])} ({e['reason']})." for (m, i), e in order]
+    # Those excluded for the same reason share one sentence (a box without a GPU has dozens).
+    by_reason: dict = {}
+    for (m, i), e in order:
+        by_reason.setdefault((e["status"], e["reason"]), []).append(f"{m}/{i}")
+    return [f"{', '.join(names)}: {_MEANING.get(status, status)} ({reason})." for (status, reason), names in by_reason.items()]
 
 
 def op_verdicts(group) -> list:

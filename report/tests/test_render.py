@@ -278,6 +278,7 @@ def test_page_reads_top_down_verdict_then_matrix_by_mode_columns(tmp_path, run):
     assert "- hybrid/cached: do not use: gave wrong results (wrong on linear/square_1024 batch 64" in summary
     assert "- ptx-jit/cublas: do not use: fails here (failed:no_kernel_image" in summary
     assert "- gpu/tf32: not available here (unavailable: built without CUDA)." in summary
+
     # Rows op x impl, columns the modes in the mode table's order.
     assert "| op | impl | cpu | gpu | ptx-jit | hybrid |" in summary
     assert "| linear | cublas | - | ok | failed:no_kernel_image [2] | - |" in summary
@@ -415,3 +416,17 @@ def test_render_shows_the_cost_model_and_what_the_policy_would_do(tmp_path, run)
     assert "| linear | BERT-base 768→768 | not measured | 1 | cpu/onednn | cost model (held-out error 0%) |" in summary
     assert "| linear | BERT-base 768→768 | not measured | 64 | gpu/cublas | cost model (held-out error 0%) |" in summary
     assert "| linear | MobileNetV2 head 1280→1000 | mobilenetv2_head: 1..4 cpu/onednn; 5..inf gpu/cublas | 64 | gpu/cublas | measured (confidence 1.00) |" in summary
+
+
+def test_impls_excluded_for_one_reason_share_a_sentence():
+    from modebench_report.verdict import exclusion_sentences
+
+    no_driver = "unavailable: no CUDA driver (libcuda not loadable)"
+    excluded = [{"mode": m, "impl": i, "status": "unavailable", "reason": no_driver}
+                for m, i in (("gpu", "cublas"), ("ptx-jit", "cublas"), ("hybrid", "cached"))]
+    excluded.append({"mode": "gpu", "impl": "cublas_tf32", "status": "failed", "reason": "failed: no_kernel_image: x"})
+    sentences = exclusion_sentences([{"excluded": excluded}])
+    assert sentences == [
+        "gpu/cublas_tf32: do not use: fails here (failed: no_kernel_image: x).",
+        f"hybrid/cached, gpu/cublas, ptx-jit/cublas: not available here ({no_driver}).",
+    ], sentences
