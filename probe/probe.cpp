@@ -373,9 +373,11 @@ void print_text(const json& j) {
   if (torch.contains("note")) std::printf("  %s\n", str(torch["note"]).c_str());
   if (torch.contains("facts"))
     for (const auto& [k, v] : torch["facts"].items()) std::printf("  %-18s %s\n", k.c_str(), str(v).c_str());
-  for (const auto& b : torch.value("binaries", json::array()))
+  for (const auto& b : torch.value("binaries", json::array())) {
+    const std::string disagreement = b["agree"] == false ? " - " + str(b["text"]) : "";
     std::printf("  on %s: binaries %s, arch list %s%s\n", str(b["device"]).c_str(), str(b["binaries_say"]).c_str(),
-                str(b["arch_list_says"]).c_str(), b["agree"] == false ? (" - " + str(b["text"])).c_str() : "");
+                str(b["arch_list_says"]).c_str(), disagreement.c_str());
+  }
   if (torch.contains("binaries_note")) std::printf("  %s\n", str(torch["binaries_note"]).c_str());
   std::printf("\nDevices\n");
   if (j["devices"].empty()) std::printf("  none\n");
