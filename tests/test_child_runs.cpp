@@ -92,6 +92,8 @@ TEST(Providers, RowsAreListedAndRunOnlyWhereTheProviderInstalledAFactory) {
   PreparedEntry here(Entry{toy.get(), Mode::cpu, "provided", 4}, RunConfig{.seed = 1, .warmup_calls = 0});
   EXPECT_EQ(here.status(), StatusKind::unavailable) << here.message();
   EXPECT_NE(here.message().find("built without the toyprovider provider"), std::string::npos) << here.message();
+  // ci/gpu_check_summary.py recognises a provider missing from a bundle by these words.
+  EXPECT_NE(here.message().find(" provider (modebench-"), std::string::npos) << here.message();
 
   install_provider_factory("toy", "provided", Placement::host, [](Problem& p, Device*, RowRange) {
     return make_cpu_instance(*std::make_unique<ToyCase>("x"), "right", p);
