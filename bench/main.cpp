@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bench/selection_flags.hpp"
+#include "harness/host_allocator.hpp"
 #include "harness/registry.hpp"
 #include "harness/run.hpp"
 #include "harness/selection.hpp"
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    mb::settle_host_allocator();  // before any timed call allocates
     sel.profile = mb::parse_profile(profile);
     if (*list) {
       for (const auto& name : mb::list_entries(mb::registry(), sel)) std::printf("%s\n", name.c_str());

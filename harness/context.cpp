@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "harness/build_info.hpp"
+#include "harness/host_allocator.hpp"
 
 extern "C" {
 char* openblas_get_config(void);
@@ -86,6 +87,7 @@ Facts host_facts() {
       {"onednn_version", onednn_version()},
       {"cpu_model", cpu_model()},
       {"threads", std::to_string(thread_count())},
+      {"host_allocator", settle_host_allocator()},
       {"host_gpus", or_none(nvidia_gpu_models())},
       {"nvidia_driver", or_none(nvidia_driver_release())},
   };

@@ -17,9 +17,11 @@
 #include <memory>
 
 #include "bench/torch/torch_ops.hpp"
+#include "harness/host_allocator.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "harness/runner.hpp"
+#include "harness/status.hpp"
 #include "kernels/cpu/conv2d.hpp"
 #include "ops/model/mobilenet_v2.hpp"
 
@@ -80,6 +82,12 @@ int main(int argc, char** argv) {
   app.add_option("--batches", batches, "batches")->delimiter(',');
   app.add_option("--calls", calls, "timed calls per layer and per model")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  try {
+    std::printf("host allocator: %s\n", mb::settle_host_allocator().c_str());
+  } catch (const mb::BadInput& e) {
+    std::fprintf(stderr, "torch_model_layers: error: %s\n", e.what());
+    return 2;
+  }
   mb::install_torch_ops();
   const mb::OpCase* model = nullptr;
   for (const auto& c : mb::registry().cases())

@@ -16,8 +16,10 @@
 
 #include "bench/torch/torch_impl.hpp"
 #include "bench/torch/torch_ops.hpp"
+#include "harness/host_allocator.hpp"
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"
+#include "harness/status.hpp"
 
 namespace {
 
@@ -63,14 +65,20 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "alternating rounds per entry")->capture_default_str();
   app.add_option("--round-ms", round_ms, "time of one round of each")->capture_default_str();
   app.add_option("--ops", ops, "ops (default: every op)")->delimiter(',');
-  // Ops with large temporaries (conv2d, ssim) run at the mercy of the allocator's state, which
-  // each path changes for the other: `--path bare` and `--path harness` time one path per
-  // process (both are set up alike), and the two processes' medians are compared.
+  // `--path bare` and `--path harness` time one path per process (both are set up alike), to
+  // compare two processes' medians; MODEBENCH_HOST_ALLOCATOR=default shows what glibc's
+  // dynamic thresholds do to ops with large temporaries (harness/host_allocator.hpp).
   std::string path = "both";
   app.add_option("--path", path, "both (alternating), bare or harness")
       ->check(CLI::IsMember({"both", "bare", "harness"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  try {
+    std::printf("host allocator: %s\n", mb::settle_host_allocator().c_str());
+  } catch (const mb::BadInput& e) {
+    std::fprintf(stderr, "torch_overhead: error: %s\n", e.what());
+    return 2;
+  }
   mb::install_torch_ops();
 
   std::printf("%-44s %12s %12s %8s\n", "entry (cpu, impl torch)", "bare ms", "harness ms", "ratio");
