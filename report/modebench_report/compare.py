@@ -15,7 +15,7 @@ import numpy as np
 from . import statistical_units
 from .load import group_series
 from .status import EVIDENCE_AGAINST, NOT_MEASURED  # ok -> EVIDENCE_AGAINST is always an alert (contract.md)
-from .stats import ALPHA, MIN_RATIO, aa_noise, benjamini_hochberg, bootstrap_ratio_ci, mann_whitney_p, rng_for
+from .stats import ALPHA, BOOTSTRAP, MIN_RATIO, aa_noise, benjamini_hochberg, bootstrap_ratio_ci, mann_whitney_p, rng_for
 
 SCHEMA = "modebench-compare/1"
 NOT_MEASURED_VERDICT = "not measured"
@@ -67,31 +67,26 @@ def _rows(base: dict, cand: dict, alpha: float, min_ratio: float, m: int = 1):
             row["message"] = f"{skipped} process(es) not measured (busy or not run) left out"
         # Processes are the unit only if they can reach significance after BH over m series.
         va, vb, unit = statistical_units.units_pair(a, b, alpha / max(m, 1))
-        ma, mb = float(np.median(va)), float(np.median(vb))
-        ratio = mb / ma
-        noise = aa_noise(va, vb)
-        # A bootstrap of one or two values is no interval: below MIN_PROCESSES units a side, none.
-        ci = None
-        if statistical_units.enough_runs(min(len(va), len(vb))):
-            ci = list(bootstrap_ratio_ci(va, vb, rng_for(key, "ratio"), conf=1 - alpha))
-        row.update(
-            unit=unit,
-            n_baseline=len(va),
-            n_candidate=len(vb),
-            median_baseline_s=ma,
-            median_candidate_s=mb,
-            ratio=ratio,
-            ci=ci,
-            threshold=max(min_ratio, noise),
-            aa_noise=noise,
-            p=mann_whitney_p(va, vb),
-        )
+        row.update(unit=unit, **measure_pair(va, vb, rng_for(key, "ratio"), alpha, min_ratio))
         rows.append(row)
         timed.append(row)
     return rows, timed
 
 
-def _decide(timed, alpha: float):
+def measure_pair(va, vb, rng, alpha: float = ALPHA, min_ratio: float = MIN_RATIO, bootstrap: int = BOOTSTRAP) -> dict:
+    """What decide() needs of one series: the ratio of medians, its interval, the threshold
+    a change must pass and the test's p (also the power study's model of the nightly)."""
+    ma, mb = float(np.median(va)), float(np.median(vb))
+    noise = aa_noise(va, vb)
+    # A bootstrap of one or two values is no interval: below MIN_PROCESSES units a side, none.
+    ci = None
+    if statistical_units.enough_runs(min(len(va), len(vb))):
+        ci = list(bootstrap_ratio_ci(va, vb, rng, conf=1 - alpha, n=bootstrap))
+    return dict(n_baseline=len(va), n_candidate=len(vb), median_baseline_s=ma, median_candidate_s=mb,
+                ratio=mb / ma, ci=ci, threshold=max(min_ratio, noise), aa_noise=noise, p=mann_whitney_p(va, vb))
+
+
+def decide(timed, alpha: float):
     """Benjamini-Hochberg across the whole suite, then the three criteria."""
     adjusted = benjamini_hochberg([r["p"] for r in timed])
     for r, q in zip(timed, adjusted):
@@ -117,7 +112,7 @@ def _timed_count(base: dict, cand: dict) -> int:
 def compare_groups(base: dict, cand: dict, alpha: float = ALPHA, min_ratio: float = MIN_RATIO):
     """Compare one group (one host / toolkit) on its own."""
     rows, timed = _rows(base, cand, alpha, min_ratio, _timed_count(base, cand))
-    _decide(timed, alpha)
+    decide(timed, alpha)
     return rows
 
 
@@ -130,7 +125,7 @@ def compare_sets(base_processes, cand_processes, group_of, alpha=ALPHA, min_rati
         rows, t = _rows(gb.get(g, {}), gc.get(g, {}), alpha, min_ratio, m)
         groups.append({"group": g, "series": rows})
         timed += t
-    _decide(timed, alpha)
+    decide(timed, alpha)
     return groups
 
 
