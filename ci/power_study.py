@@ -17,6 +17,12 @@ variant; the others in those trials are counted as null comparisons too, reporte
 apart from the pure A/A trials. The nightly's own flags decide (--processes,
 --confirm-budget, --confirm-processes), so the study measures what the nightly does.
 
+The rates come with a model of the nightly's decision (ci/power_model.py) fed with the
+processes' own measured noise: its first-look rate is printed beside the measured one (the
+check that the model is believable), then the processes per side one look needs for each
+target at this noise. --analyse DIR...: the same report from earlier studies' trial folders,
+without running anything.
+
 Example (the quick profile's cpu series, a few hours on a quiet machine):
   python3 ci/power_study.py --toolkit none --modes cpu --processes 7 \\
       --confirm-budget 600 --aa-trials 10 --inject-trials 10 --work results/power-study
@@ -35,12 +41,16 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "report"))
 
 from modebench_report import load, stats  # noqa: E402
 from modebench_report.statistical_units import process_medians  # noqa: E402
+
+import power_model  # noqa: E402
 
 TARGETS = {"false_alarm": 0.005, 0.10: 0.90, 0.05: 0.50}  # the issue's targets
 POWER_FOR = {0.10: 0.90, 0.05: 0.50}
@@ -62,6 +72,9 @@ def parse_args(argv=None):
     ap.add_argument("--run-args", help="nightly --run-args")
     ap.add_argument("--work", default=os.path.join(ROOT, "results", "power-study"), help="trial folders and builds")
     ap.add_argument("--seed", type=int, default=1, help="which series each injection trial slows")
+    ap.add_argument("--model-sims", type=int, default=100, help="synthetic nightly runs per modelled point")
+    ap.add_argument("--analyse", nargs="+", metavar="DIR",
+                    help="no runs: report on the trial folders (trial-*) of earlier studies in these folders")
     a = ap.parse_args(argv)
     try:
         a.fractions = [float(f) for f in a.fractions.split(",") if f]
@@ -116,10 +129,30 @@ def run_trial(a, index, kind, slowdown, log):
     seconds = time.time() - t0
     if r.returncode not in (0, 1):
         raise SystemExit(f"power_study: nightly failed in {out} (exit {r.returncode}): {r.stderr.strip()[-500:]}")
+    with open(os.path.join(out, "trial.json"), "w") as f:
+        json.dump({"kind": kind, "slowdown": slowdown or {}, "seconds": seconds, "processes": a.processes}, f)
+    trial = load_trial(out)
+    log(f"trial {index} ({kind}): {len(trial['final'])} series, {trial['alerts']} alert(s), {seconds:.0f} s")
+    return trial
+
+
+def load_trial(out):
+    """A trial as the report reads it, from its folder: trial.json (what was injected, how
+    long it took), or for folders of studies before it, the injection as summary.md states it."""
     doc, look1 = final_compare(out)
-    log(f"trial {index} ({kind}): {len(timed_rows(doc))} series, {doc['alerts']} alert(s), {seconds:.0f} s")
-    return {"out": out, "kind": kind, "slowdown": slowdown or {}, "seconds": seconds,
-            "final": timed_rows(doc), "look1": timed_rows(look1)}
+    meta_path = os.path.join(out, "trial.json")
+    if os.path.exists(meta_path):
+        with open(meta_path) as f:
+            meta = json.load(f)
+    else:
+        meta = {"kind": os.path.basename(out).split("-", 2)[-1], "slowdown": {}, "seconds": None}
+        with open(os.path.join(out, "summary.md")) as f:
+            for word in f.read().split():
+                if word.startswith("MODEBENCH_SLOWDOWN="):
+                    rules = word[len("MODEBENCH_SLOWDOWN="):].split(",")
+                    meta["slowdown"] = {r.rsplit("=", 1)[0]: float(r.rsplit("=", 1)[1]) for r in rules}
+    return {"out": out, "kind": meta["kind"], "slowdown": meta["slowdown"], "seconds": meta["seconds"],
+            "alerts": doc["alerts"], "final": timed_rows(doc), "look1": timed_rows(look1)}
 
 
 def rate(k, n):
@@ -205,12 +238,15 @@ def _against_target(key, r) -> str:
     return f"  target {sign} {target:.1%}: {word}"
 
 
-def report(a, trials, load_before, load_after):
+def report(setup, trials, load_before=None, load_after=None):
+    """The study's text and JSON. setup: processes (per side, first look), confirm (words),
+    looks, sims (the model's synthetic runs per point)."""
     counts = tally(trials)
-    lines = [f"power study: {len(trials)} nightly runs, {a.processes} processes per side, "
-             f"confirmation budget {a.confirm_budget} s; load average {load_before:.2f} before, {load_after:.2f} after, "
-             f"{os.cpu_count()} CPUs"]
-    result = {"trials": len(trials), "processes": a.processes, "confirm_budget": a.confirm_budget,
+    load_words = "load average not recorded" if load_before is None else (
+        f"load average {load_before:.2f} before, {load_after:.2f} after")
+    lines = [f"power study: {len(trials)} nightly runs, {setup['processes']} processes per side, "
+             f"{setup['confirm']}; {load_words}, {os.cpu_count()} CPUs"]
+    result = {"trials": len(trials), "processes": setup["processes"], "confirm": setup["confirm"],
               "load_avg_1m": [load_before, load_after], "cpus": os.cpu_count(), "rates": {}}
     for decision, title in (("final", "decision of the nightly"), ("look1", "first look alone")):
         lines.append(f"{title}:")
@@ -224,22 +260,89 @@ def report(a, trials, load_before, load_after):
     cv = process_noise(trials)
     result["process_cv"] = cv
     series = max((len(t["final"]) for t in trials), default=0)
+    timed = [t["seconds"] for t in trials if t["seconds"]]
+    per_process_s = sum(timed) / len(timed) / (2 * setup["processes"]) if timed else None
+    minutes = lambda n: f"~{n * 2 * per_process_s / 60:.1f} min of runs at {per_process_s:.1f} s per process" if per_process_s else "run time not recorded"  # noqa: E731,E501
     if cv:
-        per_process_s = sum(t["seconds"] for t in trials) / len(trials) / (2 * a.processes)
         lines.append(f"noise: median process-to-process CV {cv:.1%} over the A/A series; {series} series per run")
-        looks = 2 if a.confirm_budget > 0 else 1
         for slowdown, power in sorted(POWER_FOR.items()):
-            n = processes_needed(cv, slowdown, power, series, looks)
-            lines.append(f"  to detect +{slowdown:.0%} with {power:.0%} power: ~{n} processes per side "
-                         f"(~{n * 2 * per_process_s / 60:.1f} min of runs at {per_process_s:.1f} s per process)")
+            n = processes_needed(cv, slowdown, power, series, setup["looks"])
+            lines.append(f"  normal theory at that CV: +{slowdown:.0%} with {power:.0%} power needs ~{n} processes "
+                         f"per side ({minutes(n)})")
             result[f"processes_needed_{slowdown:g}"] = n
     else:
         lines.append("noise: not estimated (fewer than 3 processes per series in the A/A runs)")
+    model_text, result["model"] = model_report(setup, trials, counts, series, minutes)
+    lines += model_text
     return "\n".join(lines), result
+
+
+def model_report(setup, trials, counts, series, minutes):
+    """The nightly's decision modelled on the measured process noise (ci/power_model.py):
+    first checked against the measured first look, then asked how many processes reach
+    each target in one look."""
+    pool = power_model.noise_pool([t["out"] for t in trials])
+    first = pool[power_model.FIRST]
+    if len(first) < 100 or not series:
+        return [f"model: not run ({len(first)} measured process deviations; 100 needed)"], {}
+    share_off = float(np.mean(np.abs(first) > math.log(1.2)))
+    lines = [f"model (ci/power_model.py, {setup['sims']} synthetic nightly runs per point) on {len(first)} measured "
+             f"process deviations: sd {np.std(first):.1%} of log time, {share_off:.1%} of processes >20 % off their "
+             "series' median"]
+    if len(pool[power_model.CONFIRM]) >= 100:
+        lines.append(f"  confirmation processes (a few series each): sd {np.std(pool[power_model.CONFIRM]):.1%} "
+                     f"over {len(pool[power_model.CONFIRM])}")
+    injected = sorted(len(t["slowdown"]) for t in trials if t["slowdown"]) or [max(1, round(0.2 * series))]
+    injected = injected[len(injected) // 2]
+    out = {"deviations": len(first), "sd_log": float(np.std(first)), "share_20pct_off": share_off}
+    for key, (k, n) in sorted(counts["look1"].items(), key=lambda kv: str(kv[0])):
+        if isinstance(key, float):
+            m = power_model.simulate(first, setup["processes"], series, injected, key, setup["looks"], setup["sims"])
+            lines.append(f"  check, first look of {setup['processes']} processes, +{key:.0%}: modelled "
+                         f"{m['detected']:.1%}, measured {k} of {n} = {k / n:.1%}")
+            out[f"check_look1_{key:g}"] = {"modelled": m["detected"], "measured": [k, n]}
+    for slowdown, power in sorted(POWER_FOR.items()):
+        steps = power_model.processes_for(first, power, slowdown, series, injected, 1, setup["sims"])
+        n, reached = steps[-1]
+        path = ", ".join(f"{k}: {r:.0%}" for k, r in steps)
+        if reached >= power:
+            aa = power_model.simulate(first, n, series, 0, 0.0, 1, setup["sims"])
+            lines.append(f"  one look of ~{n} processes per side reaches +{slowdown:.0%} at {power:.0%} "
+                         f"({minutes(n)}; modelled {path}; A/A false alarms {aa['false_alarms']:.2%} of "
+                         f"{aa['comparisons']})")
+        else:
+            lines.append(f"  +{slowdown:.0%} at {power:.0%} not reached by {n} processes per side (modelled {path})")
+        out[f"one_look_{slowdown:g}"] = {"processes": n, "modelled": steps}
+    return lines, out
+
+
+def setup_of(a):
+    confirm = (f"confirmation budget {a.confirm_budget} s, at most {a.confirm_processes or a.processes} extra "
+               "processes" if a.confirm_budget > 0 else "no confirmation")
+    return {"processes": a.processes, "confirm": confirm, "looks": 2 if a.confirm_budget > 0 else 1,
+            "sims": a.model_sims}
+
+
+def analyse(a):
+    """The report of earlier studies' trial folders (nothing is run)."""
+    outs = sorted(d for root in a.analyse for d in glob.glob(os.path.join(root, "trial-*")) if os.path.isdir(d))
+    if not outs:
+        raise SystemExit(f"power_study: no trial-* folders in {' '.join(a.analyse)}")
+    trials = [load_trial(d) for d in outs]
+    first_variant = sorted(glob.glob(os.path.join(outs[0], "*", "process-1.json")))[0]
+    processes = len(glob.glob(os.path.join(os.path.dirname(first_variant), "process-[0-9]*.json")))
+    looks = 2 if any(glob.glob(os.path.join(d, "compare-*.look1.json")) for d in outs) else 1
+    setup = {"processes": processes, "confirm": "confirmation: yes" if looks > 1 else "no confirmation",
+             "looks": looks, "sims": a.model_sims}
+    text, _ = report(setup, trials)
+    print(text)
+    return 0
 
 
 def main(argv=None):
     a = parse_args(argv)
+    if a.analyse:
+        return analyse(a)
     os.makedirs(a.work, exist_ok=True)
     log = lambda msg: print(f"power_study: {msg}", flush=True)  # noqa: E731
     load_before = os.getloadavg()[0]
@@ -256,7 +359,7 @@ def main(argv=None):
             continue
         chosen = rng.sample(names, max(1, round(a.inject_share * len(names))))
         trials.append(run_trial(a, index, f"inject{kind:g}", {n: kind for n in chosen}, log))
-    text, result = report(a, trials, load_before, os.getloadavg()[0])
+    text, result = report(setup_of(a), trials, load_before, os.getloadavg()[0])
     print(text)
     with open(os.path.join(a.work, "power-study.json"), "w") as f:
         json.dump(result, f, indent=2)

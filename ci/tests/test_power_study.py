@@ -27,3 +27,13 @@ def test_tiny_study_counts_false_alarms_and_detections(tmp_path):
     assert result["rates"]["final:aa"]["comparisons"] == 4 and result["trials"] == 2
     assert result["rates"]["look1:0.5"]["hits"] == 0  # three processes per side alone can never confirm
     assert "process_cv" in result and "load average" in r.stdout
+    assert "model" in result  # too few processes here for it to run, and it says so
+    assert "model: not run" in r.stdout
+
+    # --analyse: the same counts again from the trial folders alone, without running anything.
+    again = subprocess.run([sys.executable, str(ROOT / "ci" / "power_study.py"), "--analyse", str(tmp_path / "study")],
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    for line in ("A/A false alarms: 0 of 4 series-comparisons", "detected at +50%: 1 of 1 series-comparisons",
+                 "false alarms beside injected series: 0 of 3", "3 processes per side"):
+        assert line in again.stdout, again.stdout
