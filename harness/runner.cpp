@@ -76,6 +76,7 @@ void PreparedEntry::check_reduced_size(const RunConfig& cfg) {
 
 void PreparedEntry::prepare(const RunConfig& cfg) {
   const OpCase& c = *entry_.op_case;
+  slowdown_ = slowdown_for(slowdown_from_env(), entry_.name());
   problem_ = c.make_problem(entry_.batch, cfg.seed);
   const auto t0 = std::chrono::steady_clock::now();
   instance_ = make_instance(cfg, *problem_);
@@ -109,9 +110,9 @@ void PreparedEntry::label_cold_loads() {
 double PreparedEntry::timed_call_ms() {
   try {
     const double ms = instance_->timed_run_ms();
-    if (const double f = slowdown_for(slowdown_from_env(), entry_.name()); f > 0.0) {
-      spin_for_ms(f * ms);  // the detector's power study: see harness/slowdown.hpp
-      return ms * (1.0 + f);
+    if (slowdown_ > 0.0) {
+      spin_for_ms(slowdown_ * ms);  // the detector's power study: see harness/slowdown.hpp
+      return ms * (1.0 + slowdown_);
     }
     return ms;
   } catch (...) {

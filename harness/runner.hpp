@@ -64,6 +64,9 @@ class PreparedEntry {
   double setup_ms_ = 0.0;
   std::string reduced_check_;  // label fact when a sampled check had a full reduced-size run
   std::string first_call_;     // gpu/ptx-jit: cold (paid for loading something first) or warm
+  // MODEBENCH_SLOWDOWN's fraction for this entry, looked up once: a timed call of a series
+  // it does not name must cost exactly what it costs without it.
+  double slowdown_ = 0.0;
 };
 
 }  // namespace mb
