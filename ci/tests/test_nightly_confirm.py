@@ -33,6 +33,17 @@ def test_aa_of_one_toolkit_twice_builds_and_runs_apart(tmp_path):
     assert "cpu-only-vs-cpu-only.2: no regression" in summary and "Sequential confirmation" not in summary
 
 
+def test_every_process_gets_an_environment_pad_of_its_own_length(tmp_path):
+    """Layout luck from the environment's size must not be a bias of one variant."""
+    r, out = nightly(tmp_path, "--processes", "4", "--candidate-env", f"MODEBENCH_SLOWDOWN={SLOW}=0.5")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lengths = {side: [json.loads((out / side / f"process-{k}.json").read_text())["context"]["env_pad_length"]
+                      for k in range(1, 5)] for side in ("cpu-only", "cpu-only.2")}
+    every = lengths["cpu-only"] + lengths["cpu-only.2"]
+    assert all(0 <= n < 4096 for n in every), lengths
+    assert len(set(every)) > 1, lengths  # random per process (8 equal draws of 4096: never in practice)
+
+
 def test_builds_folder_is_reused(tmp_path):
     builds = tmp_path / "builds"
     for _ in range(2):
