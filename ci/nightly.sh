@@ -35,7 +35,9 @@ usage: ci/nightly.sh --toolkits "PATH|none ..." | --torch "ENV ..." [--processes
                the toolkit the build finds); the selection is the torch impls unless --run-args
                names --impls
   --processes  processes per variant (default 7: fewer can never confirm a change
-               at p < 0.01 after Benjamini-Hochberg over ~10 series; 9 for ~100)
+               at p < 0.01 after Benjamini-Hochberg over ~10 series; 9 for ~100). Detection
+               needs more on a noisy box: on the 2-core development box ~50 for +10 % in
+               90 % of series (README "Nightly"); ci/power_study.py sizes it for a box
   --profile    quick (default) or full
   --ops/--modes  selection passed to modebench run
   --run-args   extra modebench run arguments (e.g. "--cases square_1024 --batches 1,8")
