@@ -221,10 +221,11 @@ if [ -n "$torch_envs" ] && [[ " $run_args " != *" --impls"* ]]; then
   log "Torch impls run: $torch_impls"
 fi
 run_failed=()
-# The environment's size moves the initial stack and with it the alignment of stack buffers:
-# OpenBLAS's sgemv at B = 1 ran 7-12 % slower in a variant whose environment had one more
-# variable (the power study's injector), in every run. Every process gets a pad of random
-# length, so layout luck is noise that both sides share, not a bias of one of them.
+# A variant whose environment had one more variable (the power study's injector) ran
+# OpenBLAS's sgemv at B = 1 7-12 % slower in 4 of 5 runs; the likely cause is the known one,
+# the environment's size moving the initial stack and the alignment of stack buffers. Every
+# process gets a pad of random length, so layout luck is noise both sides share, not a bias
+# of one of them (it cut that bias to 1 run in 4, not to none: README "Nightly").
 env_pad() { head -c $((RANDOM % 4096)) /dev/zero | tr '\0' x; }
 run_variant() {  # run_variant INDEX OUTFILE [extra run args]: one process of one variant
   local i=$1 file=$2 name=${variants[$1]}

@@ -262,7 +262,12 @@ def report(setup, trials, load_before=None, load_after=None):
     series = max((len(t["final"]) for t in trials), default=0)
     timed = [t["seconds"] for t in trials if t["seconds"]]
     per_process_s = sum(timed) / len(timed) / (2 * setup["processes"]) if timed else None
-    minutes = lambda n: f"~{n * 2 * per_process_s / 60:.1f} min of runs at {per_process_s:.1f} s per process" if per_process_s else "run time not recorded"  # noqa: E731,E501
+
+    def minutes(n):
+        if not per_process_s:
+            return "run time not recorded"
+        return f"~{n * 2 * per_process_s / 60:.1f} min of runs at {per_process_s:.1f} s per process"
+
     if cv:
         lines.append(f"noise: median process-to-process CV {cv:.1%} over the A/A series; {series} series per run")
         for slowdown, power in sorted(POWER_FOR.items()):
