@@ -41,6 +41,8 @@ class PreparedEntry {
 
   // One timed call; a device failure turns the entry into `failed` and returns a negative time.
   double timed_call_ms();
+  // MODEBENCH_SLOWDOWN's fraction for this entry (0 when no rule names it).
+  double slowdown() const { return slowdown_; }
 
  private:
   void prepare(const RunConfig& cfg);
