@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <ostream>
 #include <stdexcept>
 #include <tuple>
+#include <vector>
 
 #include "cpu_ref/conv2d.hpp"
 #include "harness/registry.hpp"
@@ -129,10 +132,13 @@ TEST_P(Conv2dImpls, MatchReference) {
   im2col.run(in.x.data(), in.w.data(), in.b.data(), y.data());
   EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "im2col";
 
-  std::fill(y.begin(), y.end(), std::nanf(""));
-  cpu::OnednnConv2d dnn(in.w.data(), in.b.data(), s);
-  dnn.run(in.x.data(), y.data());
-  EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "onednn " << dnn.impl_info();
+  std::vector<std::unique_ptr<cpu::OnednnConv2d>> dnns;
+  for (auto layout : {cpu::ActivationLayout::primitive_choice, cpu::ActivationLayout::caller_nchw}) {
+    std::fill(y.begin(), y.end(), std::nanf(""));
+    const auto& dnn = dnns.emplace_back(std::make_unique<cpu::OnednnConv2d>(in.w.data(), in.b.data(), s, layout));
+    dnn->run(in.x.data(), y.data());
+    EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "onednn " << dnn->impl_info() << " reorder=" << dnn->reorders();
+  }
 
   if (cpu::is_depthwise(s)) {
     std::fill(y.begin(), y.end(), std::nanf(""));
@@ -142,9 +148,11 @@ TEST_P(Conv2dImpls, MatchReference) {
 
   // State kept across calls (packed weights, staging, column buffer) stays right on new inputs.
   Rng(99).fill_uniform(in.x, -1, 1);
-  std::fill(y.begin(), y.end(), std::nanf(""));
-  dnn.run(in.x.data(), y.data());
-  EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "onednn, second call";
+  for (const auto& dnn : dnns) {
+    std::fill(y.begin(), y.end(), std::nanf(""));
+    dnn->run(in.x.data(), y.data());
+    EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "onednn, second call, reorder=" << dnn->reorders();
+  }
   std::fill(y.begin(), y.end(), std::nanf(""));
   im2col.run(in.x.data(), in.w.data(), in.b.data(), y.data());
   EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "im2col, second call";
@@ -217,7 +225,11 @@ TEST(Conv2dCases, RegisteredShapesAndImpls) {
     const bool dw = std::find(impls.begin(), impls.end(), "depthwise") != impls.end();
     EXPECT_EQ(dw, c->name() == "mbv2_depthwise");
     EXPECT_EQ(c->plain_host_impl().name, "im2col");
-    EXPECT_EQ(c->best_host_impl(1).name, c->name() == "mbv2_depthwise" ? "depthwise" : "onednn");
+    const std::map<std::string, std::string> best = {{"resnet_3x3", "onednn"},
+                                                     {"mbv2_depthwise", "depthwise"},
+                                                     {"mbv2_pointwise", "onednn_nchw"},
+                                                     {"mbv2_stem", "onednn_nchw"}};
+    EXPECT_EQ(c->best_host_impl(1).name, best.at(c->name()));
     if (c->name() == "mbv2_stem") {
       EXPECT_EQ(p.shape.P(), 112);
       EXPECT_DOUBLE_EQ(c->flops(2), 2.0 * 2 * 32 * 112 * 112 * 3 * 9);

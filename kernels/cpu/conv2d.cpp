@@ -22,7 +22,7 @@ struct OnednnConv2d::Impl {
   std::string info;
 };
 
-OnednnConv2d::OnednnConv2d(const float* w, const float* b, const ref::Conv2dShape& s)
+OnednnConv2d::OnednnConv2d(const float* w, const float* b, const ref::Conv2dShape& s, ActivationLayout layout)
     : impl_(std::make_unique<Impl>()) {
   using tag = dnnl::memory::format_tag;
   using dt = dnnl::memory::data_type;
@@ -38,14 +38,14 @@ OnednnConv2d::OnednnConv2d(const float* w, const float* b, const ref::Conv2dShap
   dnnl::memory::desc user_w_md(w_dims, dt::f32, grouped ? tag::goihw : tag::oihw);
   dnnl::memory::desc bias_md({s.K}, dt::f32, tag::a);
 
-  // Layouts left to the primitive (tag::any), as ideep does for PyTorch's NCHW tensors.
   // Padding on the right is what floor((H + 2 pad - R) / stride) + 1 leaves over.
   const int64_t pad_b = (s.P() - 1) * s.stride + s.R - s.H - s.pad;
   const int64_t pad_r = (s.Q() - 1) * s.stride + s.S - s.W - s.pad;
   dnnl::convolution_forward::desc desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-      dnnl::memory::desc(src_dims, dt::f32, tag::any), dnnl::memory::desc(w_dims, dt::f32, tag::any), bias_md,
-      dnnl::memory::desc(dst_dims, dt::f32, tag::any), {s.stride, s.stride}, {s.pad, s.pad}, {pad_b, pad_r});
+      layout == ActivationLayout::caller_nchw ? m.user_src_md : dnnl::memory::desc(src_dims, dt::f32, tag::any),
+      dnnl::memory::desc(w_dims, dt::f32, tag::any), bias_md, dnnl::memory::desc(dst_dims, dt::f32, tag::any),
+      {s.stride, s.stride}, {s.pad, s.pad}, {pad_b, pad_r});
   dnnl::convolution_forward::primitive_desc pd(desc, eng);
   m.prim = dnnl::convolution_forward(pd);
   m.info = pd.impl_info_str();
@@ -90,7 +90,10 @@ void OnednnConv2d::run(const float* x, float* y) {
 }
 
 std::string OnednnConv2d::impl_info() const { return impl_->info; }
-bool OnednnConv2d::reorders_activations() const { return impl_->src_reorder || impl_->dst_reorder; }
+std::string OnednnConv2d::reorders() const {
+  if (impl_->src_reorder && impl_->dst_reorder) return "src+dst";
+  return impl_->src_reorder ? "src" : impl_->dst_reorder ? "dst" : "none";
+}
 
 namespace {
 

@@ -9,20 +9,33 @@
 
 namespace mb::cpu {
 
-// oneDNN convolution_forward the way PyTorch's CPU path uses it: the caller's
-// NCHW tensors are reordered into the primitive's preferred layout and back on
-// every run() (that cost is part of what a user gets); weights are reordered
+// Where the activations of an OnednnConv2d live while the primitive runs.
+enum class ActivationLayout {
+  // Input and output in the layout the primitive prefers (tag::any, as ideep does for
+  // PyTorch's NCHW tensors): usually blocked (nChw16c), reordered in and out on every run().
+  primitive_choice,
+  // The input read where the caller has it (NCHW), the output layout left to the primitive.
+  // Measured here (2 threads, AVX-512): 3-4x faster on mbv2_pointwise (oneDNN then runs its
+  // GEMM path with no reorder at all) and 1.5x on mbv2_stem (3 input channels: reordering
+  // them costs more than the blocked kernel saves); 1.4-1.9x slower on resnet_3x3 and depthwise.
+  caller_nchw,
+};
+
+// oneDNN convolution_forward on the caller's NCHW tensors. Activations are reordered per
+// `layout` on every run() (that cost is part of what a user gets); weights are reordered
 // once here. Bias is fused into the primitive.
 class OnednnConv2d {
  public:
-  OnednnConv2d(const float* w, const float* b, const ref::Conv2dShape& s);
+  OnednnConv2d(const float* w, const float* b, const ref::Conv2dShape& s,
+               ActivationLayout layout = ActivationLayout::primitive_choice);
   ~OnednnConv2d();
   OnednnConv2d(const OnednnConv2d&) = delete;
   OnednnConv2d& operator=(const OnednnConv2d&) = delete;
   void run(const float* x, float* y);
-  // The kernel oneDNN picked (e.g. "jit:avx2") and the activation layout it runs in.
+  // The kernel oneDNN picked (e.g. "jit:avx2").
   std::string impl_info() const;
-  bool reorders_activations() const;
+  // Which activations run() reorders: "none", "src", "dst" or "src+dst".
+  std::string reorders() const;
 
  private:
   struct Impl;
