@@ -3,46 +3,30 @@
 //   torch convs:  the sum over its 52 convolutions of at::conv2d alone at that layer's shape
 //   torch layers: the same with each layer's BatchNorm and ReLU6 (what the model runs, minus
 //                 the residual adds and the pooling)
-//   best convs:   the sum of modebench's best CPU conv2d impl per layer (the conv2d cases' own
-//                 choice: the direct depthwise kernel for depthwise layers, else oneDNN)
-// The gaps say what the network costs beyond its convolutions and what torch's CPU path leaves.
+// The gaps say what the network costs beyond its convolutions; model_convs (a process without
+// libtorch: see there why) times the same convolutions with modebench's best impl per layer.
 //   torch_model_layers [--batches 1,8,32] [--calls N]
 #include <ATen/ATen.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <functional>
-#include <memory>
+#include <vector>
 
+#include "bench/median_ms.hpp"
 #include "bench/torch/torch_ops.hpp"
 #include "harness/host_allocator.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "harness/runner.hpp"
 #include "harness/status.hpp"
-#include "kernels/cpu/conv2d.hpp"
 #include "ops/model/mobilenet_v2.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double median_ms(int calls, const std::function<void()>& f) {
-  f();  // warm
-  std::vector<double> ms;
-  for (int i = 0; i < calls; ++i) {
-    const auto t0 = Clock::now();
-    f();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
+using mb::median_ms;
 
 struct LayerTimes {
-  double torch_conv = 0, torch_layer = 0, best_conv = 0;
+  double torch_conv = 0, torch_layer = 0;
 };
 
 LayerTimes time_layers(int64_t batch, int calls) {
@@ -52,7 +36,7 @@ LayerTimes time_layers(int64_t batch, int calls) {
       mb::ref::Conv2dShape s = c.shape;
       s.N = batch;
       std::vector<float> x(static_cast<size_t>(s.input_size())), w(static_cast<size_t>(s.weight_size())),
-          b(static_cast<size_t>(s.K), 0.0f), y(static_cast<size_t>(s.output_size()));
+          b(static_cast<size_t>(s.K), 0.0f);
       mb::fill_layer_inputs(7, x, w, b, s.Cg() * s.R * s.S);
       const at::Tensor xt = at::from_blob(x.data(), {s.N, s.C, s.H, s.W});
       const at::Tensor wt = at::from_blob(w.data(), {s.K, s.Cg(), s.R, s.S});
@@ -63,17 +47,6 @@ LayerTimes time_layers(int64_t batch, int calls) {
         const at::Tensor z = at::batch_norm(conv(), ones, zeros, zeros, ones, false, 0.1, 1e-5, false);
         if (c.relu6) at::hardtanh(z, 0.0, 6.0);
       });
-      if (mb::cpu::is_depthwise(s)) {
-        t.best_conv += median_ms(calls, [&] { mb::cpu::conv2d_depthwise(x.data(), w.data(), b.data(), y.data(), s); });
-      } else {  // the faster of oneDNN's two activation layouts for this layer
-        double fastest = 0;
-        for (auto layout : {mb::cpu::ActivationLayout::primitive_choice, mb::cpu::ActivationLayout::caller_nchw}) {
-          mb::cpu::OnednnConv2d ours(w.data(), b.data(), s, layout);
-          const double ms = median_ms(calls, [&] { ours.run(x.data(), y.data()); });
-          fastest = fastest == 0 ? ms : std::min(fastest, ms);
-        }
-        t.best_conv += fastest;
-      }
     }
   return t;
 }
@@ -98,8 +71,7 @@ int main(int argc, char** argv) {
   for (const auto& c : mb::registry().cases())
     if (c->id() == "model/mobilenet_v2") model = c.get();
 
-  std::printf("%6s %12s %14s %14s %14s %10s\n", "batch", "model ms", "torch convs", "torch layers", "best convs",
-              "ms/image");
+  std::printf("%6s %12s %14s %14s %10s\n", "batch", "model ms", "torch convs", "torch layers", "ms/image");
   for (int64_t batch : batches) {
     mb::PreparedEntry p(mb::Entry{model, mb::Mode::cpu, "torch", batch}, mb::RunConfig{.seed = 42});
     if (!p.status().is_ok()) {
@@ -108,8 +80,8 @@ int main(int argc, char** argv) {
     }
     const double whole = median_ms(calls, [&] { p.timed_call_ms(); });
     const LayerTimes layers = time_layers(batch, calls);
-    std::printf("%6lld %12.2f %14.2f %14.2f %14.2f %10.2f\n", static_cast<long long>(batch), whole, layers.torch_conv,
-                layers.torch_layer, layers.best_conv, whole / static_cast<double>(batch));
+    std::printf("%6lld %12.2f %14.2f %14.2f %10.2f\n", static_cast<long long>(batch), whole, layers.torch_conv,
+                layers.torch_layer, whole / static_cast<double>(batch));
     std::fflush(stdout);
   }
   return 0;

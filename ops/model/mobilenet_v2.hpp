@@ -2,7 +2,8 @@
 // MobileNetV2 as torchvision builds it (width 1.0, 224x224 input), feature extractor: the
 // `features` stack, then global average pooling to 1280 values per image (the classifier is
 // left out). One table that the case (FLOP, bytes) and the torch modules (ops/model/torch.cpp)
-// are both built from, and the per-layer comparison (bench/torch/model_layers.cpp) reads.
+// are both built from, and the per-layer comparisons (bench/torch/model_layers.cpp,
+// bench/overhead/model_convs.cpp) read.
 #include <cstdint>
 #include <vector>
 
