@@ -11,7 +11,6 @@
 
 #include "bench/median_ms.hpp"
 #include "harness/host_allocator.hpp"
-#include "harness/rng.hpp"
 #include "harness/status.hpp"
 #include "kernels/cpu/conv2d.hpp"
 #include "ops/model/mobilenet_v2.hpp"
@@ -22,19 +21,18 @@ double best_convs_ms(int64_t batch, int calls) {
   double total = 0;
   for (const mb::MbBlock& block : mb::mobilenet_v2_blocks())
     for (const mb::MbConv& c : block.convs) {
-      mb::ref::Conv2dShape s = c.shape;
-      s.N = batch;
-      std::vector<float> x(static_cast<size_t>(s.input_size())), w(static_cast<size_t>(s.weight_size())),
-          b(static_cast<size_t>(s.K), 0.0f), y(static_cast<size_t>(s.output_size()));
-      mb::fill_layer_inputs(7, x, w, b, s.Cg() * s.R * s.S);
+      const mb::MbLayerInputs in = mb::mobilenet_v2_layer_inputs(c, batch, 7);
+      const mb::ref::Conv2dShape& s = in.shape;
+      std::vector<float> y(static_cast<size_t>(s.output_size()));
       if (mb::cpu::is_depthwise(s)) {
-        total += mb::median_ms(calls, [&] { mb::cpu::conv2d_depthwise(x.data(), w.data(), b.data(), y.data(), s); });
+        total += mb::median_ms(calls,
+                               [&] { mb::cpu::conv2d_depthwise(in.x.data(), in.w.data(), in.b.data(), y.data(), s); });
         continue;
       }
       double fastest = 0;
       for (auto layout : {mb::cpu::ActivationLayout::primitive_choice, mb::cpu::ActivationLayout::caller_nchw}) {
-        mb::cpu::OnednnConv2d conv(w.data(), b.data(), s, layout);
-        const double ms = mb::median_ms(calls, [&] { conv.run(x.data(), y.data()); });
+        mb::cpu::OnednnConv2d conv(in.w.data(), in.b.data(), s, layout);
+        const double ms = mb::median_ms(calls, [&] { conv.run(in.x.data(), y.data()); });
         fastest = fastest == 0 ? ms : std::min(fastest, ms);
       }
       total += fastest;
@@ -59,7 +57,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "model_convs: error: %s\n", e.what());
     return 2;
   }
-  std::printf("%6s %14s %10s %9s %8s\n", "batch", "best convs ms", "ms/image", "GFLOP/s", "%peak");
+  std::printf("%6s %14s %10s %9s%s\n", "batch", "best convs ms", "ms/image", "GFLOP/s",
+              peak_gflops > 0 ? "    %peak" : "");
   for (int64_t batch : batches) {
     const double ms = best_convs_ms(batch, calls);
     const double gflops = mb::mobilenet_v2_flops_per_image() * static_cast<double>(batch) / (ms * 1e6);

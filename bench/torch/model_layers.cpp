@@ -16,7 +16,6 @@
 #include "bench/torch/torch_ops.hpp"
 #include "harness/host_allocator.hpp"
 #include "harness/registry.hpp"
-#include "harness/rng.hpp"
 #include "harness/runner.hpp"
 #include "harness/status.hpp"
 #include "ops/model/mobilenet_v2.hpp"
@@ -33,13 +32,10 @@ LayerTimes time_layers(int64_t batch, int calls) {
   LayerTimes t;
   for (const mb::MbBlock& block : mb::mobilenet_v2_blocks())
     for (const mb::MbConv& c : block.convs) {
-      mb::ref::Conv2dShape s = c.shape;
-      s.N = batch;
-      std::vector<float> x(static_cast<size_t>(s.input_size())), w(static_cast<size_t>(s.weight_size())),
-          b(static_cast<size_t>(s.K), 0.0f);
-      mb::fill_layer_inputs(7, x, w, b, s.Cg() * s.R * s.S);
-      const at::Tensor xt = at::from_blob(x.data(), {s.N, s.C, s.H, s.W});
-      const at::Tensor wt = at::from_blob(w.data(), {s.K, s.Cg(), s.R, s.S});
+      mb::MbLayerInputs in = mb::mobilenet_v2_layer_inputs(c, batch, 7);
+      const mb::ref::Conv2dShape& s = in.shape;
+      const at::Tensor xt = at::from_blob(in.x.data(), {s.N, s.C, s.H, s.W});
+      const at::Tensor wt = at::from_blob(in.w.data(), {s.K, s.Cg(), s.R, s.S});
       const at::Tensor ones = at::ones({s.K}), zeros = at::zeros({s.K});
       auto conv = [&] { return at::conv2d(xt, wt, {}, s.stride, s.pad, 1, s.groups); };
       t.torch_conv += median_ms(calls, [&] { conv(); });

@@ -59,6 +59,17 @@ MbConvWeights mobilenet_v2_weights(const MbConv& c, uint64_t seed, int64_t layer
   return w;
 }
 
+MbLayerInputs mobilenet_v2_layer_inputs(const MbConv& c, int64_t batch, uint64_t seed) {
+  MbLayerInputs in{c.shape, {}, {}, {}};
+  ref::Conv2dShape& s = in.shape;
+  s.N = batch;
+  in.x.resize(static_cast<size_t>(s.input_size()));
+  in.w.resize(static_cast<size_t>(s.weight_size()));
+  in.b.assign(static_cast<size_t>(s.K), 0.0f);
+  fill_layer_inputs(seed, in.x, in.w, in.b, s.Cg() * s.R * s.S);
+  return in;
+}
+
 double mobilenet_v2_flops_per_image() {
   double flops = 0.0;
   for (const MbBlock& b : mobilenet_v2_blocks())

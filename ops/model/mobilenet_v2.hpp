@@ -38,6 +38,14 @@ struct MbConvWeights {
 };
 MbConvWeights mobilenet_v2_weights(const MbConv& c, uint64_t seed, int64_t layer);
 
+// One convolution at a batch with inputs of the run's kind (fill_layer_inputs, bias zero as
+// the model's convolutions have none): what the per-layer timing tools feed each layer.
+struct MbLayerInputs {
+  ref::Conv2dShape shape;
+  std::vector<float> x, w, b;
+};
+MbLayerInputs mobilenet_v2_layer_inputs(const MbConv& c, int64_t batch, uint64_t seed);
+
 // Multiply-adds x 2 of every convolution per image (BatchNorm, ReLU6, residual adds and the
 // pooling are not counted, as no op counts element-wise work): 0.60 GFLOP.
 double mobilenet_v2_flops_per_image();
