@@ -15,9 +15,10 @@ enum class ActivationLayout {
   // PyTorch's NCHW tensors): usually blocked (nChw16c), reordered in and out on every run().
   primitive_choice,
   // The input read where the caller has it (NCHW), the output layout left to the primitive.
-  // Measured here (2 threads, AVX-512): 3-4x faster on mbv2_pointwise (oneDNN then runs its
-  // GEMM path with no reorder at all) and 1.5x on mbv2_stem (3 input channels: reordering
-  // them costs more than the blocked kernel saves); 1.4-1.9x slower on resnet_3x3 and depthwise.
+  // Measured here (2 threads, AVX-512, oneDNN 2.6): 2.3-4.1x faster on mbv2_pointwise (oneDNN
+  // then runs its GEMM path with no reorder at all) and 1.4-1.9x on mbv2_stem (3 input
+  // channels: reordering them costs more than the blocked kernel saves); 1.2-1.3x slower on
+  // resnet_3x3, ~2x on depthwise.
   caller_nchw,
 };
 

@@ -207,9 +207,9 @@ class Conv2dCase : public CaseOf<Conv2dProblem> {
 void register_conv2d(Registry& r) {
   // Shapes of ops.md: {N, C, H, W, K, R, S, stride, pad, groups}; N is the batch axis.
   // The last argument is the fastest cpu impl measured here with 2 threads on an idle
-  // machine (quick profile, every batch): oneDNN in its blocked layout 1.4x oneDNN on NCHW
-  // for resnet; oneDNN on NCHW 2.6-3.7x the blocked layout on pointwise and 1.4-1.5x on the
-  // stem; the direct depthwise kernel 1.5-2.2x oneDNN and ~20x im2col.
+  // machine (quick profile, every batch, 3 processes): oneDNN in its blocked layout 1.2-1.3x
+  // oneDNN on NCHW for resnet; oneDNN on NCHW 2.3-4.1x the blocked layout on pointwise and
+  // 1.4-1.9x on the stem; the direct depthwise kernel 1.5-2.2x oneDNN and ~20x im2col.
   r.add(std::make_unique<Conv2dCase>("resnet_3x3", ref::Conv2dShape{1, 64, 56, 56, 64, 3, 3, 1, 1, 1}, "onednn"));
   r.add(std::make_unique<Conv2dCase>("mbv2_depthwise", ref::Conv2dShape{1, 144, 56, 56, 144, 3, 3, 1, 1, 144},
                                      "depthwise"));
