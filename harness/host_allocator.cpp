@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "harness/status.hpp"
@@ -43,6 +44,16 @@ const std::string& settle_host_allocator() {
     return plan.description;
   }();
   return description;
+}
+
+bool settle_host_allocator_and_say(const char* tool) {
+  try {
+    std::printf("host allocator: %s\n", settle_host_allocator().c_str());
+    return true;
+  } catch (const BadInput& e) {
+    std::fprintf(stderr, "%s: error: %s\n", tool, e.what());
+    return false;
+  }
 }
 
 }  // namespace mb

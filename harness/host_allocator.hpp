@@ -27,6 +27,10 @@ HostAllocatorPlan plan_host_allocator(const std::function<const char*(const char
 // Applies the plan of this process's environment (once; later calls return the same).
 const std::string& settle_host_allocator();
 
+// settle_host_allocator for a development tool: prints "host allocator: ..." on stdout and
+// returns true, or prints "<tool>: error: ..." on stderr and returns false (bad input: exit 2).
+bool settle_host_allocator_and_say(const char* tool);
+
 // glibc's largest allowed M_MMAP_THRESHOLD on 64-bit (HEAP_MAX_SIZE / 2): blocks up to this
 // come from the heap; larger ones are still mapped per allocation.
 inline constexpr unsigned long kSettledMmapThreshold = 32ul << 20;

@@ -11,7 +11,6 @@
 
 #include "bench/median_ms.hpp"
 #include "harness/host_allocator.hpp"
-#include "harness/status.hpp"
 #include "kernels/cpu/conv2d.hpp"
 #include "ops/model/mobilenet_v2.hpp"
 
@@ -51,12 +50,7 @@ int main(int argc, char** argv) {
   app.add_option("--calls", calls, "timed calls per layer")->capture_default_str()->check(CLI::Range(1, 1000000));
   app.add_option("--peak-gflops", peak_gflops, "this machine's fp32 peak (machine_limits), for the % column");
   CLI11_PARSE(app, argc, argv);
-  try {
-    std::printf("host allocator: %s\n", mb::settle_host_allocator().c_str());
-  } catch (const mb::BadInput& e) {
-    std::fprintf(stderr, "model_convs: error: %s\n", e.what());
-    return 2;
-  }
+  if (!mb::settle_host_allocator_and_say("model_convs")) return 2;
   std::printf("%6s %14s %10s %9s%s\n", "batch", "best convs ms", "ms/image", "GFLOP/s",
               peak_gflops > 0 ? "    %peak" : "");
   for (int64_t batch : batches) {

@@ -56,12 +56,7 @@ int main(int argc, char** argv) {
   app.add_option("--batches", batches, "batches")->delimiter(',');
   app.add_option("--calls", calls, "timed calls per layer and per model")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  try {
-    std::printf("host allocator: %s\n", mb::settle_host_allocator().c_str());
-  } catch (const mb::BadInput& e) {
-    std::fprintf(stderr, "torch_model_layers: error: %s\n", e.what());
-    return 2;
-  }
+  if (!mb::settle_host_allocator_and_say("torch_model_layers")) return 2;
   mb::install_torch_ops();
   const mb::OpCase* model = nullptr;
   for (const auto& c : mb::registry().cases())

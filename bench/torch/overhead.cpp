@@ -73,12 +73,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"both", "bare", "harness"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  try {
-    std::printf("host allocator: %s\n", mb::settle_host_allocator().c_str());
-  } catch (const mb::BadInput& e) {
-    std::fprintf(stderr, "torch_overhead: error: %s\n", e.what());
-    return 2;
-  }
+  if (!mb::settle_host_allocator_and_say("torch_overhead")) return 2;
   mb::install_torch_ops();
 
   std::printf("%-44s %12s %12s %8s\n", "entry (cpu, impl torch)", "bare ms", "harness ms", "ratio");
