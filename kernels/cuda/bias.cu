@@ -19,13 +19,13 @@ __global__ void add_bias_nchw_k(float* __restrict__ y, const float* __restrict__
 
 cudaError_t fill_rows_with_bias(float* y, const float* b, int64_t rows, int64_t cols, cudaStream_t stream) {
   if (rows * cols == 0) return cudaSuccess;
-  fill_rows_with_bias_k<<<blocks_for(rows * cols), kThreads, 0, stream>>>(y, b, rows, cols);
+  MB_LAUNCH(fill_rows_with_bias_k, blocks_for(rows * cols), kThreads, stream, y, b, rows, cols);
   return cudaGetLastError();
 }
 
 cudaError_t add_bias_nchw(float* y, const float* b, int64_t n, int64_t k, int64_t plane, cudaStream_t stream) {
   if (n * k * plane == 0) return cudaSuccess;
-  add_bias_nchw_k<<<blocks_for(n * k * plane), kThreads, 0, stream>>>(y, b, n, k, plane);
+  MB_LAUNCH(add_bias_nchw_k, blocks_for(n * k * plane), kThreads, stream, y, b, n, k, plane);
   return cudaGetLastError();
 }
 

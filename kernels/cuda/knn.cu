@@ -1,11 +1,11 @@
 #include <cfloat>
 #include <climits>
-#include <cub/device/device_radix_sort.cuh>
 
 #include "kernels/common/knn_search.hpp"
 #include "kernels/common/morton.hpp"
 #include "kernels/cuda/knn.hpp"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/radix_sort.hpp"
 
 namespace mb::cuda {
 namespace {
@@ -135,32 +135,29 @@ bool valid_chunk(const KnnChunkView<KnnPoint>& c) {
 
 cudaError_t knn_sort_temp_bytes(int64_t n, size_t* bytes) {
   if (n <= 0 || n > INT_MAX) return cudaErrorInvalidValue;
-  return cub::DeviceRadixSort::SortPairs(nullptr, *bytes, static_cast<const uint32_t*>(nullptr),
-                                         static_cast<uint32_t*>(nullptr), static_cast<const uint32_t*>(nullptr),
-                                         static_cast<uint32_t*>(nullptr), static_cast<int>(n), 0,
-                                         static_cast<int>(3 * kMortonBits));
+  return radix_sort_pairs(nullptr, *bytes, nullptr, nullptr, nullptr, nullptr, static_cast<int>(n), 0,
+                          static_cast<int>(3 * kMortonBits), nullptr);
 }
 
 cudaError_t knn_bounds(const float* points, int64_t n, float* bounds, cudaStream_t stream) {
   if (n <= 0) return cudaErrorInvalidValue;
-  knn_bounds_k<<<kKnnBoundBlocks, kThreads, 0, stream>>>(points, n, bounds);
-  knn_bounds_total_k<<<1, kThreads, 0, stream>>>(bounds, kKnnBoundBlocks);
+  MB_LAUNCH(knn_bounds_k, kKnnBoundBlocks, kThreads, stream, points, n, bounds);
+  MB_LAUNCH(knn_bounds_total_k, 1, kThreads, stream, bounds, kKnnBoundBlocks);
   return cudaGetLastError();
 }
 
 cudaError_t knn_morton(const float* points, int64_t n, const float* bounds, uint32_t* codes, uint32_t* index,
                        cudaStream_t stream) {
   if (n <= 0) return cudaErrorInvalidValue;
-  knn_morton_k<<<blocks_for(n), kThreads, 0, stream>>>(points, n, bounds, codes, index);
+  MB_LAUNCH(knn_morton_k, blocks_for(n), kThreads, stream, points, n, bounds, codes, index);
   return cudaGetLastError();
 }
 
 cudaError_t knn_sort(void* temp, size_t temp_bytes, const uint32_t* codes_in, uint32_t* codes_out,
                      const uint32_t* index_in, uint32_t* order, int64_t n, cudaStream_t stream) {
   if (n <= 0 || n > INT_MAX) return cudaErrorInvalidValue;
-  const cudaError_t e =
-      cub::DeviceRadixSort::SortPairs(temp, temp_bytes, codes_in, codes_out, index_in, order, static_cast<int>(n), 0,
-                                      static_cast<int>(3 * kMortonBits), stream);
+  const cudaError_t e = radix_sort_pairs(temp, temp_bytes, codes_in, codes_out, index_in, order, static_cast<int>(n), 0,
+                                         static_cast<int>(3 * kMortonBits), stream);
   return e != cudaSuccess ? e : cudaGetLastError();
 }
 
@@ -168,22 +165,22 @@ cudaError_t knn_gather_and_box(const float* points, const uint32_t* order, int64
                                float4* box_hi, cudaStream_t stream) {
   const int64_t boxes = knn_box_count(n);
   if (n <= 0 || boxes > INT_MAX) return cudaErrorInvalidValue;
-  knn_gather_k<<<blocks_for(n), kThreads, 0, stream>>>(points, order, n, sorted);
-  knn_boxes_k<<<static_cast<unsigned>(boxes), kBoxThreads, 0, stream>>>(sorted, n, box_lo, box_hi);
+  MB_LAUNCH(knn_gather_k, blocks_for(n), kThreads, stream, points, order, n, sorted);
+  MB_LAUNCH(knn_boxes_k, static_cast<unsigned>(boxes), kBoxThreads, stream, sorted, n, box_lo, box_hi);
   return cudaGetLastError();
 }
 
 cudaError_t knn_query(const float4* sorted, const float4* box_lo, const float4* box_hi, int64_t n, int64_t q_begin,
                       int64_t q_end, const uint32_t* order, float* out, cudaStream_t stream) {
   if (n < 4 || q_begin < 0 || q_begin >= q_end || q_end > n) return cudaErrorInvalidValue;
-  knn_query_k<<<blocks_for(q_end - q_begin), kThreads, 0, stream>>>(sorted, box_lo, box_hi, n, q_begin, q_end, order,
-                                                                    out);
+  MB_LAUNCH(knn_query_k, blocks_for(q_end - q_begin), kThreads, stream, sorted, box_lo, box_hi, n, q_begin, q_end,
+            order, out);
   return cudaGetLastError();
 }
 
 cudaError_t enqueue_knn_chunk_init(const KnnChunkView<KnnPoint>& c, cudaStream_t stream) {
   if (!valid_chunk(c)) return cudaErrorInvalidValue;
-  knn_chunk_init_k<<<blocks_for(c.q_end - c.q_begin), kThreads, 0, stream>>>(c);
+  MB_LAUNCH(knn_chunk_init_k, blocks_for(c.q_end - c.q_begin), kThreads, stream, c);
   return cudaGetLastError();
 }
 
@@ -191,20 +188,20 @@ cudaError_t enqueue_knn_chunk_mark(const KnnChunkView<KnnPoint>& c, unsigned cha
   if (!valid_chunk(c)) return cudaErrorInvalidValue;
   const cudaError_t e = cudaMemsetAsync(flags, 0, static_cast<size_t>(knn_box_count(c.n)), stream);
   if (e != cudaSuccess) return e;
-  knn_chunk_mark_k<<<blocks_for(c.q_end - c.q_begin), kThreads, 0, stream>>>(c, flags);
+  MB_LAUNCH(knn_chunk_mark_k, blocks_for(c.q_end - c.q_begin), kThreads, stream, c, flags);
   return cudaGetLastError();
 }
 
 cudaError_t enqueue_knn_chunk_scan(const KnnChunkView<KnnPoint>& c, const int32_t* list, int64_t count,
                                    const KnnPoint* tile, cudaStream_t stream) {
   if (!valid_chunk(c) || count <= 0) return cudaErrorInvalidValue;
-  knn_chunk_scan_k<<<blocks_for(c.q_end - c.q_begin), kThreads, 0, stream>>>(c, list, count, tile);
+  MB_LAUNCH(knn_chunk_scan_k, blocks_for(c.q_end - c.q_begin), kThreads, stream, c, list, count, tile);
   return cudaGetLastError();
 }
 
 cudaError_t enqueue_knn_chunk_finish(const KnnChunkView<KnnPoint>& c, float* out, cudaStream_t stream) {
   if (!valid_chunk(c)) return cudaErrorInvalidValue;
-  knn_chunk_finish_k<<<blocks_for(c.q_end - c.q_begin), kThreads, 0, stream>>>(c.state, c.q_end - c.q_begin, out);
+  MB_LAUNCH(knn_chunk_finish_k, blocks_for(c.q_end - c.q_begin), kThreads, stream, c.state, c.q_end - c.q_begin, out);
   return cudaGetLastError();
 }
 

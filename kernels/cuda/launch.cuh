@@ -1,10 +1,26 @@
 #pragma once
-// Launch geometry shared by our kernels: grid-stride loops over 64-bit counts,
-// so any count works with a capped grid.
+// Launch geometry shared by our kernels (grid-stride loops over 64-bit counts, so any count
+// works with a capped grid) and the one way they are launched: MB_LAUNCH is <<<>>> under nvcc
+// and the simulated device's SIMT executor when the sources are compiled by the host compiler
+// (MODEBENCH_CUDA=SIM, sim/simt.hpp). Every launch goes through it, so the simulation runs the
+// same kernels and launch sites a GPU does.
 #include <cuda_runtime.h>
+#if defined(MODEBENCH_SIM)
+#include <tuple>  // the arguments are taken at the launch, as <<<>>> takes them
+
+#include "sim/simt.hpp"
+#endif
 
 #include <algorithm>
 #include <cstdint>
+
+#if defined(MODEBENCH_SIM)
+#define MB_LAUNCH(kernel, grid, block, stream, ...)           \
+  ::mb::sim::launch(#kernel, dim3(grid), dim3(block), stream, \
+                    [args = std::make_tuple(__VA_ARGS__)] { std::apply(kernel, args); })
+#else
+#define MB_LAUNCH(kernel, grid, block, stream, ...) kernel<<<grid, block, 0, stream>>>(__VA_ARGS__)
+#endif
 
 namespace mb::cuda {
 

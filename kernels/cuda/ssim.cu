@@ -147,13 +147,13 @@ cudaError_t ssim_fused(const float* x, const float* y, float* map, float* partia
                        int64_t w, cudaStream_t stream) {
   const dim3 grid = fused_grid(planes, h, w);
   if (grid.x == 0) return cudaErrorInvalidValue;
-  ssim_fused_k<<<grid, dim3(kTile, kTile), 0, stream>>>(x, y, map, partials, planes, h, w);
+  MB_LAUNCH(ssim_fused_k, grid, dim3(kTile, kTile), stream, x, y, map, partials, planes, h, w);
   return cudaGetLastError();
 }
 
 cudaError_t multiply(const float* a, const float* b, float* out, int64_t n, cudaStream_t stream) {
   if (n <= 0) return cudaSuccess;
-  multiply_k<<<blocks_for(n), kThreads, 0, stream>>>(a, b, out, n);
+  MB_LAUNCH(multiply_k, blocks_for(n), kThreads, stream, a, b, out, n);
   return cudaGetLastError();
 }
 
@@ -162,13 +162,13 @@ int64_t ssim_map_partials(int64_t n) { return blocks_for(n); }
 cudaError_t ssim_map_from_moments(const float* mu_x, const float* mu_y, const float* e_xx, const float* e_yy,
                                   const float* e_xy, float* map, float* partials, int64_t n, cudaStream_t stream) {
   if (n <= 0) return cudaErrorInvalidValue;
-  ssim_map_k<<<blocks_for(n), kThreads, 0, stream>>>(mu_x, mu_y, e_xx, e_yy, e_xy, map, partials, n);
+  MB_LAUNCH(ssim_map_k, blocks_for(n), kThreads, stream, mu_x, mu_y, e_xx, e_yy, e_xy, map, partials, n);
   return cudaGetLastError();
 }
 
 cudaError_t ssim_mean(const float* partials, int64_t count, int64_t pixels, float* mean, cudaStream_t stream) {
   if (count <= 0 || pixels <= 0) return cudaErrorInvalidValue;
-  ssim_mean_k<<<1, kMeanThreads, 0, stream>>>(partials, count, pixels, mean);
+  MB_LAUNCH(ssim_mean_k, 1, kMeanThreads, stream, partials, count, pixels, mean);
   return cudaGetLastError();
 }
 
