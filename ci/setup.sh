@@ -19,6 +19,7 @@ apt_packages=(
   libgtest-dev googletest
   nlohmann-json3-dev     # JSON context, probe output
   libcli11-dev           # command-line parsing
+  libboost-context-dev   # fibers: the simulated device's CUDA threads (sim/simt.cpp)
   libnanoflann-dev       # k-d tree baseline for knn (comparison benchmark only)
   libopencv-imgproc-dev  # GaussianBlur baseline for ssim (comparison benchmark only)
   clang-format
@@ -43,6 +44,14 @@ for req in "$here/report/requirements.txt" "$here/ci/requirements-test.txt"; do
     python3 -m pip install -q --disable-pip-version-check -r "$req"
   fi
 done
+
+# The simulated device (MODEBENCH_CUDA=SIM, the tests' third build) needs only the CUDA runtime,
+# cuBLAS and cuDNN headers: an installed toolkit's, else PyPI's nvidia-* packages ship them.
+if [ ! -f /usr/local/cuda/include/cuda_runtime.h ] &&
+  ! python3 -c "import glob,site,sys;sys.exit(0 if all(any(glob.glob(p+'/nvidia/*/include/'+h) for p in site.getsitepackages()) for h in ('cuda_runtime.h','cublas_v2.h','cudnn.h')) else 1)"; then
+  echo "setup: installing the CUDA headers from PyPI (no toolkit in /usr/local/cuda)"
+  python3 -m pip install -q --disable-pip-version-check nvidia-cuda-runtime nvidia-cublas nvidia-cudnn-cu13
+fi
 
 # PyTorch: the torch provider measures the user's own torch, so one already installed is kept;
 # where none is found it comes from PyPI (several GB: the CUDA wheel and its nvidia-* libraries),

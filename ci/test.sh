@@ -2,10 +2,13 @@
 # The test command, the first command on a fresh Debian 12 machine: set-up (installs only
 # what is missing), build, then the C++ unit tests (ctest -L unit, native and portable
 # builds; the native one includes the torch provider's tests and a small torch cpu run of
-# every op) and the report stage's pytest suite. No GPU required.
+# every op), the simulated device's tests (ctest -L sim) and the report stage's pytest suite.
+# No GPU required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
 bash ci/setup.sh
 [ -f "$build/CMakeCache.txt" ] || bash ci/build.sh
 cmake --build "$build" --parallel "$(nproc)"
@@ -24,5 +27,13 @@ portable=${build}-portable
 cmake --build "$portable" --parallel "$(nproc)"
 # (the real-binary listings of probe --binary do not depend on the CPU paths: run once, above)
 ctest --test-dir "$portable" -L unit -E "^BinaryReal\\." --output-on-failure --parallel "$(nproc)"
+# The simulated device: the gpu, ptx-jit and hybrid code (our kernels, the runtime, cuBLAS and
+# cuDNN calls) run on the CPU under AddressSanitizer and UBSan, every entry validated against
+# cpu_ref/ (ctest -L sim; tests/sim/). Only what those tests need is built.
+sim=${build}-sim
+[ -f "$sim/CMakeCache.txt" ] || cmake -S . -B "$sim" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DMODEBENCH_CUDA=SIM \
+  -DMODEBENCH_TORCH=OFF -DMODEBENCH_SANITIZE=address,undefined
+cmake --build "$sim" --parallel "$(nproc)" --target modebench sim_tests
+ctest --test-dir "$sim" -L sim --output-on-failure
 # The report stage and the nightly script's own logic (builds a CPU-only variant once).
 python3 -m pytest -q report/tests python/modebench_policy/tests ci/tests

@@ -129,6 +129,7 @@ std::string PreparedEntry::label() const {
   if (!reduced_check_.empty()) add(reduced_check_);
   if (!first_call_.empty()) add(first_call_);
   if (device_ && device_->is_test_device()) add("device=test");
+  if (device_ && device_->is_simulated()) add("device=sim");
   return out;
 }
 

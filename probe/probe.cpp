@@ -358,6 +358,11 @@ std::string headline(const CudaProbe& cuda, int cpu_ok, int cpu_total) {
 void print_text(const json& j) {
   auto str = [](const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
   std::printf("modebench probe\n\n%s\n", j["summary"]["headline"].get<std::string>().c_str());
+#if defined(MODEBENCH_SIM)
+  std::printf(
+      "\nSimulated device (a MODEBENCH_CUDA=SIM build): the device below runs our CUDA code on the CPU\n"
+      "for correctness; no GPU, driver or CUDA library is involved, and no timing is a GPU's.\n");
+#endif
   std::printf("\nDriver and runtime\n");
   const json& c = j["cuda"];
   for (const char* k : {"built_toolkit", "runtime", "driver", "driver_release", "device_modes"})

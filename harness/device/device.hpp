@@ -22,6 +22,8 @@ class Device {
   virtual std::string description() const = 0;
   // True for the stand-in: its results are labelled and never enter a real report.
   virtual bool is_test_device() const = 0;
+  // True for the simulated device (MODEBENCH_CUDA=SIM): correct results, never GPU timings.
+  virtual bool is_simulated() const { return false; }
 
   virtual void* malloc_device(size_t bytes) = 0;
   virtual void free_device(void* p) noexcept = 0;

@@ -36,7 +36,8 @@ CudaDevice::~CudaDevice() {
 }
 
 std::string CudaDevice::description() const {
-  return "CUDA device " + std::to_string(id_) + ": " + name_ + " (sm_" + std::to_string(compute_capability()) + ")";
+  return std::string(is_simulated() ? "simulated " : "") + "CUDA device " + std::to_string(id_) + ": " + name_ +
+         " (sm_" + std::to_string(compute_capability()) + ")";
 }
 
 void* CudaDevice::malloc_device(size_t bytes) {

@@ -39,6 +39,9 @@ class CudaDevice : public Device {
 
   std::string description() const override;
   bool is_test_device() const override { return false; }
+#if defined(MODEBENCH_SIM)
+  bool is_simulated() const override { return true; }
+#endif
   void* malloc_device(size_t bytes) override;
   void free_device(void* p) noexcept override;
   void pin(void* host, size_t bytes) override;

@@ -16,6 +16,9 @@ namespace mb {
 
 Facts cuda_facts() {
   Facts f;
+#if defined(MODEBENCH_SIM)
+  f.emplace_back("device", "sim");  // the simulated device: its timings are never GPU timings
+#endif
   f.emplace_back("cuda_toolkit", build_info::cuda_toolkit);
   f.emplace_back("cuda_archs", build_info::cuda_archs);
   int runtime = 0, driver = 0;

@@ -1,0 +1,461 @@
+// The SIMT executor of the simulated device (simt.hpp says what it emulates).
+//
+// Speed matters (an SSIM of a 1600x1066 image is 5 million CUDA threads): blocks run on every
+// core, each host thread with its own __shared__ storage (thread_local) and its own fibers,
+// which are reused from block to block; a kernel whose first launch reached no barrier runs
+// its later launches as plain calls, one thread after another (reaching a barrier then is a
+// launch failure that says so).
+#include "sim/simt.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/context/fiber.hpp>
+#include <boost/context/pooled_fixedsize_stack.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sim/launch_table.hpp"
+#include "sim/sim.hpp"
+
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace mb::sim {
+
+cudaError_t launch_check(const char* kernel, dim3 grid, dim3 block);  // runtime.cpp
+cudaError_t record_launch_error(cudaError_t e);                       // runtime.cpp
+std::unique_lock<std::recursive_mutex> lock_runtime();                // runtime.cpp
+
+namespace {
+
+namespace ctx = boost::context;
+
+// A small, fast generator for the shuffled orders (splitmix64).
+struct Rng {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  template <class T>
+  void shuffle(std::vector<T>& v) {
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[next() % i]);
+  }
+};
+
+enum class Wait { none, block, warp, done };
+
+struct Block;
+
+struct Fiber {
+  ThreadIds ids{};
+  int tid = 0;
+  Wait wait = Wait::done;
+  bool quit = false;
+  uint64_t warp_calls = 0;          // warp barriers passed: lanes of one exchange must agree
+  const char* sync_file = nullptr;  // where it waits at __syncthreads
+  unsigned sync_line = 0;
+  ctx::fiber self;  // the suspended fiber
+  ctx::fiber back;  // the scheduler, while this fiber runs
+#if defined(__SANITIZE_THREAD__)
+  void* tsan = nullptr;
+#endif
+};
+
+struct Warp {
+  uint64_t slot[2][32] = {};  // two sets, used alternately: one barrier per exchange suffices
+  int lanes = 0;              // live threads of this warp in the block
+};
+
+struct Launch {
+  const char* kernel;
+  dim3 grid, block;
+  std::function<void()> body;
+  uint64_t seed;
+  bool direct;  // no barrier expected: plain calls
+};
+
+// What one host thread runs: the launch's blocks, with the fibers of one block reused.
+struct Worker {
+  const Launch* launch = nullptr;
+  std::vector<std::unique_ptr<Fiber>> fibers;
+  std::vector<Warp> warps;
+  Fiber* running = nullptr;
+  const ThreadIds* direct_ids = nullptr;  // the thread a plain call runs
+  std::string error;                      // a divergent barrier or a bad mask
+  bool barrier_seen = false;
+  char barrier_sync = 0;  // an address for the race detector's barrier edges
+};
+
+thread_local Worker* current = nullptr;
+#if defined(__SANITIZE_THREAD__)
+thread_local void* scheduler_fiber = nullptr;
+#endif
+
+struct DirectBarrier {};  // thrown out of a plain call that reached a barrier
+
+[[noreturn]] void outside_kernel() {
+  std::fprintf(stderr, "modebench sim: a CUDA builtin was used outside a kernel\n");
+  std::abort();
+}
+
+void yield(Fiber& f, Wait why) {
+  f.wait = why;
+#if defined(__SANITIZE_THREAD__)
+  __tsan_release(&current->barrier_sync);
+  __tsan_switch_to_fiber(scheduler_fiber, __tsan_switch_to_fiber_no_sync);
+#endif
+  f.back = std::move(f.back).resume();
+#if defined(__SANITIZE_THREAD__)
+  __tsan_acquire(&current->barrier_sync);
+#endif
+}
+
+Fiber& barrier_fiber() {
+  Worker* w = current;
+  if (!w) outside_kernel();
+  if (!w->running) {
+    if (w->direct_ids) throw DirectBarrier{};
+    outside_kernel();
+  }
+  w->barrier_seen = true;
+  return *w->running;
+}
+
+[[noreturn]] void kernel_error(Fiber& f, const std::string& why) {
+  current->error = why;
+  // Park the fiber for good: the scheduler sees the error and abandons the launch.
+  for (;;) yield(f, Wait::done);
+}
+
+ctx::pooled_fixedsize_stack& stacks() {
+  // Kernels keep small frames; the sanitizers' frames are several times larger.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  thread_local ctx::pooled_fixedsize_stack pool(512 * 1024);
+#else
+  thread_local ctx::pooled_fixedsize_stack pool(128 * 1024);
+#endif
+  return pool;
+}
+
+void make_fibers(Worker& w, int nthreads) {
+  const Launch& l = *w.launch;
+  w.fibers.clear();
+  for (int t = 0; t < nthreads; ++t) {
+    auto f = std::make_unique<Fiber>();
+    f->tid = t;
+    const unsigned ut = static_cast<unsigned>(t);
+    f->ids.thread_idx = make_uint3(ut % l.block.x, ut / l.block.x % l.block.y, ut / (l.block.x * l.block.y));
+    f->ids.block_dim = l.block;
+    f->ids.grid_dim = l.grid;
+    Fiber* fp = f.get();
+    f->self = ctx::fiber(std::allocator_arg, stacks(), [fp, &l](ctx::fiber&& sched) {
+      fp->back = std::move(sched);
+      // Every stack starts at the same offset within a page: shift each fiber's frames so
+      // they do not all compete for the same cache sets.
+      volatile char* colour = static_cast<char*>(__builtin_alloca(64 * static_cast<size_t>(fp->tid % 256 + 1)));
+      colour[0] = 0;
+      while (!fp->quit) {
+#if defined(__SANITIZE_THREAD__)
+        __tsan_acquire(&current->barrier_sync);
+#endif
+        l.body();
+        fp->wait = Wait::done;
+#if defined(__SANITIZE_THREAD__)
+        __tsan_release(&current->barrier_sync);
+        __tsan_switch_to_fiber(scheduler_fiber, __tsan_switch_to_fiber_no_sync);
+#endif
+        fp->back = std::move(fp->back).resume();  // until the next block (or quit)
+      }
+      return std::move(fp->back);
+    });
+#if defined(__SANITIZE_THREAD__)
+    f->tsan = __tsan_create_fiber(0);
+#endif
+    // Start it: it runs up to its first block.
+    f->wait = Wait::done;
+    w.fibers.push_back(std::move(f));
+  }
+}
+
+void resume(Worker& w, Fiber& f) {
+  w.running = &f;
+#if defined(__SANITIZE_THREAD__)
+  __tsan_switch_to_fiber(f.tsan, __tsan_switch_to_fiber_no_sync);
+#endif
+  f.self = std::move(f.self).resume();
+  w.running = nullptr;
+}
+
+void drop_fibers(Worker& w) {
+  // Let each fiber leave its loop; one left suspended inside a kernel (after an error) is
+  // unwound by its destructor.
+  for (auto& f : w.fibers)
+    if (f->self && f->wait == Wait::done && w.error.empty()) {
+      f->quit = true;
+      resume(w, *f);
+    }
+#if defined(__SANITIZE_THREAD__)
+  for (auto& f : w.fibers) __tsan_destroy_fiber(f->tsan);
+#endif
+  w.fibers.clear();
+}
+
+// Runs one block with fibers; returns an error text, empty when it ran cleanly.
+std::string run_block_fibers(Worker& w, uint3 block_idx, Rng& rng) {
+  const int nthreads = static_cast<int>(w.fibers.size());
+  for (auto& f : w.fibers) {
+    f->ids.block_idx = block_idx;
+    f->wait = Wait::none;
+    f->warp_calls = 0;
+  }
+  std::vector<int> order(static_cast<size_t>(nthreads));
+  std::iota(order.begin(), order.end(), 0);
+  for (;;) {
+    rng.shuffle(order);
+    bool ran = false;
+    for (int t : order) {
+      Fiber& f = *w.fibers[static_cast<size_t>(t)];
+      if (f.wait != Wait::none) continue;
+      resume(w, f);
+      ran = true;
+      if (!w.error.empty()) return w.error;
+    }
+    // Release the barriers every participant has reached.
+    int done = 0, at_block = 0;
+    for (auto& f : w.fibers) {
+      done += f->wait == Wait::done;
+      at_block += f->wait == Wait::block;
+    }
+    if (done == nthreads) return {};
+    bool released = false;
+    if (at_block > 0 && at_block + done == nthreads) {
+      if (done > 0)
+        return "__syncthreads reached by " + std::to_string(at_block) + " of " + std::to_string(nthreads) +
+               " threads (the others exited): a divergent barrier";
+      const Fiber& first = *w.fibers.front();
+      for (auto& f : w.fibers)
+        if (f->sync_line != first.sync_line || f->sync_file != first.sync_file)
+          return "threads of one block wait at different __syncthreads (lines " + std::to_string(first.sync_line) +
+                 " and " + std::to_string(f->sync_line) + "): a divergent barrier";
+      for (auto& f : w.fibers) f->wait = Wait::none;
+      released = true;
+    }
+    for (size_t wi = 0; wi < w.warps.size(); ++wi) {
+      const size_t first = wi * 32, lanes = static_cast<size_t>(w.warps[wi].lanes);
+      size_t waiting = 0;
+      for (size_t t = first; t < first + lanes; ++t) waiting += w.fibers[t]->wait == Wait::warp;
+      if (waiting == 0 || waiting != lanes) continue;
+      const uint64_t calls = w.fibers[first]->warp_calls;
+      for (size_t t = first; t < first + lanes; ++t) {
+        if (w.fibers[t]->warp_calls != calls) return "lanes of one warp met at different shuffles";
+        w.fibers[t]->wait = Wait::none;
+      }
+      released = true;
+    }
+    if (!ran && !released)
+      return "no thread can proceed: " + std::to_string(at_block) + " wait at __syncthreads, " + std::to_string(done) +
+             " exited, the rest at warp shuffles (a divergent barrier)";
+  }
+}
+
+// Runs one block as plain calls, threads in a shuffled order.
+std::string run_block_direct(Worker& w, uint3 block_idx, Rng& rng, std::vector<ThreadIds>& threads,
+                             std::vector<int>& order) {
+  for (auto& t : threads) t.block_idx = block_idx;
+  rng.shuffle(order);
+  try {
+    for (int t : order) {
+      w.direct_ids = &threads[static_cast<size_t>(t)];
+      w.launch->body();
+    }
+  } catch (const DirectBarrier&) {
+    w.direct_ids = nullptr;
+    return "reached a barrier although its first launch reached none (divergent code): run with "
+           "MODEBENCH_SIM_DIRECT=0 to run every launch with fibers";
+  }
+  w.direct_ids = nullptr;
+  return {};
+}
+
+// One host thread's share of the grid: blocks taken from the shuffled list in turn.
+void work(Worker& w, const std::vector<uint3>& blocks, std::atomic<size_t>& next, std::atomic<bool>& failed,
+          uint64_t seed, std::string& error_out, uint3& error_block) {
+  current = &w;
+#if defined(__SANITIZE_THREAD__)
+  scheduler_fiber = __tsan_get_current_fiber();
+#endif
+  const Launch& l = *w.launch;
+  const int nthreads = static_cast<int>(l.block.x * l.block.y * l.block.z);
+  Rng rng{seed};
+  std::vector<ThreadIds> threads;
+  std::vector<int> order(static_cast<size_t>(nthreads));
+  std::iota(order.begin(), order.end(), 0);
+  if (l.direct) {
+    for (int t = 0; t < nthreads; ++t) {
+      const unsigned ut = static_cast<unsigned>(t);
+      threads.push_back(ThreadIds{make_uint3(ut % l.block.x, ut / l.block.x % l.block.y, ut / (l.block.x * l.block.y)),
+                                  uint3{}, l.block, l.grid});
+    }
+  } else {
+    w.warps.assign(static_cast<size_t>((nthreads + 31) / 32), Warp{});
+    for (int t = 0; t < nthreads; ++t) w.warps[static_cast<size_t>(t / 32)].lanes++;
+    make_fibers(w, nthreads);
+  }
+  for (;;) {
+    const size_t i = next.fetch_add(1);
+    if (i >= blocks.size() || failed.load()) break;
+    std::string e =
+        l.direct ? run_block_direct(w, blocks[i], rng, threads, order) : run_block_fibers(w, blocks[i], rng);
+    if (!e.empty()) {
+      w.error = e;
+      if (!failed.exchange(true)) {
+        error_out = e;
+        error_block = blocks[i];
+      }
+      break;
+    }
+  }
+  drop_fibers(w);
+  current = nullptr;
+}
+
+unsigned worker_count() {
+  static const unsigned n = [] {
+    if (const char* v = std::getenv("MODEBENCH_SIM_THREADS")) return std::max(1u, static_cast<unsigned>(std::atoi(v)));
+    return std::max(1u, std::thread::hardware_concurrency());
+  }();
+  return n;
+}
+
+bool direct_allowed() {
+  static const bool allowed = [] {
+    const char* v = std::getenv("MODEBENCH_SIM_DIRECT");
+    return !(v && std::string(v) == "0");
+  }();
+  return allowed;
+}
+
+// Kernels whose first launch reached no barrier (by name).
+std::map<std::string, bool>& barrier_free() {
+  static std::map<std::string, bool> m;
+  return m;
+}
+
+cudaError_t run_grid(Launch l) {
+  static std::mutex one_grid;  // one kernel at a time: its workers own the host's cores
+  std::lock_guard<std::mutex> lock(one_grid);
+  auto known = barrier_free().find(l.kernel);
+  l.direct = direct_allowed() && known != barrier_free().end() && known->second;
+  std::vector<uint3> blocks;
+  blocks.reserve(static_cast<size_t>(l.grid.x) * l.grid.y * l.grid.z);
+  for (unsigned z = 0; z < l.grid.z; ++z)
+    for (unsigned y = 0; y < l.grid.y; ++y)
+      for (unsigned x = 0; x < l.grid.x; ++x) blocks.push_back(make_uint3(x, y, z));
+  Rng order{l.seed};
+  order.shuffle(blocks);
+  const unsigned n = static_cast<unsigned>(std::min<size_t>(worker_count(), blocks.size()));
+  std::vector<Worker> workers(n);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::string error;
+  uint3 error_block{};
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n; ++i) {
+    workers[i].launch = &l;
+    threads.emplace_back(work, std::ref(workers[i]), std::cref(blocks), std::ref(next), std::ref(failed), l.seed + i,
+                         std::ref(error), std::ref(error_block));
+  }
+  workers[0].launch = &l;
+  work(workers[0], blocks, next, failed, l.seed, error, error_block);
+  for (auto& t : threads) t.join();
+  if (!error.empty()) {
+    std::fprintf(stderr, "modebench sim: kernel %s, block (%u,%u,%u): %s\n", l.kernel, error_block.x, error_block.y,
+                 error_block.z, error.c_str());
+    return cudaErrorLaunchFailure;
+  }
+  if (known == barrier_free().end()) {
+    bool seen = false;
+    for (const Worker& w : workers) seen = seen || w.barrier_seen;
+    barrier_free()[l.kernel] = !seen;
+  }
+  return cudaSuccess;
+}
+
+uint64_t base_seed() {
+  static const uint64_t s = [] {
+    const char* v = std::getenv("MODEBENCH_SIM_SEED");
+    return v ? std::strtoull(v, nullptr, 10) : 20261207ULL;
+  }();
+  return s;
+}
+
+}  // namespace
+
+const ThreadIds& ids() {
+  Worker* w = current;
+  if (!w) outside_kernel();
+  if (w->running) return w->running->ids;
+  if (w->direct_ids) return *w->direct_ids;
+  outside_kernel();
+}
+
+void sync_block(const char* file, unsigned line) {
+  Fiber& f = barrier_fiber();
+  f.sync_file = file;
+  f.sync_line = line;
+  yield(f, Wait::block);
+}
+
+int lane_id() {
+  Worker* w = current;
+  if (!w) outside_kernel();
+  if (w->running) return w->running->tid % 32;
+  if (w->direct_ids) throw DirectBarrier{};  // a shuffle is a warp barrier
+  outside_kernel();
+}
+
+uint64_t warp_exchange(unsigned mask, uint64_t value, int src_lane) {
+  Fiber& f = barrier_fiber();
+  Warp& w = current->warps[static_cast<size_t>(f.tid / 32)];
+  const int lane = f.tid % 32;
+  const unsigned live = w.lanes == 32 ? 0xffffffffu : ((1u << w.lanes) - 1u);
+  if (!(mask & (1u << lane)) || (mask & ~live) != 0)
+    kernel_error(f, "a shuffle mask does not name exactly live lanes including the caller");
+  if (mask != live) kernel_error(f, "partial-warp shuffle masks are not simulated");
+  const int set = static_cast<int>(f.warp_calls & 1);
+  w.slot[set][lane] = value;
+  ++f.warp_calls;
+  yield(f, Wait::warp);  // every lane has written its value of this set
+  return w.slot[set][src_lane];
+}
+
+void launch(const char* kernel, dim3 grid, dim3 block, cudaStream_t stream, std::function<void()> body) {
+  auto lock = lock_runtime();
+  if (sticky_error() != cudaSuccess) return;
+  if (const cudaError_t e = launch_check(kernel, grid, block); e != cudaSuccess) return;
+  if (const std::string why = check_launch_shape(kernel, block); !why.empty()) {
+    std::fprintf(stderr, "modebench sim: %s\n", why.c_str());
+    record_launch_error(cudaErrorInvalidConfiguration);
+    return;
+  }
+  static uint64_t launches = 0;
+  Launch l{kernel, grid, block, std::move(body), base_seed() * 0x9E3779B97F4A7C15ULL + ++launches, false};
+  const std::string fault_name = std::string("launch:") + kernel;
+  const cudaError_t e = enqueue(stream, kernel, [l = std::move(l), fault_name]() -> cudaError_t {
+    if (const int f = injected_fault(fault_name.c_str())) return static_cast<cudaError_t>(f);
+    return run_grid(l);
+  });
+  if (e != cudaSuccess) record_launch_error(e);
+}
+
+}  // namespace mb::sim
