@@ -16,8 +16,8 @@
 # summary.md and compare JSON under --out. With --confirm-budget, series that look
 # slower but are not confirmed run again as extra processes and are decided again
 # (sequential confirmation, alpha split over the looks). Exit 1 on a confirmed regression,
-# 2 on bad arguments, 0 otherwise. A variant that fails to build is reported in the
-# summary and the others still run.
+# 2 on bad arguments or results of the simulated device (device=sim), 0 otherwise. A variant
+# that fails to build is reported in the summary and the others still run.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -280,7 +280,13 @@ baseline_notes=()
 for name in "${variants[@]}"; do
   first=$(ls "$out/$name"/*.json 2>/dev/null | head -1)
   if [ -z "$first" ]; then baseline_notes+=("- $name: no results"); continue; fi
-  key=$("${report[@]}" hostkey "$first" 2>/dev/null) || key=""
+  key=$("${report[@]}" hostkey "$first" 2>"$out/hostkey-$name.err") || key=""
+  # A simulated device's run (device=sim, a -DMODEBENCH_CUDA=SIM build) holds no GPU timing:
+  # nothing of it is compared (compare refuses it too) and this night is bad input.
+  if grep -q '(device=sim)' "$out/hostkey-$name.err"; then
+    log ""; log "$name: $(head -1 "$out/hostkey-$name.err")"
+    die "$name: results of the simulated device (device=sim): its timings are not GPU timings; nothing compared"
+  fi
   if [ -z "$key" ]; then baseline_notes+=("- $name: cannot form the host key"); continue; fi
   base="$baseline_root/$key/$name"
   if [ -d "$base" ] && ls "$base"/*.json >/dev/null 2>&1; then

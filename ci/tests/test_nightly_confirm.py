@@ -3,8 +3,9 @@ one toolkit twice, sequential confirmation of a slowdown that the first look can
 confirm, and the confirmation budget. The real build is exercised by test_nightly.py."""
 
 import json
+import subprocess
 
-from nightly_helpers import run_nightly
+from nightly_helpers import ROOT, run_nightly
 
 SLOW = "linear/sq/mode:cpu/impl:a/batch:8"
 
@@ -85,3 +86,21 @@ def test_confirmation_stops_at_its_budget(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert sorted(p.name for p in (out / "cpu-only.2").glob("process-c*.json")) == ["process-c1.json"]
     assert "re-run as 1 extra process(es) per variant" in (out / "summary.md").read_text()
+
+
+def test_results_of_the_simulated_device_are_never_compared(tmp_path):
+    """A simulated device's timings are not GPU timings: exit 2, one line, no comparison made."""
+    r, out = nightly(tmp_path, "--processes", "1", env={"FAKE_MODEBENCH_SIM": "1"})
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "nightly: error: cpu-only: results of the simulated device (device=sim): its timings are not GPU timings; "
+        "nothing compared"
+    ]
+    assert not list(out.glob("compare-*.json")) and not (out / "report").exists()
+    assert "(device=sim): its timings are not GPU timings" in (out / "summary.md").read_text()
+    # Nor does it become a baseline.
+    baselines = tmp_path / "baselines"
+    p = subprocess.run(["bash", str(ROOT / "ci" / "promote-baseline.sh"), str(out), "--baseline", str(baselines)],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "simulated device (device=sim)" in p.stderr and len(p.stderr.splitlines()) == 1
+    assert not baselines.exists() or not any(baselines.iterdir())

@@ -43,7 +43,8 @@ def _processes(sets):
 def cmd_render(a) -> int:
     from . import render  # matplotlib: only for this subcommand
 
-    sets = load_sets(a.results, a.allow_test_device)
+    # A simulated run renders (statuses only, render.py); compare and policy refuse it.
+    sets = load_sets(a.results, a.allow_test_device, allow_simulated=True)
     probes = [probe_view.load_probe(p) for p in a.probe or ()]
     page, summary, files = render.build(make_groups(sets, load_limits(a.limits)), probes)
     # Everything is computed before the first write.
@@ -261,6 +262,7 @@ def cmd_policy(a) -> int:
 
 def cmd_hostkey(a) -> int:
     proc = load.load_process(a.result, allow_test_device=a.allow_test_device)
+    load.refuse_simulated([proc])  # the key names a baseline folder (ci/promote-baseline.sh)
     print(load.host_slug(load.host_key(proc.context)))
     return EXIT_OK
 

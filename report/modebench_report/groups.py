@@ -10,6 +10,7 @@ class Group:
     def __init__(self, label, processes, limit_file=None):
         self.label = label
         self.processes = processes
+        self.simulated = any(p.simulated for p in processes)  # load_sets keeps a command's sets all one kind
         self.series = group_series(processes, lambda p: 0).get(0, {})
         self.cases = by_case(self.series)
         self.limit_sources = [limit_file] if limit_file else []

@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from . import modes
 from .status import NOT_MEASURED, SEVERITY, parse_status
 
 COUNTERS = (
@@ -40,6 +41,14 @@ _TIME_UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 _NAME = re.compile(r"^(?P<op>[^/]+)/(?P<case>[^/]+)/mode:(?P<mode>[^/]+)/impl:(?P<impl>[^/]+)/batch:(?P<batch>\d+)$")
 _SUFFIXES = ("/manual_time", "/real_time", "/process_time")
 _AGG_SUFFIX = re.compile(r"_(mean|median|stddev|cv)$")
+# A -DMODEBENCH_CUDA=SIM build runs the gpu, ptx-jit and hybrid entries' CUDA code on the
+# CPU, for correctness only: its context says "device": "sim" and those entries' labels
+# device=sim. Its statuses are evidence; its times are not GPU timings.
+SIM_DEVICE = "sim"
+SIMULATED = (
+    "comes from the simulated device (device=sim): its timings are not GPU timings, so it is never "
+    "compared, made a policy or a baseline (render shows its statuses)"
+)
 
 
 class BadInput(Exception):
@@ -68,6 +77,10 @@ class Record:
     label_text: str = ""
 
     @property
+    def name(self) -> str:
+        return f"{self.op}/{self.case}/mode:{self.mode}/impl:{self.impl}/batch:{self.batch}"
+
+    @property
     def line(self):
         return (self.mode, self.impl)
 
@@ -81,6 +94,7 @@ class Process:
     path: str
     context: dict
     records: dict  # (op, case, mode, impl, batch) -> Record
+    simulated: bool = False  # a run of the simulated device (SIM_DEVICE)
 
     @property
     def host(self) -> str:
@@ -287,6 +301,28 @@ def _finish_records(path: str, records: dict) -> None:
             rec.times, rec.counters = [], {}
 
 
+def _simulated(path: str, context: dict, records: dict) -> bool:
+    """Whether the file is a run of the simulated device. Such a run holds no real device
+    timing: a timed gpu/ptx-jit/hybrid entry without device=sim in it is a real one mixed in."""
+    sim = context.get("device") == SIM_DEVICE or any(r.label.get("device") == SIM_DEVICE for r in records.values())
+    if sim:
+        for rec in records.values():
+            if rec.status == "ok" and modes.uses_device(rec.mode) and rec.label.get("device") != SIM_DEVICE:
+                raise BadInput(
+                    path,
+                    f"mixes simulated-device results (device=sim) with real ones: benchmark '{rec.name}' "
+                    "has a timing but no device=sim label; a result set is either real or simulated, never both",
+                )
+    return sim
+
+
+def refuse_simulated(processes) -> None:
+    """For what uses timings as GPU timings (compare, policy, baselines): BadInput on a simulated run."""
+    for p in processes:
+        if p.simulated:
+            raise BadInput(p.path, SIMULATED)
+
+
 def load_process(path: str, allow_test_device: bool = False) -> Process:
     """One result file: one process."""
     doc = _read_document(path)
@@ -314,7 +350,7 @@ def load_process(path: str, allow_test_device: bool = False) -> Process:
         _add_sample(rec, seconds, counters)
     _use_aggregates(records, aggregates)
     _finish_records(path, records)
-    return Process(path=path, context=dict(context), records=records)
+    return Process(path=path, context=dict(context), records=records, simulated=_simulated(path, context, records))
 
 
 def load_set(arg: str, allow_test_device: bool = False) -> SampleSet:
@@ -333,10 +369,23 @@ def load_set(arg: str, allow_test_device: bool = False) -> SampleSet:
     return SampleSet(name=arg, processes=[load_process(f, allow_test_device) for f in files])
 
 
-def load_sets(args, allow_test_device: bool = False):
+def load_sets(args, allow_test_device: bool = False, allow_simulated: bool = False):
+    """The sets of one command: all real, or (allow_simulated: render only) all simulated."""
     if not args:
         raise BadInput("(arguments)", "no result files given")
-    return [load_set(a, allow_test_device) for a in args]
+    sets = [load_set(a, allow_test_device) for a in args]
+    procs = [p for s in sets for p in s.processes]
+    if not allow_simulated:
+        refuse_simulated(procs)
+    sim = next((p for p in procs if p.simulated), None)
+    real = next((p for p in procs if not p.simulated), None)
+    if sim and real:
+        raise BadInput(
+            sim.path,
+            f"a simulated-device run (device=sim), given with the real run {real.path}: a result set is either "
+            "real or simulated, never both",
+        )
+    return sets
 
 
 @dataclass

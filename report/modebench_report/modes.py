@@ -59,6 +59,12 @@ def host_only(name: str) -> bool:
     return bool(row and row.data == HOST and row.compute == HOST)
 
 
+def uses_device(name: str) -> bool:
+    """Data or compute on the device (gpu, ptx-jit, hybrid): the entries a simulated device runs."""
+    row = mode(name)
+    return bool(row and (row.data == DEVICE or row.compute == DEVICE))
+
+
 def moves_data_to_host(name: str) -> bool:
     """Data on the device, compute on the host: every call copies in and out (hybrid)."""
     row = mode(name)

@@ -125,8 +125,9 @@ def _limits_rows(group):
     return rows
 
 
-def _sets_section(page, groups):
-    page.heading(2, "Sets and machine limits")
+def _sets_section(page, groups, limits=True):
+    """The sets; with limits, also the machine limits that bound the figures."""
+    page.heading(2, "Sets and machine limits" if limits else "Sets")
     rows = []
     for g in groups:
         shas = sorted({str(p.context.get("git_sha", "?")) for p in g.processes})
@@ -134,6 +135,8 @@ def _sets_section(page, groups):
         per_series = str(most) if fewest == most else f"{fewest}–{most}"
         rows.append((g.label, len(g.processes), per_series, " ".join(shas)))
     page.table(("set", "files", "processes per series", "git"), rows)
+    if not limits:
+        return
     page.paragraph(
         "Machine limits bound the throughput charts (peak, roofline) and the '% of peak' columns. Limits measured "
         "under load understate the machine and are refused; where it is not known whether the machine was quiet, "
@@ -259,11 +262,32 @@ def _cost_model_sections(page, groups):
     )
 
 
-def build(groups, probes=()):
-    """Returns (html, markdown, {filename: bytes}); probes: probe_view.Probe of render --probe."""
-    page = Page()
-    page.h.append(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>modebench report</title><style>{_CSS}</style></head><body>")
-    page.heading(1, "modebench report")
+SIMULATED_BANNER = "Simulated device: correctness only — these are not GPU timings"
+
+
+def _simulated_sections(page, groups, probes):
+    """A simulated run (load.SIM_DEVICE): the banner, then what its statuses say. No timing at all,
+    the cpu entries' included: they are real host timings, but every timing section compares modes
+    (fastest, crossovers, verdict, cost model), and with the device modes' times withheld the cpu
+    lines alone would read as cpu winning; a real run gives the same cpu timings without that."""
+    page.h.append(
+        "<p id='simulated' style='background:#ffe082;border:2px solid #f57f17;padding:0.6em 1em;font-size:1.2em;"
+        f"font-weight:bold'>{esc(SIMULATED_BANNER)}</p>"
+    )
+    page.m += [f"> **{SIMULATED_BANNER}**", ""]
+    page.paragraph(
+        "The gpu, ptx-jit and hybrid entries ran our CUDA code on the CPU (a -DMODEBENCH_CUDA=SIM build, label "
+        "device=sim) to check their results: the matrix says which are ok, wrong or failed. No time of this run is "
+        "shown, and no policy or comparison is made from it."
+    )
+    _matrix_section(page, groups)
+    if probes:
+        _probe_section(page, probes)
+    _sets_section(page, groups, limits=False)  # they bound figures this page does not have
+
+
+def _measured_sections(page, groups, probes):
+    """A real run: the verdict, the statuses, then the timings."""
     _verdict_section(page, groups)
     _matrix_section(page, groups)
     if probes:
@@ -291,5 +315,16 @@ def build(groups, probes=()):
         "processes and batches; steady call: gpu time per call at the smallest cold batch.",
         "No gpu or ptx-jit results with a cold first call (first_call=cold in the label).",
     )
+
+
+def build(groups, probes=()):
+    """Returns (html, markdown, {filename: bytes}); probes: probe_view.Probe of render --probe."""
+    page = Page()
+    page.h.append(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>modebench report</title><style>{_CSS}</style></head><body>")
+    page.heading(1, "modebench report")
+    if any(g.simulated for g in groups):
+        _simulated_sections(page, groups, probes)
+    else:
+        _measured_sections(page, groups, probes)
     page.h.append("</body></html>")
     return "".join(page.h) + "\n", "\n".join(page.m) + "\n", page.files

@@ -99,9 +99,15 @@ def gpu_time(b):
     return 4e-4 * b**0.5
 
 
-def multimode_set(folder, processes=8, noise=0.03, seed=1, toolkit="13.0", git_sha="abc123", statuses=True):
-    """cpu/onednn vs gpu/cublas crossing at 16, a wrong hybrid, a failed ptx-jit, an unavailable impl."""
+SIM = ";device=sim"  # the label fact of every gpu/ptx-jit/hybrid entry of the simulated device
+
+
+def multimode_set(folder, processes=8, noise=0.03, seed=1, toolkit="13.0", git_sha="abc123", statuses=True,
+                  simulated=False):
+    """cpu/onednn vs gpu/cublas crossing at 16, a wrong hybrid, a failed ptx-jit, an unavailable impl.
+    simulated: as the simulated device writes it (context device=sim, device=sim on device-mode labels)."""
     rng = np.random.default_rng(seed)
+    sim = SIM if simulated else ""
     paths = []
     for p in range(processes):
         bench = []
@@ -112,7 +118,7 @@ def multimode_set(folder, processes=8, noise=0.03, seed=1, toolkit="13.0", git_s
                 name("linear", "square_1024", "gpu", "cublas", b),
                 gpu_time(b) * rng.lognormal(0, noise),
                 flop,
-                label="math=fp32;image=sass:120",
+                label="math=fp32;image=sass:120" + sim,
             )
             if statuses:
                 hybrid = name("linear", "square_1024", "hybrid", "cached", b)
@@ -120,7 +126,8 @@ def multimode_set(folder, processes=8, noise=0.03, seed=1, toolkit="13.0", git_s
                     bench += error_entry(hybrid, "wrong: max_err=0.5 tolerance=0.0001")
                 else:
                     # Faster than everything: it must still never be chosen, it was wrong once.
-                    bench += ok_entry(hybrid, 1e-6 * rng.lognormal(0, noise), flop)
+                    bench += ok_entry(hybrid, 1e-6 * rng.lognormal(0, noise), flop,
+                                      label="math=fp32;threads=2;check=full" + sim)
                 bench += error_entry(
                     name("linear", "square_1024", "ptx-jit", "cublas", b),
                     "failed: no_kernel_image: CUBLAS_STATUS_ARCH_MISMATCH",
@@ -128,7 +135,8 @@ def multimode_set(folder, processes=8, noise=0.03, seed=1, toolkit="13.0", git_s
                 bench += error_entry(
                     name("linear", "square_1024", "gpu", "tf32", b), "unavailable: built without CUDA"
                 )
-        paths.append(write(os.path.join(folder, f"p{p}.json"), bench, cuda_toolkit=toolkit, git_sha=git_sha))
+        context = {"device": "sim"} if simulated else {}
+        paths.append(write(os.path.join(folder, f"p{p}.json"), bench, cuda_toolkit=toolkit, git_sha=git_sha, **context))
     return paths
 
 

@@ -108,3 +108,20 @@ def test_the_checks_see_a_broken_image(browser, report, tmp_path):
     broken.write_text(report.read_text().replace("</body>", "<img alt='broken' src='data:image/png;base64,AAAA'></body>"))
     open_page(browser, broken)
     assert broken_images(browser) == ["broken"]
+
+
+def test_simulated_run_in_chromium(browser, tmp_path):
+    """A simulated device's run: the banner first, the matrix, and not one chart."""
+    from modebench_report.cli import main
+    from modebench_report.render import SIMULATED_BANNER
+
+    synth.multimode_set(str(tmp_path / "sim"), processes=2, simulated=True)
+    assert main(["render", str(tmp_path / "sim"), "--out", str(tmp_path / "out")]) == 0
+    text = open_page(browser, tmp_path / "out" / "index.html")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "report-simulated.png"))
+    assert console_errors(browser) == []
+    assert text.splitlines()[1] == SIMULATED_BANNER  # right under the title
+    assert browser.find_element("id", "simulated").is_displayed()
+    assert "Compatibility matrix" in text and browser.execute_script("return document.images.length") == 0
+    assert "Verdict" not in text and "Charts" not in text

@@ -35,5 +35,7 @@ def test_placement_answers():
     assert modes.computes_on_device("gpu") and modes.computes_on_device("ptx-jit")
     assert not modes.computes_on_device("hybrid") and not modes.computes_on_device("unknown")
     assert modes.moves_data_to_host("hybrid") and not modes.moves_data_to_host("cpu")
+    assert [m for m in modes.NAMES if modes.uses_device(m)] == ["gpu", "ptx-jit", "hybrid"]
+    assert not modes.uses_device("unknown")
     assert modes.device_modes_by_loading() == ("gpu", "ptx-jit")
     assert modes.ordered(["zeta", "hybrid", "cpu"]) == ["cpu", "hybrid", "zeta"]

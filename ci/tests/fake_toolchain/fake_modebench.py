@@ -3,7 +3,8 @@
 2 % noise, honouring --impls, --benchmark_filter
 (a regex searched in the registered names, which end in /manual_time, as Google Benchmark does), --out, and the slowdown
 injector's contract: MODEBENCH_SLOWDOWN='<glob>=<fraction>[,...]' makes every timed call
-of a matching entry take that fraction longer. FAKE_MODEBENCH_SLEEP: seconds per run."""
+of a matching entry take that fraction longer. FAKE_MODEBENCH_SLEEP: seconds per run.
+FAKE_MODEBENCH_SIM=1: a run of the simulated device (context "device": "sim")."""
 
 import fnmatch
 import json
@@ -51,6 +52,8 @@ def main(argv):
         # The nightly's per-process environment pad, for its test (-1: none was given).
         pad = os.environ.get("MODEBENCH_ENV_PAD")
         context = dict(CONTEXT, env_pad_length=-1 if pad is None else len(pad))
+        if os.environ.get("FAKE_MODEBENCH_SIM") == "1":
+            context["device"] = "sim"
         json.dump({"context": context, "benchmarks": benchmarks}, f)
 
 
