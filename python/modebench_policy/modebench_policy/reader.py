@@ -317,13 +317,18 @@ class Policy:
         excl = self._exclusions(rule.get("excluded", []))
         if not rule["ranges"]:
             return Decision(SAFE_MODE, SAFE_IMPL, None, f"safe default (cpu): no mode gave a correct result on {name}{excl}", DEFAULT)
-        r = next(x for x in rule["ranges"] if batch >= x["batch_min"] and (x["batch_max"] is None or batch <= x["batch_max"]))
-        span = f"{r['batch_min']}..{r['batch_max'] if r['batch_max'] is not None else 'inf'}"
+        # A range without batch_max is open, as a null one (validation takes both, as C++ does).
+        r = next((x for x in rule["ranges"]
+                  if batch >= x["batch_min"] and (x.get("batch_max") is None or batch <= x["batch_max"])),
+                 rule["ranges"][-1])
+        span = f"{r['batch_min']}..{r['batch_max'] if r.get('batch_max') is not None else 'inf'}"
         provisional = _provisional(r)
+        n = r.get("processes")
+        n = "?" if n is None else n
         if provisional:
-            certainty = f"provisional: {_not_enough_runs(r.get('processes', '?'))}"
+            certainty = f"provisional: {_not_enough_runs(n)}"
         else:
-            certainty = f"confidence {r['confidence']:.2f} over {r.get('processes', '?')} processes"
+            certainty = f"confidence {r['confidence']:.2f} over {n} processes"
         where = ""
         batches = rule.get("measured_batches") or []
         if batches and batch > max(batches):

@@ -187,6 +187,22 @@ def test_bad_shape_is_an_error_not_a_decision():
         p.choose("linear", {"in_features": 3, "out_features": 3}, 0)
 
 
+def test_a_range_without_batch_max_or_with_processes_null_is_answered(tmp_path):
+    """Validation takes a last range without batch_max (open) and a v1 range with processes
+    null, as C++ does; choose() raised KeyError: 'batch_max' and wrote 'n = None'."""
+    doc = json.loads(open(os.path.join(VECTORS, "policy_synthetic_v1.json")).read())
+    doc["rules"] = [{"op": "linear", "case": "c", "ranges": [
+        {"batch_min": 1, "batch_max": 4, "mode": "cpu", "impl": "a", "confidence": None, "processes": None},
+        {"batch_min": 5, "mode": "gpu", "impl": "b", "confidence": 0.9, "processes": 3}]}]
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    p = Policy.load(str(path), host=SYNTH_HOST)
+    shape = {"in_features": 8, "out_features": 8}
+    assert p.choose("linear", shape, 100, "c").reason == (
+        "measured: linear/c batch 100 in 5..inf: gpu/b fastest (confidence 0.90 over 3 processes)")
+    assert p.choose("linear", shape, 2, "c").reason.endswith("(provisional: not enough runs (n = ?))")
+
+
 def test_a_device_name_with_a_note_is_no_gpu_name(tmp_path):
     """A CUDA build on a box without a driver writes device_name 'none (no CUDA driver ...)':
     that is not a GPU model to compare."""
