@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -71,8 +72,17 @@ json lto_names(const std::vector<ArchTarget>& targets) {
 }
 
 json ptx_json(const BinaryReport& r) {
+  // Each PTX target's highest ISA (BinaryReport::highest_ptx_isa) in one pass over the entries: a
+  // pass per target cost targets x entries, seconds on a crafted file.
+  std::map<std::pair<int, char>, int> isa;
+  for (const auto& m : r.modules)
+    for (const auto& e : m.entries)
+      if (e.kind == kFatbinKindPtx) {
+        int& highest = isa[{e.target.cc, e.target.suffix}];
+        highest = std::max(highest, e.ptx_isa());
+      }
   json out = json::array();
-  for (const auto& t : r.ptx()) out.push_back({{"arch", t.name()}, {"ptx_isa", ptx_isa_string(r.highest_ptx_isa(t))}});
+  for (const auto& t : r.ptx()) out.push_back({{"arch", t.name()}, {"ptx_isa", ptx_isa_string(isa[{t.cc, t.suffix}])}});
   return out;
 }
 
