@@ -433,6 +433,25 @@ TEST_F(BinaryFiles, EntryPointReportsWeakestFileAndWritesJson) {
   EXPECT_FALSE(fs::exists(opts.json_out + ".tmp"));
 }
 
+// Issue 23: a walked file whose name is not UTF-8 made --json fail (type_error.316, exit 1). Its
+// invalid bytes are written as U+FFFD; the text report keeps the name's bytes as they are.
+TEST_F(BinaryFiles, EntryPointWritesJsonForNamesThatAreNotUtf8) {
+  write("tree/lib\xff\xfe.so", make_elf({{".nv_fatbin", make_fatbin({fake_sass(86)})}}));
+  BinaryProbeOptions opts;
+  opts.paths = {dir_ + "/tree"};
+  opts.cc = "8.6";
+  opts.json_out = dir_ + "/binary.json";
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(probe_binary_main(opts), 0);
+  EXPECT_NE(::testing::internal::GetCapturedStdout().find("lib\xff\xfe.so"), std::string::npos);
+  std::ifstream in(opts.json_out);
+  const json j = json::parse(in);
+  const json& file = j["paths"][0]["files"][0];
+  EXPECT_EQ(file["relative"], "lib\xEF\xBF\xBD\xEF\xBF\xBD.so");
+  EXPECT_EQ(file["path"], dir_ + "/tree/lib\xEF\xBF\xBD\xEF\xBF\xBD.so");
+  EXPECT_EQ(j["paths"][0]["weakest"][0]["normal"]["file"], "lib\xEF\xBF\xBD\xEF\xBF\xBD.so");
+}
+
 TEST_F(BinaryFiles, EntryPointShowsTheArchListBesideTheBinaries) {
   const std::string lib =
       write("libtorch_cuda.so", make_elf({{".nv_fatbin", make_fatbin({fake_sass(86), fake_sass(120, 'a')})}}));

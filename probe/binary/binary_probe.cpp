@@ -403,7 +403,8 @@ int probe_binary_main(const BinaryProbeOptions& opts) {
   std::fflush(stdout);
   if (!opts.json_out.empty()) {
     try {
-      write_atomically(opts.json_out, report.dump(2) + "\n");
+      // File and section names are bytes: invalid UTF-8 becomes U+FFFD (nlohmann threw type_error.316).
+      write_atomically(opts.json_out, report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
     } catch (const std::exception& e) {
       std::fprintf(stderr, "modebench probe --binary: cannot write %s: %s\n", opts.json_out.c_str(), e.what());
       return 1;
