@@ -1,7 +1,8 @@
 // include/modebench/policy.hpp against the vectors the Python reader is tested with
 // (tests/vectors/policy_*.json, written by python/modebench_policy/tests/make_vectors.py):
 // the same features for every shape, the same decision (mode, impl, confidence, source and
-// reason) for every query; plus bad files, host identity and the safe default.
+// reason) for every query, the same outcome for every hostile file of tests/vectors/policy_hostile/;
+// plus bad files, host identity and the safe default.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -72,24 +73,73 @@ TEST(PolicyReader, FeaturesAgreeWithThePythonVectors) {
   }
 }
 
+modebench::Decision choose(const modebench::Policy& policy, const json& q) {
+  const std::string case_name = q["case"].is_null() ? "" : q["case"].get<std::string>();
+  return policy.choose(q["op"], shape_of(q["shape"]), q["batch"].get<int64_t>(), case_name);
+}
+
+void expect_decision(const modebench::Decision& d, const json& want) {
+  EXPECT_EQ(d.mode, want["mode"].get<std::string>());
+  EXPECT_EQ(d.impl, want["impl"].get<std::string>());
+  EXPECT_EQ(d.source, want["source"].get<std::string>());
+  EXPECT_EQ(d.reason, want["reason"].get<std::string>());
+  if (want["confidence"].is_null()) {
+    EXPECT_FALSE(d.confidence.has_value());
+  } else {
+    ASSERT_TRUE(d.confidence.has_value());
+    EXPECT_DOUBLE_EQ(*d.confidence, want["confidence"].get<double>());
+  }
+}
+
 TEST(PolicyReader, DecisionsAgreeWithThePythonVectors) {
   const json queries = read("policy_decisions.json");
   ASSERT_GE(queries.size(), 20u);
   for (const json& q : queries) {
     SCOPED_TRACE(q.dump());
     const auto policy = modebench::Policy::load(vectors(q["policy"]), {host_of(q["host"]), !q["host"].is_null()});
-    const std::string case_name = q["case"].is_null() ? "" : q["case"].get<std::string>();
-    const auto d = policy.choose(q["op"], shape_of(q["shape"]), q["batch"].get<int64_t>(), case_name);
-    const json& want = q["expect"];
-    EXPECT_EQ(d.mode, want["mode"].get<std::string>());
-    EXPECT_EQ(d.impl, want["impl"].get<std::string>());
-    EXPECT_EQ(d.source, want["source"].get<std::string>());
-    EXPECT_EQ(d.reason, want["reason"].get<std::string>());
-    if (want["confidence"].is_null()) {
-      EXPECT_FALSE(d.confidence.has_value());
-    } else {
-      ASSERT_TRUE(d.confidence.has_value());
-      EXPECT_DOUBLE_EQ(*d.confidence, want["confidence"].get<double>());
+    expect_decision(choose(policy, q), q["expect"]);
+  }
+}
+
+// Hostile and odd files (nesting 100 000 deep, integers past int64, lone surrogates, a byte-order
+// mark, 2^53 dimensions...): refused with one line and the safe default, or the Python reader's
+// decisions. Before issue 23 this crashed (deep_schema), overflowed int64 and disagreed on 21 files.
+TEST(PolicyReader, HostileFilesGetThePythonReadersAnswers) {
+  const json cases = read("policy_hostile.json");
+  ASSERT_GE(cases.size(), 30u);
+  for (const json& c : cases) {
+    const std::string path = vectors(c["file"]);
+    SCOPED_TRACE(c["file"].get<std::string>() + ": " + c["why"].get<std::string>());
+    if (c["outcome"] == "rejected") {
+      try {
+        modebench::Policy::load(path, synthetic_host());
+        ADD_FAILURE() << "accepted";
+      } catch (const modebench::PolicyError& e) {
+        const std::string what = e.what();
+        if (!c["message"].is_null()) {
+          EXPECT_NE(what.find(c["message"].get<std::string>()), std::string::npos) << what;
+        }
+        EXPECT_EQ(what.rfind(path, 0), 0u) << what;
+        EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+      }
+      const auto fallback = modebench::Policy::load_or_default(path, synthetic_host());
+      const auto d = fallback.choose("linear", {{"in_features", 8}, {"out_features", 8}}, 4);
+      EXPECT_EQ(d.mode, "cpu");
+      EXPECT_EQ(d.source, modebench::kDefault);
+      EXPECT_EQ(d.reason.rfind("safe default (cpu): " + path, 0), 0u) << d.reason;
+      continue;
+    }
+    try {
+      const auto policy = modebench::Policy::load(path, synthetic_host());
+      for (const json& q : c["queries"]) {
+        SCOPED_TRACE(q.dump(-1, ' ', true));
+        if (q["expect"] == "ShapeError")
+          EXPECT_THROW(choose(policy, q), modebench::ShapeError);
+        else
+          expect_decision(choose(policy, q), q["expect"]);
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "refused: " << e.what();
     }
   }
 }

@@ -184,6 +184,33 @@ TEST_F(BinaryFiles, FatbinsEmbeddedInDataSections) {
   EXPECT_FALSE(plain.has_cuda());
 }
 
+// Issue 23: merging what the sections, the wrappers and the data search found walked all modules per
+// fatbin and per wrapper (a crafted 5 MB file took 125 s). Counted, not timed: one lookup per module,
+// wrapper and embedded fatbin, where main made 3.2e8 comparisons here (n^2/2).
+TEST_F(BinaryFiles, MergingFoundFatbinsIsLinearWork) {
+  constexpr size_t kModules = 5000, kEmbedded = 20000;
+  const Bytes module = make_fatbin({fake_sass(80)});
+  std::vector<Bytes> modules(kModules, module);
+  Bytes ldata;
+  const Bytes empty = make_fatbin({});  // the smallest container: a header, no entries
+  for (size_t i = 0; i < kEmbedded; ++i) ldata.insert(ldata.end(), empty.begin(), empty.end());
+  std::vector<FakeSection> sections = {
+      {".nv_fatbin", concat(modules)}, {".ldata", ldata}, {".nvFatBinSegment", Bytes(24 * kModules)}};
+  const uint64_t fatbin_at = section_address(make_elf(sections), 1);
+  Bytes wrappers;
+  for (size_t i = 0; i < kModules; ++i) {  // every module a device-link output
+    const Bytes w = make_wrapper(2, fatbin_at + i * module.size());
+    wrappers.insert(wrappers.end(), w.begin(), w.end());
+  }
+  sections[2].bytes = wrappers;
+  const BinaryReport r = read_binary(write("crafted.so", make_elf(sections)));
+  ASSERT_EQ(r.status, FileStatus::ok) << r.message;
+  ASSERT_EQ(r.modules.size(), kModules + kEmbedded);
+  EXPECT_EQ(r.embedded_modules(), kEmbedded);
+  EXPECT_EQ(r.linked_modules(), kModules);
+  EXPECT_LE(r.merge_lookups, 2 * (2 * kModules + kEmbedded));
+}
+
 TEST_F(BinaryFiles, WalksDirectoriesOnceThroughLinksAndLoops) {
   write("env/lib/python3.11/site-packages/pkg/libcuda_code.so",
         make_elf({{".nv_fatbin", make_fatbin({fake_sass(80)})}}));
@@ -404,6 +431,25 @@ TEST_F(BinaryFiles, EntryPointReportsWeakestFileAndWritesJson) {
   EXPECT_EQ(p["files"][0]["verdicts"][1]["image"], "compute_86");
   EXPECT_EQ(p["files"][0]["verdicts"][1]["driver_can_jit"], true);
   EXPECT_FALSE(fs::exists(opts.json_out + ".tmp"));
+}
+
+// Issue 23: a walked file whose name is not UTF-8 made --json fail (type_error.316, exit 1). Its
+// invalid bytes are written as U+FFFD; the text report keeps the name's bytes as they are.
+TEST_F(BinaryFiles, EntryPointWritesJsonForNamesThatAreNotUtf8) {
+  write("tree/lib\xff\xfe.so", make_elf({{".nv_fatbin", make_fatbin({fake_sass(86)})}}));
+  BinaryProbeOptions opts;
+  opts.paths = {dir_ + "/tree"};
+  opts.cc = "8.6";
+  opts.json_out = dir_ + "/binary.json";
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(probe_binary_main(opts), 0);
+  EXPECT_NE(::testing::internal::GetCapturedStdout().find("lib\xff\xfe.so"), std::string::npos);
+  std::ifstream in(opts.json_out);
+  const json j = json::parse(in);
+  const json& file = j["paths"][0]["files"][0];
+  EXPECT_EQ(file["relative"], "lib\xEF\xBF\xBD\xEF\xBF\xBD.so");
+  EXPECT_EQ(file["path"], dir_ + "/tree/lib\xEF\xBF\xBD\xEF\xBF\xBD.so");
+  EXPECT_EQ(j["paths"][0]["weakest"][0]["normal"]["file"], "lib\xEF\xBF\xBD\xEF\xBF\xBD.so");
 }
 
 TEST_F(BinaryFiles, EntryPointShowsTheArchListBesideTheBinaries) {

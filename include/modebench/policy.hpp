@@ -20,6 +20,10 @@
 //     whose decisions carry the error in their reason (error() holds it too).
 // Shapes: integer dimensions by name (see normalize); ShapeError for an unknown op or an
 // impossible shape or batch.
+// Hostile files: JSON nested deeper than kPolicyMaxDepth is refused before it is parsed; a
+// file's integers must fit int64 and a shape dimension kMaxDimension, so no arithmetic on
+// them overflows; both readers give the same outcome on every file of
+// tests/vectors/policy_hostile/ (tests/vectors/policy_hostile.json says which).
 #ifndef MODEBENCH_POLICY_HPP
 #define MODEBENCH_POLICY_HPP
 
@@ -51,6 +55,12 @@ inline constexpr const char* kSafeImpl = "";     // whatever the application's o
 inline constexpr const char* kMeasured = "measured";
 inline constexpr const char* kModel = "model";
 inline constexpr const char* kDefault = "default";
+// A policy nests 5 levels (document, rules, rule, ranges, range): deeper JSON is no policy.
+// Refused before parsing, so no recursive step (dump, copy, a caller's walk) ever meets it.
+inline constexpr int kPolicyMaxDepth = 64;
+// A shape dimension is at most 2^53: exact in a double, and every sum the formulas form
+// (height + 2 * pad) stays far inside int64.
+inline constexpr int64_t kMaxDimension = int64_t{1} << 53;
 
 // A policy that cannot be used; what() is one line naming the file.
 class PolicyError : public std::runtime_error {
@@ -121,6 +131,29 @@ inline std::string fmt(const char* f, double v) {
 inline std::string ms(double seconds) { return fmt("%.3g", seconds * 1e3) + " ms"; }
 inline std::string pct(double x) { return fmt("%.0f", 100 * x) + "%"; }
 
+// The deepest nesting of arrays and objects in JSON text (brackets in strings do not count),
+// counted up to just past `limit`: one pass, no recursion. The Python reader counts alike.
+inline int nesting_depth(const std::string& text, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size() && deepest <= limit; ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;  // the escaped character, whatever it is
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace policy_detail
 
 // The canonical shape: shorthands (kernel_size, stride, padding: both of h and w) expanded,
@@ -159,7 +192,7 @@ inline Shape normalize(const std::string& op, const Shape& shape) {
     if (!out.count(k)) missing.push_back(k);
   if (!missing.empty()) throw ShapeError(op + " shape: missing " + d::join(missing, ", "));
   for (const auto& [key, value] : out)
-    if (value < (key.rfind("pad_", 0) == 0 ? 0 : 1))
+    if (value < (key.rfind("pad_", 0) == 0 ? 0 : 1) || value > kMaxDimension)
       throw ShapeError(op + " shape: '" + key + "' = " + std::to_string(value) + " is out of range");
   if (op == "conv2d") {
     const int64_t g = out["groups"];
@@ -175,28 +208,30 @@ inline Features features(const std::string& op, const Shape& shape, int64_t batc
   namespace d = policy_detail;
   Shape s = normalize(op, shape);
   if (batch < 1) throw ShapeError(op + ": batch = " + std::to_string(batch) + " must be at least 1");
+  // Products of dimensions are doubles, formed left to right as features.py forms them: no
+  // int64 product can overflow, and both readers round alike.
+  auto v = [&s](const char* key) { return static_cast<double>(s[key]); };
   const double f = static_cast<double>(batch);
   Features x;
   x.kind = "dense";
   if (op == "linear") {
-    const double i = static_cast<double>(s["in_features"]), o = static_cast<double>(s["out_features"]);
+    const double i = v("in_features"), o = v("out_features");
     x.weight_bytes = d::kFloatBytes * (o * i + o);
     x.flop = 2.0 * f * i * o;
     x.bytes = d::kFloatBytes * (f * i + f * o) + x.weight_bytes;
   } else if (op == "conv2d") {
-    const int64_t p = (s["height"] + 2 * s["pad_h"] - s["kernel_h"]) / s["stride_h"] + 1;
-    const int64_t q = (s["width"] + 2 * s["pad_w"] - s["kernel_w"]) / s["stride_w"] + 1;
-    const double k = static_cast<double>(s["out_channels"]);
-    const double window = static_cast<double>(s["in_channels"] / s["groups"] * s["kernel_h"] * s["kernel_w"]);
-    const double pq = static_cast<double>(p * q);
+    // Dimensions are at most kMaxDimension (normalize): these sums fit int64.
+    const double p = static_cast<double>((s["height"] + 2 * s["pad_h"] - s["kernel_h"]) / s["stride_h"] + 1);
+    const double q = static_cast<double>((s["width"] + 2 * s["pad_w"] - s["kernel_w"]) / s["stride_w"] + 1);
+    const double k = v("out_channels");
+    const double window = static_cast<double>(s["in_channels"] / s["groups"]) * v("kernel_h") * v("kernel_w");
     x.weight_bytes = d::kFloatBytes * (k * window + k);
-    x.flop = 2.0 * f * k * pq * window;
-    x.bytes = d::kFloatBytes * (f * static_cast<double>(s["in_channels"] * s["height"] * s["width"]) + f * k * pq) +
-              x.weight_bytes;
+    x.flop = 2.0 * f * k * p * q * window;
+    x.bytes = d::kFloatBytes * (f * v("in_channels") * v("height") * v("width") + f * k * p * q) + x.weight_bytes;
     if (s["groups"] != 1)
       x.kind = s["groups"] == s["in_channels"] && s["groups"] == s["out_channels"] ? "depthwise" : "grouped";
   } else if (op == "ssim") {
-    const double pixels = f * static_cast<double>(s["channels"] * s["height"] * s["width"]);
+    const double pixels = f * v("channels") * v("height") * v("width");
     x.flop = d::kSsimFlopPerPixel * pixels;
     x.bytes = 3 * d::kFloatBytes * pixels + d::kFloatBytes;
   } else {  // knn
@@ -314,6 +349,8 @@ class Policy {
       return load(path, options);
     } catch (const PolicyError& e) {
       return safe_default(e.what());
+    } catch (const std::exception& e) {  // documented never to throw: a bug of ours is a bad file too
+      return safe_default(path + ": cannot use the policy: " + e.what());
     }
   }
 
@@ -377,8 +414,9 @@ class Policy {
     if (!v.is_string()) return std::nullopt;
     std::string s = HostFacts::trim(v.get<std::string>());
     std::string lower = s;
+    // ASCII only, whatever the locale: Python's reader lowers the same letters.
     std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
     if (lower.empty() || lower == "none" || lower == "unknown" || lower.rfind("none (", 0) == 0 ||
         lower.rfind("unknown (", 0) == 0)
       return std::nullopt;
@@ -422,12 +460,15 @@ class Policy {
     void text(const json& v, const std::string& where) const {
       if (!v.is_string()) fail(where, "is not a string");
     }
-    std::optional<int64_t> integer(const json& v, const std::string& where, std::optional<int64_t> lo = std::nullopt,
-                                   bool null = false) const {
+    // A file's integers are int64 in both readers. nlohmann keeps 2^63..2^64-1 as unsigned and larger
+    // ones as doubles, Python keeps them exact: all are refused alike.
+    std::optional<int64_t> integer(const json& v, const std::string& where, int64_t lo, bool null = false) const {
       if (v.is_null() && null) return std::nullopt;
-      if (!v.is_number_integer() || (lo && v.get<int64_t>() < *lo))
-        fail(where,
-             "is not an integer" + (lo ? " >= " + std::to_string(*lo) : std::string()) + (null ? " or null" : ""));
+      const bool fits =
+          v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX) : v.is_number_integer();
+      if (!fits || v.get<int64_t>() < lo)
+        fail(where, "is not an integer in [" + std::to_string(lo) + ", " + std::to_string(INT64_MAX) + "]" +
+                        (null ? " or null" : ""));
       return v.get<int64_t>();
     }
     void number(const json& v, const std::string& where, std::optional<double> lo = std::nullopt,
@@ -482,9 +523,9 @@ class Policy {
       const json& x = c.obj(ranges[j], w);
       const int64_t lo = *c.integer(at(x, "batch_min"), w + ".batch_min", 1);
       const auto hi = c.integer(at(x, "batch_max"), w + ".batch_max", lo, true);
-      if (lo != prev + 1)
+      if (lo - 1 != prev)  // lo >= 1, prev <= INT64_MAX: neither side overflows
         c.fail(w + ".batch_min", "= " + std::to_string(lo) + " does not follow the previous range (expected " +
-                                     std::to_string(prev + 1) + ")");
+                                     std::to_string(static_cast<uint64_t>(prev) + 1) + ")");
       if (!hi && j != ranges.size() - 1) c.fail(w + ".batch_max", "is open (null) but the range is not the last");
       if (hi) prev = *hi;
       c.text(at(x, "mode"), w + ".mode");
@@ -564,6 +605,9 @@ class Policy {
     if (!in) throw PolicyError(path + ": cannot read the policy: no such file or not readable");
     const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (raw.find_first_not_of(" \t\r\n") == std::string::npos) throw PolicyError(path + ": empty file, not a policy");
+    if (policy_detail::nesting_depth(raw, kPolicyMaxDepth) > kPolicyMaxDepth)
+      throw PolicyError(path + ": not a usable modebench policy: nested deeper than " +
+                        std::to_string(kPolicyMaxDepth) + " levels");
     json doc;
     try {
       doc = json::parse(raw);
@@ -651,12 +695,13 @@ class Policy {
       if (e["op"] == op) excluded.push_back(e);
     const std::string excl = exclusions(excluded);
     const json& risks = doc_["risks"];
-    int64_t unknown_risk = 0;
-    for (const auto& [k, v] : risks.items()) unknown_risk = std::max(unknown_risk, v.get<int64_t>());
+    // Risks are int64 >= 0 (validated); one more than the largest still fits uint64.
+    uint64_t unknown_risk = 0;
+    for (const auto& [k, v] : risks.items()) unknown_risk = std::max(unknown_risk, v.get<uint64_t>());
     unknown_risk += 1;
     struct Pred {
       double t;
-      int64_t risk;
+      uint64_t risk;
       const json* m;
     };
     std::vector<Pred> preds;
@@ -670,7 +715,7 @@ class Policy {
       for (const auto& [term, c] : m["terms"].items())
         t += c.get<double>() * term_value(term, x, m["copies_weights"].get<bool>());
       const std::string mode = m["mode"].get<std::string>();
-      preds.push_back({t, risks.contains(mode) ? risks[mode].get<int64_t>() : unknown_risk, &m});
+      preds.push_back({t, risks.contains(mode) ? risks[mode].get<uint64_t>() : unknown_risk, &m});
     }
     if (preds.empty())
       return {kSafeMode, kSafeImpl, std::nullopt,

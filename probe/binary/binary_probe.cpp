@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -71,8 +72,17 @@ json lto_names(const std::vector<ArchTarget>& targets) {
 }
 
 json ptx_json(const BinaryReport& r) {
+  // Each PTX target's highest ISA (BinaryReport::highest_ptx_isa) in one pass over the entries: a
+  // pass per target cost targets x entries, seconds on a crafted file.
+  std::map<std::pair<int, char>, int> isa;
+  for (const auto& m : r.modules)
+    for (const auto& e : m.entries)
+      if (e.kind == kFatbinKindPtx) {
+        int& highest = isa[{e.target.cc, e.target.suffix}];
+        highest = std::max(highest, e.ptx_isa());
+      }
   json out = json::array();
-  for (const auto& t : r.ptx()) out.push_back({{"arch", t.name()}, {"ptx_isa", ptx_isa_string(r.highest_ptx_isa(t))}});
+  for (const auto& t : r.ptx()) out.push_back({{"arch", t.name()}, {"ptx_isa", ptx_isa_string(isa[{t.cc, t.suffix}])}});
   return out;
 }
 
@@ -393,7 +403,8 @@ int probe_binary_main(const BinaryProbeOptions& opts) {
   std::fflush(stdout);
   if (!opts.json_out.empty()) {
     try {
-      write_atomically(opts.json_out, report.dump(2) + "\n");
+      // File and section names are bytes: invalid UTF-8 becomes U+FFFD (nlohmann threw type_error.316).
+      write_atomically(opts.json_out, report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
     } catch (const std::exception& e) {
       std::fprintf(stderr, "modebench probe --binary: cannot write %s: %s\n", opts.json_out.c_str(), e.what());
       return 1;

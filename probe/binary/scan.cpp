@@ -8,6 +8,8 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "probe/binary/elf.hpp"
@@ -70,19 +72,23 @@ std::vector<Wrapper> read_wrappers(const BinaryFile& file, const ElfSections& el
 }
 
 // Marks the device-link outputs among `modules`, and reads the fatbins wrappers point to outside the
-// fatbin sections (a fatbin placed in another section).
-void apply_wrappers(const BinaryFile& file, const std::vector<Wrapper>& wrappers, std::vector<Fatbin>& modules) {
-  std::set<uint64_t> known;
-  for (const auto& m : modules) known.insert(m.offset);
+// fatbin sections (a fatbin placed in another section). Modules are found by offset in a hash map:
+// a walk over all modules per wrapper was quadratic in the file size (issue 23).
+void apply_wrappers(const BinaryFile& file, const std::vector<Wrapper>& wrappers, std::vector<Fatbin>& modules,
+                    uint64_t& lookups) {
+  std::unordered_map<uint64_t, std::vector<size_t>> by_offset;  // overlapping sections may repeat one
+  for (size_t i = 0; i < modules.size(); ++i, ++lookups) by_offset[modules[i].offset].push_back(i);
   for (const auto& w : wrappers) {
+    ++lookups;
     const std::string& in = w.section->name;
-    if (in != kFatbinSection && in != kRelocatableFatbinSection && known.insert(w.offset).second) {
+    auto it = by_offset.find(w.offset);
+    if (it == by_offset.end() && in != kFatbinSection && in != kRelocatableFatbinSection) {
       modules.push_back(read_fatbin(file, w.offset, w.section->offset + w.section->size));
       modules.back().section = in;
+      it = by_offset.emplace(w.offset, std::vector<size_t>{modules.size() - 1}).first;
     }
-    if (w.version == 2)
-      for (auto& m : modules)
-        if (m.offset == w.offset) m.linked = true;
+    if (w.version == 2 && it != by_offset.end())
+      for (size_t i : it->second) modules[i].linked = true;
   }
 }
 
@@ -235,12 +241,13 @@ struct Walker {
 
 namespace {
 std::vector<ArchTarget> distinct_targets(const std::vector<Fatbin>& modules, bool sass) {
-  std::vector<ArchTarget> out;
+  // A set, not a search of the list per target: n log n in the entries.
+  std::set<std::pair<int, char>> seen;  // by architecture, then suffix: the order given back
   for (const auto& m : modules)
-    for (const auto& t : m.targets())
-      if (t.sass == sass && std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
-  std::sort(out.begin(), out.end(),
-            [](const ArchTarget& a, const ArchTarget& b) { return a.cc != b.cc ? a.cc < b.cc : a.suffix < b.suffix; });
+    for (const auto& e : m.entries)
+      if (e.is_code() && e.target.sass == sass) seen.insert({e.target.cc, e.target.suffix});
+  std::vector<ArchTarget> out;
+  for (const auto& [cc, suffix] : seen) out.push_back(ArchTarget{cc, suffix, sass});
   return out;
 }
 }  // namespace
@@ -295,15 +302,24 @@ BinaryReport read_binary(const std::string& path) {
     if (!r.elf) throw FormatError(FileStatus::not_elf, "no ELF magic");
     const ElfSections elf = read_elf_sections(*file);
     r.modules = read_sections_named(*file, elf, kFatbinSection);
-    apply_wrappers(*file, read_wrappers(*file, elf), r.modules);
+    apply_wrappers(*file, read_wrappers(*file, elf), r.modules, r.merge_lookups);
     r.relocatable = read_sections_named(*file, elf, kRelocatableFatbinSection);
-    if (r.has_cuda())  // only files the toolchain marked as CUDA binaries are probed for embedded fatbins
-      for (const auto& s : elf.sections)
-        if (may_embed_fatbins(s))
-          for (auto& fb : read_embedded(*file, s))
-            if (std::none_of(r.modules.begin(), r.modules.end(),
-                             [&](const Fatbin& m) { return m.offset == fb.offset; }))
-              r.modules.push_back(std::move(fb));  // unless a wrapper led there already
+    if (r.has_cuda()) {  // only files the toolchain marked as CUDA binaries are probed for embedded fatbins
+      // Offsets in a hash set: a search of all modules per embedded fatbin took 125 s on a crafted
+      // 5 MB file (issue 23).
+      std::unordered_set<uint64_t> known;
+      for (const auto& m : r.modules) {
+        known.insert(m.offset);
+        ++r.merge_lookups;
+      }
+      for (const auto& s : elf.sections) {
+        if (!may_embed_fatbins(s)) continue;
+        for (auto& fb : read_embedded(*file, s)) {
+          ++r.merge_lookups;
+          if (known.insert(fb.offset).second) r.modules.push_back(std::move(fb));  // unless a wrapper led there
+        }
+      }
+    }
   } catch (const FormatError& e) {
     r.status = e.status();
     r.message = e.what();

@@ -22,6 +22,9 @@ struct BinaryReport {
   std::vector<Fatbin> modules;      // loadable fatbins: `.nv_fatbin`, and any a wrapper points to elsewhere
   std::vector<Fatbin> relocatable;  // `__nv_relfatbin`: linked at build time, not loaded as they are
   uint64_t bytes_read = 0;          // of the file, to read all of the above
+  // Offsets looked up while merging the fatbins found by sections, wrappers and the data search:
+  // the proof that merging is linear in them (issue 23: it was quadratic).
+  uint64_t merge_lookups = 0;
 
   bool has_cuda() const { return !modules.empty() || !relocatable.empty(); }
   // Distinct targets of the loadable modules, SASS then PTX, each by architecture.

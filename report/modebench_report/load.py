@@ -8,6 +8,7 @@ report stage is the process (design.md "Measuring").
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -49,6 +50,16 @@ SIMULATED = (
     "comes from the simulated device (device=sim): its timings are not GPU timings, so it is never "
     "compared, made a policy or a baseline (render shows its statuses)"
 )
+MAX_BATCH = 2**63 - 1  # the harness's batches are int64
+# Result files nest 4 levels, our other JSON files (compare --json, probe --json) under 10:
+# deeper is no file of ours, refused before json.loads would raise RecursionError (~1 000).
+# The policy readers' limit too (python/modebench_policy reader.MAX_DEPTH).
+MAX_DEPTH = 64
+# A string (an unterminated one runs to the end: no quote is scanned twice), and runs of
+# anything but brackets: what nesting_depth strips before it counts.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 class BadInput(Exception):
@@ -138,7 +149,10 @@ def parse_name(name: str):
     m = _NAME.match(name)
     if not m:
         return None
-    return m["op"], m["case"], m["mode"], m["impl"], int(m["batch"])
+    # Beyond int64 (or Python's int-from-text limit) is out of range: one past the largest.
+    digits = m["batch"].lstrip("0")
+    batch = int(digits or "0") if len(digits) <= len(str(MAX_BATCH)) else MAX_BATCH + 1
+    return m["op"], m["case"], m["mode"], m["impl"], batch
 
 
 def parse_label(text: str) -> dict:
@@ -170,18 +184,45 @@ def label_facts(label: dict) -> list:
 def _finite(path, bench, key, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadInput(path, f"benchmark '{bench}': '{key}' is not a number")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond a double
+        raise BadInput(path, f"benchmark '{bench}': '{key}' is an integer too large for a number") from None
+    if not math.isfinite(number):
         raise BadInput(path, f"benchmark '{bench}': '{key}' is {value} (non-finite)")
-    return float(value)
+    return number
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON text (brackets in strings do not
+    count): linear in the text, no recursion."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(itertools.accumulate(map(_STEP.__getitem__, brackets), initial=0))
+
+
+def _parse(path: str, text: str):
+    """json.loads of a file's text, nesting bounded; BadInput names what is wrong."""
+    if nesting_depth(text) > MAX_DEPTH:
+        raise BadInput(path, f"not a file of ours: JSON nested deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as e:  # an integer past Python's int-from-text limit (4300 digits)
+        raise BadInput(path, f"not JSON ({str(e).split(';')[0]})") from None
 
 
 def read_json(path: str):
     """A small JSON file of ours (limits, an earlier compare); BadInput when unreadable or not JSON."""
     try:
-        with open(path) as f:
-            return json.load(f)
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError as e:
         raise BadInput(path, f"cannot read: {e.strerror}") from None
+    try:
+        return _parse(path, raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadInput(path, "not UTF-8 text") from None
     except json.JSONDecodeError as e:
         raise BadInput(path, f"not JSON ({e.msg})") from None
 
@@ -196,7 +237,7 @@ def _read_document(path: str):
     if not raw.strip():
         raise BadInput(path, "empty file")
     try:
-        return json.loads(raw.decode("utf-8"))
+        return _parse(path, raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadInput(path, "not UTF-8 text") from None
     except json.JSONDecodeError as e:
@@ -229,6 +270,8 @@ def _entry_key(path: str, i: int, entry) -> tuple:
         raise BadInput(
             path, f"wrong schema: benchmark name '{entry['name']}' is not <op>/<case>/mode:<m>/impl:<i>/batch:<n>"
         )
+    if not 1 <= parsed[4] <= MAX_BATCH:
+        raise BadInput(path, f"benchmark name '{entry['name']}': the batch is not in [1, {MAX_BATCH}]")
     return parsed
 
 
@@ -266,13 +309,24 @@ def _take_status(rec: Record, message: str) -> None:
 def _timing(path: str, entry: dict):
     """(seconds per call, {counter: value}) of a timed entry."""
     unit = entry.get("time_unit", "ns")
-    if unit not in _TIME_UNIT:
+    if not isinstance(unit, str) or unit not in _TIME_UNIT:
         raise BadInput(path, f"benchmark '{entry['name']}': unknown time_unit '{unit}'")
     if "real_time" not in entry:
         raise BadInput(path, f"wrong schema: benchmark '{entry['name']}' has no 'real_time'")
     seconds = _finite(path, entry["name"], "real_time", entry["real_time"]) * _TIME_UNIT[unit]
     counters = {k: _finite(path, entry["name"], k, entry[k]) for k in COUNTERS if k in entry}
     return seconds, counters
+
+
+def _aggregate_name(path: str, entry: dict) -> str:
+    """median, mean, ...: its `aggregate_name`, or (older files) its name's suffix."""
+    agg = entry.get("aggregate_name")
+    if not agg:
+        m = _AGG_SUFFIX.search(entry["name"])
+        agg = m and m.group(1)
+    if not isinstance(agg, str) or not agg:
+        raise BadInput(path, f"benchmark '{entry['name']}': an aggregate without a usable 'aggregate_name'")
+    return agg
 
 
 def _add_sample(rec: Record, seconds: float, counters: dict) -> None:
@@ -342,8 +396,7 @@ def load_process(path: str, allow_test_device: bool = False) -> Process:
         seconds, counters = _timing(path, entry)
         if entry.get("run_type", "iteration") == "aggregate":
             if entry.get("aggregate_unit", "time") == "time":
-                agg = entry.get("aggregate_name") or _AGG_SUFFIX.search(entry["name"]).group(1)
-                aggregates.setdefault(key, {})[agg] = (seconds, counters)
+                aggregates.setdefault(key, {})[_aggregate_name(path, entry)] = (seconds, counters)
             continue
         if seconds <= 0:
             raise BadInput(path, f"benchmark '{entry['name']}': real_time {entry['real_time']} is not positive")

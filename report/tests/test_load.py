@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -68,6 +69,14 @@ def test_suffixes_skip_fields_and_aggregates_only(tmp_path):
     assert p.records[("linear", "c", "cpu", "z", 4)].times == [pytest.approx(3e-3)]
 
 
+def _with_batch(text, batch):
+    """The real file with its first benchmark's batch replaced."""
+    doc = json.loads(text)
+    for key in ("name", "run_name"):
+        doc["benchmarks"][0][key] = re.sub(r"batch:\d+", f"batch:{batch}", doc["benchmarks"][0][key])
+    return json.dumps(doc)
+
+
 def _bad_files(tmp_path):
     text = open(real_file()).read()
     cases = {
@@ -81,6 +90,22 @@ def _bad_files(tmp_path):
         "nan.json": text.replace('"max_err": ', '"max_err": NaN, "x": ', 1),
         "inf.json": text.replace('"FLOPS": ', '"FLOPS": Infinity, "y": ', 1),
         "neg_inf_time.json": text.replace('"real_time": ', '"real_time": -Infinity, "z": ', 1),
+        # Issue 23: these gave a traceback and exit 1.
+        "huge_int_time.json": text.replace('"real_time": ', '"real_time": 1' + "0" * 400 + ', "z": ', 1),
+        "huge_int_counter.json": text.replace('"FLOPS": ', '"FLOPS": ' + "9" * 400 + ', "y": ', 1),
+        "int_5000_digits.json": text.replace('"context": {', '"context": {"x": ' + "9" * 5000 + ", ", 1),
+        "deep.json": text.replace('"context": {', '"context": {"x": ' + "[" * 5000 + "]" * 5000 + ", ", 1),
+        "batch_zero.json": _with_batch(text, "0"),
+        "batch_400_digits.json": _with_batch(text, "9" * 400),
+        "batch_5000_digits.json": _with_batch(text, "9" * 5000),
+        "batch_2_63.json": _with_batch(text, str(2**63)),
+        "time_unit_list.json": text.replace('"time_unit": "', '"time_unit": [], "x": "', 1),
+        "aggregate_name_list.json": json.dumps({"context": {}, "benchmarks": [
+            {"name": "linear/c/mode:cpu/impl:x/batch:1_median", "run_type": "aggregate", "aggregate_name": {"a": 1},
+             "real_time": 1, "time_unit": "ns"}]}),
+        "aggregate_without_name.json": json.dumps({"context": {}, "benchmarks": [
+            {"name": "linear/c/mode:cpu/impl:x/batch:1", "run_name": "linear/c/mode:cpu/impl:x/batch:1",
+             "run_type": "aggregate", "real_time": 1, "time_unit": "ns"}]}),
     }
     paths = {}
     for name, body in cases.items():
@@ -93,7 +118,9 @@ def _bad_files(tmp_path):
 @pytest.mark.parametrize(
     "name",
     ["not_json.json", "truncated.json", "empty.json", "wrong_schema.json", "no_benchmarks.json", "bad_name.json",
-     "nan.json", "inf.json", "neg_inf_time.json"],
+     "nan.json", "inf.json", "neg_inf_time.json", "huge_int_time.json", "huge_int_counter.json", "int_5000_digits.json",
+     "deep.json", "batch_zero.json", "batch_400_digits.json", "batch_5000_digits.json", "batch_2_63.json",
+     "time_unit_list.json", "aggregate_name_list.json", "aggregate_without_name.json"],
 )
 @pytest.mark.parametrize("cmd", ["render", "compare", "policy"])
 def test_bad_input_exit_2_names_file_and_keeps_old_output(tmp_path, run, name, cmd):
@@ -112,6 +139,20 @@ def test_bad_input_exit_2_names_file_and_keeps_old_output(tmp_path, run, name, c
     assert bad in err and len(err.strip().splitlines()) == 1
     assert keep.read_text() == "previous"
     assert sorted(os.listdir(out)) == [keep.name]  # no temp files left behind
+
+
+def test_our_other_json_files_are_bounded_too(tmp_path, run):
+    """--probe, --limits and --previous files: deep nesting or a 5000-digit integer is one line, exit 2."""
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"x": ' + "[" * 5000 + "]" * 5000 + "}")
+    digits = tmp_path / "digits.json"
+    digits.write_text('{"x": ' + "9" * 5000 + "}")
+    for bad in (deep, digits):
+        for args in (("render", real_file(), "--out", tmp_path / "o", "--probe", bad),
+                     ("render", real_file(), "--out", tmp_path / "o", "--limits", bad),
+                     ("compare", real_file(), real_file(), "--previous", bad)):
+            code, _, err = run(*args)
+            assert code == 2 and str(bad) in err and len(err.strip().splitlines()) == 1, (args, err)
 
 
 def test_test_device_refused_unless_allowed(tmp_path, run):

@@ -25,6 +25,10 @@ depthwise or grouped).
 from __future__ import annotations
 
 OPS = ("linear", "conv2d", "ssim", "knn")
+INT64_MAX = 2**63 - 1  # the largest batch (and file integer) the C++ reader can hold
+# A shape dimension is at most 2^53: exact in a double, and every sum the formulas form stays
+# far inside int64 in the C++ reader (kMaxDimension).
+MAX_DIMENSION = 2**53
 # ops.md gives no FLOP count for ssim; the harness counts the plain separable algorithm
 # per pixel: 3 products + 5 statistics x 2 passes x (11 mul + 10 add) + 21 for the
 # formula + 1 for the mean (ops/ssim/case.cpp).
@@ -59,7 +63,7 @@ def _int(op, key, value):
 def normalize(op: str, shape) -> dict:
     """The canonical shape: every dimension the op's formulas use, shorthands expanded,
     defaults filled in. ShapeError for an unknown op, a missing, unknown or non-positive
-    dimension."""
+    dimension, or one above MAX_DIMENSION."""
     if op not in _REQUIRED:
         raise ShapeError(f"unknown op '{op}' (known: {', '.join(OPS)})")
     out = dict(_DEFAULTS.get(op, {}))
@@ -81,7 +85,7 @@ def normalize(op: str, shape) -> dict:
     if missing:
         raise ShapeError(f"{op} shape: missing {', '.join(missing)}")
     for key, value in out.items():
-        if value < (0 if key.startswith("pad_") else 1):
+        if not (0 if key.startswith("pad_") else 1) <= value <= MAX_DIMENSION:
             raise ShapeError(f"{op} shape: '{key}' = {value} is out of range")
     if op == "conv2d":
         g = out["groups"]
@@ -111,17 +115,21 @@ def features(op: str, shape, batch: int) -> dict:
     b = _int(op, "batch", batch)
     if b < 1:
         raise ShapeError(f"{op}: batch = {b} must be at least 1")
+    if b > INT64_MAX:
+        raise ShapeError(f"{op}: batch = {b} is more than {INT64_MAX}")
+    # Products of dimensions are floats, formed left to right as policy.hpp forms them: the two
+    # readers round alike where a product passes 2^53.
     f = float(b)
     if op == "linear":
-        i, o = s["in_features"], s["out_features"]
+        i, o = float(s["in_features"]), float(s["out_features"])
         weights = FLOAT_BYTES * (o * i + o)
         flop, total = 2.0 * f * i * o, FLOAT_BYTES * (f * i + f * o) + weights
         points = 0.0
     elif op == "conv2d":
         p, q = conv2d_output(s)
         cg = s["in_channels"] // s["groups"]
-        k = s["out_channels"]
-        window = cg * s["kernel_h"] * s["kernel_w"]
+        k = float(s["out_channels"])
+        window = float(cg) * s["kernel_h"] * s["kernel_w"]
         weights = FLOAT_BYTES * (k * window + k)
         flop = 2.0 * f * k * p * q * window
         total = FLOAT_BYTES * (f * s["in_channels"] * s["height"] * s["width"] + f * k * p * q) + weights

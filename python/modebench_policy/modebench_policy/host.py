@@ -20,6 +20,10 @@ from dataclasses import dataclass
 FACTS = ("cpu_model", "gpus", "gpu_cc", "driver")
 _DRIVER = re.compile(r"Kernel Module\s+(?:for \S+\s+)?([0-9]+\.[0-9]+(?:\.[0-9]+)?)")
 _UNKNOWN = ("", "none", "unknown")
+# ASCII only, as policy.hpp trims and lowers: str.strip() and str.lower() know more of Unicode
+# ("UN\u212aNOWN".lower() is "unknown").
+_BLANKS = " \t\r\n"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,8 @@ def _driver(proc):
 
 def known(value):
     """A context value, or None for none/unknown/empty, also with a note ("none (no CUDA driver)")."""
-    text = "" if value is None else str(value).strip()
-    lower = text.lower()
+    text = "" if value is None else str(value).strip(_BLANKS)
+    lower = text.translate(_ASCII_LOWER)
     if lower in _UNKNOWN or lower.startswith(("none (", "unknown (")):
         return None
     return text
@@ -101,13 +105,24 @@ def identity_from_context(context: dict) -> dict:
     }
 
 
+def _known_text(value):
+    """known() of a file's value; anything but a string is unknown (the C++ reader's rule)."""
+    return known(value) if isinstance(value, str) else None
+
+
+def identity_of(identity: dict) -> dict:
+    """A modebench-policy/2 `identity` as compared: values none/unknown (or blank) are unknown."""
+    return {"cpu_model": _known_text(identity.get("cpu_model")), "gpus": identity.get("gpus"),
+            "gpu_cc": _known_text(identity.get("gpu_cc")), "driver": _known_text(identity.get("driver"))}
+
+
 def identity_of_v1(host: dict) -> dict:
     """modebench-policy/1 files carry the run's host block only: its CPU model, and the
     measured device and its compute capability when there was one (the driver release is
     not there; the box's GPUs are unknown when no device was measured)."""
-    name = known(host.get("device_name"))
-    return {"cpu_model": known(host.get("cpu_model")), "gpus": [name] if name else None,
-            "gpu_cc": known(host.get("device_cc")), "driver": None}
+    name = _known_text(host.get("device_name"))
+    return {"cpu_model": _known_text(host.get("cpu_model")), "gpus": [name] if name else None,
+            "gpu_cc": _known_text(host.get("device_cc")), "driver": None}
 
 
 def differences(identity: dict, here: HostFacts):

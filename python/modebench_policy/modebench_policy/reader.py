@@ -13,17 +13,22 @@ chosen, and the reason names it. `Policy.load_or_default` never raises: a missin
 file gives the safe default, whose reason carries the error.
 
 include/modebench/policy.hpp is the same reader in C++; both are tested against
-tests/vectors/policy_decisions.json.
+tests/vectors/policy_decisions.json, and give the same outcome on every hostile or odd file
+of tests/vectors/policy_hostile/: JSON nested deeper than MAX_DEPTH is refused before it is
+parsed, a file's integers must fit int64 (features.MAX_DIMENSION for shape dimensions), and
+what the C++ JSON parser refuses (lone surrogates, numbers beyond a double) is refused here.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import re
 from dataclasses import dataclass
 
 from . import host as _host
-from .features import OPS, ShapeError, features, normalize, term_value
+from .features import INT64_MAX, OPS, ShapeError, features, normalize, term_value
 
 SCHEMA_V1 = "modebench-policy/1"
 SCHEMA_V2 = "modebench-policy/2"
@@ -31,6 +36,9 @@ SCHEMAS = (SCHEMA_V1, SCHEMA_V2)
 SAFE_MODE = "cpu"  # data and compute on the host: works wherever the application runs
 SAFE_IMPL = ""  # no particular impl: whatever the application's own CPU path is
 MEASURED, MODEL, DEFAULT = "measured", "model", "default"
+# A policy nests 5 levels (document, rules, rule, ranges, range): deeper JSON is no policy.
+# Refused before parsing: json.loads would raise RecursionError near 1 000 levels.
+MAX_DEPTH = 64
 
 
 class PolicyError(Exception):
@@ -87,17 +95,18 @@ class _Check:
             self.fail(where, "is not a string")
         return v
 
-    def integer(self, v, where, lo=None, null=False):
+    def integer(self, v, where, lo, null=False):
+        """An int64 >= lo, as the C++ reader holds it."""
         if v is None and null:
             return v
-        if isinstance(v, bool) or not isinstance(v, int) or (lo is not None and v < lo):
-            self.fail(where, f"is not an integer{'' if lo is None else f' >= {lo}'}" + (" or null" if null else ""))
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= INT64_MAX:
+            self.fail(where, f"is not an integer in [{lo}, {INT64_MAX}]" + (" or null" if null else ""))
         return v
 
     def number(self, v, where, lo=None, hi=None, null=False):
         if v is None and null:
             return v
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(_as_float(v)):
             self.fail(where, "is not a finite number" + (" or null" if null else ""))
         if (lo is not None and v < lo) or (hi is not None and v > hi):
             self.fail(where, f"= {v} is outside [{lo}, {hi if hi is not None else 'inf'}]")
@@ -107,6 +116,14 @@ class _Check:
         if not isinstance(v, bool):
             self.fail(where, "is not true/false")
         return v
+
+
+def _as_float(v) -> float:
+    """A JSON number as a double (inf beyond the range, where float() would raise)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf
 
 
 def _provisional(r) -> bool:
@@ -208,22 +225,83 @@ def validate(doc, path) -> dict:
     return doc
 
 
+# A string (an unterminated one runs to the end, so no quote is scanned twice), and runs of
+# anything but brackets: what nesting_depth strips before it counts.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# More digits than this is beyond a double (about 1.8e308): the C++ parser refuses it.
+_MAX_INT_DIGITS = 310
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON text (brackets in strings do not
+    count): linear, no recursion; the C++ reader counts alike (policy_detail::nesting_depth)."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(itertools.accumulate(map(_STEP.__getitem__, brackets), initial=0))
+
+
+def _not_a_number(text):
+    raise ValueError(f"{text[:40]} is not a number")
+
+
+def _parse_int(text):
+    """An integer literal as the C++ parser takes it: any size a double holds (larger than
+    int64 then fails validation where an integer is wanted), and no larger."""
+    if len(text.lstrip("-")) <= _MAX_INT_DIGITS:
+        value = int(text)
+        try:
+            float(value)
+            return value
+        except OverflowError:
+            pass
+    _not_a_number(f"{text[:20]}... ({len(text)} characters)")
+
+
+def _parse_float(text):
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: the C++ parser refuses it (number overflow)
+        _not_a_number(text)
+    return value
+
+
+def _strings(doc):
+    """Every string of a document, keys included (its depth is bounded: a plain walk)."""
+    if isinstance(doc, str):
+        yield doc
+    elif isinstance(doc, dict):
+        for k, v in doc.items():
+            yield k
+            yield from _strings(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            yield from _strings(v)
+
+
 def read_document(path) -> dict:
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as e:
         raise PolicyError(f"{path}: cannot read the policy: {e.strerror}") from None
-    if not raw.strip():
+    if not raw.strip(b" \t\r\n"):
         raise PolicyError(f"{path}: empty file, not a policy")
     try:
-        doc = json.loads(raw.decode("utf-8"), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+        text = raw.decode("utf-8-sig")  # a leading byte-order mark is skipped, as nlohmann does
     except UnicodeDecodeError:
         raise PolicyError(f"{path}: not UTF-8 text, not a policy") from None
+    if nesting_depth(text) > MAX_DEPTH:
+        raise PolicyError(f"{path}: not a usable modebench policy: nested deeper than {MAX_DEPTH} levels")
+    try:
+        doc = json.loads(text, parse_constant=_not_a_number, parse_int=_parse_int, parse_float=_parse_float)
     except json.JSONDecodeError as e:
         raise PolicyError(f"{path}: not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except ValueError as e:
-        raise PolicyError(f"{path}: not JSON ({e} is not a number)") from None
+        raise PolicyError(f"{path}: not JSON ({e})") from None
+    # json.loads takes "\\ud800" alone; UTF-8 (and the C++ parser) has no such character.
+    if any(_SURROGATE.search(s) for s in _strings(doc)):
+        raise PolicyError(f"{path}: not JSON (a string holds a lone surrogate)")
     return validate(doc, path)
 
 
@@ -250,7 +328,7 @@ class Policy:
         HostFacts.detect(), this machine). PolicyError (one line) on a bad file;
         HostMismatch when the hosts differ, unless allow_other_host."""
         doc = read_document(path)
-        identity = doc["identity"] if doc["schema"] == SCHEMA_V2 else _host.identity_of_v1(doc["host"])
+        identity = _host.identity_of(doc["identity"]) if doc["schema"] == SCHEMA_V2 else _host.identity_of_v1(doc["host"])
         here = host if host is not None else _host.HostFacts.detect()
         diff, _unchecked = _host.differences(identity, here)
         note = ""
@@ -275,12 +353,15 @@ class Policy:
             return cls.load(path, host, allow_other_host)
         except PolicyError as e:
             return cls.safe_default(str(e))
+        except Exception as e:  # documented never to raise: a bug of ours is a bad file too
+            return cls.safe_default(f"{path}: cannot use the policy: {type(e).__name__}: {e}")
 
     # ---- the decision
     def choose(self, op: str, shape, batch: int, case: str = None) -> Decision:
         """The mode (and impl) for one call of `op` on `shape` at `batch`. `case` (optional)
         names a measured case directly (knn's cases differ by point cloud, not shape).
         ShapeError (a ValueError) for an unknown op or an impossible shape or batch."""
+        case = case or None  # "" names no case, as in C++
         s = normalize(op, shape)
         feats = features(op, s, batch)
         if self.error is not None:
@@ -317,13 +398,18 @@ class Policy:
         excl = self._exclusions(rule.get("excluded", []))
         if not rule["ranges"]:
             return Decision(SAFE_MODE, SAFE_IMPL, None, f"safe default (cpu): no mode gave a correct result on {name}{excl}", DEFAULT)
-        r = next(x for x in rule["ranges"] if batch >= x["batch_min"] and (x["batch_max"] is None or batch <= x["batch_max"]))
-        span = f"{r['batch_min']}..{r['batch_max'] if r['batch_max'] is not None else 'inf'}"
+        # A range without batch_max is open, as a null one (validation takes both, as C++ does).
+        r = next((x for x in rule["ranges"]
+                  if batch >= x["batch_min"] and (x.get("batch_max") is None or batch <= x["batch_max"])),
+                 rule["ranges"][-1])
+        span = f"{r['batch_min']}..{r['batch_max'] if r.get('batch_max') is not None else 'inf'}"
         provisional = _provisional(r)
+        n = r.get("processes")
+        n = "?" if n is None else n
         if provisional:
-            certainty = f"provisional: {_not_enough_runs(r.get('processes', '?'))}"
+            certainty = f"provisional: {_not_enough_runs(n)}"
         else:
-            certainty = f"confidence {r['confidence']:.2f} over {r.get('processes', '?')} processes"
+            certainty = f"confidence {r['confidence']:.2f} over {n} processes"
         where = ""
         batches = rule.get("measured_batches") or []
         if batches and batch > max(batches):
@@ -348,7 +434,11 @@ class Policy:
         for m in self.doc["models"]:
             if m["op"] != op or (m["mode"], m["impl"]) in barred or feats["kind"] not in m["kinds"]:
                 continue
-            t = sum(c * term_value(k, feats, m["copies_weights"]) for k, c in m["terms"].items())
+            # Term by term in sorted order, as C++ (whose JSON objects are sorted) adds them up: a
+            # file's order or sum()'s compensation (Python >= 3.12) would round differently.
+            t = 0.0
+            for k in sorted(m["terms"]):
+                t += m["terms"][k] * term_value(k, feats, m["copies_weights"])
             preds.append((t, risks.get(m["mode"], unknown_risk), m))
         if not preds:
             return Decision(SAFE_MODE, SAFE_IMPL, None,

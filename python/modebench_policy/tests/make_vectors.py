@@ -6,6 +6,8 @@ deliberate change of the readers' behaviour; both readers' tests then check agai
   policy_synthetic_v1.json  the same rules as modebench-policy/1 (no models, no identity)
   policy_features.json      shapes -> features (and shapes that are errors)
   policy_decisions.json     queries and the decisions the readers must give
+  policy_hostile/, policy_hostile.json
+                            hostile and odd files, and what both readers answer (hostile_policies.py)
 
     python3 python/modebench_policy/tests/make_vectors.py
 """
@@ -185,6 +187,9 @@ def main():
         Policy.load(os.path.join(VECTORS, files["v2"]), host=host_facts({**HOST, "cpu_model": "Other CPU"}))
     except PolicyError:
         pass
+    import hostile_policies  # it builds on this module's policies
+
+    hostile_policies.write(VECTORS)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from modebench_policy import (DEFAULT, MEASURED, MODEL, HostFacts, HostMismatch,
                               features, normalize)
 
 SYNTH_HOST = make_vectors.host_facts(None)
+LINEAR_HEAD = make_vectors.LINEAR_HEAD
 V2 = os.path.join(VECTORS, "policy_synthetic_v2.json")
 
 
@@ -23,8 +24,11 @@ def test_vectors_are_what_make_vectors_writes(tmp_path, monkeypatch):
     """The committed vectors are current: regenerating them changes nothing."""
     monkeypatch.setattr(make_vectors, "VECTORS", str(tmp_path))
     make_vectors.main()
-    for name in os.listdir(tmp_path):
-        assert (tmp_path / name).read_text() == open(os.path.join(VECTORS, name)).read(), name
+    written = [os.path.relpath(os.path.join(d, f), tmp_path) for d, _, files in os.walk(tmp_path) for f in files]
+    assert "policy_hostile.json" in written
+    for name in written:
+        with open(os.path.join(VECTORS, name), "rb") as f:
+            assert (tmp_path / name).read_bytes() == f.read(), name
 
 
 @pytest.mark.parametrize("case", _load("policy_features.json"), ids=lambda c: f"{c['op']}-{c['batch']}")
@@ -42,6 +46,65 @@ def test_decision_vectors(q):
     policy = Policy.load(os.path.join(VECTORS, q["policy"]), host=host, allow_other_host=q["host"] is not None)
     d = policy.choose(q["op"], q["shape"], q["batch"], q["case"])
     assert {"mode": d.mode, "impl": d.impl, "confidence": d.confidence, "source": d.source, "reason": d.reason} == q["expect"]
+
+
+@pytest.mark.parametrize("case", _load("policy_hostile.json"), ids=lambda c: os.path.basename(c["file"]))
+def test_hostile_files_get_the_cpp_readers_answers(case):
+    """Hostile and odd files (nesting 100 000 deep, integers past int64, lone surrogates, a
+    byte-order mark, 2^53 dimensions...): refused with one line and the safe default, or the
+    decisions tests/test_policy_reader.cpp checks too. Before issue 23: RecursionError,
+    KeyError 'batch_max', and 21 files answered otherwise than in C++."""
+    path = os.path.join(VECTORS, case["file"])
+    if case["outcome"] == "rejected":
+        with pytest.raises(PolicyError) as e:
+            Policy.load(path, host=SYNTH_HOST)
+        message = str(e.value)
+        assert message.startswith(path) and "\n" not in message
+        assert case["message"] is None or case["message"] in message
+        d = Policy.load_or_default(path, host=SYNTH_HOST).choose("linear", {"in_features": 8, "out_features": 8}, 4)
+        assert (d.mode, d.impl, d.source) == ("cpu", "", DEFAULT) and d.reason.startswith(f"safe default (cpu): {path}")
+        return
+    policy = Policy.load(path, host=SYNTH_HOST)
+    for q in case["queries"]:
+        if q["expect"] == "ShapeError":
+            with pytest.raises(ShapeError):
+                policy.choose(q["op"], q["shape"], q["batch"], q["case"])
+        else:
+            d = policy.choose(q["op"], q["shape"], q["batch"], q["case"])
+            assert {"mode": d.mode, "impl": d.impl, "confidence": d.confidence, "source": d.source,
+                    "reason": d.reason} == q["expect"]
+
+
+def test_depth_is_counted_outside_strings_in_linear_time():
+    from modebench_policy.reader import nesting_depth
+
+    assert nesting_depth('{"a": [1, {"b": "[[[{{{\\"]]"}]}') == 3
+    assert nesting_depth('"unterminated [[[') == 0
+    assert nesting_depth("]]][[") == 0
+    assert nesting_depth("[" * 200000) == 200000
+    # An unterminated string of escaped quotes is scanned once, not once per quote.
+    assert nesting_depth('"' + '\\"' * 200000 + "[[") == 0
+    assert nesting_depth('"' + '\\"' * 200000 + '"[[') == 2
+
+
+def test_batch_beyond_int64_is_a_shape_error():
+    """C++ cannot be asked it; Python says so instead of answering."""
+    p = Policy.load(V2, host=SYNTH_HOST)
+    assert p.choose("linear", LINEAR_HEAD, 2**63 - 1).mode == "gpu"
+    with pytest.raises(ShapeError, match="is more than 9223372036854775807"):
+        p.choose("linear", LINEAR_HEAD, 2**63)
+
+
+def test_load_or_default_never_raises(tmp_path, monkeypatch):
+    """Even a bug of ours (here: validation raising TypeError) gives the safe default."""
+    from modebench_policy import reader
+
+    def broken(doc, path):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(reader, "validate", broken)
+    p = Policy.load_or_default(V2, host=SYNTH_HOST)
+    assert p.error == f"{V2}: cannot use the policy: TypeError: a bug"
 
 
 def test_vectors_cover_every_source_and_the_risk_margin():
@@ -185,6 +248,22 @@ def test_bad_shape_is_an_error_not_a_decision():
         p.choose("linear", {"in_features": 3}, 1)
     with pytest.raises(ShapeError, match="batch = 0"):
         p.choose("linear", {"in_features": 3, "out_features": 3}, 0)
+
+
+def test_a_range_without_batch_max_or_with_processes_null_is_answered(tmp_path):
+    """Validation takes a last range without batch_max (open) and a v1 range with processes
+    null, as C++ does; choose() raised KeyError: 'batch_max' and wrote 'n = None'."""
+    doc = json.loads(open(os.path.join(VECTORS, "policy_synthetic_v1.json")).read())
+    doc["rules"] = [{"op": "linear", "case": "c", "ranges": [
+        {"batch_min": 1, "batch_max": 4, "mode": "cpu", "impl": "a", "confidence": None, "processes": None},
+        {"batch_min": 5, "mode": "gpu", "impl": "b", "confidence": 0.9, "processes": 3}]}]
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    p = Policy.load(str(path), host=SYNTH_HOST)
+    shape = {"in_features": 8, "out_features": 8}
+    assert p.choose("linear", shape, 100, "c").reason == (
+        "measured: linear/c batch 100 in 5..inf: gpu/b fastest (confidence 0.90 over 3 processes)")
+    assert p.choose("linear", shape, 2, "c").reason.endswith("(provisional: not enough runs (n = ?))")
 
 
 def test_a_device_name_with_a_note_is_no_gpu_name(tmp_path):
