@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/sim/sim_test_support.hpp"
+
 namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
@@ -30,37 +32,9 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // --- RAII wrappers over the public APIs ---
 
-class DeviceFloats {
- public:
-  explicit DeviceFloats(size_t n) : n_(n) {
-    void* p = nullptr;
-    EXPECT_EQ(cudaMalloc(&p, n * sizeof(float)), cudaSuccess);
-    p_ = static_cast<float*>(p);
-  }
-  explicit DeviceFloats(const std::vector<float>& host) : DeviceFloats(host.size()) { upload(host); }
-  ~DeviceFloats() {
-    if (p_ != nullptr) cudaFree(p_);
-  }
-  DeviceFloats(const DeviceFloats&) = delete;
-  DeviceFloats& operator=(const DeviceFloats&) = delete;
-
-  float* get() const { return p_; }
-  size_t size() const { return n_; }
-  size_t bytes() const { return n_ * sizeof(float); }
-  void upload(const std::vector<float>& host) {
-    ASSERT_EQ(host.size(), n_);
-    EXPECT_EQ(cudaMemcpy(p_, host.data(), bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  }
-  std::vector<float> download() const {
-    std::vector<float> host(n_);
-    EXPECT_EQ(cudaMemcpy(host.data(), p_, bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
-    return host;
-  }
-
- private:
-  size_t n_;
-  float* p_ = nullptr;
-};
+using DeviceFloats = mb::simtest::DeviceArray<float>;
+using mb::simtest::ScopedEnv;
+using mb::simtest::Stream;
 
 class Handle {
  public:
@@ -74,41 +48,6 @@ class Handle {
 
  private:
   cublasHandle_t h_ = nullptr;
-};
-
-// A non-blocking stream: the legacy default stream does not wait for it.
-class Stream {
- public:
-  Stream() { EXPECT_EQ(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking), cudaSuccess); }
-  ~Stream() {
-    if (s_ != nullptr) cudaStreamDestroy(s_);
-  }
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  cudaStream_t get() const { return s_; }
-
- private:
-  cudaStream_t s_ = nullptr;
-};
-
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      setenv(name_, old_->c_str(), 1);
-    else
-      unsetenv(name_);
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
 };
 
 // --- the problem and its reference ---

@@ -16,33 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/sim/sim_test_support.hpp"
+
 namespace {
 
+using mb::simtest::DeviceArray;
+using mb::simtest::ScopedEnv;
+
 // ---- RAII around the C API ---------------------------------------------------------------------
-
-template <class T>
-class DeviceArray {
- public:
-  explicit DeviceArray(size_t n) : n_(n) { EXPECT_EQ(cudaMalloc(reinterpret_cast<void**>(&p_), bytes()), cudaSuccess); }
-  ~DeviceArray() { cudaFree(p_); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  T* get() const { return p_; }
-  size_t bytes() const { return n_ * sizeof(T); }
-  void upload(const std::vector<T>& v) {
-    ASSERT_EQ(v.size(), n_);
-    ASSERT_EQ(cudaMemcpy(p_, v.data(), bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  }
-  std::vector<T> download() const {
-    std::vector<T> v(n_);
-    EXPECT_EQ(cudaMemcpy(v.data(), p_, bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
-    return v;
-  }
-
- private:
-  size_t n_;
-  T* p_ = nullptr;
-};
 
 template <class H, cudnnStatus_t (*Create)(H*), cudnnStatus_t (*Destroy)(H)>
 class Desc {
@@ -85,25 +66,6 @@ class Handle {
 };
 
 // Sets an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      setenv(name_.c_str(), old_->c_str(), 1);
-    else
-      unsetenv(name_.c_str());
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
 
 // ---- the independent reference -----------------------------------------------------------------
 

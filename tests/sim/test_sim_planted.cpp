@@ -36,6 +36,7 @@
 #include "knn_stream_tail.hpp"  // planted: the chunk loop skips the last partial chunk
 #include "ops/knn/stream.hpp"
 #include "ssim_nosync.hpp"  // planted: no barrier after the SSIM tile's halo load
+#include "tests/sim/sim_test_support.hpp"
 // Last: the simulated CUDA keywords (threadIdx, __global__, ...) are macros.
 #include "kernels/cuda/launch.cuh"
 
@@ -46,56 +47,8 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 // --- plumbing over the public runtime API ---
 
 template <class T>
-class DeviceBuf {
- public:
-  explicit DeviceBuf(size_t n) : n_(n) {
-    void* p = nullptr;
-    EXPECT_EQ(cudaMalloc(&p, n * sizeof(T)), cudaSuccess);
-    p_ = static_cast<T*>(p);
-  }
-  explicit DeviceBuf(const std::vector<T>& host) : DeviceBuf(host.size()) { upload(host); }
-  ~DeviceBuf() {
-    if (p_ != nullptr) cudaFree(p_);
-  }
-  DeviceBuf(const DeviceBuf&) = delete;
-  DeviceBuf& operator=(const DeviceBuf&) = delete;
-
-  T* get() const { return p_; }
-  size_t bytes() const { return n_ * sizeof(T); }
-  void upload(const std::vector<T>& host) {
-    ASSERT_EQ(host.size(), n_);
-    EXPECT_EQ(cudaMemcpy(p_, host.data(), bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  }
-  std::vector<T> download() const {
-    std::vector<T> host(n_);
-    EXPECT_EQ(cudaMemcpy(host.data(), p_, bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
-    return host;
-  }
-
- private:
-  size_t n_;
-  T* p_ = nullptr;
-};
-
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      setenv(name_, old_->c_str(), 1);
-    else
-      unsetenv(name_);
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using DeviceBuf = mb::simtest::DeviceArray<T>;
+using mb::simtest::ScopedEnv;
 
 // The last statement of a child: what it saw, on stderr for the parent's regex.
 [[noreturn]] void report_and_exit(const std::string& seen) {
