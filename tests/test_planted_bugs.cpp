@@ -5,16 +5,20 @@
 // the table in README "Tolerances". Sizes keep each case's structure (channels, groups,
 // kernel, stride, column tiles, chunks); MODEBENCH_MEASURE_ERRORS=1 runs the cases' own
 // quick-profile sizes instead.
+#include <cblas.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "harness/gbench.hpp"
 #include "harness/runner.hpp"
 #include "harness/validate.hpp"
 #include "kernels/cpu/conv2d.hpp"
@@ -213,6 +217,58 @@ TEST(PlantedBugs, Linear) {
     for (int64_t b : measuring_errors() ? real.batches(Profile::quick) : std::vector<int64_t>{1, 8}) run_table(c, b, m);
   }
   print_margins("linear", m);
+}
+
+// linear_openblas (bias broadcast into Y, then sgemm with beta = 1) with the broadcast done
+// on the first call only, as if Y kept it: every later call adds X W^T onto the last result.
+std::unique_ptr<Instance> bias_written_on_first_call_only(Problem& prob) {
+  auto& p = static_cast<LinearProblem&>(prob);
+  return std::make_unique<PlantedInstance>(
+      [&p, first = true]() mutable {
+        const auto& s = p.shape;
+        if (first)
+          for (int64_t i = 0; i < s.batch; ++i) std::copy(p.b.begin(), p.b.end(), p.y.begin() + i * s.out);
+        first = false;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(s.batch), static_cast<blasint>(s.out),
+                    static_cast<blasint>(s.in), 1.0f, p.x.data(), static_cast<blasint>(s.in), p.w.data(),
+                    static_cast<blasint>(s.in), 1.0f, p.y.data(), static_cast<blasint>(s.out));
+      },
+      Precision::fp32);
+}
+
+// Right on its first call (validated before timing) and wrong on every later one: the
+// timed loop's last call is checked again, so the entry ends `wrong` through Google
+// Benchmark's loop (run_benchmarks), while the correct impls stay ok.
+TEST(PlantedBugs, LinearBiasWrittenOnFirstCallOnlyIsWrongAfterTheTimedLoop) {
+  PlantedCase c(registered_case("linear/mobilenetv2_head"));
+  c.keep("openblas");
+  c.keep("onednn");
+  c.plant("bug:bias_written_on_first_call_only", bias_written_on_first_call_only);
+  const PreparedEntry first_call_only(Entry{&c, Mode::cpu, "bug:bias_written_on_first_call_only", 8},
+                                      RunConfig{.seed = kSeed});
+  EXPECT_TRUE(first_call_only.status().is_ok()) << "its first call is right: " << first_call_only.message();
+
+  std::vector<Entry> entries;
+  for (const std::string& impl : c.impl_names(Placement::host))
+    for (int64_t batch : {1, 8}) entries.push_back(Entry{&c, Mode::cpu, impl, batch});
+  const std::string out = testing::TempDir() + "planted_last_call.json";
+  const RunSummary s =
+      run_benchmarks(entries, RunConfig{.seed = kSeed}, {{"profile", "test"}}, out, {"--benchmark_min_time=0.001"});
+  EXPECT_EQ(s.count(StatusKind::ok), 4) << s.describe();
+  EXPECT_EQ(s.count(StatusKind::wrong), 2) << s.describe();
+  std::ifstream in(out);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  std::remove(out.c_str());
+  for (const auto& b : j["benchmarks"]) {
+    const std::string name = b["name"], message = b.value("error_message", "");
+    std::printf("[planted] %-70s %s\n", name.c_str(), message.empty() ? "ok" : message.c_str());
+    if (name.find("impl:bug:") != std::string::npos) {
+      EXPECT_TRUE(message.starts_with("wrong: max_err=")) << name << ": " << message;
+      EXPECT_NE(message.find("the last timed call"), std::string::npos) << message;
+    } else {
+      EXPECT_TRUE(message.empty()) << name << ": " << message;
+    }
+  }
 }
 
 // ---------------------------------------------------------------- conv2d

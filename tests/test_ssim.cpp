@@ -12,6 +12,7 @@
 #include "cpu_ref/ssim.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
+#include "harness/validate.hpp"
 #include "kernels/common/ssim_math.hpp"
 #include "kernels/cpu/ssim.hpp"
 #include "ops/ssim/ssim.hpp"
@@ -398,6 +399,31 @@ TEST(SsimCase, ValidationPassesFusedAndCatchesOnePixelOrTheMean) {
   p.mean[0] = mean_was;
   p.map.back() = std::nanf("");
   EXPECT_FALSE(c.validate(*prob, Precision::fp32).finite);
+}
+
+// The sampled check (the re-check of a last timed call): the fused kernel passes; a sampled
+// pixel (an edge) off by 1e-4, or a mean that is not the mean of the map, fails.
+TEST(SsimCase, SampledCheckPassesFusedAndCatchesAnEdgePixelOrTheMean) {
+  const OpCase& c = registered_case("ssim/nerf_800");
+  auto prob = c.make_problem(2, 42);
+  auto& p = static_cast<SsimProblem&>(*prob);
+  prob->poison_outputs();
+  make_cpu_instance(c, "fused", *prob)->run();
+  ScopedSampledCheck sampled;
+  const Validation v = c.validate(*prob, Precision::fp32);
+  EXPECT_TRUE(v.ok()) << v.max_err;
+  EXPECT_TRUE(v.check.starts_with("sampled:")) << v.check;
+  EXPECT_LT(v.max_err, v.tolerance / 5);  // the mean stored as fp32 (<= 3e-8, x250 in map units)
+
+  const size_t edge = p.map.size() - 5;  // the last row of the last image's last plane
+  const float map_was = p.map[edge], mean_was = p.mean[0];
+  p.map[edge] += 1e-4f;
+  EXPECT_FALSE(c.validate(*prob, Precision::fp32).ok()) << "an edge pixel off by 1e-4";
+  p.map[edge] = map_was;
+  p.mean[0] += 5e-7f;
+  EXPECT_FALSE(c.validate(*prob, Precision::fp32).ok()) << "mean off by 5e-7";
+  p.mean[0] = mean_was;
+  EXPECT_TRUE(c.validate(*prob, Precision::fp32).ok());
 }
 
 }  // namespace
