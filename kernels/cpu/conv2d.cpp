@@ -97,16 +97,25 @@ std::string OnednnConv2d::reorders() const {
 
 namespace {
 
-// OpenBLAS (pthread build) runs single-threaded while OpenMP owns the cores: its own
-// thread pool and OpenMP's spinning workers would otherwise fight over the 2 cores.
+// OpenBLAS runs single-threaded inside our OpenMP loop. Its OpenMP build (the one linked)
+// does so by itself inside a parallel region, and there openblas_set_num_threads() is
+// omp_set_num_threads(): calling it ran this loop on one thread and "restored" OpenMP to
+// OpenBLAS's own count (capped at the cores), so every later entry ran at another thread
+// count. Only a pthreads build, whose pool would fight OpenMP's workers, is set serial.
 class SerialBlas {
  public:
-  SerialBlas() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SerialBlas() { openblas_set_num_threads(saved_); }
+  SerialBlas()
+      : pthreads_(openblas_get_parallel() == OPENBLAS_THREAD), saved_(pthreads_ ? openblas_get_num_threads() : 0) {
+    if (pthreads_) openblas_set_num_threads(1);
+  }
+  ~SerialBlas() {
+    if (pthreads_) openblas_set_num_threads(saved_);
+  }
   SerialBlas(const SerialBlas&) = delete;
   SerialBlas& operator=(const SerialBlas&) = delete;
 
  private:
+  bool pthreads_;
   int saved_;
 };
 
