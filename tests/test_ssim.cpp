@@ -17,6 +17,7 @@
 #include "kernels/cpu/ssim.hpp"
 #include "ops/ssim/ssim.hpp"
 #include "tests/support/own_impls.hpp"
+#include "tests/support/thread_counts.hpp"
 #include "tests/support/toy_case.hpp"
 
 namespace mb {
@@ -132,43 +133,34 @@ struct Shape {
   int64_t batch, height, width;
 };
 
+// The fused kernel (default tiles, 16-wide tiles, the portable row kernels) at each of
+// kTestThreadCounts against one reference.
 void expect_fused_matches_ref(const Shape& sh, float noise, uint64_t seed) {
   const ref::SsimShape s{sh.batch, 3, sh.height, sh.width};
   const Images im = make_images(s, seed, noise);
   std::vector<double> ref_map(static_cast<size_t>(s.pixels()));
   const double ref_mean = ref::ssim(im.x.data(), im.y.data(), s, ref_map.data());
-
-  std::vector<float> map(static_cast<size_t>(s.pixels()), std::nanf(""));
-  cpu::SsimFused k(s.height, s.width);
-  const double mean = k.run(im.x.data(), im.y.data(), map.data(), s.planes());
-  double err = 0;
-  for (size_t i = 0; i < map.size(); ++i) {
-    ASSERT_TRUE(std::isfinite(map[i])) << "pixel " << i << " not written";
-    err = std::max(err, std::fabs(map[i] - ref_map[i]));
-  }
-  EXPECT_LE(err, 1e-4) << "map, noise " << noise;
-  EXPECT_LE(std::fabs(mean - ref_mean), 1e-5) << "mean, noise " << noise;
-
-  // Narrow column tiles: many tile edges and halos inside a small image.
-  std::fill(map.begin(), map.end(), std::nanf(""));
-  cpu::SsimFused narrow(s.height, s.width, 16);
-  const double mean_narrow = narrow.run(im.x.data(), im.y.data(), map.data(), s.planes());
-  err = 0;
-  for (size_t i = 0; i < map.size(); ++i)
-    err = std::isfinite(map[i]) ? std::max(err, std::fabs(map[i] - ref_map[i])) : 1e30;
-  EXPECT_LE(err, 1e-4) << "map, 16-wide tiles, noise " << noise;
-  EXPECT_LE(std::fabs(mean_narrow - ref_mean), 1e-5) << "mean, 16-wide tiles, noise " << noise;
-
-  // The portable row kernels (the fallback without AVX2/FMA), with tile edges too.
-  std::fill(map.begin(), map.end(), std::nanf(""));
-  cpu::SsimFused portable(s.height, s.width, 24, cpu::SsimFused::Path::portable);
-  ASSERT_EQ(portable.path(), cpu::SsimFused::Path::portable);
-  const double mean_portable = portable.run(im.x.data(), im.y.data(), map.data(), s.planes());
-  err = 0;
-  for (size_t i = 0; i < map.size(); ++i)
-    err = std::isfinite(map[i]) ? std::max(err, std::fabs(map[i] - ref_map[i])) : 1e30;
-  EXPECT_LE(err, 1e-4) << "map, portable path, noise " << noise;
-  EXPECT_LE(std::fabs(mean_portable - ref_mean), 1e-5) << "mean, portable path, noise " << noise;
+  std::vector<float> map(static_cast<size_t>(s.pixels()));
+  auto expect_right = [&](cpu::SsimFused& k, const std::string& what) {
+    std::fill(map.begin(), map.end(), std::nanf(""));
+    const double mean = k.run(im.x.data(), im.y.data(), map.data(), s.planes());
+    double err = 0;
+    for (size_t i = 0; i < map.size(); ++i)
+      err = std::isfinite(map[i]) ? std::max(err, std::fabs(map[i] - ref_map[i])) : 1e30;
+    EXPECT_LE(err, 1e-4) << "map, " << what << ", noise " << noise;
+    EXPECT_LE(std::fabs(mean - ref_mean), 1e-5) << "mean, " << what << ", noise " << noise;
+  };
+  at_each_thread_count([&](int) {
+    cpu::SsimFused k(s.height, s.width);
+    expect_right(k, "default tiles");
+    // Narrow column tiles: many tile edges and halos inside a small image.
+    cpu::SsimFused narrow(s.height, s.width, 16);
+    expect_right(narrow, "16-wide tiles");
+    // The portable row kernels (the fallback without AVX2/FMA), with tile edges too.
+    cpu::SsimFused portable(s.height, s.width, 24, cpu::SsimFused::Path::portable);
+    ASSERT_EQ(portable.path(), cpu::SsimFused::Path::portable);
+    expect_right(portable, "portable path");
+  });
 }
 
 class SsimFusedShapes : public ::testing::TestWithParam<Shape> {};
