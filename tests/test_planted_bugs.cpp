@@ -26,6 +26,7 @@
 #include "ops/knn/knn.hpp"
 #include "ops/knn/stream.hpp"
 #include "ops/linear/linear.hpp"
+#include "tests/planted/wrong_taps.hpp"
 #include "tests/support/host_variants.hpp"
 #include "tests/support/knn_stream_host.hpp"
 #include "tests/support/own_impls.hpp"
@@ -383,6 +384,55 @@ TEST(PlantedBugs, Ssim) {
       run_table(*c, b, m, (measuring_errors() ? "" : "120x400 ") + std::string("B=") + std::to_string(b));
   }
   print_margins("ssim", m);
+}
+
+// A wrong constant shared by kernel and reference: kernels/common/gaussian.hpp holding
+// sigma 1.6's taps, the host kernel and the reference both built against it
+// (tests/planted/wrong_taps.hpp). The reference computes its own taps, so validation (the
+// registered case, at every quick batch) rejects that kernel, and the reference of that
+// build agrees with ours. Before cpu_ref stopped reading the kernels' taps, the wrong
+// build's reference matched its kernel (both at sigma 1.6) and the bug passed.
+TEST(PlantedBugs, SsimTapsWrongInTheKernelsHeaderAreCaught) {
+  Margins m;
+  const OpCase& real = registered_case("ssim/nerf_800");
+  std::unique_ptr<PlantedCase> c = planted_case(real, [](Problem& whole) {
+    auto& p = static_cast<SsimProblem&>(whole);
+    return std::make_unique<SsimProblem>(cropped(p, p.shape.batch, 120, 400));
+  });
+  c->keep("fused");
+  c->plant("bug:sigma_1.6_taps_in_kernels_common", [](Problem& prob) -> std::unique_ptr<Instance> {
+    auto& p = static_cast<SsimProblem&>(prob);
+    return std::make_unique<PlantedInstance>(
+        [&p] {
+          p.mean[0] = static_cast<float>(wrong_taps::ssim_kernel(p.x.data(), p.y.data(), p.shape.planes(),
+                                                                 p.shape.height, p.shape.width, p.map.data()));
+        },
+        Precision::fp32);
+  });
+  for (int64_t b : real.batches(Profile::quick))
+    run_table(*c, b, m, (measuring_errors() ? "" : "120x400 ") + std::string("B=") + std::to_string(b));
+  print_margins("ssim (wrong shared taps)", m);
+
+  auto prob = c->make_problem(1, kSeed);
+  auto& p = static_cast<SsimProblem&>(*prob);
+  const auto planes = p.shape.planes(), h = p.shape.height, w = p.shape.width;
+  std::vector<float> kernel_map(p.map.size());
+  std::vector<double> wrong_build_ref(p.map.size()), ref_map(p.map.size());
+  wrong_taps::ssim_kernel(p.x.data(), p.y.data(), planes, h, w, kernel_map.data());
+  wrong_taps::ssim_reference(p.x.data(), p.y.data(), planes, h, w, wrong_build_ref.data());
+  ref::ssim(p.x.data(), p.y.data(), p.shape, ref_map.data());
+  double kernel_err = 0, ref_diff = 0;
+  for (size_t i = 0; i < ref_map.size(); ++i) {
+    kernel_err = std::max(kernel_err, std::fabs(kernel_map[i] - wrong_build_ref[i]));
+    ref_diff = std::max(ref_diff, std::fabs(wrong_build_ref[i] - ref_map[i]));
+  }
+  std::printf(
+      "[planted] wrong taps' kernel against wrong taps' reference: max |map - ref| %.2e (tolerance %.2e); "
+      "wrong taps' reference against ours: %.2e\n",
+      kernel_err, real.tolerance(Precision::fp32), ref_diff);
+  EXPECT_GT(kernel_err, real.tolerance(Precision::fp32)) << "the reference took the kernels' taps";
+  // Equal up to rounding: that build is compiled for this CPU (FMA contraction), ours is not.
+  EXPECT_LT(ref_diff, 1e-12) << "the reference depends on kernels/common/gaussian.hpp";
 }
 
 // ---------------------------------------------------------------- knn

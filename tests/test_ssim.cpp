@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -24,9 +25,16 @@ namespace mb {
 namespace {
 
 constexpr double kC1 = 1e-4, kC2 = 9e-4;
-// ops.md taps, written out again so the reference is checked against the spec text.
-constexpr double kTaps[11] = {0.0010283801, 0.0075987581, 0.0360007721, 0.1093606895, 0.2130055377, 0.2660117249,
-                              0.2130055377, 0.1093606895, 0.0360007721, 0.0075987581, 0.0010283801};
+// ops.md's taps from their definition (exp(-d^2 / (2 * 1.5^2)), normalised), computed here
+// apart from the reference's own; IndependentReference.SsimTapsAreOpsMdsGaussian checks
+// both against the 10 decimals ops.md lists.
+const std::array<double, 11> kTaps = [] {
+  std::array<double, 11> t{};
+  double sum = 0;
+  for (int d = -5; d <= 5; ++d) sum += t[d + 5] = std::exp(-d * d / 4.5);
+  for (double& v : t) v /= sum;
+  return t;
+}();
 
 // Closed form for the pixel of two constant images a, b whose window keeps coverage S
 // (the sum of the 2-D weights inside the image): mu = aS, E[x^2] = a^2 S, var = a^2 S(1-S).
@@ -85,9 +93,9 @@ TEST(SsimRef, TwoConstantImagesMatchClosedForm) {
   std::vector<float> x(h * w, static_cast<float>(a)), y(h * w, static_cast<float>(b));
   std::vector<double> map(h * w);
   const double sum = ref::ssim_plane(x.data(), y.data(), h, w, map.data());
-  // Interior pixels see the full window: (2ab + C1) / (a^2 + b^2 + C1) = 0.3126 / 0.453225, up to
-  // 3.5e-8 because the ops.md taps sum to 1 - 1e-10 (a variance of ~1e-10 against C2 = 9e-4).
-  EXPECT_NEAR(map[10 * w + 11], 0.3126 / 0.453225, 1e-7);
+  // Interior pixels see the full window: (2ab + C1) / (a^2 + b^2 + C1) = 0.3126 / 0.453225 (the
+  // taps sum to 1 in double; the ops.md decimals, 1 - 1e-10, were 3.5e-8 off here).
+  EXPECT_NEAR(map[10 * w + 11], 0.3126 / 0.453225, 1e-12);
   double expected_sum = 0;
   for (int64_t r = 0; r < h; ++r)
     for (int64_t c = 0; c < w; ++c) {
