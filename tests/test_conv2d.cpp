@@ -144,18 +144,19 @@ TEST_P(Conv2dImpls, MatchReference) {
     EXPECT_LE(max_rel_error(y, want), 1e-5) << what;
   };
 
+  const cpu::Conv2dShape ks = kernel_shape(s);
   at_each_thread_count([&](int) {
-    cpu::Im2colConv2d im2col(s);
+    cpu::Im2colConv2d im2col(ks);
     expect_right(ref, "im2col", [&] { im2col.run(in.x.data(), in.w.data(), in.b.data(), y.data()); });
     for (auto layout : {cpu::ActivationLayout::primitive_choice, cpu::ActivationLayout::caller_nchw}) {
-      cpu::OnednnConv2d dnn(in.w.data(), in.b.data(), s, layout);
+      cpu::OnednnConv2d dnn(in.w.data(), in.b.data(), ks, layout);
       const std::string what = "onednn " + dnn.impl_info() + " reorder=" + dnn.reorders();
       expect_right(ref, what, [&] { dnn.run(in.x.data(), y.data()); });
       expect_right(ref_again, what + ", second call", [&] { dnn.run(again.x.data(), y.data()); });
     }
-    if (cpu::is_depthwise(s))
+    if (cpu::is_depthwise(ks))
       expect_right(ref, "depthwise",
-                   [&] { cpu::conv2d_depthwise(in.x.data(), in.w.data(), in.b.data(), y.data(), s); });
+                   [&] { cpu::conv2d_depthwise(in.x.data(), in.w.data(), in.b.data(), y.data(), ks); });
     expect_right(ref_again, "im2col, second call",
                  [&] { im2col.run(again.x.data(), again.w.data(), again.b.data(), y.data()); });
   });
@@ -212,7 +213,7 @@ INSTANTIATE_TEST_SUITE_P(Randomised, Conv2dImpls, ::testing::ValuesIn(conv_shape
 TEST(Conv2dDepthwise, RejectsNonDepthwiseShapes) {
   const ref::Conv2dShape s{1, 4, 4, 4, 8, 3, 3, 1, 1, 4};
   std::vector<float> x(s.input_size()), w(s.weight_size()), b(s.K), y(s.output_size());
-  EXPECT_THROW(cpu::conv2d_depthwise(x.data(), w.data(), b.data(), y.data(), s), std::invalid_argument);
+  EXPECT_THROW(cpu::conv2d_depthwise(x.data(), w.data(), b.data(), y.data(), kernel_shape(s)), std::invalid_argument);
 }
 
 // The registered cases: the shapes of ops.md, impls only where they apply, and each

@@ -298,7 +298,7 @@ std::unique_ptr<Instance> conv2d_variant(Problem& prob, emu::ConvFault fault) {
         if (fault == emu::ConvFault::kernel_flipped)
           for (int64_t f = 0; f < s.K * s.Cg(); ++f) std::reverse(w.begin() + f * plane, w.begin() + (f + 1) * plane);
         if (fault == emu::ConvFault::bias_missing_in_last_group) std::fill(b.end() - s.Kg(), b.end(), 0.0f);
-        cpu::Im2colConv2d(s).run(p.x.data(), w.data(), b.data(), p.y.data());
+        cpu::Im2colConv2d(kernel_shape(s)).run(p.x.data(), w.data(), b.data(), p.y.data());
         if (fault == emu::ConvFault::left_padding_replicated_in_last_channel) replicate_left_padding_in_last_channel(p);
         if (fault == emu::ConvFault::column_stride_off_by_one)
           emu::conv2d_direct(p.x.data(), p.w.data(), p.b.data(), s, emu::Order::lanes8, p.y.data(), fault);

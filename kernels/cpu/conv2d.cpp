@@ -22,7 +22,7 @@ struct OnednnConv2d::Impl {
   std::string info;
 };
 
-OnednnConv2d::OnednnConv2d(const float* w, const float* b, const ref::Conv2dShape& s, ActivationLayout layout)
+OnednnConv2d::OnednnConv2d(const float* w, const float* b, const Conv2dShape& s, ActivationLayout layout)
     : impl_(std::make_unique<Impl>()) {
   using tag = dnnl::memory::format_tag;
   using dt = dnnl::memory::data_type;
@@ -121,8 +121,7 @@ class SerialBlas {
 
 }  // namespace
 
-Im2colConv2d::Im2colConv2d(const ref::Conv2dShape& s)
-    : s_(s), direct_(s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0) {
+Im2colConv2d::Im2colConv2d(const Conv2dShape& s) : s_(s), direct_(s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0) {
   // Work items are (image, column chunk): whole images when the batch can feed every
   // thread, else each image's output columns split across the threads.
   const int64_t threads = omp_get_max_threads();
