@@ -1,6 +1,7 @@
 #pragma once
 // Reference of torch.nn.functional.conv2d: NCHW input [N,C,H,W], weight
 // [K, C/groups, R, S], bias [K], cross-correlation, zero padding, stride, groups.
+#include <cmath>
 #include <cstdint>
 
 #include "cpu_ref/ref_value.hpp"
@@ -12,8 +13,11 @@ struct Conv2dShape {
   int64_t K, R, S;     // output channels, kernel height and width
   int64_t stride = 1, pad = 0, groups = 1;
 
-  int64_t P() const { return (H + 2 * pad - R) / stride + 1; }
-  int64_t Q() const { return (W + 2 * pad - S) / stride + 1; }
+  // Output rows and columns as torch.nn.Conv2d documents them (dilation 1):
+  // floor((H + 2 pad - (R - 1) - 1) / stride + 1), evaluated as written, in double (exact at
+  // these sizes). The kernels compute theirs apart (kernels/cpu/conv2d.hpp).
+  int64_t P() const { return documented_size(H, R); }
+  int64_t Q() const { return documented_size(W, S); }
   int64_t Cg() const { return C / groups; }  // input channels per group
   int64_t Kg() const { return K / groups; }  // output channels per group
   int64_t input_size() const { return N * C * H * W; }
@@ -23,6 +27,12 @@ struct Conv2dShape {
   bool valid() const {
     return N > 0 && C > 0 && H > 0 && W > 0 && K > 0 && R > 0 && S > 0 && stride > 0 && pad >= 0 && groups > 0 &&
            C % groups == 0 && K % groups == 0 && H + 2 * pad >= R && W + 2 * pad >= S;
+  }
+  int64_t documented_size(int64_t in, int64_t kernel) const {
+    return static_cast<int64_t>(
+        std::floor((static_cast<double>(in) + 2.0 * static_cast<double>(pad) - static_cast<double>(kernel - 1) - 1.0) /
+                       static_cast<double>(stride) +
+                   1.0));
   }
 };
 

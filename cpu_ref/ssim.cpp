@@ -1,15 +1,26 @@
 #include "cpu_ref/ssim.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
-
-#include "kernels/common/gaussian.hpp"
 
 namespace mb::ref {
 namespace {
 
-using common::kGaussRadius;
-using common::kGaussTapValues;
+// ops.md's window, computed here so the reference shares no constant with the kernels
+// (kernels/common/gaussian.hpp): 11 taps, sigma 1.5, exp(-d^2 / (2 sigma^2)) normalised.
+constexpr int kGaussRadius = 5;
+constexpr double kGaussSigma = 1.5;
+static_assert(2 * kGaussRadius + 1 == kSsimTaps);
+
+std::array<double, kSsimTaps> make_taps() {
+  std::array<double, kSsimTaps> t{};
+  double sum = 0.0;
+  for (int d = -kGaussRadius; d <= kGaussRadius; ++d)
+    sum += t[d + kGaussRadius] = std::exp(-d * d / (2.0 * kGaussSigma * kGaussSigma));
+  for (double& v : t) v /= sum;
+  return t;
+}
 
 // The 5 statistics the formula needs, in the order mu_x, mu_y, E[x^2], E[y^2], E[xy].
 constexpr int kStats = 5;
@@ -34,20 +45,27 @@ double formula(const double s[kStats]) {
 
 // Horizontal blur of the 5 statistics at (row, col); pixels outside the row are zero.
 void hblur_at(const float* x, const float* y, int64_t width, int64_t row, int64_t col, double out[kStats]) {
+  const std::array<double, kSsimTaps>& g = ssim_taps();
   std::fill(out, out + kStats, 0.0);
   for (int k = -kGaussRadius; k <= kGaussRadius; ++k) {
     const int64_t c = col + k;
     if (c < 0 || c >= width) continue;
     double s[kStats];
     pixel_stats(x[row * width + c], y[row * width + c], s);
-    for (int q = 0; q < kStats; ++q) out[q] += kGaussTapValues[k + kGaussRadius] * s[q];
+    for (int q = 0; q < kStats; ++q) out[q] += g[k + kGaussRadius] * s[q];
   }
 }
 
 }  // namespace
 
+const std::array<double, kSsimTaps>& ssim_taps() {
+  static const std::array<double, kSsimTaps> taps = make_taps();
+  return taps;
+}
+
 double ssim_plane(const float* x, const float* y, int64_t height, int64_t width, double* map) {
   const int64_t n = height * width;
+  const std::array<double, kSsimTaps>& g = ssim_taps();
   std::vector<double> h(kStats * n);  // horizontal pass, stat-major
   for (int64_t r = 0; r < height; ++r)
     for (int64_t c = 0; c < width; ++c) {
@@ -62,7 +80,7 @@ double ssim_plane(const float* x, const float* y, int64_t height, int64_t width,
       for (int k = -kGaussRadius; k <= kGaussRadius; ++k) {
         const int64_t rr = r + k;
         if (rr < 0 || rr >= height) continue;
-        for (int q = 0; q < kStats; ++q) s[q] += kGaussTapValues[k + kGaussRadius] * h[q * n + rr * width + c];
+        for (int q = 0; q < kStats; ++q) s[q] += g[k + kGaussRadius] * h[q * n + rr * width + c];
       }
       map[r * width + c] = formula(s);
       sum += map[r * width + c];
@@ -71,13 +89,14 @@ double ssim_plane(const float* x, const float* y, int64_t height, int64_t width,
 }
 
 double ssim_map_at(const float* x, const float* y, int64_t height, int64_t width, int64_t row, int64_t col) {
+  const std::array<double, kSsimTaps>& g = ssim_taps();
   double s[kStats] = {};
   for (int k = -kGaussRadius; k <= kGaussRadius; ++k) {
     const int64_t rr = row + k;
     if (rr < 0 || rr >= height) continue;
     double h[kStats];
     hblur_at(x, y, width, rr, col, h);
-    for (int q = 0; q < kStats; ++q) s[q] += kGaussTapValues[k + kGaussRadius] * h[q];
+    for (int q = 0; q < kStats; ++q) s[q] += g[k + kGaussRadius] * h[q];
   }
   return formula(s);
 }

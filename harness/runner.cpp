@@ -121,6 +121,21 @@ double PreparedEntry::timed_call_ms() {
   }
 }
 
+bool PreparedEntry::check_last_call() {
+  try {
+    instance_->fetch_outputs();
+    ScopedSampledCheck sampled;
+    const Validation v = entry_.op_case->validate(*problem_, instance_->precision());
+    if (v.ok()) return true;
+    validation_ = v;
+    const Status s = Status::wrong_result(v.max_err, v.tolerance, v.finite);
+    status_ = Status::wrong(s.detail() + " (the last timed call; its first call was right)");
+  } catch (...) {
+    fail_with_current_exception();
+  }
+  return false;
+}
+
 std::string PreparedEntry::label() const {
   std::string out = instance_ ? instance_->label() : std::string();
   auto add = [&out](const std::string& kv) { out += (out.empty() ? "" : ";") + kv; };

@@ -47,6 +47,10 @@ class PreparedEntry {
 
   // One timed call; a device failure turns the entry into `failed` and returns a negative time.
   double timed_call_ms();
+  // After a series of timed calls: the last call's output, validated again by the sampled
+  // check (ScopedSampledCheck). An impl right on its first call and wrong on a later one
+  // (state kept across calls) turns `wrong`; false then (or when the check itself failed).
+  bool check_last_call();
   // MODEBENCH_SLOWDOWN's fraction for this entry (0 when no rule names it).
   double slowdown() const { return slowdown_; }
 

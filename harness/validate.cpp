@@ -12,11 +12,16 @@ bool all_finite(std::span<const float> v) {
 }
 
 namespace {
-thread_local bool force_full_check = false;
+thread_local CheckPolicy policy = CheckPolicy::by_cost;
 }  // namespace
 
-ScopedFullCheck::ScopedFullCheck() : saved_(force_full_check) { force_full_check = true; }
-ScopedFullCheck::~ScopedFullCheck() { force_full_check = saved_; }
+CheckPolicy check_policy() { return policy; }
+
+ScopedFullCheck::ScopedFullCheck() : saved_(policy) { policy = CheckPolicy::full; }
+ScopedFullCheck::~ScopedFullCheck() { policy = saved_; }
+
+ScopedSampledCheck::ScopedSampledCheck() : saved_(policy) { policy = CheckPolicy::sampled; }
+ScopedSampledCheck::~ScopedSampledCheck() { policy = saved_; }
 
 bool fits_full_check(double n_outputs, double ns_per_output) { return n_outputs * ns_per_output <= kFullCheckBudgetNs; }
 
@@ -40,7 +45,9 @@ std::vector<size_t> plane_edges(int64_t images, int64_t planes, int64_t rows, in
 }
 
 CheckSet::CheckSet(size_t n_outputs, double ns_per_output, const std::function<std::vector<size_t>()>& structural)
-    : n_(n_outputs), full_(force_full_check || fits_full_check(static_cast<double>(n_outputs), ns_per_output)) {
+    : n_(n_outputs),
+      full_(policy == CheckPolicy::full ||
+            (policy == CheckPolicy::by_cost && fits_full_check(static_cast<double>(n_outputs), ns_per_output))) {
   if (full_) return;
   if (structural) sample_ = structural();
   sample_.push_back(0);  // the ends catch indexing off either end

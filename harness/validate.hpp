@@ -55,9 +55,9 @@ inline constexpr size_t kRandomSample = 1000;
 class CheckSet {
  public:
   // Every output when comparing them all fits kFullCheckBudgetNs (or inside a
-  // ScopedFullCheck); else the outputs `structural()` names (what bugs hit, bounded by
-  // its case), the first and last output, and kRandomSample random ones drawn with a
-  // seed fixed by n_outputs: the same sample on every run, sorted, without repeats.
+  // ScopedFullCheck) and not inside a ScopedSampledCheck; else the outputs `structural()` names (what bugs hit, bounded
+  // by its case), the first and last output, and kRandomSample random ones drawn with a seed fixed by n_outputs: the
+  // same sample on every run, sorted, without repeats.
   CheckSet(size_t n_outputs, double ns_per_output, const std::function<std::vector<size_t>()>& structural = {});
   bool full() const { return full_; }
   size_t size() const { return full_ ? n_ : sample_.size(); }
@@ -82,6 +82,12 @@ struct EdgeDepth {
 // ends). At most 2 * planes * (depth.top + depth.bottom) * cols + same * rows indices.
 std::vector<size_t> plane_edges(int64_t images, int64_t planes, int64_t rows, int64_t cols, EdgeDepth depth = {});
 
+// Which outputs a check compares: by cost (full when it fits kFullCheckBudgetNs), all of
+// them, or the sample whatever the size.
+enum class CheckPolicy { by_cost, full, sampled };
+// The policy in effect on this thread (a case whose check ignores CheckSet reads it).
+CheckPolicy check_policy();
+
 // While alive, every output is checked whatever the size (the reduced-size run
 // that accompanies a sampled check, ops.md "Validation at scale").
 class ScopedFullCheck {
@@ -92,7 +98,20 @@ class ScopedFullCheck {
   ScopedFullCheck& operator=(const ScopedFullCheck&) = delete;
 
  private:
-  bool saved_;
+  CheckPolicy saved_;
+};
+
+// While alive, every check is the sampled one whatever the size: the cheap re-check of
+// the last timed call's output (harness/runner.cpp, PreparedEntry::check_last_call).
+class ScopedSampledCheck {
+ public:
+  ScopedSampledCheck();
+  ~ScopedSampledCheck();
+  ScopedSampledCheck(const ScopedSampledCheck&) = delete;
+  ScopedSampledCheck& operator=(const ScopedSampledCheck&) = delete;
+
+ private:
+  CheckPolicy saved_;
 };
 
 // Compares `set` with `ref_at(index)` on every OpenMP thread (the reference is pure).

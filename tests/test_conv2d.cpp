@@ -20,6 +20,7 @@
 #include "kernels/cpu/conv2d.hpp"
 #include "ops/conv2d/conv2d.hpp"
 #include "tests/support/own_impls.hpp"
+#include "tests/support/thread_counts.hpp"
 #include "tests/support/toy_case.hpp"
 
 namespace mb {
@@ -101,15 +102,21 @@ Inputs make_inputs(const ref::Conv2dShape& s, uint64_t seed) {
   return in;
 }
 
-double max_rel_error(const std::vector<float>& y, const Inputs& in, const ref::Conv2dShape& s) {
-  ErrorMeter m;
-  const int64_t P = s.P(), Q = s.Q();
+// Every output's reference, NCHW [N,K,P,Q] (computed once, compared at every thread count).
+std::vector<RefValue> reference(const Inputs& in, const ref::Conv2dShape& s) {
+  std::vector<RefValue> r;
+  r.reserve(static_cast<size_t>(s.output_size()));
   for (int64_t n = 0; n < s.N; ++n)
     for (int64_t k = 0; k < s.K; ++k)
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t q = 0; q < Q; ++q)
-          m.add(y[((n * s.K + k) * P + p) * Q + q],
-                ref::conv2d_at(in.x.data(), in.w.data(), in.b.data(), s, n, k, p, q));
+      for (int64_t p = 0; p < s.P(); ++p)
+        for (int64_t q = 0; q < s.Q(); ++q)
+          r.push_back(ref::conv2d_at(in.x.data(), in.w.data(), in.b.data(), s, n, k, p, q));
+  return r;
+}
+
+double max_rel_error(const std::vector<float>& y, const std::vector<RefValue>& ref) {
+  ErrorMeter m;
+  for (size_t i = 0; i < y.size(); ++i) m.add(y[i], ref[i]);
   return m.finite() ? m.max_err() : 1e30;
 }
 
@@ -121,41 +128,38 @@ std::string describe(const ref::Conv2dShape& s) {
 
 class Conv2dImpls : public ::testing::TestWithParam<ref::Conv2dShape> {};
 
+// Every impl at each of kTestThreadCounts (made at that count: the work split is fixed then).
 TEST_P(Conv2dImpls, MatchReference) {
   const ref::Conv2dShape s = GetParam();
   ASSERT_TRUE(s.valid()) << describe(s);
   Inputs in = make_inputs(s, static_cast<uint64_t>(s.N * 7919 + s.C * 104729 + s.H * 31 + s.K * 1000003 + s.R));
+  const std::vector<RefValue> ref = reference(in, s);
+  Inputs again = in;  // state kept across calls (packed weights, staging, column buffer) on new inputs
+  Rng(99).fill_uniform(again.x, -1, 1);
+  const std::vector<RefValue> ref_again = reference(again, s);
   std::vector<float> y(s.output_size());
-
-  std::fill(y.begin(), y.end(), std::nanf(""));
-  cpu::Im2colConv2d im2col(s);
-  im2col.run(in.x.data(), in.w.data(), in.b.data(), y.data());
-  EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "im2col";
-
-  std::vector<std::unique_ptr<cpu::OnednnConv2d>> dnns;
-  for (auto layout : {cpu::ActivationLayout::primitive_choice, cpu::ActivationLayout::caller_nchw}) {
+  auto expect_right = [&](const std::vector<RefValue>& want, const std::string& what, auto&& run) {
     std::fill(y.begin(), y.end(), std::nanf(""));
-    const auto& dnn = dnns.emplace_back(std::make_unique<cpu::OnednnConv2d>(in.w.data(), in.b.data(), s, layout));
-    dnn->run(in.x.data(), y.data());
-    EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "onednn " << dnn->impl_info() << " reorder=" << dnn->reorders();
-  }
+    run();
+    EXPECT_LE(max_rel_error(y, want), 1e-5) << what;
+  };
 
-  if (cpu::is_depthwise(s)) {
-    std::fill(y.begin(), y.end(), std::nanf(""));
-    cpu::conv2d_depthwise(in.x.data(), in.w.data(), in.b.data(), y.data(), s);
-    EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "depthwise";
-  }
-
-  // State kept across calls (packed weights, staging, column buffer) stays right on new inputs.
-  Rng(99).fill_uniform(in.x, -1, 1);
-  for (const auto& dnn : dnns) {
-    std::fill(y.begin(), y.end(), std::nanf(""));
-    dnn->run(in.x.data(), y.data());
-    EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "onednn, second call, reorder=" << dnn->reorders();
-  }
-  std::fill(y.begin(), y.end(), std::nanf(""));
-  im2col.run(in.x.data(), in.w.data(), in.b.data(), y.data());
-  EXPECT_LE(max_rel_error(y, in, s), 1e-5) << "im2col, second call";
+  const cpu::Conv2dShape ks = kernel_shape(s);
+  at_each_thread_count([&](int) {
+    cpu::Im2colConv2d im2col(ks);
+    expect_right(ref, "im2col", [&] { im2col.run(in.x.data(), in.w.data(), in.b.data(), y.data()); });
+    for (auto layout : {cpu::ActivationLayout::primitive_choice, cpu::ActivationLayout::caller_nchw}) {
+      cpu::OnednnConv2d dnn(in.w.data(), in.b.data(), ks, layout);
+      const std::string what = "onednn " + dnn.impl_info() + " reorder=" + dnn.reorders();
+      expect_right(ref, what, [&] { dnn.run(in.x.data(), y.data()); });
+      expect_right(ref_again, what + ", second call", [&] { dnn.run(again.x.data(), y.data()); });
+    }
+    if (cpu::is_depthwise(ks))
+      expect_right(ref, "depthwise",
+                   [&] { cpu::conv2d_depthwise(in.x.data(), in.w.data(), in.b.data(), y.data(), ks); });
+    expect_right(ref_again, "im2col, second call",
+                 [&] { im2col.run(again.x.data(), again.w.data(), again.b.data(), y.data()); });
+  });
 }
 
 std::vector<ref::Conv2dShape> conv_shapes() {
@@ -209,7 +213,7 @@ INSTANTIATE_TEST_SUITE_P(Randomised, Conv2dImpls, ::testing::ValuesIn(conv_shape
 TEST(Conv2dDepthwise, RejectsNonDepthwiseShapes) {
   const ref::Conv2dShape s{1, 4, 4, 4, 8, 3, 3, 1, 1, 4};
   std::vector<float> x(s.input_size()), w(s.weight_size()), b(s.K), y(s.output_size());
-  EXPECT_THROW(cpu::conv2d_depthwise(x.data(), w.data(), b.data(), y.data(), s), std::invalid_argument);
+  EXPECT_THROW(cpu::conv2d_depthwise(x.data(), w.data(), b.data(), y.data(), kernel_shape(s)), std::invalid_argument);
 }
 
 // The registered cases: the shapes of ops.md, impls only where they apply, and each

@@ -16,6 +16,7 @@
 #include "kernels/cpu/knn.hpp"
 #include "ops/knn/knn.hpp"
 #include "tests/support/own_impls.hpp"
+#include "tests/support/thread_counts.hpp"
 #include "tests/support/toy_case.hpp"
 
 namespace mb {
@@ -122,9 +123,11 @@ struct CloudCase {
   std::vector<float> points;
 };
 
+// The grid at each of kTestThreadCounts against one reference.
 void expect_matches_reference(const std::vector<float>& pts, const std::string& what) {
-  const double err = max_rel_error(grid(pts), reference(pts));
-  EXPECT_LE(err, 1e-5) << what << " n=" << pts.size() / 3;
+  const std::vector<double> want = reference(pts);
+  at_each_thread_count(
+      [&](int) { EXPECT_LE(max_rel_error(grid(pts), want), 1e-5) << what << " n=" << pts.size() / 3; });
 }
 
 TEST(KnnGrid, UniformManySizes) {

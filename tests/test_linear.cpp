@@ -6,6 +6,7 @@
 #include "harness/rng.hpp"
 #include "harness/validate.hpp"
 #include "kernels/cpu/linear.hpp"
+#include "tests/support/thread_counts.hpp"
 
 namespace mb {
 namespace {
@@ -47,6 +48,7 @@ double max_rel_error(const std::vector<float>& y, const std::vector<float>& x, c
 
 class LinearImpls : public ::testing::TestWithParam<Shape> {};
 
+// Both impls at each of kTestThreadCounts (oneDNN's primitive is made at that count).
 TEST_P(LinearImpls, MatchReference) {
   const Shape sh = GetParam();
   const ref::LinearShape s{sh.batch, sh.in, sh.out};
@@ -55,18 +57,23 @@ TEST_P(LinearImpls, MatchReference) {
   rng.fill_uniform(x, -1, 1);
   rng.fill_uniform(w, -1, 1);
   rng.fill_uniform(b, -1, 1);
+  std::vector<float> x2(x.size());  // new inputs for a second call
+  rng.fill_uniform(x2, -1, 1);
 
-  cpu::linear_openblas(x.data(), w.data(), b.data(), y.data(), s.batch, s.in, s.out);
-  EXPECT_LE(max_rel_error(y, x, w, b, s), 1e-5) << "openblas";
+  at_each_thread_count([&](int) {
+    std::fill(y.begin(), y.end(), std::nanf(""));
+    cpu::linear_openblas(x.data(), w.data(), b.data(), y.data(), s.batch, s.in, s.out);
+    EXPECT_LE(max_rel_error(y, x, w, b, s), 1e-5) << "openblas";
 
-  std::fill(y.begin(), y.end(), std::nanf(""));
-  cpu::OnednnLinear lin(w.data(), b.data(), s.batch, s.in, s.out);
-  lin.run(x.data(), y.data());
-  EXPECT_LE(max_rel_error(y, x, w, b, s), 1e-5) << "onednn";
-  // Packed weights are reused: a second call on new inputs is still right.
-  rng.fill_uniform(x, -1, 1);
-  lin.run(x.data(), y.data());
-  EXPECT_LE(max_rel_error(y, x, w, b, s), 1e-5) << "onednn, second call";
+    std::fill(y.begin(), y.end(), std::nanf(""));
+    cpu::OnednnLinear lin(w.data(), b.data(), s.batch, s.in, s.out);
+    lin.run(x.data(), y.data());
+    EXPECT_LE(max_rel_error(y, x, w, b, s), 1e-5) << "onednn";
+    // Packed weights are reused: a second call on new inputs is still right.
+    std::fill(y.begin(), y.end(), std::nanf(""));
+    lin.run(x2.data(), y.data());
+    EXPECT_LE(max_rel_error(y, x2, w, b, s), 1e-5) << "onednn, second call";
+  });
 }
 
 std::vector<Shape> linear_shapes() {

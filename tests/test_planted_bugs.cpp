@@ -5,16 +5,20 @@
 // the table in README "Tolerances". Sizes keep each case's structure (channels, groups,
 // kernel, stride, column tiles, chunks); MODEBENCH_MEASURE_ERRORS=1 runs the cases' own
 // quick-profile sizes instead.
+#include <cblas.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "harness/gbench.hpp"
 #include "harness/runner.hpp"
 #include "harness/validate.hpp"
 #include "kernels/cpu/conv2d.hpp"
@@ -22,6 +26,7 @@
 #include "ops/knn/knn.hpp"
 #include "ops/knn/stream.hpp"
 #include "ops/linear/linear.hpp"
+#include "tests/planted/wrong_taps.hpp"
 #include "tests/support/host_variants.hpp"
 #include "tests/support/knn_stream_host.hpp"
 #include "tests/support/own_impls.hpp"
@@ -215,6 +220,58 @@ TEST(PlantedBugs, Linear) {
   print_margins("linear", m);
 }
 
+// linear_openblas (bias broadcast into Y, then sgemm with beta = 1) with the broadcast done
+// on the first call only, as if Y kept it: every later call adds X W^T onto the last result.
+std::unique_ptr<Instance> bias_written_on_first_call_only(Problem& prob) {
+  auto& p = static_cast<LinearProblem&>(prob);
+  return std::make_unique<PlantedInstance>(
+      [&p, first = true]() mutable {
+        const auto& s = p.shape;
+        if (first)
+          for (int64_t i = 0; i < s.batch; ++i) std::copy(p.b.begin(), p.b.end(), p.y.begin() + i * s.out);
+        first = false;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(s.batch), static_cast<blasint>(s.out),
+                    static_cast<blasint>(s.in), 1.0f, p.x.data(), static_cast<blasint>(s.in), p.w.data(),
+                    static_cast<blasint>(s.in), 1.0f, p.y.data(), static_cast<blasint>(s.out));
+      },
+      Precision::fp32);
+}
+
+// Right on its first call (validated before timing) and wrong on every later one: the
+// timed loop's last call is checked again, so the entry ends `wrong` through Google
+// Benchmark's loop (run_benchmarks), while the correct impls stay ok.
+TEST(PlantedBugs, LinearBiasWrittenOnFirstCallOnlyIsWrongAfterTheTimedLoop) {
+  PlantedCase c(registered_case("linear/mobilenetv2_head"));
+  c.keep("openblas");
+  c.keep("onednn");
+  c.plant("bug:bias_written_on_first_call_only", bias_written_on_first_call_only);
+  const PreparedEntry first_call_only(Entry{&c, Mode::cpu, "bug:bias_written_on_first_call_only", 8},
+                                      RunConfig{.seed = kSeed});
+  EXPECT_TRUE(first_call_only.status().is_ok()) << "its first call is right: " << first_call_only.message();
+
+  std::vector<Entry> entries;
+  for (const std::string& impl : c.impl_names(Placement::host))
+    for (int64_t batch : {1, 8}) entries.push_back(Entry{&c, Mode::cpu, impl, batch});
+  const std::string out = testing::TempDir() + "planted_last_call.json";
+  const RunSummary s =
+      run_benchmarks(entries, RunConfig{.seed = kSeed}, {{"profile", "test"}}, out, {"--benchmark_min_time=0.001"});
+  EXPECT_EQ(s.count(StatusKind::ok), 4) << s.describe();
+  EXPECT_EQ(s.count(StatusKind::wrong), 2) << s.describe();
+  std::ifstream in(out);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  std::remove(out.c_str());
+  for (const auto& b : j["benchmarks"]) {
+    const std::string name = b["name"], message = b.value("error_message", "");
+    std::printf("[planted] %-70s %s\n", name.c_str(), message.empty() ? "ok" : message.c_str());
+    if (name.find("impl:bug:") != std::string::npos) {
+      EXPECT_TRUE(message.starts_with("wrong: max_err=")) << name << ": " << message;
+      EXPECT_NE(message.find("the last timed call"), std::string::npos) << message;
+    } else {
+      EXPECT_TRUE(message.empty()) << name << ": " << message;
+    }
+  }
+}
+
 // ---------------------------------------------------------------- conv2d
 
 // Recomputes, with that bug, the outputs of the last channel whose window reads left padding.
@@ -241,7 +298,7 @@ std::unique_ptr<Instance> conv2d_variant(Problem& prob, emu::ConvFault fault) {
         if (fault == emu::ConvFault::kernel_flipped)
           for (int64_t f = 0; f < s.K * s.Cg(); ++f) std::reverse(w.begin() + f * plane, w.begin() + (f + 1) * plane);
         if (fault == emu::ConvFault::bias_missing_in_last_group) std::fill(b.end() - s.Kg(), b.end(), 0.0f);
-        cpu::Im2colConv2d(s).run(p.x.data(), w.data(), b.data(), p.y.data());
+        cpu::Im2colConv2d(kernel_shape(s)).run(p.x.data(), w.data(), b.data(), p.y.data());
         if (fault == emu::ConvFault::left_padding_replicated_in_last_channel) replicate_left_padding_in_last_channel(p);
         if (fault == emu::ConvFault::column_stride_off_by_one)
           emu::conv2d_direct(p.x.data(), p.w.data(), p.b.data(), s, emu::Order::lanes8, p.y.data(), fault);
@@ -327,6 +384,55 @@ TEST(PlantedBugs, Ssim) {
       run_table(*c, b, m, (measuring_errors() ? "" : "120x400 ") + std::string("B=") + std::to_string(b));
   }
   print_margins("ssim", m);
+}
+
+// A wrong constant shared by kernel and reference: kernels/common/gaussian.hpp holding
+// sigma 1.6's taps, the host kernel and the reference both built against it
+// (tests/planted/wrong_taps.hpp). The reference computes its own taps, so validation (the
+// registered case, at every quick batch) rejects that kernel, and the reference of that
+// build agrees with ours. Before cpu_ref stopped reading the kernels' taps, the wrong
+// build's reference matched its kernel (both at sigma 1.6) and the bug passed.
+TEST(PlantedBugs, SsimTapsWrongInTheKernelsHeaderAreCaught) {
+  Margins m;
+  const OpCase& real = registered_case("ssim/nerf_800");
+  std::unique_ptr<PlantedCase> c = planted_case(real, [](Problem& whole) {
+    auto& p = static_cast<SsimProblem&>(whole);
+    return std::make_unique<SsimProblem>(cropped(p, p.shape.batch, 120, 400));
+  });
+  c->keep("fused");
+  c->plant("bug:sigma_1.6_taps_in_kernels_common", [](Problem& prob) -> std::unique_ptr<Instance> {
+    auto& p = static_cast<SsimProblem&>(prob);
+    return std::make_unique<PlantedInstance>(
+        [&p] {
+          p.mean[0] = static_cast<float>(wrong_taps::ssim_kernel(p.x.data(), p.y.data(), p.shape.planes(),
+                                                                 p.shape.height, p.shape.width, p.map.data()));
+        },
+        Precision::fp32);
+  });
+  for (int64_t b : real.batches(Profile::quick))
+    run_table(*c, b, m, (measuring_errors() ? "" : "120x400 ") + std::string("B=") + std::to_string(b));
+  print_margins("ssim (wrong shared taps)", m);
+
+  auto prob = c->make_problem(1, kSeed);
+  auto& p = static_cast<SsimProblem&>(*prob);
+  const auto planes = p.shape.planes(), h = p.shape.height, w = p.shape.width;
+  std::vector<float> kernel_map(p.map.size());
+  std::vector<double> wrong_build_ref(p.map.size()), ref_map(p.map.size());
+  wrong_taps::ssim_kernel(p.x.data(), p.y.data(), planes, h, w, kernel_map.data());
+  wrong_taps::ssim_reference(p.x.data(), p.y.data(), planes, h, w, wrong_build_ref.data());
+  ref::ssim(p.x.data(), p.y.data(), p.shape, ref_map.data());
+  double kernel_err = 0, ref_diff = 0;
+  for (size_t i = 0; i < ref_map.size(); ++i) {
+    kernel_err = std::max(kernel_err, std::fabs(kernel_map[i] - wrong_build_ref[i]));
+    ref_diff = std::max(ref_diff, std::fabs(wrong_build_ref[i] - ref_map[i]));
+  }
+  std::printf(
+      "[planted] wrong taps' kernel against wrong taps' reference: max |map - ref| %.2e (tolerance %.2e); "
+      "wrong taps' reference against ours: %.2e\n",
+      kernel_err, real.tolerance(Precision::fp32), ref_diff);
+  EXPECT_GT(kernel_err, real.tolerance(Precision::fp32)) << "the reference took the kernels' taps";
+  // Equal up to rounding: that build is compiled for this CPU (FMA contraction), ours is not.
+  EXPECT_LT(ref_diff, 1e-12) << "the reference depends on kernels/common/gaussian.hpp";
 }
 
 // ---------------------------------------------------------------- knn

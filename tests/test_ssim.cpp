@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -12,19 +13,28 @@
 #include "cpu_ref/ssim.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
+#include "harness/validate.hpp"
 #include "kernels/common/ssim_math.hpp"
 #include "kernels/cpu/ssim.hpp"
 #include "ops/ssim/ssim.hpp"
 #include "tests/support/own_impls.hpp"
+#include "tests/support/thread_counts.hpp"
 #include "tests/support/toy_case.hpp"
 
 namespace mb {
 namespace {
 
 constexpr double kC1 = 1e-4, kC2 = 9e-4;
-// ops.md taps, written out again so the reference is checked against the spec text.
-constexpr double kTaps[11] = {0.0010283801, 0.0075987581, 0.0360007721, 0.1093606895, 0.2130055377, 0.2660117249,
-                              0.2130055377, 0.1093606895, 0.0360007721, 0.0075987581, 0.0010283801};
+// ops.md's taps from their definition (exp(-d^2 / (2 * 1.5^2)), normalised), computed here
+// apart from the reference's own; IndependentReference.SsimTapsAreOpsMdsGaussian checks
+// both against the 10 decimals ops.md lists.
+const std::array<double, 11> kTaps = [] {
+  std::array<double, 11> t{};
+  double sum = 0;
+  for (int d = -5; d <= 5; ++d) sum += t[d + 5] = std::exp(-d * d / 4.5);
+  for (double& v : t) v /= sum;
+  return t;
+}();
 
 // Closed form for the pixel of two constant images a, b whose window keeps coverage S
 // (the sum of the 2-D weights inside the image): mu = aS, E[x^2] = a^2 S, var = a^2 S(1-S).
@@ -83,9 +93,9 @@ TEST(SsimRef, TwoConstantImagesMatchClosedForm) {
   std::vector<float> x(h * w, static_cast<float>(a)), y(h * w, static_cast<float>(b));
   std::vector<double> map(h * w);
   const double sum = ref::ssim_plane(x.data(), y.data(), h, w, map.data());
-  // Interior pixels see the full window: (2ab + C1) / (a^2 + b^2 + C1) = 0.3126 / 0.453225, up to
-  // 3.5e-8 because the ops.md taps sum to 1 - 1e-10 (a variance of ~1e-10 against C2 = 9e-4).
-  EXPECT_NEAR(map[10 * w + 11], 0.3126 / 0.453225, 1e-7);
+  // Interior pixels see the full window: (2ab + C1) / (a^2 + b^2 + C1) = 0.3126 / 0.453225 (the
+  // taps sum to 1 in double; the ops.md decimals, 1 - 1e-10, were 3.5e-8 off here).
+  EXPECT_NEAR(map[10 * w + 11], 0.3126 / 0.453225, 1e-12);
   double expected_sum = 0;
   for (int64_t r = 0; r < h; ++r)
     for (int64_t c = 0; c < w; ++c) {
@@ -131,43 +141,34 @@ struct Shape {
   int64_t batch, height, width;
 };
 
+// The fused kernel (default tiles, 16-wide tiles, the portable row kernels) at each of
+// kTestThreadCounts against one reference.
 void expect_fused_matches_ref(const Shape& sh, float noise, uint64_t seed) {
   const ref::SsimShape s{sh.batch, 3, sh.height, sh.width};
   const Images im = make_images(s, seed, noise);
   std::vector<double> ref_map(static_cast<size_t>(s.pixels()));
   const double ref_mean = ref::ssim(im.x.data(), im.y.data(), s, ref_map.data());
-
-  std::vector<float> map(static_cast<size_t>(s.pixels()), std::nanf(""));
-  cpu::SsimFused k(s.height, s.width);
-  const double mean = k.run(im.x.data(), im.y.data(), map.data(), s.planes());
-  double err = 0;
-  for (size_t i = 0; i < map.size(); ++i) {
-    ASSERT_TRUE(std::isfinite(map[i])) << "pixel " << i << " not written";
-    err = std::max(err, std::fabs(map[i] - ref_map[i]));
-  }
-  EXPECT_LE(err, 1e-4) << "map, noise " << noise;
-  EXPECT_LE(std::fabs(mean - ref_mean), 1e-5) << "mean, noise " << noise;
-
-  // Narrow column tiles: many tile edges and halos inside a small image.
-  std::fill(map.begin(), map.end(), std::nanf(""));
-  cpu::SsimFused narrow(s.height, s.width, 16);
-  const double mean_narrow = narrow.run(im.x.data(), im.y.data(), map.data(), s.planes());
-  err = 0;
-  for (size_t i = 0; i < map.size(); ++i)
-    err = std::isfinite(map[i]) ? std::max(err, std::fabs(map[i] - ref_map[i])) : 1e30;
-  EXPECT_LE(err, 1e-4) << "map, 16-wide tiles, noise " << noise;
-  EXPECT_LE(std::fabs(mean_narrow - ref_mean), 1e-5) << "mean, 16-wide tiles, noise " << noise;
-
-  // The portable row kernels (the fallback without AVX2/FMA), with tile edges too.
-  std::fill(map.begin(), map.end(), std::nanf(""));
-  cpu::SsimFused portable(s.height, s.width, 24, cpu::SsimFused::Path::portable);
-  ASSERT_EQ(portable.path(), cpu::SsimFused::Path::portable);
-  const double mean_portable = portable.run(im.x.data(), im.y.data(), map.data(), s.planes());
-  err = 0;
-  for (size_t i = 0; i < map.size(); ++i)
-    err = std::isfinite(map[i]) ? std::max(err, std::fabs(map[i] - ref_map[i])) : 1e30;
-  EXPECT_LE(err, 1e-4) << "map, portable path, noise " << noise;
-  EXPECT_LE(std::fabs(mean_portable - ref_mean), 1e-5) << "mean, portable path, noise " << noise;
+  std::vector<float> map(static_cast<size_t>(s.pixels()));
+  auto expect_right = [&](cpu::SsimFused& k, const std::string& what) {
+    std::fill(map.begin(), map.end(), std::nanf(""));
+    const double mean = k.run(im.x.data(), im.y.data(), map.data(), s.planes());
+    double err = 0;
+    for (size_t i = 0; i < map.size(); ++i)
+      err = std::isfinite(map[i]) ? std::max(err, std::fabs(map[i] - ref_map[i])) : 1e30;
+    EXPECT_LE(err, 1e-4) << "map, " << what << ", noise " << noise;
+    EXPECT_LE(std::fabs(mean - ref_mean), 1e-5) << "mean, " << what << ", noise " << noise;
+  };
+  at_each_thread_count([&](int) {
+    cpu::SsimFused k(s.height, s.width);
+    expect_right(k, "default tiles");
+    // Narrow column tiles: many tile edges and halos inside a small image.
+    cpu::SsimFused narrow(s.height, s.width, 16);
+    expect_right(narrow, "16-wide tiles");
+    // The portable row kernels (the fallback without AVX2/FMA), with tile edges too.
+    cpu::SsimFused portable(s.height, s.width, 24, cpu::SsimFused::Path::portable);
+    ASSERT_EQ(portable.path(), cpu::SsimFused::Path::portable);
+    expect_right(portable, "portable path");
+  });
 }
 
 class SsimFusedShapes : public ::testing::TestWithParam<Shape> {};
@@ -398,6 +399,31 @@ TEST(SsimCase, ValidationPassesFusedAndCatchesOnePixelOrTheMean) {
   p.mean[0] = mean_was;
   p.map.back() = std::nanf("");
   EXPECT_FALSE(c.validate(*prob, Precision::fp32).finite);
+}
+
+// The sampled check (the re-check of a last timed call): the fused kernel passes; a sampled
+// pixel (an edge) off by 1e-4, or a mean that is not the mean of the map, fails.
+TEST(SsimCase, SampledCheckPassesFusedAndCatchesAnEdgePixelOrTheMean) {
+  const OpCase& c = registered_case("ssim/nerf_800");
+  auto prob = c.make_problem(2, 42);
+  auto& p = static_cast<SsimProblem&>(*prob);
+  prob->poison_outputs();
+  make_cpu_instance(c, "fused", *prob)->run();
+  ScopedSampledCheck sampled;
+  const Validation v = c.validate(*prob, Precision::fp32);
+  EXPECT_TRUE(v.ok()) << v.max_err;
+  EXPECT_TRUE(v.check.starts_with("sampled:")) << v.check;
+  EXPECT_LT(v.max_err, v.tolerance / 5);  // the mean stored as fp32 (<= 3e-8, x250 in map units)
+
+  const size_t edge = p.map.size() - 5;  // the last row of the last image's last plane
+  const float map_was = p.map[edge], mean_was = p.mean[0];
+  p.map[edge] += 1e-4f;
+  EXPECT_FALSE(c.validate(*prob, Precision::fp32).ok()) << "an edge pixel off by 1e-4";
+  p.map[edge] = map_was;
+  p.mean[0] += 5e-7f;
+  EXPECT_FALSE(c.validate(*prob, Precision::fp32).ok()) << "mean off by 5e-7";
+  p.mean[0] = mean_was;
+  EXPECT_TRUE(c.validate(*prob, Precision::fp32).ok());
 }
 
 }  // namespace

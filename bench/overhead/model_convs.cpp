@@ -12,6 +12,7 @@
 #include "bench/median_ms.hpp"
 #include "harness/host_allocator.hpp"
 #include "kernels/cpu/conv2d.hpp"
+#include "ops/conv2d/conv2d.hpp"
 #include "ops/model/mobilenet_v2.hpp"
 
 namespace {
@@ -21,8 +22,8 @@ double best_convs_ms(int64_t batch, int calls) {
   for (const mb::MbBlock& block : mb::mobilenet_v2_blocks())
     for (const mb::MbConv& c : block.convs) {
       const mb::MbLayerInputs in = mb::mobilenet_v2_layer_inputs(c, batch, 7);
-      const mb::ref::Conv2dShape& s = in.shape;
-      std::vector<float> y(static_cast<size_t>(s.output_size()));
+      const mb::cpu::Conv2dShape s = mb::kernel_shape(in.shape);
+      std::vector<float> y(static_cast<size_t>(in.shape.output_size()));
       if (mb::cpu::is_depthwise(s)) {
         total += mb::median_ms(calls,
                                [&] { mb::cpu::conv2d_depthwise(in.x.data(), in.w.data(), in.b.data(), y.data(), s); });

@@ -22,7 +22,7 @@ struct OnednnConv2d::Impl {
   std::string info;
 };
 
-OnednnConv2d::OnednnConv2d(const float* w, const float* b, const ref::Conv2dShape& s, ActivationLayout layout)
+OnednnConv2d::OnednnConv2d(const float* w, const float* b, const Conv2dShape& s, ActivationLayout layout)
     : impl_(std::make_unique<Impl>()) {
   using tag = dnnl::memory::format_tag;
   using dt = dnnl::memory::data_type;
@@ -97,23 +97,31 @@ std::string OnednnConv2d::reorders() const {
 
 namespace {
 
-// OpenBLAS (pthread build) runs single-threaded while OpenMP owns the cores: its own
-// thread pool and OpenMP's spinning workers would otherwise fight over the 2 cores.
+// OpenBLAS runs single-threaded inside our OpenMP loop. Its OpenMP build (the one linked)
+// does so by itself inside a parallel region, and there openblas_set_num_threads() is
+// omp_set_num_threads(): calling it ran this loop on one thread and "restored" OpenMP to
+// OpenBLAS's own count (capped at the cores), so every later entry ran at another thread
+// count. Only a pthreads build, whose pool would fight OpenMP's workers, is set serial.
 class SerialBlas {
  public:
-  SerialBlas() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SerialBlas() { openblas_set_num_threads(saved_); }
+  SerialBlas()
+      : pthreads_(openblas_get_parallel() == OPENBLAS_THREAD), saved_(pthreads_ ? openblas_get_num_threads() : 0) {
+    if (pthreads_) openblas_set_num_threads(1);
+  }
+  ~SerialBlas() {
+    if (pthreads_) openblas_set_num_threads(saved_);
+  }
   SerialBlas(const SerialBlas&) = delete;
   SerialBlas& operator=(const SerialBlas&) = delete;
 
  private:
+  bool pthreads_;
   int saved_;
 };
 
 }  // namespace
 
-Im2colConv2d::Im2colConv2d(const ref::Conv2dShape& s)
-    : s_(s), direct_(s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0) {
+Im2colConv2d::Im2colConv2d(const Conv2dShape& s) : s_(s), direct_(s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0) {
   // Work items are (image, column chunk): whole images when the batch can feed every
   // thread, else each image's output columns split across the threads.
   const int64_t threads = omp_get_max_threads();

@@ -5,9 +5,23 @@
 #include <string>
 #include <vector>
 
-#include "cpu_ref/conv2d.hpp"
-
 namespace mb::cpu {
+
+// A conv2d's shape as the kernels read it: their own, so output sizes and the right and
+// bottom padding are not taken from the reference that judges them (cpu_ref/conv2d.hpp).
+// ops/conv2d makes it from the case's shape; tests/test_conv2d.cpp checks P() and Q()
+// against the reference's and a count of window positions.
+struct Conv2dShape {
+  int64_t N, C, H, W;  // input, NCHW
+  int64_t K, R, S;     // output channels, kernel height and width
+  int64_t stride = 1, pad = 0, groups = 1;
+
+  // Output rows and columns: windows that start every `stride` in the padded input and fit.
+  int64_t P() const { return (H + 2 * pad - R) / stride + 1; }
+  int64_t Q() const { return (W + 2 * pad - S) / stride + 1; }
+  int64_t Cg() const { return C / groups; }
+  int64_t Kg() const { return K / groups; }
+};
 
 // Where the activations of an OnednnConv2d live while the primitive runs.
 enum class ActivationLayout {
@@ -27,7 +41,7 @@ enum class ActivationLayout {
 // once here. Bias is fused into the primitive.
 class OnednnConv2d {
  public:
-  OnednnConv2d(const float* w, const float* b, const ref::Conv2dShape& s,
+  OnednnConv2d(const float* w, const float* b, const Conv2dShape& s,
                ActivationLayout layout = ActivationLayout::primitive_choice);
   ~OnednnConv2d();
   OnednnConv2d(const OnednnConv2d&) = delete;
@@ -50,22 +64,22 @@ class OnednnConv2d {
 // with its own column buffer and a single-threaded sgemm. No state besides the buffers.
 class Im2colConv2d {
  public:
-  explicit Im2colConv2d(const ref::Conv2dShape& s);
+  explicit Im2colConv2d(const Conv2dShape& s);
   void run(const float* x, const float* w, const float* b, float* y);
   bool skips_im2col() const { return direct_; }
 
  private:
-  ref::Conv2dShape s_;
+  Conv2dShape s_;
   bool direct_;
   int64_t chunks_, chunk_cols_;  // column chunks per image and their width
   std::vector<float> col_;
 };
 
 // Whether conv2d_depthwise applies: one filter per input channel (groups == C == K).
-inline bool is_depthwise(const ref::Conv2dShape& s) { return s.groups == s.C && s.K == s.C; }
+inline bool is_depthwise(const Conv2dShape& s) { return s.groups == s.C && s.K == s.C; }
 
 // Direct depthwise kernel on NCHW planes, multi-threaded over (n, c).
 // Throws std::invalid_argument unless is_depthwise(s).
-void conv2d_depthwise(const float* x, const float* w, const float* b, float* y, const ref::Conv2dShape& s);
+void conv2d_depthwise(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s);
 
 }  // namespace mb::cpu

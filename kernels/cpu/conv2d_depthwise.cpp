@@ -103,7 +103,7 @@ void plane(const float* __restrict__ xpad, int64_t Wp, const float* __restrict__
 
 }  // namespace
 
-void conv2d_depthwise(const float* x, const float* w, const float* b, float* y, const ref::Conv2dShape& s) {
+void conv2d_depthwise(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s) {
   if (!is_depthwise(s)) throw std::invalid_argument("conv2d_depthwise needs groups == C == K");
   const int64_t P = s.P(), Q = s.Q(), H = s.H, W = s.W, R = s.R, S = s.S, st = s.stride, pad = s.pad;
   const int64_t Hp = H + 2 * pad, Wp = W + 2 * pad;

@@ -28,7 +28,7 @@ struct Images {
 class OnednnInstance : public Instance {
  public:
   OnednnInstance(Conv2dProblem& p, Images r, cpu::ActivationLayout layout)
-      : r_(r), conv_(p.w.data(), p.b.data(), r.s, layout) {}
+      : r_(r), conv_(p.w.data(), p.b.data(), kernel_shape(r.s), layout) {}
   void run() override { conv_.run(r_.x, r_.y); }
   std::string label() const override {
     return "math=fp32;weights=packed;onednn_impl=" + conv_.impl_info() + ";reorder=" + conv_.reorders();
@@ -41,7 +41,7 @@ class OnednnInstance : public Instance {
 
 class Im2colInstance : public Instance {
  public:
-  Im2colInstance(Conv2dProblem& p, Images r) : p_(p), r_(r), conv_(r.s) {}
+  Im2colInstance(Conv2dProblem& p, Images r) : p_(p), r_(r), conv_(kernel_shape(r.s)) {}
   void run() override { conv_.run(r_.x, p_.w.data(), p_.b.data(), r_.y); }
   std::string label() const override {
     return conv_.skips_im2col() ? "math=fp32;blas=sgemm;im2col=skipped_1x1" : "math=fp32;blas=sgemm";
@@ -55,13 +55,14 @@ class Im2colInstance : public Instance {
 
 class DepthwiseInstance : public Instance {
  public:
-  DepthwiseInstance(Conv2dProblem& p, Images r) : p_(p), r_(r) {}
-  void run() override { cpu::conv2d_depthwise(r_.x, p_.w.data(), p_.b.data(), r_.y, r_.s); }
+  DepthwiseInstance(Conv2dProblem& p, Images r) : p_(p), r_(r), s_(kernel_shape(r.s)) {}
+  void run() override { cpu::conv2d_depthwise(r_.x, p_.w.data(), p_.b.data(), r_.y, s_); }
   std::string label() const override { return "math=fp32;kernel=direct"; }
 
  private:
   Conv2dProblem& p_;
   Images r_;
+  cpu::Conv2dShape s_;
 };
 
 // Tolerances in the error metric of ops.md (README "Tolerances"; tests/test_tolerances.cpp
@@ -99,7 +100,7 @@ class Conv2dCase : public CaseOf<Conv2dProblem> {
                   [](Conv2dProblem& p, RowRange r) { return std::make_unique<Im2colInstance>(p, Images(p, r)); },
                   {.plain = true, .splits_rows = true, .best_for = best_here("im2col")});
     // The direct depthwise kernel is listed only where it applies.
-    if (cpu::is_depthwise(s_))
+    if (cpu::is_depthwise(kernel_shape(s_)))
       add_host_impl("depthwise",
                     [](Conv2dProblem& p, RowRange r) { return std::make_unique<DepthwiseInstance>(p, Images(p, r)); },
                     {.splits_rows = true, .best_for = best_here("depthwise")});

@@ -7,8 +7,14 @@
 #include "cpu_ref/conv2d.hpp"
 #include "harness/device/device.hpp"
 #include "harness/op_case.hpp"
+#include "kernels/cpu/conv2d.hpp"
 
 namespace mb {
+
+// The host kernels' view of a case's shape: the same numbers, their own output sizes.
+inline cpu::Conv2dShape kernel_shape(const ref::Conv2dShape& s) {
+  return {s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, s.groups};
+}
 
 struct Conv2dProblem : Problem {
   explicit Conv2dProblem(const ref::Conv2dShape& s)
