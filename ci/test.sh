@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
+# Each stage's minutes, for the CI budget (30 min on a fresh 2-core machine).
+stage() { echo "test: $1 done at $((SECONDS / 60)) min $((SECONDS % 60)) s"; }
 bash ci/setup.sh
+stage "set-up"
 [ -f "$build/CMakeCache.txt" ] || bash ci/build.sh
 cmake --build "$build" --parallel "$(nproc)"
 # In CI torch is installed (ci/setup.sh): a build without its provider would skip its tests silently.
@@ -18,6 +21,7 @@ if [ "${CI:-}" = true ] && [ "${MODEBENCH_TORCH:-AUTO}" != OFF ] && [ ! -x "$bui
   exit 1
 fi
 ctest --test-dir "$build" -L unit --output-on-failure --parallel "$(nproc)"
+stage "native build and unit tests"
 # The host kernels' portable paths (no AVX2/FMA): what runs on CPUs older than the build
 # machine. A CPU-only build without -march=native, same unit tests.
 portable=${build}-portable
@@ -27,6 +31,7 @@ portable=${build}-portable
 cmake --build "$portable" --parallel "$(nproc)"
 # (the real-binary listings of probe --binary do not depend on the CPU paths: run once, above)
 ctest --test-dir "$portable" -L unit -E "^BinaryReal\\." --output-on-failure --parallel "$(nproc)"
+stage "portable build and unit tests"
 # The simulated device: the gpu, ptx-jit and hybrid code (our kernels, the runtime, cuBLAS and
 # cuDNN calls) run on the CPU under AddressSanitizer and UBSan, every entry validated against
 # cpu_ref/ (ctest -L sim; tests/sim/). Only what those tests need is built.
@@ -34,6 +39,9 @@ sim=${build}-sim
 [ -f "$sim/CMakeCache.txt" ] || cmake -S . -B "$sim" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DMODEBENCH_CUDA=SIM \
   -DMODEBENCH_TORCH=OFF -DMODEBENCH_SANITIZE=address,undefined
 cmake --build "$sim" --parallel "$(nproc)" --target modebench sim_tests
+stage "simulated-device build"
 ctest --test-dir "$sim" -L sim --output-on-failure
+stage "simulated-device tests"
 # The report stage and the nightly script's own logic (builds a CPU-only variant once).
 python3 -m pytest -q report/tests python/modebench_policy/tests ci/tests
+stage "Python tests"
