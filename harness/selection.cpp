@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <regex>
 #include <set>
 
+#include "cpu_ref/checked_size.hpp"
 #include "harness/status.hpp"
 
 namespace mb {
@@ -25,6 +27,12 @@ double physical_memory_bytes() {
   long pages = sysconf(_SC_PHYS_PAGES);
   long page = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+}
+
+std::string megabytes(double bytes) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.0f MB", bytes / 1e6);
+  return text;
 }
 
 }  // namespace
@@ -113,11 +121,17 @@ std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
     std::vector<int64_t> batches = sel.batches.empty() ? c->batches(sel.profile) : sel.batches;
     for (int64_t b : batches) {
       c->check_batch(b);
-      if (memory > 0 && c->host_bytes(b) > 0.8 * memory)
-        throw BadInput(c->id() + " at batch " + std::to_string(b) + " needs " +
-                       std::to_string(static_cast<long long>(c->host_bytes(b) / 1e6)) +
-                       " MB of host memory; this machine has " + std::to_string(static_cast<long long>(memory / 1e6)) +
-                       " MB");
+      const std::string has = "; this machine has " + megabytes(memory);
+      double need = 0;
+      try {
+        need = c->host_bytes(b);
+      } catch (const SizeOverflow&) {  // before anything is allocated: nothing wraps into a small size
+        throw BadInput(c->id() + " at batch " + std::to_string(b) +
+                       " needs more host memory than 64-bit sizes can count" + has);
+      }
+      if (memory > 0 && need > 0.8 * memory)
+        throw BadInput(c->id() + " at batch " + std::to_string(b) + " needs " + megabytes(need) + " of host memory" +
+                       has);
     }
     for (Mode m : modes)
       for (const auto& impl : impls_for(*c, m)) {
