@@ -1,12 +1,13 @@
 #include "harness/run.hpp"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <system_error>
 
+#include "harness/atomic_file.hpp"
 #include "harness/child_log.hpp"
 #include "harness/context.hpp"
 #include "harness/gbench.hpp"
@@ -18,6 +19,10 @@
 
 namespace mb {
 namespace {
+
+// What --out receives: Google Benchmark's JSON of every entry, this process's and its
+// children's, built in memory and written once, whole (harness/atomic_file.hpp).
+using Document = nlohmann::ordered_json;
 
 // Where an entry runs: here, or in a child - this executable started with its mode's
 // environment, or its impl's provider executable (with that environment too, if any).
@@ -61,14 +66,14 @@ std::string mode_env_in_effect() {
   return {};
 }
 
-// One group of entries run in a child; its log is folded into the parent's JSON once the
-// parent's own entries have run.
+// One group of entries run in a child; its log is read when it ends, and folded into the
+// parent's document once the parent's own entries have run.
 struct ChildRun {
   ChildKey key;
   std::vector<Entry> entries;
   std::string executable;  // "" when the provider's executable was not built
   ChildResult result;
-  std::string log_path;  // empty when there is no --out to fold into
+  ChildLog log;
   std::string who() const {
     return "the " + std::string(to_string(key.mode)) + (key.provider.empty() ? "" : " " + key.provider) +
            " child process";
@@ -79,12 +84,15 @@ ChildEnvironment environment_of(const ModeSpec& m, const std::string& scratch) {
   return m.child_environment ? m.child_environment(scratch) : ChildEnvironment{};
 }
 
-ChildRun run_in_child(const ChildKey& key, const std::vector<Entry>& entries, const std::string& out,
+ChildRun run_in_child(const ChildKey& key, const std::vector<Entry>& entries,
                       const std::vector<std::string>& original_args) {
   const ModeSpec& m = spec_of(key.mode);
   ChildRun run{key, entries, key.provider.empty() ? self_executable() : provider_executable(key.provider), {}, {}};
   if (run.executable.empty()) return run;  // folded as unavailable
+  // The child's log lives in its scratch folder, which goes when it ends: nothing is left
+  // beside --out, and --out's folder need not exist for it.
   const std::string scratch = make_temp_dir("modebench-" + std::string(m.name) + "-");
+  const std::string log_path = scratch + "/entry-log";
   // The same selection narrowed to this mode and to the impls of its entries (an --impls
   // list naming other modes' impls would be bad input in the child).
   std::vector<std::string> args = without_options(original_args, {"--modes", "--impls", "--out", "--entry-log"});
@@ -93,22 +101,19 @@ ChildRun run_in_child(const ChildKey& key, const std::vector<Entry>& entries, co
   for (const Entry& e : entries)
     if (("," + impls + ",").find("," + e.impl + ",") == std::string::npos) impls += (impls.empty() ? "" : ",") + e.impl;
   args.push_back("--impls=" + impls);
-  if (!out.empty()) {
-    run.log_path = out + "." + std::string(m.name) + key.provider + "-log" + std::to_string(::getpid());
-    std::filesystem::remove(run.log_path);
-    args.push_back("--entry-log=" + run.log_path);
-  }
+  args.push_back("--entry-log=" + log_path);
   test_trace("child-start " + std::string(m.name));
   run.result = run_child(run.executable, args, environment_of(m, scratch), 24 * 3600.0);
   test_trace("child-end " + std::string(m.name));
-  std::filesystem::remove_all(scratch);
+  run.log = read_child_log(log_path);
+  std::error_code ignored;
+  std::filesystem::remove_all(scratch, ignored);
   if (!run.result.ok() && run.result.exit_code != kExitWrong)  // 1 = some entry was wrong: its records say so
     std::fprintf(stderr, "modebench: %s ended with %s\n", run.who().c_str(), run.result.describe().c_str());
   return run;
 }
 
-void fold(const ChildRun& run, const Selection& sel, const std::string& out) {
-  if (out.empty()) return;
+void fold(const ChildRun& run, const Selection& sel, Document& doc) {
   const ModeSpec& m = spec_of(run.key.mode);
   Facts context = run_context(sel, "");
   if (m.child_environment) {
@@ -119,14 +124,12 @@ void fold(const ChildRun& run, const Selection& sel, const std::string& out) {
   if (run.executable.empty()) {
     const Status unavailable = Status::unavailable(provider_unavailable_reason(run.key.provider));
     fold_child_log(
-        out, ChildLog{}, run.entries, [&](const Entry&) { return unavailable; }, context);
+        doc, ChildLog{}, run.entries, [&](const Entry&) { return unavailable; }, context);
     return;
   }
-  const ChildLog log = read_child_log(run.log_path);
   fold_child_log(
-      out, log, run.entries,
-      [&](const Entry& e) { return missing_entry_status(e, log, run.result, m.compute, run.who()); }, context);
-  std::filesystem::remove(run.log_path);
+      doc, run.log, run.entries,
+      [&](const Entry& e) { return missing_entry_status(e, run.log, run.result, m.compute, run.who()); }, context);
 }
 
 }  // namespace
@@ -170,24 +173,38 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
   const Split split = split_by_process(entries);
   std::vector<ChildRun> children;
   for (const auto& [key, child_entries] : split.children)
-    children.push_back(run_in_child(key, child_entries, out, original_args));
+    children.push_back(run_in_child(key, child_entries, original_args));
 
   RunConfig cfg;
   cfg.seed = sel.seed;
   RunSummary summary;
-  if (!split.here.empty())
-    summary = run_benchmarks(split.here, cfg, run_context(sel, mode_env_in_effect()), out, gbench_args, entry_log);
+  Document doc = {{"context", Document::object()}, {"benchmarks", Document::array()}};
+  if (!split.here.empty()) {
+    summary = run_benchmarks(split.here, cfg, run_context(sel, mode_env_in_effect()), "", gbench_args, entry_log);
+    doc = std::move(summary.results);
+  }
 
   bool children_ok = true;
   for (const ChildRun& c : children) {
-    fold(c, sel, out);
+    fold(c, sel, doc);
     children_ok = children_ok && (c.executable.empty() || c.result.ok());
   }
 
   std::fprintf(stderr, "modebench: %s%s\n", summary.describe().c_str(),
                split.children.empty() ? "" : " (entries run in child processes: see above)");
-  if (summary.count(StatusKind::wrong) > 0 || !children_ok) return kExitWrong;
-  return kExitOk;
+  const int code = summary.count(StatusKind::wrong) > 0 || !children_ok ? kExitWrong : kExitOk;
+  if (out.empty()) return code;
+  // --out is all or nothing, and always the whole file: this run's entries, or the old file
+  // untouched, a non-zero exit and one line.
+  std::string why = summary.results_error;
+  if (why.empty()) try {
+      write_atomically(out, doc.dump(2, ' ', false, Document::error_handler_t::replace) + "\n");
+      return code;
+    } catch (const std::runtime_error& e) {
+      why = e.what();
+    }
+  std::fprintf(stderr, "modebench: error: %s; %s was left as it was\n", why.c_str(), out.c_str());
+  return kExitWrong;
 }
 
 }  // namespace mb

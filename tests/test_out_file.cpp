@@ -1,0 +1,105 @@
+// `run --out` is all or nothing (issue 23): the whole new file, or the old one untouched, a
+// non-zero exit and one line; always the whole file, never appended to; nothing left beside it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "harness/run.hpp"
+#include "harness/subprocess.hpp"
+#include "tests/support/modebench_cli.hpp"
+
+namespace mb {
+namespace {
+
+using nlohmann::json;
+
+const std::string kPrevious = R"({"context": {"stale": "1"}, "benchmarks": [{"name": "stale"}]})";
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::set<std::string> files_in(const std::string& dir) {
+  std::set<std::string> names;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) names.insert(f.path().filename().string());
+  return names;
+}
+
+// A folder for --out beside run_modebench's stdout and stderr files, with a previous result.
+struct OutFolder {
+  std::string tmp = make_temp_dir("modebench-test-out-");
+  std::string dir = tmp + "/results";
+  std::string out = dir + "/run.json";
+  OutFolder() {
+    std::filesystem::create_directories(dir);
+    std::ofstream(out) << kPrevious;
+  }
+  ~OutFolder() { std::filesystem::remove_all(tmp); }
+};
+
+// How many of stderr's lines are errors: a refusal or a failure is one line.
+int error_lines(const std::string& err) {
+  int n = 0;
+  for (size_t at = err.find("modebench: error:"); at != std::string::npos; at = err.find("modebench: error:", at + 1))
+    ++n;
+  return n;
+}
+
+// A full disk without one: past RLIMIT_FSIZE the kernel refuses a write mid-file (EFBIG) as a
+// full file system does (ENOSPC); with SIGXFSZ ignored the write fails instead of killing the
+// process. Google Benchmark's own file output was never checked: the truncated file replaced
+// the good one, exit 0.
+TEST(OutFile, AWriteThatFailsLeavesTheOldFileAndSaysSoInOneLine) {
+  OutFolder f;
+  const CmdResult r = run_modebench(
+      "run --ops linear --cases square_1024 --modes cpu --impls openblas,onednn --batches 1,2,3,4 "
+      "--benchmark_min_time=0.001 --out '" +
+          f.out + "'",
+      f.tmp, "trap '' XFSZ; ulimit -f 4;");
+  EXPECT_EQ(r.exit_code, kExitWrong) << r.err;
+  EXPECT_EQ(error_lines(r.err), 1) << r.err;
+  EXPECT_NE(
+      r.err.find("modebench: error: cannot write " + f.out + ": File too large; " + f.out + " was left as it was\n"),
+      std::string::npos)
+      << r.err;
+  EXPECT_EQ(slurp(f.out), kPrevious);
+  EXPECT_EQ(files_in(f.dir), std::set<std::string>{"run.json"}) << "no temp file is left";
+}
+
+// Whether every entry ran in a child (ptx-jit), or some here and some in a child, the file
+// holds this run's entries, each once, and none of the old file's.
+TEST(OutFile, EveryRunRewritesTheWholeFileWhereverItsEntriesRan) {
+  const std::string base = "linear/square_1024/mode:";
+  for (const auto& [modes, impls, expected] :
+       {std::tuple<std::string, std::string, std::multiset<std::string>>{
+            "ptx-jit", "cublas", {base + "ptx-jit/impl:cublas/batch:1"}},
+        {"cpu,ptx-jit",
+         "openblas,cublas",
+         {base + "cpu/impl:openblas/batch:1", base + "ptx-jit/impl:cublas/batch:1"}}}) {
+    OutFolder f;
+    for (int run = 0; run < 2; ++run) {
+      const CmdResult r = run_modebench("run --ops linear --cases square_1024 --modes " + modes + " --impls " + impls +
+                                            " --batches 1 --benchmark_min_time=0.001 --out '" + f.out + "'",
+                                        f.tmp);
+      EXPECT_EQ(r.exit_code, kExitOk) << modes << ": " << r.err;
+      const json j = json::parse(slurp(f.out), nullptr, false);
+      ASSERT_TRUE(j.is_object()) << slurp(f.out);
+      std::multiset<std::string> names;
+      for (const auto& b : j["benchmarks"]) names.insert(b.value("name", ""));
+      EXPECT_EQ(names, expected) << modes << ", run " << run;
+      EXPECT_FALSE(j["context"].contains("stale")) << modes;
+      EXPECT_EQ(files_in(f.dir), std::set<std::string>{"run.json"}) << modes << ": nothing left beside --out";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mb
