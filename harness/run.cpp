@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <system_error>
 
@@ -132,6 +133,28 @@ void fold(const ChildRun& run, const Selection& sel, Document& doc) {
       [&](const Entry& e) { return missing_entry_status(e, run.log, run.result, m.compute, run.who()); }, context);
 }
 
+// Every entry of the document, the children's too, by its most severe record (repetitions,
+// aggregates): the summary line counts what the file holds.
+RunSummary summarize(const Document& doc) {
+  std::map<std::string, StatusKind> worst;
+  for (const Document& r : doc["benchmarks"]) {
+    if (!r.is_object()) continue;
+    const Document name = r.contains("run_name") ? r["run_name"] : r.value("name", Document());
+    if (!name.is_string()) continue;
+    StatusKind kind = StatusKind::ok;
+    if (r.value("error_occurred", Document(false)) == true) {
+      const Document message = r.value("error_message", Document());
+      const std::optional<Status> s = message.is_string() ? Status::parse(message.get<std::string>()) : std::nullopt;
+      kind = s ? s->kind() : StatusKind::failed;  // not one of ours: something failed
+    }
+    const auto [it, added] = worst.emplace(name.get<std::string>(), kind);
+    if (!added && kind > it->second) it->second = kind;
+  }
+  RunSummary s;
+  for (const auto& [name, kind] : worst) s.add(kind);
+  return s;
+}
+
 }  // namespace
 
 std::vector<std::string> without_options(const std::vector<std::string>& args, const std::vector<std::string>& names) {
@@ -172,16 +195,21 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
   // EXCLUSIVE_PROCESS compute mode it would refuse them; otherwise it would take memory from them).
   const Split split = split_by_process(entries);
   std::vector<ChildRun> children;
-  for (const auto& [key, child_entries] : split.children)
+  size_t in_children = 0;
+  for (const auto& [key, child_entries] : split.children) {
     children.push_back(run_in_child(key, child_entries, original_args));
+    in_children += child_entries.size();
+  }
 
   RunConfig cfg;
   cfg.seed = sel.seed;
-  RunSummary summary;
   Document doc = {{"context", Document::object()}, {"benchmarks", Document::array()}};
+  std::string why;  // why --out cannot be written
   if (!split.here.empty()) {
-    summary = run_benchmarks(split.here, cfg, run_context(sel, mode_env_in_effect()), "", gbench_args, entry_log);
-    doc = std::move(summary.results);
+    RunSummary here =
+        run_benchmarks(split.here, cfg, run_context(sel, mode_env_in_effect()), "", gbench_args, entry_log);
+    doc = std::move(here.results);
+    why = here.results_error;
   }
 
   bool children_ok = true;
@@ -190,13 +218,13 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
     children_ok = children_ok && (c.executable.empty() || c.result.ok());
   }
 
+  const RunSummary summary = summarize(doc);
   std::fprintf(stderr, "modebench: %s%s\n", summary.describe().c_str(),
-               split.children.empty() ? "" : " (entries run in child processes: see above)");
+               in_children == 0 ? "" : (" (" + std::to_string(in_children) + " in child processes)").c_str());
   const int code = summary.count(StatusKind::wrong) > 0 || !children_ok ? kExitWrong : kExitOk;
   if (out.empty()) return code;
   // --out is all or nothing, and always the whole file: this run's entries, or the old file
   // untouched, a non-zero exit and one line.
-  std::string why = summary.results_error;
   if (why.empty()) try {
       write_atomically(out, doc.dump(2, ' ', false, Document::error_handler_t::replace) + "\n");
       return code;
