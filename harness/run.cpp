@@ -1,5 +1,7 @@
 #include "harness/run.hpp"
 
+#include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -135,6 +137,30 @@ void fold(const ChildRun& run, const Selection& sel, Document& doc) {
 
 // Every entry of the document, the children's too, by its most severe record (repetitions,
 // aggregates): the summary line counts what the file holds.
+// Google Benchmark's reading of a boolean flag's value (the bare flag is "": true).
+bool truthy(const std::string& v) {
+  if (v.size() == 1)
+    return std::isalnum(static_cast<unsigned char>(v[0])) && std::string("0fFnN").find(v[0]) == std::string::npos;
+  std::string lower;
+  for (char c : v) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower != "false" && lower != "no" && lower != "off";
+}
+
+// Google Benchmark takes 0 and runs nothing: --out was replaced by an empty file.
+void check_repetitions(const std::vector<std::string>& gbench_args) {
+  const std::optional<std::string> v = benchmark_flag(gbench_args, "--benchmark_repetitions");
+  if (!v) return;
+  size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(*v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v->size() || n < 1 || n > INT32_MAX)
+    throw BadInput("--benchmark_repetitions must be a whole number of at least 1, got '" + *v + "'");
+}
+
 RunSummary summarize(const Document& doc) {
   std::map<std::string, StatusKind> worst;
   for (const Document& r : doc["benchmarks"]) {
@@ -186,10 +212,19 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
                   const std::string& entry_log) {
   const std::vector<Entry> entries = filter_entries(expand(reg, sel), gbench_args);
   if (entries.empty()) throw BadInput("the selection matches no benchmark");
+  check_repetitions(gbench_args);
   slowdown_from_env();  // a malformed injector is bad input, before any work
   std::set<const OpCase*> cases;
   for (const Entry& e : entries)
     if (cases.insert(e.op_case).second) e.op_case->check_environment();
+  // Google Benchmark listed only this process's entries and left --out an empty file: every
+  // entry is listed, as `list` does, and nothing is run or written.
+  if (const auto list = benchmark_flag(gbench_args, "--benchmark_list_tests"); list && truthy(*list)) {
+    for (const Entry& e : entries) std::printf("%s\n", e.name().c_str());
+    std::fprintf(stderr, "modebench: --benchmark_list_tests: nothing was run%s\n",
+                 out.empty() ? "" : (", " + out + " was left as it was").c_str());
+    return kExitOk;
+  }
 
   // Children first: the parent must not hold a CUDA context while they use the device (in
   // EXCLUSIVE_PROCESS compute mode it would refuse them; otherwise it would take memory from them).
@@ -224,7 +259,8 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
   const int code = summary.count(StatusKind::wrong) > 0 || !children_ok ? kExitWrong : kExitOk;
   if (out.empty()) return code;
   // --out is all or nothing, and always the whole file: this run's entries, or the old file
-  // untouched, a non-zero exit and one line.
+  // untouched, a non-zero exit and one line. A run that produced no entry leaves it too.
+  if (why.empty() && doc["benchmarks"].empty()) why = "no entry produced a result";
   if (why.empty()) try {
       write_atomically(out, doc.dump(2, ' ', false, Document::error_handler_t::replace) + "\n");
       return code;

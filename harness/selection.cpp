@@ -43,11 +43,19 @@ std::string Entry::name() const {
 
 std::vector<std::string> impls_for(const OpCase& c, Mode m) { return spec_of(m).impl_names(c); }
 
+std::optional<std::string> benchmark_flag(const std::vector<std::string>& benchmark_flags, const std::string& name) {
+  std::optional<std::string> value;
+  for (const std::string& f : benchmark_flags)
+    if (f == name)
+      value = "";
+    else if (f.rfind(name + "=", 0) == 0)
+      value = f.substr(name.size() + 1);
+  return value;
+}
+
 std::vector<Entry> filter_entries(std::vector<Entry> entries, const std::vector<std::string>& benchmark_flags) {
   const std::string flag = "--benchmark_filter=";
-  std::string pattern;
-  for (const std::string& f : benchmark_flags)
-    if (f.rfind(flag, 0) == 0) pattern = f.substr(flag.size());
+  std::string pattern = benchmark_flag(benchmark_flags, "--benchmark_filter").value_or("");
   const bool negated = !pattern.empty() && pattern.front() == '-';
   if (negated) pattern.erase(0, 1);
   if (pattern.empty() || pattern == "all") return entries;

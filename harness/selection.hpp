@@ -2,6 +2,7 @@
 // Turns the selection flags (--ops --modes --impls --cases --batches --profile)
 // into the list of benchmark entries, rejecting bad input before any work.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ std::vector<Entry> expand(const Registry& reg, const Selection& sel);
 // child, entries folded as unavailable): an entry is kept when the regex is found in its name; a
 // leading '-' keeps the others, as in Google Benchmark. No filter: all. Malformed: BadInput.
 std::vector<Entry> filter_entries(std::vector<Entry> entries, const std::vector<std::string>& benchmark_flags);
+
+// The value of Google Benchmark flag `name` ("--benchmark_x") among `benchmark_flags`, the last
+// one winning: "" for the bare flag, nullopt when it is absent.
+std::optional<std::string> benchmark_flag(const std::vector<std::string>& benchmark_flags, const std::string& name);
 
 Profile parse_profile(const std::string& s);
 std::string to_string(Profile p);

@@ -101,5 +101,32 @@ TEST(OutFile, EveryRunRewritesTheWholeFileWhereverItsEntriesRan) {
   }
 }
 
+// A run that produces no entry leaves --out as it was (--benchmark_list_tests and
+// --benchmark_repetitions=0 replaced it with an empty file, exit 0).
+TEST(OutFile, ARunThatProducesNoEntryLeavesItAsItWas) {
+  OutFolder f;
+  const std::string run =
+      "run --ops linear --cases square_1024 --modes cpu,ptx-jit --impls openblas,cublas --batches 1 "
+      "--benchmark_min_time=0.001 --out '" +
+      f.out + "' ";
+  const CmdResult list = run_modebench(run + "--benchmark_list_tests=true", f.tmp);
+  EXPECT_EQ(list.exit_code, kExitOk) << list.err;
+  EXPECT_EQ(list.out,
+            "linear/square_1024/mode:cpu/impl:openblas/batch:1\n"
+            "linear/square_1024/mode:ptx-jit/impl:cublas/batch:1\n")
+      << "every entry, as `list`: the child's too";
+  EXPECT_EQ(list.err, "modebench: --benchmark_list_tests: nothing was run, " + f.out + " was left as it was\n");
+  EXPECT_EQ(slurp(f.out), kPrevious);
+  for (const std::string repetitions : {"0", "-1", "2x"}) {
+    const CmdResult none = run_modebench(run + "--benchmark_repetitions=" + repetitions, f.tmp);
+    EXPECT_EQ(none.exit_code, kExitBadInput) << none.err;
+    EXPECT_EQ(none.err, "modebench: error: --benchmark_repetitions must be a whole number of at least 1, got '" +
+                            repetitions + "'\n");
+    EXPECT_EQ(none.out, "") << "refused before any work";
+    EXPECT_EQ(slurp(f.out), kPrevious);
+  }
+  EXPECT_EQ(files_in(f.dir), std::set<std::string>{"run.json"});
+}
+
 }  // namespace
 }  // namespace mb
