@@ -82,4 +82,12 @@ void write_atomically(const std::string& path, const std::string& text) {
   }
 }
 
+void check_atomic_target(const std::string& path) {
+  check_target_and_make_folder(path);
+  const std::string tmp = temp_path(path);
+  ::unlink(tmp.c_str());
+  ::close(create_temp(path, tmp));
+  ::unlink(tmp.c_str());
+}
+
 }  // namespace mb

@@ -11,4 +11,10 @@ namespace mb {
 // whole; the target is then untouched and no temp file is left.
 void write_atomically(const std::string& path, const std::string& text);
 
+// Before any work: whether write_atomically can write `path` later. Creates its folder when
+// missing, and a temp file there (removed at once). Throws std::runtime_error, as
+// write_atomically, for a folder, a device or other non-file, a path under a file, a
+// folder that does not take new files.
+void check_atomic_target(const std::string& path);
+
 }  // namespace mb

@@ -225,6 +225,14 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
                  out.empty() ? "" : (", " + out + " was left as it was").c_str());
     return kExitOk;
   }
+  // A folder, a device, a path under a file, a folder that takes no new file: refused here,
+  // not by an uncaught filesystem_error (for a folder, after the whole run). A missing
+  // folder is created.
+  if (!out.empty()) try {
+      check_atomic_target(out);
+    } catch (const std::runtime_error& e) {
+      throw BadInput(std::string("--out: ") + e.what());
+    }
 
   // Children first: the parent must not hold a CUDA context while they use the device (in
   // EXCLUSIVE_PROCESS compute mode it would refuse them; otherwise it would take memory from them).

@@ -1,8 +1,11 @@
 // `run --out` is all or nothing (issue 23): the whole new file, or the old one untouched, a
 // non-zero exit and one line; always the whole file, never appended to; nothing left beside it.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -126,6 +129,62 @@ TEST(OutFile, ARunThatProducesNoEntryLeavesItAsItWas) {
     EXPECT_EQ(slurp(f.out), kPrevious);
   }
   EXPECT_EQ(files_in(f.dir), std::set<std::string>{"run.json"});
+}
+
+// --out in a folder that does not exist yet: it is created (a child could not create its
+// entry log there and aborted: its entries were failed and not_run, exit 1).
+TEST(OutFile, AFolderThatDoesNotExistIsCreated) {
+  OutFolder f;
+  const std::string dir = f.tmp + "/new/deeper", out = dir + "/run.json";
+  const CmdResult r = run_modebench(
+      "run --ops linear --cases square_1024 --modes cpu,ptx-jit --impls openblas,cublas --batches 1 "
+      "--benchmark_min_time=0.001 --out '" +
+          out + "'",
+      f.tmp);
+  EXPECT_EQ(r.exit_code, kExitOk) << r.err;
+  const json j = json::parse(slurp(out), nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.err;
+  EXPECT_EQ(j["benchmarks"].size(), 2u) << j.dump(1);
+  for (const auto& b : j["benchmarks"]) {
+    const std::string message = b.value("error_message", "ok");
+    EXPECT_FALSE(message.starts_with("failed") || message.starts_with("not_run")) << message;
+  }
+  EXPECT_EQ(files_in(dir), std::set<std::string>{"run.json"});
+}
+
+// Bad --out paths are refused before any work with one line, exit 2 (an uncaught
+// filesystem_error aborted the run; for a folder, after the whole run).
+TEST(OutFile, AnUnwritablePathIsRefusedBeforeAnyWork) {
+  OutFolder f;
+  const std::string fifo = f.tmp + "/fifo";  // not a regular file (as /dev/null, whose rename would replace it)
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto refused = [&](const std::string& out, const std::string& why, const std::string& as_user = "") {
+    const CmdResult r = run_modebench(
+        "run --ops linear --cases square_1024 --modes cpu --impls openblas --batches 1 --benchmark_min_time=0.001 "
+        "--out '" +
+            out + "'",
+        f.tmp, as_user);
+    EXPECT_EQ(r.exit_code, kExitBadInput) << out << ": " << r.err;
+    EXPECT_EQ(r.err, "modebench: error: --out: cannot write " + out + ": " + why + "\n");
+    EXPECT_EQ(r.out, "") << out << ": refused before any work";
+  };
+  refused(f.dir, "it is a folder");
+  refused(f.out + "/x.json", "cannot create its folder " + f.out + ": Not a directory");
+  refused(fifo, "it is not a regular file");
+  EXPECT_EQ(slurp(f.out), kPrevious);
+  EXPECT_EQ(files_in(f.dir), std::set<std::string>{"run.json"});
+
+  // A read-only folder; root writes anywhere, so there the command runs as nobody.
+  const std::string read_only = f.tmp + "/read-only";
+  std::filesystem::create_directories(read_only);
+  std::filesystem::permissions(f.tmp, std::filesystem::perms(0755));
+  std::filesystem::permissions(read_only, std::filesystem::perms(0555));
+  const bool root = ::geteuid() == 0;
+  if (root && std::system("setpriv --version > /dev/null 2>&1") != 0)
+    GTEST_SKIP() << "as root without setpriv: cannot test a read-only folder";
+  refused(read_only + "/run.json", "Permission denied",
+          root ? "setpriv --reuid=65534 --regid=65534 --clear-groups" : "");
+  EXPECT_TRUE(std::filesystem::is_empty(read_only));
 }
 
 }  // namespace
