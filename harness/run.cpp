@@ -135,8 +135,14 @@ void fold(const ChildRun& run, const Selection& sel, Document& doc) {
       [&](const Entry& e) { return missing_entry_status(e, run.log, run.result, m.compute, run.who()); }, context);
 }
 
-// Every entry of the document, the children's too, by its most severe record (repetitions,
-// aggregates): the summary line counts what the file holds.
+// What run runs and list lists: the selection, narrowed by --benchmark_filter.
+std::vector<Entry> selected_entries(const Registry& reg, const Selection& sel,
+                                    const std::vector<std::string>& gbench_args) {
+  std::vector<Entry> entries = filter_entries(expand(reg, sel), gbench_args);
+  if (entries.empty()) throw BadInput("the selection matches no benchmark");
+  return entries;
+}
+
 // Google Benchmark's reading of a boolean flag's value (the bare flag is "": true).
 bool truthy(const std::string& v) {
   if (v.size() == 1)
@@ -161,6 +167,8 @@ void check_repetitions(const std::vector<std::string>& gbench_args) {
     throw BadInput("--benchmark_repetitions must be a whole number of at least 1, got '" + *v + "'");
 }
 
+// Every entry of the document, the children's too, by its most severe record (repetitions,
+// aggregates): the summary line counts what the file holds.
 RunSummary summarize(const Document& doc) {
   std::map<std::string, StatusKind> worst;
   for (const Document& r : doc["benchmarks"]) {
@@ -201,17 +209,17 @@ std::vector<std::string> without_options(const std::vector<std::string>& args, c
   return out;
 }
 
-std::vector<std::string> list_entries(const Registry& reg, const Selection& sel) {
+std::vector<std::string> list_entries(const Registry& reg, const Selection& sel,
+                                      const std::vector<std::string>& gbench_args) {
   std::vector<std::string> out;
-  for (const Entry& e : expand(reg, sel)) out.push_back(e.name());
+  for (const Entry& e : selected_entries(reg, sel, gbench_args)) out.push_back(e.name());
   return out;
 }
 
 int run_selection(const Registry& reg, const Selection& sel, const std::string& out,
                   const std::vector<std::string>& gbench_args, const std::vector<std::string>& original_args,
                   const std::string& entry_log) {
-  const std::vector<Entry> entries = filter_entries(expand(reg, sel), gbench_args);
-  if (entries.empty()) throw BadInput("the selection matches no benchmark");
+  const std::vector<Entry> entries = selected_entries(reg, sel, gbench_args);
   check_repetitions(gbench_args);
   slowdown_from_env();  // a malformed injector is bad input, before any work
   std::set<const OpCase*> cases;

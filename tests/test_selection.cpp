@@ -213,6 +213,22 @@ TEST(List, TheExecutablePrintsTheListAndRefusesBadInputWithOneLine) {
   std::filesystem::remove_all(tmp);
 }
 
+// --benchmark_filter narrows the list as it narrows run (list ignored it, issue 23).
+TEST(List, TheBenchmarkFilterNarrowsTheListAsItNarrowsRun) {
+  Selection s = select({"linear"}, {"cpu", "gpu"});
+  s.cases = {"xtts_qkv"};
+  s.batches = {4};
+  const std::vector<std::string> onednn = {"linear/xtts_qkv/mode:cpu/impl:onednn/batch:4"};
+  EXPECT_EQ(list_entries(registry(), s, {"--benchmark_filter=impl:onednn"}), onednn);
+  EXPECT_THROW(list_entries(registry(), s, {"--benchmark_filter=impl:nothing"}), BadInput) << "as run refuses it";
+  const std::string tmp = make_temp_dir("modebench-test-list-filter-");
+  const CmdResult r = run_modebench(
+      "list --ops linear --modes cpu,gpu --cases xtts_qkv --batches 4 --benchmark_filter=impl:onednn", tmp);
+  EXPECT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, onednn[0] + "\n");
+  std::filesystem::remove_all(tmp);
+}
+
 // A sampled check is backed by a full check of a reduced-size run of the same impl: a
 // bug the sample misses is caught there, and the entry is wrong, never timed.
 TEST(ReducedSizeCheck, CatchesWhatTheSampleMissesAndSaysSoInTheLabel) {
