@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <regex>
 #include <set>
+#include <type_traits>
 
 #include "cpu_ref/checked_size.hpp"
 #include "harness/status.hpp"
@@ -27,6 +28,22 @@ double physical_memory_bytes() {
   long pages = sysconf(_SC_PHYS_PAGES);
   long page = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+}
+
+// A value listed twice is most likely a typo (--batches 8,8,8 wrote three records of one
+// series, --modes cpu,cpu ran every entry twice): refused, not silently dropped.
+template <class T>
+void refuse_repeats(const std::string& flag, const std::vector<T>& values) {
+  std::set<T> seen;
+  for (const T& v : values)
+    if (!seen.insert(v).second) {
+      std::string text;
+      if constexpr (std::is_same_v<T, std::string>)
+        text = v;
+      else
+        text = std::to_string(v);
+      throw BadInput(flag + " lists " + text + " more than once");
+    }
 }
 
 std::string megabytes(double bytes) {
@@ -78,6 +95,11 @@ Profile parse_profile(const std::string& s) {
 std::string to_string(Profile p) { return p == Profile::quick ? "quick" : "full"; }
 
 std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
+  refuse_repeats("--ops", sel.ops);
+  refuse_repeats("--modes", sel.modes);
+  refuse_repeats("--impls", sel.impls);
+  refuse_repeats("--cases", sel.cases);
+  refuse_repeats("--batches", sel.batches);
   const std::vector<std::string> known_ops = reg.ops();
   for (const auto& op : sel.ops)
     if (!selected(known_ops, op)) throw BadInput("unknown op '" + op + "' (known: " + join(known_ops) + ")");

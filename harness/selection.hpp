@@ -33,8 +33,8 @@ struct Entry {
 // Impls of a case in a mode (the mode table decides which of the case's impls, or its own).
 std::vector<std::string> impls_for(const OpCase& c, Mode m);
 
-// Throws BadInput with one clear sentence on unknown names, batch <= 0, batches an op
-// cannot take, or sizes whose buffers could never be allocated on this host.
+// Throws BadInput with one clear sentence on unknown names, a value listed twice, batch <= 0,
+// batches an op cannot take, or sizes whose buffers could never be allocated on this host.
 std::vector<Entry> expand(const Registry& reg, const Selection& sel);
 
 // Google Benchmark's --benchmark_filter=<regex> among `benchmark_flags` (the last one wins), applied

@@ -58,6 +58,31 @@ TEST(Selection, NonPositiveBatches) {
   }
 }
 
+// --batches 8,8,8 wrote three records of one series (issue 23); a repeated mode ran every
+// entry twice. A value listed twice in any selection list is refused.
+TEST(Selection, AValueListedTwiceIsRefused) {
+  Selection s = select({"linear"}, {"cpu"});
+  s.batches = {8, 1, 8};
+  EXPECT_EQ(refusal(s), "--batches lists 8 more than once");
+  s.batches = {};
+  s.modes = {"cpu", "gpu", "cpu"};
+  EXPECT_EQ(refusal(s), "--modes lists cpu more than once");
+  EXPECT_EQ(refusal(select({"knn", "knn"})), "--ops lists knn more than once");
+  s = select({"linear"});
+  s.impls = {"onednn", "onednn"};
+  EXPECT_EQ(refusal(s), "--impls lists onednn more than once");
+  s.impls = {};
+  s.cases = {"xtts_qkv", "xtts_qkv"};
+  EXPECT_EQ(refusal(s), "--cases lists xtts_qkv more than once");
+  const std::string tmp = make_temp_dir("modebench-test-repeats-");
+  const CmdResult r = run_modebench(
+      "run --ops linear --cases square_1024 --modes cpu --impls openblas --batches 8,8,8 --benchmark_min_time=0.001",
+      tmp);
+  EXPECT_EQ(r.exit_code, kExitBadInput) << r.err;
+  EXPECT_EQ(r.err, "modebench: error: --batches lists 8 more than once\n");
+  std::filesystem::remove_all(tmp);
+}
+
 TEST(Selection, UnknownCaseByNameOrIdOrOfAnUnselectedOp) {
   Selection s = select({"linear"});
   s.cases = {"xtts_qkv", "nonsense"};
