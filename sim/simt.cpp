@@ -23,8 +23,10 @@
 #include "sim/launch_table.hpp"
 #include "sim/sim.hpp"
 
+// ThreadSanitizer would see one host thread switching stacks: races between the CUDA threads of a
+// block need per-barrier happens-before edges between fibers that are not there yet.
 #if defined(__SANITIZE_THREAD__)
-#include <sanitizer/tsan_interface.h>
+#error "the simulated device's SIMT executor does not support ThreadSanitizer yet"
 #endif
 
 namespace mb::sim {
@@ -66,9 +68,6 @@ struct Fiber {
   unsigned sync_line = 0;
   ctx::fiber self;  // the suspended fiber
   ctx::fiber back;  // the scheduler, while this fiber runs
-#if defined(__SANITIZE_THREAD__)
-  void* tsan = nullptr;
-#endif
 };
 
 struct Warp {
@@ -93,13 +92,9 @@ struct Worker {
   const ThreadIds* direct_ids = nullptr;  // the thread a plain call runs
   std::string error;                      // a divergent barrier or a bad mask
   bool barrier_seen = false;
-  char barrier_sync = 0;  // an address for the race detector's barrier edges
 };
 
 thread_local Worker* current = nullptr;
-#if defined(__SANITIZE_THREAD__)
-thread_local void* scheduler_fiber = nullptr;
-#endif
 
 struct DirectBarrier {};  // thrown out of a plain call that reached a barrier
 
@@ -110,14 +105,7 @@ struct DirectBarrier {};  // thrown out of a plain call that reached a barrier
 
 void yield(Fiber& f, Wait why) {
   f.wait = why;
-#if defined(__SANITIZE_THREAD__)
-  __tsan_release(&current->barrier_sync);
-  __tsan_switch_to_fiber(scheduler_fiber, __tsan_switch_to_fiber_no_sync);
-#endif
   f.back = std::move(f.back).resume();
-#if defined(__SANITIZE_THREAD__)
-  __tsan_acquire(&current->barrier_sync);
-#endif
 }
 
 Fiber& barrier_fiber() {
@@ -139,7 +127,7 @@ Fiber& barrier_fiber() {
 
 ctx::pooled_fixedsize_stack& stacks() {
   // Kernels keep small frames; the sanitizers' frames are several times larger.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_ADDRESS__)
   thread_local ctx::pooled_fixedsize_stack pool(512 * 1024);
 #else
   thread_local ctx::pooled_fixedsize_stack pool(128 * 1024);
@@ -165,22 +153,12 @@ void make_fibers(Worker& w, int nthreads) {
       volatile char* colour = static_cast<char*>(__builtin_alloca(64 * static_cast<size_t>(fp->tid % 256 + 1)));
       colour[0] = 0;
       while (!fp->quit) {
-#if defined(__SANITIZE_THREAD__)
-        __tsan_acquire(&current->barrier_sync);
-#endif
         l.body();
         fp->wait = Wait::done;
-#if defined(__SANITIZE_THREAD__)
-        __tsan_release(&current->barrier_sync);
-        __tsan_switch_to_fiber(scheduler_fiber, __tsan_switch_to_fiber_no_sync);
-#endif
         fp->back = std::move(fp->back).resume();  // until the next block (or quit)
       }
       return std::move(fp->back);
     });
-#if defined(__SANITIZE_THREAD__)
-    f->tsan = __tsan_create_fiber(0);
-#endif
     // Start it: it runs up to its first block.
     f->wait = Wait::done;
     w.fibers.push_back(std::move(f));
@@ -189,9 +167,6 @@ void make_fibers(Worker& w, int nthreads) {
 
 void resume(Worker& w, Fiber& f) {
   w.running = &f;
-#if defined(__SANITIZE_THREAD__)
-  __tsan_switch_to_fiber(f.tsan, __tsan_switch_to_fiber_no_sync);
-#endif
   f.self = std::move(f.self).resume();
   w.running = nullptr;
 }
@@ -204,9 +179,6 @@ void drop_fibers(Worker& w) {
       f->quit = true;
       resume(w, *f);
     }
-#if defined(__SANITIZE_THREAD__)
-  for (auto& f : w.fibers) __tsan_destroy_fiber(f->tsan);
-#endif
   w.fibers.clear();
 }
 
@@ -291,9 +263,6 @@ std::string run_block_direct(Worker& w, uint3 block_idx, Rng& rng, std::vector<T
 void work(Worker& w, const std::vector<uint3>& blocks, std::atomic<size_t>& next, std::atomic<bool>& failed,
           uint64_t seed, std::string& error_out, uint3& error_block) {
   current = &w;
-#if defined(__SANITIZE_THREAD__)
-  scheduler_fiber = __tsan_get_current_fiber();
-#endif
   const Launch& l = *w.launch;
   const int nthreads = static_cast<int>(l.block.x * l.block.y * l.block.z);
   Rng rng{seed};
