@@ -87,7 +87,7 @@ class Instance {
 };
 
 // A smaller run of a case whose every output is checked: it backs a sampled check
-// (ops.md "Validation at scale") through the same code paths at an affordable size.
+// (docs/ops.md, "Validation") through the same code paths at an affordable size.
 struct ReducedRun {
   std::unique_ptr<Problem> problem;
   std::string size;  // what was reduced, for the label's reduced=full@<size>

@@ -14,7 +14,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitWrong = 1;  // some entry was wrong, or a child ended badly
 inline constexpr int kExitBadInput = 2;
 
-// One line per entry `run` would run (contract.md names). Throws BadInput like run.
+// One line per entry `run` would run (docs/contract.md names). Throws BadInput like run.
 std::vector<std::string> list_entries(const Registry& reg, const Selection& sel);
 
 // Runs the selection; `original_args` are the command's own arguments (a child gets them

@@ -1,4 +1,4 @@
-// Which image a device loads, by cuda-facts.md's rules, on hand-written arch lists.
+// Which image a device loads, by docs/cuda-facts.md's rules, on hand-written arch lists.
 #include <gtest/gtest.h>
 
 #include <stdexcept>

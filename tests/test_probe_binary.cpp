@@ -264,7 +264,7 @@ TEST_F(BinaryFiles, FuzzedFilesNeverCrash) {
   EXPECT_GT(ok, 0);  // some mutations leave a readable file
 }
 
-// ---- verdicts, table-tested on hand-written binaries: expectations from cuda-facts.md's rules ----
+// ---- verdicts, table-tested on hand-written binaries: expectations from docs/cuda-facts.md's rules ----
 
 BinaryReport report_of(const std::vector<std::vector<FakeEntry>>& modules) {
   BinaryReport r;

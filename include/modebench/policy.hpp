@@ -87,7 +87,7 @@ struct Decision {
 };
 
 // ------------------------------------------------------------------ shapes and features
-// The formulas of ops.md; the Python home is modebench_policy/features.py.
+// The formulas of docs/ops.md; the Python home is modebench_policy/features.py.
 using Shape = std::map<std::string, int64_t>;
 
 struct Features {
