@@ -44,10 +44,6 @@ SIM_PARTNERS = {"kernels/cuda"}
 # Arrows known to point the wrong way, each with why it is tolerated: (from file, included path).
 # (The cpu_ref/ <-> kernels/ links are already gone from this tree: nothing to allow for them.)
 ALLOWED: set[tuple[str, str]] = {
-    # mb_arch, the pure CUDA rules, still lives in probe/: moving to cuda_rules/.
-    ("harness/device/cuda/cuda_device.cpp", "probe/arch.hpp"),
-    ("harness/device/cuda/cuda_facts.cpp", "probe/arch.hpp"),
-    ("harness/device/cuda_errors.cpp", "probe/arch.hpp"),
     # The torch provider's framework still lives in bench/torch/: moving to providers/torch/.
     ("ops/conv2d/torch.cpp", "bench/torch/torch_impl.hpp"),
     ("ops/knn/torch.cpp", "bench/torch/torch_impl.hpp"),

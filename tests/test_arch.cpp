@@ -3,7 +3,7 @@
 
 #include <stdexcept>
 
-#include "probe/arch.hpp"
+#include "cuda_rules/arch.hpp"
 
 namespace mb {
 namespace {

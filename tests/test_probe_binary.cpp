@@ -13,9 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "cuda_rules/arch.hpp"
 #include "harness/build_info.hpp"
 #include "harness/subprocess.hpp"
-#include "probe/arch.hpp"
 #include "probe/binary/binary_probe.hpp"
 #include "probe/binary/elf.hpp"
 #include "tests/support/binary_fixtures.hpp"

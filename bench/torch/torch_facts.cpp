@@ -7,8 +7,8 @@
 #include <regex>
 
 #include "bench/torch/torch_runtime.hpp"
+#include "cuda_rules/arch.hpp"
 #include "harness/device/cuda_errors.hpp"
-#include "probe/arch.hpp"
 
 namespace mb {
 namespace {

@@ -122,7 +122,7 @@ class CudaEvent {
 double time_on_stream_ms(CudaDevice& dev, const std::function<void()>& enqueue);
 
 // "image=sass:<v>" or "image=ptx:<v>" for one of our __global__ functions on the
-// current device (rule: probe/arch.hpp image_that_ran()): our own kernel's image, not the
+// current device (rule: cuda_rules/arch.hpp image_that_ran()): our own kernel's image, not the
 // cuBLAS/cuDNN kernels' (which the runtime does not report).
 std::string kernel_image_label(const void* kernel_fn);
 
