@@ -43,14 +43,7 @@ TESTS, SIM = "tests", "sim"
 SIM_PARTNERS = {"kernels/cuda"}
 # Arrows known to point the wrong way, each with why it is tolerated: (from file, included path).
 # (The cpu_ref/ <-> kernels/ links are already gone from this tree: nothing to allow for them.)
-ALLOWED: set[tuple[str, str]] = {
-    # The torch provider's framework still lives in bench/torch/: moving to providers/torch/.
-    ("ops/conv2d/torch.cpp", "bench/torch/torch_impl.hpp"),
-    ("ops/knn/torch.cpp", "bench/torch/torch_impl.hpp"),
-    ("ops/linear/torch.cpp", "bench/torch/torch_impl.hpp"),
-    ("ops/model/torch.cpp", "bench/torch/torch_impl.hpp"),
-    ("ops/ssim/torch.cpp", "bench/torch/torch_impl.hpp"),
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 SOURCE = re.compile(r"\.(c|cc|cpp|h|hpp|cu|cuh|inc)(\.in)?$")
 INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"([^"]+)"', re.M)
