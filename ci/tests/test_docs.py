@@ -236,7 +236,7 @@ def test_every_cli_is_known():
     """A new executable with a command line must join CPP_EXECUTABLES (and the contract)."""
     declaring = {
         str(p.relative_to(ROOT))
-        for d in ("bench", "probe", "harness", "ops")
+        for d in ("bench", "probe", "harness", "ops", "providers")
         for p in (ROOT / d).rglob("*.cpp")
         if "CLI::App app" in p.read_text()
     }
