@@ -65,7 +65,7 @@ def source_files(root: Path) -> list[str]:
             ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
             cwd=root, capture_output=True, text=True, check=True,
         ).stdout.split()
-    except (OSError, subprocess.CalledProcessError):  # not a git checkout: every file but build folders'
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout: every file but the build folders
         out = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
         out = [f for f in out if not f.split("/")[0].startswith(("build", ".", "results"))]
     return sorted(f for f in out if SOURCE.search(f) and (root / f).is_file())
