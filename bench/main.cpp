@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
     mb::settle_host_allocator();  // before any timed call allocates
     sel.profile = mb::parse_profile(profile);
     if (*list) {
-      for (const auto& name : mb::list_entries(mb::registry(), sel)) std::printf("%s\n", name.c_str());
+      for (const auto& name : mb::list_entries(mb::registry(), sel, gbench_args)) std::printf("%s\n", name.c_str());
       return mb::kExitOk;
     }
     if (*probe && !binary_opts.paths.empty()) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "cpu_ref/checked_size.hpp"
 #include "cpu_ref/ref_value.hpp"
 
 namespace mb::ref {
@@ -20,9 +21,10 @@ struct Conv2dShape {
   int64_t Q() const { return documented_size(W, S); }
   int64_t Cg() const { return C / groups; }  // input channels per group
   int64_t Kg() const { return K / groups; }  // output channels per group
-  int64_t input_size() const { return N * C * H * W; }
-  int64_t weight_size() const { return K * Cg() * R * S; }
-  int64_t output_size() const { return N * K * P() * Q(); }
+  // Element counts; SizeOverflow when int64 cannot hold them (a batch near 2^62).
+  int64_t input_size() const { return checked_product({N, C, H, W}); }
+  int64_t weight_size() const { return checked_product({K, Cg(), R, S}); }
+  int64_t output_size() const { return checked_product({N, K, P(), Q()}); }
   // Every dimension positive, channels divisible by groups, at least one output pixel.
   bool valid() const {
     return N > 0 && C > 0 && H > 0 && W > 0 && K > 0 && R > 0 && S > 0 && stride > 0 && pad >= 0 && groups > 0 &&

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdint>
 
+#include "cpu_ref/checked_size.hpp"
+
 namespace mb::ref {
 
 inline constexpr int kSsimTaps = 11;
@@ -14,9 +16,10 @@ const std::array<double, kSsimTaps>& ssim_taps();
 
 struct SsimShape {
   int64_t batch, channels, height, width;
-  int64_t planes() const { return batch * channels; }
-  int64_t plane_size() const { return height * width; }
-  int64_t pixels() const { return planes() * plane_size(); }
+  // SizeOverflow when int64 cannot hold them (a batch near 2^62).
+  int64_t planes() const { return checked_product({batch, channels}); }
+  int64_t plane_size() const { return checked_product({height, width}); }
+  int64_t pixels() const { return checked_product({planes(), plane_size()}); }
 };
 
 // The map of one H x W plane (x, y, map all row-major H x W); returns the sum of the map.

@@ -1,12 +1,9 @@
 #include "harness/child_log.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <set>
 #include <stdexcept>
-
-#include "harness/atomic_file.hpp"
 
 namespace mb {
 
@@ -84,26 +81,18 @@ Status missing_entry_status(const Entry& e, const ChildLog& log, const ChildResu
                          (running.empty() ? " before starting this entry" : " while running " + running));
 }
 
-void fold_child_log(const std::string& json_path, const ChildLog& log, const std::vector<Entry>& expected,
+void fold_child_log(nlohmann::ordered_json& doc, const ChildLog& log, const std::vector<Entry>& expected,
                     const std::function<Status(const Entry&)>& missing, const Facts& context) {
-  namespace fs = std::filesystem;
-  json base;
-  if (fs::exists(json_path)) {
-    std::ifstream in(json_path);
-    base = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (base.is_discarded()) throw std::runtime_error("cannot parse " + json_path);
-  } else {
-    base = {{"context", log.context}, {"benchmarks", json::array()}};
-  }
+  nlohmann::ordered_json& base = doc["context"];
   // What the child alone knows (a provider's facts: torch_version, ...) joins the parent's.
   for (const auto& [k, v] : log.context.items())
-    if (!base["context"].contains(k)) base["context"][k] = v;
+    if (!base.contains(k)) base[k] = v;
   for (const auto& [k, v] : context)
-    if (!base["context"].contains(k)) base["context"][k] = v;
-  for (const json& rec : log.records) base["benchmarks"].push_back(rec);
+    if (!base.contains(k)) base[k] = v;
+  nlohmann::ordered_json& records = doc["benchmarks"];
+  for (const json& rec : log.records) records.push_back(nlohmann::ordered_json(rec));
   for (const Entry& e : expected)
-    if (!reported(log, e.name())) base["benchmarks"].push_back(missing_record(e.name(), missing(e)));
-  write_atomically(json_path, base.dump(2) + "\n");
+    if (!reported(log, e.name())) records.push_back(nlohmann::ordered_json(missing_record(e.name(), missing(e))));
 }
 
 }  // namespace mb

@@ -1,11 +1,11 @@
 #pragma once
 // The protocol between `modebench run` and a child it starts for a mode (ptx-jit today):
-// the child appends one JSON line per event to a log file, flushed as it happens —
+// the child appends one JSON line per event to a log file (in its scratch folder), flushed as it happens —
 //   {"context": {...}}                     once, first
 //   {"started": "<entry name>"}            before an entry is prepared
 //   {"records": [<Google Benchmark runs>]} as soon as Google Benchmark reports them
 // so a child that crashes or hangs loses only the entry it was running, and that entry
-// is named. The parent folds the log into its JSON file.
+// is named. The parent folds the log into the JSON it writes.
 #include <cstdio>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -48,10 +48,11 @@ ChildLog read_child_log(const std::string& path);
 Status missing_entry_status(const Entry& e, const ChildLog& log, const ChildResult& r, Side compute,
                             const std::string& who);
 
-// Appends the child's records to `json_path` (created with the child's context when the
-// parent wrote none; else the child's context keys it lacks join it) and a record with `missing(entry)` for every
-// expected entry the child did not report, atomically: no selected entry silently disappears.
-void fold_child_log(const std::string& json_path, const ChildLog& log, const std::vector<Entry>& expected,
+// Adds the child's records to `doc` (Google Benchmark's JSON: {"context", "benchmarks"}, in
+// memory), the keys of the child's context and then of `context` that `doc`'s lacks, and a
+// record with `missing(entry)` for every expected entry the child did not report: no
+// selected entry silently disappears.
+void fold_child_log(nlohmann::ordered_json& doc, const ChildLog& log, const std::vector<Entry>& expected,
                     const std::function<Status(const Entry&)>& missing, const Facts& context);
 
 }  // namespace mb

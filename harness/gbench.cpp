@@ -120,6 +120,32 @@ class ConsoleAndEntryLog : public ContractNames<benchmark::ConsoleReporter> {
   }
 };
 
+// Google Benchmark opens --benchmark_out itself and never checks a write to it: a full disk
+// left a 0-byte or truncated file, renamed over a good one with exit 0 (issue 23). It gets
+// /dev/null; this reporter writes to memory instead, and the file is written whole, every
+// write checked (harness/atomic_file.hpp).
+class JsonInMemory : public ContractNames<benchmark::JSONReporter> {
+ public:
+  bool ReportContext(const Context& context) override {
+    SetOutputStream(&text_);  // the first call: Google Benchmark has just set its file
+    return ContractNames<benchmark::JSONReporter>::ReportContext(context);
+  }
+  // What was reported; `error` says why it cannot be read back.
+  nlohmann::ordered_json document(std::string& error) const {
+    if (text_.str().empty())
+      return {{"context", nlohmann::ordered_json::object()}, {"benchmarks", nlohmann::ordered_json::array()}};
+    nlohmann::ordered_json doc = nlohmann::ordered_json::parse(text_.str(), nullptr, /*allow_exceptions=*/false);
+    if (!text_ || doc.is_discarded() || !doc.is_object()) {
+      error = "Google Benchmark's JSON output could not be read back";
+      return {};
+    }
+    return doc;
+  }
+
+ private:
+  std::stringstream text_;
+};
+
 std::vector<char*> as_argv(std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -140,15 +166,8 @@ std::string RunSummary::describe() const {
 RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cfg, const Facts& context,
                           const std::string& json_out, std::vector<std::string> gbench_args,
                           const std::string& entry_log) {
-  namespace fs = std::filesystem;
-  std::string tmp_out;
-  if (!json_out.empty()) {
-    fs::path target(json_out);
-    if (target.has_parent_path()) fs::create_directories(target.parent_path());
-    tmp_out = json_out + ".partial" + std::to_string(::getpid());
-    gbench_args.push_back("--benchmark_out=" + tmp_out);
-    gbench_args.push_back("--benchmark_out_format=json");
-  }
+  gbench_args.push_back("--benchmark_out=/dev/null");  // JsonInMemory writes instead
+  gbench_args.push_back("--benchmark_out_format=json");
   gbench_args.insert(gbench_args.begin(), "modebench");
   int argc = static_cast<int>(gbench_args.size());
   std::vector<char*> argv = as_argv(gbench_args);
@@ -167,18 +186,21 @@ RunSummary run_benchmarks(const std::vector<Entry>& entries, const RunConfig& cf
         ->Unit(benchmark::kMicrosecond);
   }
   ConsoleAndEntryLog display;
-  ContractNames<benchmark::JSONReporter> file;
-  benchmark::RunSpecifiedBenchmarks(&display, tmp_out.empty() ? nullptr : &file);
+  JsonInMemory file;
+  benchmark::RunSpecifiedBenchmarks(&display, &file);
   benchmark::ClearRegisteredBenchmarks();
   current().prepared.reset();
   current().log.reset();
   benchmark::Shutdown();
 
-  if (!tmp_out.empty()) fs::rename(tmp_out, json_out);
-
   RunSummary s;
   for (const auto& [name, kind] : current().statuses) s.add(kind);
   current().statuses.clear();
+  s.results = file.document(s.results_error);
+  if (!json_out.empty()) {
+    if (!s.results_error.empty()) throw std::runtime_error("cannot write " + json_out + ": " + s.results_error);
+    write_atomically(json_out, s.results.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+  }
   return s;
 }
 

@@ -166,6 +166,8 @@ class OpCase {
   virtual double flops(int64_t batch) const = 0;
   virtual double bytes(int64_t batch) const = 0;  // minimal traffic: inputs + weights + outputs
   // Memory the inputs, outputs and reference need on the host, to refuse impossible sizes early.
+  // Sizes from a batch are computed with cpu_ref/checked_size.hpp: SizeOverflow, never a
+  // wrapped size, where int64 cannot hold them.
   virtual double host_bytes(int64_t batch) const { return bytes(batch); }
 
   virtual std::unique_ptr<Problem> make_problem(int64_t batch, uint64_t seed) const = 0;

@@ -1,12 +1,16 @@
 #include "harness/run.hpp"
 
-#include <unistd.h>
-
+#include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <system_error>
 
+#include "harness/atomic_file.hpp"
 #include "harness/child_log.hpp"
 #include "harness/context.hpp"
 #include "harness/gbench.hpp"
@@ -18,6 +22,10 @@
 
 namespace mb {
 namespace {
+
+// What --out receives: Google Benchmark's JSON of every entry, this process's and its
+// children's, built in memory and written once, whole (harness/atomic_file.hpp).
+using Document = nlohmann::ordered_json;
 
 // Where an entry runs: here, or in a child - this executable started with its mode's
 // environment, or its impl's provider executable (with that environment too, if any).
@@ -61,14 +69,14 @@ std::string mode_env_in_effect() {
   return {};
 }
 
-// One group of entries run in a child; its log is folded into the parent's JSON once the
-// parent's own entries have run.
+// One group of entries run in a child; its log is read when it ends, and folded into the
+// parent's document once the parent's own entries have run.
 struct ChildRun {
   ChildKey key;
   std::vector<Entry> entries;
   std::string executable;  // "" when the provider's executable was not built
   ChildResult result;
-  std::string log_path;  // empty when there is no --out to fold into
+  ChildLog log;
   std::string who() const {
     return "the " + std::string(to_string(key.mode)) + (key.provider.empty() ? "" : " " + key.provider) +
            " child process";
@@ -79,12 +87,15 @@ ChildEnvironment environment_of(const ModeSpec& m, const std::string& scratch) {
   return m.child_environment ? m.child_environment(scratch) : ChildEnvironment{};
 }
 
-ChildRun run_in_child(const ChildKey& key, const std::vector<Entry>& entries, const std::string& out,
+ChildRun run_in_child(const ChildKey& key, const std::vector<Entry>& entries,
                       const std::vector<std::string>& original_args) {
   const ModeSpec& m = spec_of(key.mode);
   ChildRun run{key, entries, key.provider.empty() ? self_executable() : provider_executable(key.provider), {}, {}};
   if (run.executable.empty()) return run;  // folded as unavailable
+  // The child's log lives in its scratch folder, which goes when it ends: nothing is left
+  // beside --out, and --out's folder need not exist for it.
   const std::string scratch = make_temp_dir("modebench-" + std::string(m.name) + "-");
+  const std::string log_path = scratch + "/entry-log";
   // The same selection narrowed to this mode and to the impls of its entries (an --impls
   // list naming other modes' impls would be bad input in the child).
   std::vector<std::string> args = without_options(original_args, {"--modes", "--impls", "--out", "--entry-log"});
@@ -93,22 +104,19 @@ ChildRun run_in_child(const ChildKey& key, const std::vector<Entry>& entries, co
   for (const Entry& e : entries)
     if (("," + impls + ",").find("," + e.impl + ",") == std::string::npos) impls += (impls.empty() ? "" : ",") + e.impl;
   args.push_back("--impls=" + impls);
-  if (!out.empty()) {
-    run.log_path = out + "." + std::string(m.name) + key.provider + "-log" + std::to_string(::getpid());
-    std::filesystem::remove(run.log_path);
-    args.push_back("--entry-log=" + run.log_path);
-  }
+  args.push_back("--entry-log=" + log_path);
   test_trace("child-start " + std::string(m.name));
   run.result = run_child(run.executable, args, environment_of(m, scratch), 24 * 3600.0);
   test_trace("child-end " + std::string(m.name));
-  std::filesystem::remove_all(scratch);
+  run.log = read_child_log(log_path);
+  std::error_code ignored;
+  std::filesystem::remove_all(scratch, ignored);
   if (!run.result.ok() && run.result.exit_code != kExitWrong)  // 1 = some entry was wrong: its records say so
     std::fprintf(stderr, "modebench: %s ended with %s\n", run.who().c_str(), run.result.describe().c_str());
   return run;
 }
 
-void fold(const ChildRun& run, const Selection& sel, const std::string& out) {
-  if (out.empty()) return;
+void fold(const ChildRun& run, const Selection& sel, Document& doc) {
   const ModeSpec& m = spec_of(run.key.mode);
   Facts context = run_context(sel, "");
   if (m.child_environment) {
@@ -119,14 +127,66 @@ void fold(const ChildRun& run, const Selection& sel, const std::string& out) {
   if (run.executable.empty()) {
     const Status unavailable = Status::unavailable(provider_unavailable_reason(run.key.provider));
     fold_child_log(
-        out, ChildLog{}, run.entries, [&](const Entry&) { return unavailable; }, context);
+        doc, ChildLog{}, run.entries, [&](const Entry&) { return unavailable; }, context);
     return;
   }
-  const ChildLog log = read_child_log(run.log_path);
   fold_child_log(
-      out, log, run.entries,
-      [&](const Entry& e) { return missing_entry_status(e, log, run.result, m.compute, run.who()); }, context);
-  std::filesystem::remove(run.log_path);
+      doc, run.log, run.entries,
+      [&](const Entry& e) { return missing_entry_status(e, run.log, run.result, m.compute, run.who()); }, context);
+}
+
+// What run runs and list lists: the selection, narrowed by --benchmark_filter.
+std::vector<Entry> selected_entries(const Registry& reg, const Selection& sel,
+                                    const std::vector<std::string>& gbench_args) {
+  std::vector<Entry> entries = filter_entries(expand(reg, sel), gbench_args);
+  if (entries.empty()) throw BadInput("the selection matches no benchmark");
+  return entries;
+}
+
+// Google Benchmark's reading of a boolean flag's value (the bare flag is "": true).
+bool truthy(const std::string& v) {
+  if (v.size() == 1)
+    return std::isalnum(static_cast<unsigned char>(v[0])) && std::string("0fFnN").find(v[0]) == std::string::npos;
+  std::string lower;
+  for (char c : v) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower != "false" && lower != "no" && lower != "off";
+}
+
+// Google Benchmark takes 0 and runs nothing: --out was replaced by an empty file.
+void check_repetitions(const std::vector<std::string>& gbench_args) {
+  const std::optional<std::string> v = benchmark_flag(gbench_args, "--benchmark_repetitions");
+  if (!v) return;
+  size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(*v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v->size() || n < 1 || n > INT32_MAX)
+    throw BadInput("--benchmark_repetitions must be a whole number of at least 1, got '" + *v + "'");
+}
+
+// Every entry of the document, the children's too, by its most severe record (repetitions,
+// aggregates): the summary line counts what the file holds.
+RunSummary summarize(const Document& doc) {
+  std::map<std::string, StatusKind> worst;
+  for (const Document& r : doc["benchmarks"]) {
+    if (!r.is_object()) continue;
+    const Document name = r.contains("run_name") ? r["run_name"] : r.value("name", Document());
+    if (!name.is_string()) continue;
+    StatusKind kind = StatusKind::ok;
+    if (r.value("error_occurred", Document(false)) == true) {
+      const Document message = r.value("error_message", Document());
+      const std::optional<Status> s = message.is_string() ? Status::parse(message.get<std::string>()) : std::nullopt;
+      kind = s ? s->kind() : StatusKind::failed;  // not one of ours: something failed
+    }
+    const auto [it, added] = worst.emplace(name.get<std::string>(), kind);
+    if (!added && kind > it->second) it->second = kind;
+  }
+  RunSummary s;
+  for (const auto& [name, kind] : worst) s.add(kind);
+  return s;
 }
 
 }  // namespace
@@ -149,45 +209,82 @@ std::vector<std::string> without_options(const std::vector<std::string>& args, c
   return out;
 }
 
-std::vector<std::string> list_entries(const Registry& reg, const Selection& sel) {
+std::vector<std::string> list_entries(const Registry& reg, const Selection& sel,
+                                      const std::vector<std::string>& gbench_args) {
   std::vector<std::string> out;
-  for (const Entry& e : expand(reg, sel)) out.push_back(e.name());
+  for (const Entry& e : selected_entries(reg, sel, gbench_args)) out.push_back(e.name());
   return out;
 }
 
 int run_selection(const Registry& reg, const Selection& sel, const std::string& out,
                   const std::vector<std::string>& gbench_args, const std::vector<std::string>& original_args,
                   const std::string& entry_log) {
-  const std::vector<Entry> entries = filter_entries(expand(reg, sel), gbench_args);
-  if (entries.empty()) throw BadInput("the selection matches no benchmark");
+  const std::vector<Entry> entries = selected_entries(reg, sel, gbench_args);
+  check_repetitions(gbench_args);
   slowdown_from_env();  // a malformed injector is bad input, before any work
   std::set<const OpCase*> cases;
   for (const Entry& e : entries)
     if (cases.insert(e.op_case).second) e.op_case->check_environment();
+  // Google Benchmark listed only this process's entries and left --out an empty file: every
+  // entry is listed, as `list` does, and nothing is run or written.
+  if (const auto list = benchmark_flag(gbench_args, "--benchmark_list_tests"); list && truthy(*list)) {
+    for (const Entry& e : entries) std::printf("%s\n", e.name().c_str());
+    std::fprintf(stderr, "modebench: --benchmark_list_tests: nothing was run%s\n",
+                 out.empty() ? "" : (", " + out + " was left as it was").c_str());
+    return kExitOk;
+  }
+  // A folder, a device, a path under a file, a folder that takes no new file: refused here,
+  // not by an uncaught filesystem_error (for a folder, after the whole run). A missing
+  // folder is created.
+  if (!out.empty()) try {
+      check_atomic_target(out);
+    } catch (const std::runtime_error& e) {
+      throw BadInput(std::string("--out: ") + e.what());
+    }
 
   // Children first: the parent must not hold a CUDA context while they use the device (in
   // EXCLUSIVE_PROCESS compute mode it would refuse them; otherwise it would take memory from them).
   const Split split = split_by_process(entries);
   std::vector<ChildRun> children;
-  for (const auto& [key, child_entries] : split.children)
-    children.push_back(run_in_child(key, child_entries, out, original_args));
+  size_t in_children = 0;
+  for (const auto& [key, child_entries] : split.children) {
+    children.push_back(run_in_child(key, child_entries, original_args));
+    in_children += child_entries.size();
+  }
 
   RunConfig cfg;
   cfg.seed = sel.seed;
-  RunSummary summary;
-  if (!split.here.empty())
-    summary = run_benchmarks(split.here, cfg, run_context(sel, mode_env_in_effect()), out, gbench_args, entry_log);
+  Document doc = {{"context", Document::object()}, {"benchmarks", Document::array()}};
+  std::string why;  // why --out cannot be written
+  if (!split.here.empty()) {
+    RunSummary here =
+        run_benchmarks(split.here, cfg, run_context(sel, mode_env_in_effect()), "", gbench_args, entry_log);
+    doc = std::move(here.results);
+    why = here.results_error;
+  }
 
   bool children_ok = true;
   for (const ChildRun& c : children) {
-    fold(c, sel, out);
+    fold(c, sel, doc);
     children_ok = children_ok && (c.executable.empty() || c.result.ok());
   }
 
+  const RunSummary summary = summarize(doc);
   std::fprintf(stderr, "modebench: %s%s\n", summary.describe().c_str(),
-               split.children.empty() ? "" : " (entries run in child processes: see above)");
-  if (summary.count(StatusKind::wrong) > 0 || !children_ok) return kExitWrong;
-  return kExitOk;
+               in_children == 0 ? "" : (" (" + std::to_string(in_children) + " in child processes)").c_str());
+  const int code = summary.count(StatusKind::wrong) > 0 || !children_ok ? kExitWrong : kExitOk;
+  if (out.empty()) return code;
+  // --out is all or nothing, and always the whole file: this run's entries, or the old file
+  // untouched, a non-zero exit and one line. A run that produced no entry leaves it too.
+  if (why.empty() && doc["benchmarks"].empty()) why = "no entry produced a result";
+  if (why.empty()) try {
+      write_atomically(out, doc.dump(2, ' ', false, Document::error_handler_t::replace) + "\n");
+      return code;
+    } catch (const std::runtime_error& e) {
+      why = e.what();
+    }
+  std::fprintf(stderr, "modebench: error: %s; %s was left as it was\n", why.c_str(), out.c_str());
+  return kExitWrong;
 }
 
 }  // namespace mb

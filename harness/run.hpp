@@ -14,8 +14,10 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitWrong = 1;  // some entry was wrong, or a child ended badly
 inline constexpr int kExitBadInput = 2;
 
-// One line per entry `run` would run (docs/contract.md names). Throws BadInput like run.
-std::vector<std::string> list_entries(const Registry& reg, const Selection& sel);
+// One line per entry `run` would run (docs/contract.md names), --benchmark_filter among
+// `gbench_args` applied as run applies it. Throws BadInput like run.
+std::vector<std::string> list_entries(const Registry& reg, const Selection& sel,
+                                      const std::vector<std::string>& gbench_args = {});
 
 // Runs the selection; `original_args` are the command's own arguments (a child gets them
 // again with its mode). `entry_log`: set in a child, the log its parent reads. Throws

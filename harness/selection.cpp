@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <regex>
 #include <set>
+#include <type_traits>
 
+#include "cpu_ref/checked_size.hpp"
 #include "harness/status.hpp"
 
 namespace mb {
@@ -27,6 +30,28 @@ double physical_memory_bytes() {
   return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
 }
 
+// A value listed twice is most likely a typo (--batches 8,8,8 wrote three records of one
+// series, --modes cpu,cpu ran every entry twice): refused, not silently dropped.
+template <class T>
+void refuse_repeats(const std::string& flag, const std::vector<T>& values) {
+  std::set<T> seen;
+  for (const T& v : values)
+    if (!seen.insert(v).second) {
+      std::string text;
+      if constexpr (std::is_same_v<T, std::string>)
+        text = v;
+      else
+        text = std::to_string(v);
+      throw BadInput(flag + " lists " + text + " more than once");
+    }
+}
+
+std::string megabytes(double bytes) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.0f MB", bytes / 1e6);
+  return text;
+}
+
 }  // namespace
 
 std::string Entry::name() const {
@@ -35,11 +60,19 @@ std::string Entry::name() const {
 
 std::vector<std::string> impls_for(const OpCase& c, Mode m) { return spec_of(m).impl_names(c); }
 
+std::optional<std::string> benchmark_flag(const std::vector<std::string>& benchmark_flags, const std::string& name) {
+  std::optional<std::string> value;
+  for (const std::string& f : benchmark_flags)
+    if (f == name)
+      value = "";
+    else if (f.rfind(name + "=", 0) == 0)
+      value = f.substr(name.size() + 1);
+  return value;
+}
+
 std::vector<Entry> filter_entries(std::vector<Entry> entries, const std::vector<std::string>& benchmark_flags) {
   const std::string flag = "--benchmark_filter=";
-  std::string pattern;
-  for (const std::string& f : benchmark_flags)
-    if (f.rfind(flag, 0) == 0) pattern = f.substr(flag.size());
+  std::string pattern = benchmark_flag(benchmark_flags, "--benchmark_filter").value_or("");
   const bool negated = !pattern.empty() && pattern.front() == '-';
   if (negated) pattern.erase(0, 1);
   if (pattern.empty() || pattern == "all") return entries;
@@ -62,6 +95,11 @@ Profile parse_profile(const std::string& s) {
 std::string to_string(Profile p) { return p == Profile::quick ? "quick" : "full"; }
 
 std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
+  refuse_repeats("--ops", sel.ops);
+  refuse_repeats("--modes", sel.modes);
+  refuse_repeats("--impls", sel.impls);
+  refuse_repeats("--cases", sel.cases);
+  refuse_repeats("--batches", sel.batches);
   const std::vector<std::string> known_ops = reg.ops();
   for (const auto& op : sel.ops)
     if (!selected(known_ops, op)) throw BadInput("unknown op '" + op + "' (known: " + join(known_ops) + ")");
@@ -113,11 +151,17 @@ std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
     std::vector<int64_t> batches = sel.batches.empty() ? c->batches(sel.profile) : sel.batches;
     for (int64_t b : batches) {
       c->check_batch(b);
-      if (memory > 0 && c->host_bytes(b) > 0.8 * memory)
-        throw BadInput(c->id() + " at batch " + std::to_string(b) + " needs " +
-                       std::to_string(static_cast<long long>(c->host_bytes(b) / 1e6)) +
-                       " MB of host memory; this machine has " + std::to_string(static_cast<long long>(memory / 1e6)) +
-                       " MB");
+      const std::string has = "; this machine has " + megabytes(memory);
+      double need = 0;
+      try {
+        need = c->host_bytes(b);
+      } catch (const SizeOverflow&) {  // before anything is allocated: nothing wraps into a small size
+        throw BadInput(c->id() + " at batch " + std::to_string(b) +
+                       " needs more host memory than 64-bit sizes can count" + has);
+      }
+      if (memory > 0 && need > 0.8 * memory)
+        throw BadInput(c->id() + " at batch " + std::to_string(b) + " needs " + megabytes(need) + " of host memory" +
+                       has);
     }
     for (Mode m : modes)
       for (const auto& impl : impls_for(*c, m)) {

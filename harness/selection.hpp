@@ -2,6 +2,7 @@
 // Turns the selection flags (--ops --modes --impls --cases --batches --profile)
 // into the list of benchmark entries, rejecting bad input before any work.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,8 @@ struct Entry {
 // Impls of a case in a mode (the mode table decides which of the case's impls, or its own).
 std::vector<std::string> impls_for(const OpCase& c, Mode m);
 
-// Throws BadInput with one clear sentence on unknown names, batch <= 0, batches an op
-// cannot take, or sizes whose buffers could never be allocated on this host.
+// Throws BadInput with one clear sentence on unknown names, a value listed twice, batch <= 0,
+// batches an op cannot take, or sizes whose buffers could never be allocated on this host.
 std::vector<Entry> expand(const Registry& reg, const Selection& sel);
 
 // Google Benchmark's --benchmark_filter=<regex> among `benchmark_flags` (the last one wins), applied
@@ -41,6 +42,10 @@ std::vector<Entry> expand(const Registry& reg, const Selection& sel);
 // child, entries folded as unavailable): an entry is kept when the regex is found in its name; a
 // leading '-' keeps the others, as in Google Benchmark. No filter: all. Malformed: BadInput.
 std::vector<Entry> filter_entries(std::vector<Entry> entries, const std::vector<std::string>& benchmark_flags);
+
+// The value of Google Benchmark flag `name` ("--benchmark_x") among `benchmark_flags`, the last
+// one winning: "" for the bare flag, nullopt when it is absent.
+std::optional<std::string> benchmark_flag(const std::vector<std::string>& benchmark_flags, const std::string& name);
 
 Profile parse_profile(const std::string& s);
 std::string to_string(Profile p);

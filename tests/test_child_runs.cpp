@@ -161,6 +161,22 @@ TEST(ChildRuns, ACrashCostsOnlyTheEntryThatWasRunning) {
   std::filesystem::remove_all(tmp);
 }
 
+// The summary line counts every entry of the file, the children's too (it said "0 failed"
+// beside a failed entry, and "see above" where a child had printed nothing).
+TEST(ChildRuns, TheSummaryCountsEveryEntryOfTheFile) {
+  const std::string tmp = make_temp_dir("modebench-test-summary-");
+  const CmdResult r = run_modebench(
+      "run --ops linear --cases square_1024 --modes cpu,ptx-jit --impls openblas,cublas,cublas_tf32 "
+      "--batches 1,8 --benchmark_min_time=0.001",
+      tmp, "MODEBENCH_TEST_CRASH_AT='linear/square_1024/mode:ptx-jit/impl:cublas/batch:8'");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(
+      r.err.find("\nmodebench: 2 ok, 1 unavailable, 0 busy, 2 not_run, 1 failed, 0 wrong (4 in child processes)\n"),
+      std::string::npos)
+      << r.err;
+  std::filesystem::remove_all(tmp);
+}
+
 // The parent asks for the device (where a CUDA context is created) only after its children
 // have ended: under EXCLUSIVE_PROCESS compute mode a parent's context gets every child refused,
 // and otherwise it takes their memory. Both run (the ptx-jit child) and probe (a child per

@@ -405,6 +405,22 @@ TEST(BinaryVerdict, ArgumentsParse) {
 
 // ---- the entry point bench/main.cpp calls ----
 
+// A path that exists but is no file or folder is named as such (/dev/null said "no such file").
+TEST(BinaryProbeArguments, APathThatIsNoFileOrFolderIsNamedAsSuch) {
+  const std::string tmp = make_temp_dir("modebench-test-binary-args-");
+  for (const auto& [path, why] :
+       {std::pair<std::string, std::string>{"/dev/null", "not a file or folder (a device, pipe or socket)"},
+        {tmp + "/nothing", "no such file or directory"}}) {
+    BinaryProbeOptions opts;
+    opts.paths = {path};
+    opts.cc = "8.6";
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(probe_binary_main(opts), 2);
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "modebench probe --binary: " + why + ": " + path + "\n");
+  }
+  std::filesystem::remove_all(tmp);
+}
+
 TEST_F(BinaryFiles, EntryPointReportsWeakestFileAndWritesJson) {
   write("tree/a_good.so", make_elf({{".nv_fatbin", make_fatbin({fake_sass(86), fake_ptx(86, 8, 7)})}}));
   write("tree/b_weak.so", make_elf({{".nv_fatbin", make_fatbin({fake_sass(90)})}}));

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -132,6 +133,21 @@ json probe_with_bad_rows(const std::string& how, const std::string& tmp, double 
   EXPECT_EQ(r.exit_code, 0) << r.out;
   std::ifstream in(path);
   return in.good() ? json::parse(in) : json();
+}
+
+// --row-timeout -1 was accepted (every row then timed out at once).
+TEST_F(ProbeJson, ARowTimeoutOutsideZeroToADayIsRefused) {
+  for (const std::string t : {"-1", "0", "nan", "1e300"}) {
+    const CmdResult r = run_modebench("probe --no-bandwidth --ops linear --modes cpu --impls openblas --row-timeout " +
+                                          t + " --json '" + tmp_ + "/probe.json'",
+                                      tmp_);
+    EXPECT_EQ(r.exit_code, 2) << t << ": " << r.err;
+    EXPECT_TRUE(
+        r.err.starts_with("modebench: error: --row-timeout must be more than 0 and at most 86400 seconds, got "))
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(tmp_ + "/probe.json"));
+  }
 }
 
 bool has_advice(const json& j, const char* id) {

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 
+#include "cpu_ref/checked_size.hpp"
 #include "harness/run.hpp"
 #include "harness/runner.hpp"
 #include "harness/slowdown.hpp"
@@ -56,6 +58,31 @@ TEST(Selection, NonPositiveBatches) {
   }
 }
 
+// --batches 8,8,8 wrote three records of one series (issue 23); a repeated mode ran every
+// entry twice. A value listed twice in any selection list is refused.
+TEST(Selection, AValueListedTwiceIsRefused) {
+  Selection s = select({"linear"}, {"cpu"});
+  s.batches = {8, 1, 8};
+  EXPECT_EQ(refusal(s), "--batches lists 8 more than once");
+  s.batches = {};
+  s.modes = {"cpu", "gpu", "cpu"};
+  EXPECT_EQ(refusal(s), "--modes lists cpu more than once");
+  EXPECT_EQ(refusal(select({"knn", "knn"})), "--ops lists knn more than once");
+  s = select({"linear"});
+  s.impls = {"onednn", "onednn"};
+  EXPECT_EQ(refusal(s), "--impls lists onednn more than once");
+  s.impls = {};
+  s.cases = {"xtts_qkv", "xtts_qkv"};
+  EXPECT_EQ(refusal(s), "--cases lists xtts_qkv more than once");
+  const std::string tmp = make_temp_dir("modebench-test-repeats-");
+  const CmdResult r = run_modebench(
+      "run --ops linear --cases square_1024 --modes cpu --impls openblas --batches 8,8,8 --benchmark_min_time=0.001",
+      tmp);
+  EXPECT_EQ(r.exit_code, kExitBadInput) << r.err;
+  EXPECT_EQ(r.err, "modebench: error: --batches lists 8 more than once\n");
+  std::filesystem::remove_all(tmp);
+}
+
 TEST(Selection, UnknownCaseByNameOrIdOrOfAnUnselectedOp) {
   Selection s = select({"linear"});
   s.cases = {"xtts_qkv", "nonsense"};
@@ -87,6 +114,38 @@ TEST(Selection, SizesBeyondThisHostsMemory) {
   const std::string why = refusal(s);
   EXPECT_TRUE(why.starts_with("linear/square_1024 at batch 1099511627776 needs")) << why;
   EXPECT_NE(why.find("MB of host memory; this machine has"), std::string::npos) << why;
+}
+
+// Issue 23: batches near 2^62 wrapped int64 in the memory check (linear then segfaulted, conv2d
+// died of SIGFPE in oneDNN, 2^63-1 gave exit 0 with failed entries). Every op's sizes are
+// checked before anything is allocated, and an impossible size is bad input.
+TEST(Selection, SizesThatOverflow64BitsAreBadInputForEveryOp) {
+  EXPECT_EQ(checked_product({3, 4, 5}), 60);
+  EXPECT_EQ(checked_sum({INT64_MAX - 1, 1}), INT64_MAX);
+  EXPECT_THROW(checked_product({int64_t{1} << 62, 2}), SizeOverflow);
+  EXPECT_THROW(checked_sum({INT64_MAX, 1}), SizeOverflow);
+  for (const std::string op : {"linear", "conv2d", "ssim", "knn", "model"})
+    for (int64_t b : {int64_t{1} << 62, INT64_MAX}) {
+      Selection s = select({op}, {"cpu"});
+      s.batches = {b};
+      const std::string why = refusal(s);
+      EXPECT_TRUE(why.starts_with(op + "/")) << op << " " << b << ": " << why;
+      EXPECT_NE(why.find(" at batch " + std::to_string(b) + " needs "), std::string::npos) << why;
+    }
+}
+
+TEST(Selection, HugeBatchesExitTwoWithOneLineThroughTheExecutable) {
+  const std::string tmp = make_temp_dir("modebench-test-huge-");
+  for (const std::string op : {"linear", "conv2d", "ssim", "knn", "model"})
+    for (const char* b : {"4611686018427387904", "9223372036854775807"}) {
+      const CmdResult r =
+          run_modebench("run --ops " + op + " --modes cpu --batches " + b + " --benchmark_min_time=0.001", tmp);
+      EXPECT_EQ(r.exit_code, kExitBadInput) << op << " " << b << ": " << r.err;
+      EXPECT_TRUE(r.err.starts_with("modebench: error: " + op + "/")) << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      EXPECT_EQ(r.out, "") << "refused before any work";
+    }
+  std::filesystem::remove_all(tmp);
 }
 
 TEST(Selection, UnknownProfile) {
@@ -176,6 +235,22 @@ TEST(List, TheExecutablePrintsTheListAndRefusesBadInputWithOneLine) {
   const CmdResult bad = run_modebench("run --ops linear --batches 0", tmp);
   EXPECT_EQ(bad.exit_code, kExitBadInput);
   EXPECT_EQ(bad.err, "modebench: error: batch must be positive, got 0\n");
+  std::filesystem::remove_all(tmp);
+}
+
+// --benchmark_filter narrows the list as it narrows run (list ignored it, issue 23).
+TEST(List, TheBenchmarkFilterNarrowsTheListAsItNarrowsRun) {
+  Selection s = select({"linear"}, {"cpu", "gpu"});
+  s.cases = {"xtts_qkv"};
+  s.batches = {4};
+  const std::vector<std::string> onednn = {"linear/xtts_qkv/mode:cpu/impl:onednn/batch:4"};
+  EXPECT_EQ(list_entries(registry(), s, {"--benchmark_filter=impl:onednn"}), onednn);
+  EXPECT_THROW(list_entries(registry(), s, {"--benchmark_filter=impl:nothing"}), BadInput) << "as run refuses it";
+  const std::string tmp = make_temp_dir("modebench-test-list-filter-");
+  const CmdResult r = run_modebench(
+      "list --ops linear --modes cpu,gpu --cases xtts_qkv --batches 4 --benchmark_filter=impl:onednn", tmp);
+  EXPECT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, onednn[0] + "\n");
   std::filesystem::remove_all(tmp);
 }
 

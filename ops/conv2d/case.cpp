@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cpu_ref/checked_size.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "harness/status.hpp"
@@ -125,11 +126,11 @@ class Conv2dCase : public CaseOf<Conv2dProblem> {
   }
   double flops(int64_t batch) const override {
     const auto s = at(batch);
-    return 2.0 * static_cast<double>(s.N * s.K * s.P() * s.Q()) * static_cast<double>(s.Cg() * s.R * s.S);
+    return 2.0 * static_cast<double>(s.output_size()) * static_cast<double>(s.Cg() * s.R * s.S);
   }
   double bytes(int64_t batch) const override {
     const auto s = at(batch);
-    return 4.0 * static_cast<double>(s.input_size() + s.weight_size() + s.K + s.output_size());
+    return 4.0 * static_cast<double>(checked_sum({s.input_size(), s.weight_size(), s.K, s.output_size()}));
   }
   double tolerance(Precision precision) const override {
     const double sqrt_terms = std::sqrt(static_cast<double>(terms()));

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_ref/checked_size.hpp"
 #include "harness/device/device.hpp"
 #include "harness/op_case.hpp"
 
@@ -24,7 +25,7 @@ enum class KnnCloud { uniform, clustered };
 std::vector<float> knn_points(KnnCloud cloud, int64_t n, uint64_t seed);
 
 struct KnnProblem : Problem {
-  explicit KnnProblem(int64_t count) : Problem(count), n(count), points(3 * count), out(count) {}
+  explicit KnnProblem(int64_t count) : Problem(count), n(count), points(checked_product({3, count})), out(count) {}
   std::vector<TensorRef> tensors() override {
     return {{"points", Role::input, points.data(), points.size()}, {"out", Role::output, out.data(), out.size()}};
   }

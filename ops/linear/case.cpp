@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cpu_ref/checked_size.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "harness/status.hpp"
@@ -87,7 +88,11 @@ class LinearCase : public CaseOf<LinearProblem> {
     return b;
   }
   double flops(int64_t batch) const override { return 2.0 * batch * in_ * out_; }
-  double bytes(int64_t batch) const override { return 4.0 * (batch * in_ + out_ * in_ + out_ + batch * out_); }
+  double bytes(int64_t batch) const override {
+    const int64_t floats = checked_sum(
+        {checked_product({batch, in_}), checked_product({out_, in_}), out_, checked_product({batch, out_})});
+    return 4.0 * static_cast<double>(floats);
+  }
   double tolerance(Precision precision) const override {
     if (precision == Precision::fp32) return kStrictTolerance;
     return std::max(kStrictTolerance, kTf32ToleranceTimesSqrtTerms / std::sqrt(static_cast<double>(in_)));

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "cpu_ref/checked_size.hpp"
 #include "cpu_ref/linear.hpp"
 #include "harness/device/device.hpp"
 #include "harness/op_case.hpp"
@@ -12,7 +13,12 @@ namespace mb {
 
 struct LinearProblem : Problem {
   LinearProblem(const ref::LinearShape& s)
-      : Problem(s.batch), shape(s), x(s.batch * s.in), w(s.out * s.in), b(s.out), y(s.batch * s.out) {}
+      : Problem(s.batch),
+        shape(s),
+        x(checked_product({s.batch, s.in})),
+        w(checked_product({s.out, s.in})),
+        b(s.out),
+        y(checked_product({s.batch, s.out})) {}
   std::vector<TensorRef> tensors() override {
     return {{"x", Role::input, x.data(), x.size()},
             {"w", Role::weight, w.data(), w.size()},

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "cpu_ref/checked_size.hpp"
 #include "harness/op_case.hpp"
 #include "ops/model/mobilenet_v2.hpp"
 
@@ -17,8 +18,8 @@ struct ModelProblem : Problem {
   ModelProblem(int64_t batch, uint64_t weights_seed)
       : Problem(batch),
         seed(weights_seed),
-        x(static_cast<size_t>(batch * 3 * kMobilenetImage * kMobilenetImage)),
-        features(static_cast<size_t>(batch * kMobilenetFeatures)) {}
+        x(static_cast<size_t>(checked_product({batch, 3, kMobilenetImage, kMobilenetImage}))),
+        features(static_cast<size_t>(checked_product({batch, kMobilenetFeatures}))) {}
   std::vector<TensorRef> tensors() override {
     return {{"x", Role::input, x.data(), x.size()}, {"features", Role::output, features.data(), features.size()}};
   }

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cpu_ref/checked_size.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "harness/status.hpp"
@@ -59,7 +60,7 @@ class SsimCase : public CaseOf<SsimProblem> {
     if (p == Profile::quick) return {1, 4};
     return {1, 2, 4, 8, 16};
   }
-  double pixels(int64_t batch) const { return static_cast<double>(batch * kChannels * h_ * w_); }
+  double pixels(int64_t batch) const { return static_cast<double>(checked_product({batch, kChannels, h_, w_})); }
   double flops(int64_t batch) const override { return kFlopsPerPixel * pixels(batch); }
   // x and y in, map out (4 bytes each per pixel), plus the mean.
   double bytes(int64_t batch) const override { return 12.0 * pixels(batch) + 4.0; }

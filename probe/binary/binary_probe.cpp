@@ -1,8 +1,13 @@
 #include "probe/binary/binary_probe.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -364,13 +369,24 @@ std::string binary_probe_text(const json& j) {
   return out;
 }
 
+namespace {
+std::string lowercase_first(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+}  // namespace
+
 int probe_binary_main(const BinaryProbeOptions& opts) {
   std::vector<Device> devices;
   std::string device_note;
   try {
     if (opts.paths.empty()) throw std::invalid_argument("--binary needs at least one PATH");
-    for (const auto& p : opts.paths)
-      if (!path_exists(p)) throw std::invalid_argument("no such file or directory: " + p);
+    for (const auto& p : opts.paths) {
+      struct stat st {};
+      if (::stat(p.c_str(), &st) != 0) throw std::invalid_argument(lowercase_first(std::strerror(errno)) + ": " + p);
+      if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))  // /dev/null said "no such file"
+        throw std::invalid_argument("not a file or folder (a device, pipe or socket): " + p);
+    }
     parse_arch_list(opts.arch_list);  // its bad forms throw here, before any work
     if (!opts.cc.empty()) {
       devices = parse_devices(opts.cc, opts.driver);

@@ -308,7 +308,11 @@ def _take_status(rec: Record, message: str) -> None:
 
 def _timing(path: str, entry: dict):
     """(seconds per call, {counter: value}) of a timed entry."""
-    unit = entry.get("time_unit", "ns")
+    # Google Benchmark writes a time_unit beside every real_time and nothing gives it a default:
+    # a file without one is not read as nanoseconds.
+    if "time_unit" not in entry:
+        raise BadInput(path, f"wrong schema: benchmark '{entry['name']}' has no 'time_unit'")
+    unit = entry["time_unit"]
     if not isinstance(unit, str) or unit not in _TIME_UNIT:
         raise BadInput(path, f"benchmark '{entry['name']}': unknown time_unit '{unit}'")
     if "real_time" not in entry:

@@ -77,6 +77,14 @@ def _with_batch(text, batch):
     return json.dumps(doc)
 
 
+def _without_time_unit(text):
+    """The real file with its first timed benchmark's time_unit removed."""
+    doc = json.loads(text)
+    timed = next(b for b in doc["benchmarks"] if "real_time" in b and not b.get("error_occurred"))
+    del timed["time_unit"]
+    return json.dumps(doc)
+
+
 def _bad_files(tmp_path):
     text = open(real_file()).read()
     cases = {
@@ -100,6 +108,8 @@ def _bad_files(tmp_path):
         "batch_5000_digits.json": _with_batch(text, "9" * 5000),
         "batch_2_63.json": _with_batch(text, str(2**63)),
         "time_unit_list.json": text.replace('"time_unit": "', '"time_unit": [], "x": "', 1),
+        # Issue 23: read as nanoseconds.
+        "no_time_unit.json": _without_time_unit(text),
         "aggregate_name_list.json": json.dumps({"context": {}, "benchmarks": [
             {"name": "linear/c/mode:cpu/impl:x/batch:1_median", "run_type": "aggregate", "aggregate_name": {"a": 1},
              "real_time": 1, "time_unit": "ns"}]}),
@@ -120,7 +130,7 @@ def _bad_files(tmp_path):
     ["not_json.json", "truncated.json", "empty.json", "wrong_schema.json", "no_benchmarks.json", "bad_name.json",
      "nan.json", "inf.json", "neg_inf_time.json", "huge_int_time.json", "huge_int_counter.json", "int_5000_digits.json",
      "deep.json", "batch_zero.json", "batch_400_digits.json", "batch_5000_digits.json", "batch_2_63.json",
-     "time_unit_list.json", "aggregate_name_list.json", "aggregate_without_name.json"],
+     "time_unit_list.json", "no_time_unit.json", "aggregate_name_list.json", "aggregate_without_name.json"],
 )
 @pytest.mark.parametrize("cmd", ["render", "compare", "policy"])
 def test_bad_input_exit_2_names_file_and_keeps_old_output(tmp_path, run, name, cmd):
