@@ -1,4 +1,4 @@
-// modebench: run | list | probe (contract.md "Executable"). Parses the command line;
+// modebench: run | list | probe (docs/contract.md, "Executables"). Parses the command line;
 // everything else is the harness's (harness/run.hpp) and the probe's.
 #include <CLI/CLI.hpp>
 #include <cstdio>

@@ -1,5 +1,5 @@
 #pragma once
-// The selection flags of `run`, `list` and `probe` (contract.md "Executable"), for every
+// The selection flags of `run`, `list` and `probe` (docs/contract.md, "Executables"), for every
 // executable that takes them: modebench and a provider's (bench/torch/), which modebench
 // starts with the same flags.
 #include <CLI/CLI.hpp>

@@ -55,7 +55,7 @@ pack() {
   rm -rf "$stage"
   local bytes
   bytes=$(stat -c %s "$bundle_dir/modebench-bundle.tar.gz")
-  # The device tool carries at most 64 MiB of untracked files with a call.
+  # Small enough to copy to a GPU machine along with the repository (48 MiB: this check's own cap).
   if [ "$bytes" -gt $((48 << 20)) ]; then
     echo "gpu-check: the bundle is $((bytes >> 20)) MiB, over the 48 MiB this check allows itself" >&2
     exit 1
@@ -100,8 +100,8 @@ if ! { [ -e /proc/driver/nvidia/version ] || nvidia-smi >/dev/null 2>&1; }; then
   exit 3
 fi
 out=${out:-${OUT:-$here/results/gpu-check-$(date -u +%Y%m%d-%H%M%S)}}
-# Every step's JSON and log go to details/; summary.txt and details.tar.gz sit next to it (the
-# device tool returns at most 8 files: with --out $OUT only those two are kept).
+# Every step's JSON and log go to details/; summary.txt and details.tar.gz sit next to it. When
+# the output folder is $OUT, details/ is removed after packing: two files to bring back.
 details=$out/details
 mkdir -p "$details"
 

@@ -9,7 +9,7 @@
 namespace mb::ref {
 
 // Output i in double, by brute force over all N points (O(N)); requires N >= 4.
-// Its error scale is the value itself (ops.md: per-point relative error).
+// Its error scale is the value itself (docs/ops.md: per-point relative error).
 RefValue knn_at(const float* points, int64_t n, int64_t i);
 
 // Every output, O(N^2): for small N and tests.

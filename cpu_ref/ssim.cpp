@@ -7,7 +7,7 @@
 namespace mb::ref {
 namespace {
 
-// ops.md's window, computed here so the reference shares no constant with the kernels
+// docs/ops.md's window, computed here so the reference shares no constant with the kernels
 // (kernels/common/gaussian.hpp): 11 taps, sigma 1.5, exp(-d^2 / (2 sigma^2)) normalised.
 constexpr int kGaussRadius = 5;
 constexpr double kGaussSigma = 1.5;

@@ -1,5 +1,5 @@
 #pragma once
-// Reference of the fused-ssim forward (ops.md "ssim"): 11-tap Gaussian applied
+// Reference of the fused-ssim forward (docs/ops.md, "ssim"): 11-tap Gaussian applied
 // horizontally then vertically with zero padding to x, y, x^2, y^2, xy; the
 // clamped SSIM formula per pixel; the mean over every pixel of every plane.
 // Plain loops, double throughout; taps, window and constants its own (no kernels/ code).
@@ -11,7 +11,7 @@
 namespace mb::ref {
 
 inline constexpr int kSsimTaps = 11;
-// The window's 1-D taps, offsets -5..5, computed in double from ops.md's definition.
+// The window's 1-D taps, offsets -5..5, computed in double from docs/ops.md's definition.
 const std::array<double, kSsimTaps>& ssim_taps();
 
 struct SsimShape {

@@ -1,5 +1,5 @@
 #pragma once
-// Facts recorded in the JSON "context" (contract.md list), so a result file
+// Facts recorded in the JSON "context" (docs/contract.md list), so a result file
 // says which build, libraries, CPU and device produced it.
 #include <string>
 #include <utility>
@@ -30,7 +30,7 @@ std::string nvidia_gpu_models();
 // Toolkit, runtime, driver, device and library facts; "none" where not built or not present.
 Facts cuda_facts();
 
-// Everything of contract.md's context list for a run with this selection.
+// Everything of docs/contract.md's context list for a run with this selection.
 Facts run_context(const Selection& sel, const std::string& mode_env);
 
 }  // namespace mb

@@ -84,7 +84,7 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
   state.SetLabel(counters.label);
 }
 
-// Google Benchmark appends "/manual_time" to every name; contract.md's names
+// Google Benchmark appends "/manual_time" to every name; docs/contract.md's names
 // are <op>/<case>/mode:<mode>/impl:<impl>/batch:<n>, so the suffix is dropped.
 template <class Base>
 class ContractNames : public Base {

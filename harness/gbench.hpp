@@ -1,6 +1,6 @@
 #pragma once
 // Google Benchmark glue: one registered benchmark per entry, manual time,
-// the counters and label of contract.md, and the atomic JSON write.
+// the counters and label of docs/contract.md, and the atomic JSON write.
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>

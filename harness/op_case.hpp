@@ -78,7 +78,7 @@ class Instance {
   virtual double timed_run_ms();
   // Makes the problem's output tensors hold the last run's result (device impls copy back).
   virtual void fetch_outputs() {}
-  // key=value facts for the label (math=fp32, algo=..., image_own=sass:90).
+  // key=value facts for the label (math=fp32, algo=..., image=sass:90).
   virtual std::string label() const { return {}; }
   // The arithmetic the result was computed with; selects the op's tolerance.
   virtual Precision precision() const { return Precision::fp32; }
@@ -87,7 +87,7 @@ class Instance {
 };
 
 // A smaller run of a case whose every output is checked: it backs a sampled check
-// (ops.md "Validation at scale") through the same code paths at an affordable size.
+// (docs/ops.md, "Validation") through the same code paths at an affordable size.
 struct ReducedRun {
   std::unique_ptr<Problem> problem;
   std::string size;  // what was reduced, for the label's reduced=full@<size>

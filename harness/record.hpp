@@ -1,8 +1,8 @@
 #pragma once
-// The counters and label of one timed entry (contract.md "Benchmark names and JSON"),
+// The counters and label of one timed entry (docs/contract.md, "Benchmark names and JSON"),
 // computed in one place for both writers of result records: Google Benchmark's
 // (harness/gbench.cpp) and a provider executable's own timing loop, which cannot link
-// Google Benchmark (bench/torch/: pre-C++11-ABI torch wheels).
+// Google Benchmark (providers/torch/entry_loop.*: pre-C++11-ABI torch wheels).
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -38,7 +38,7 @@ inline uint64_t derive_seed(uint64_t seed, uint64_t stream) {
   return r.next_u64();
 }
 
-// Inputs of a layer (ops.md): x uniform in [-1, 1], w and b in +-1/sqrt(fan_in).
+// Inputs of a layer (docs/ops.md): x uniform in [-1, 1], w and b in +-1/sqrt(fan_in).
 inline void fill_layer_inputs(uint64_t seed, std::span<float> x, std::span<float> w, std::span<float> b,
                               int64_t fan_in) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(fan_in));

@@ -14,7 +14,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitWrong = 1;  // some entry was wrong, or a child ended badly
 inline constexpr int kExitBadInput = 2;
 
-// One line per entry `run` would run (contract.md names), --benchmark_filter among
+// One line per entry `run` would run (docs/contract.md names), --benchmark_filter among
 // `gbench_args` applied as run applies it. Throws BadInput like run.
 std::vector<std::string> list_entries(const Registry& reg, const Selection& sel,
                                       const std::vector<std::string>& gbench_args = {});

@@ -51,7 +51,7 @@ double PreparedEntry::run_and_validate(Instance& inst, Problem& p, Validation& v
 }
 
 // A sampled check is backed by every output of a reduced-size run of the same case,
-// mode and impl (ops.md "Validation at scale", OpCase::reduced_run); each reduced run
+// mode and impl (docs/ops.md, "Validation", OpCase::reduced_run); each reduced run
 // is done once per process.
 void PreparedEntry::check_reduced_size(const RunConfig& cfg) {
   const OpCase& c = *entry_.op_case;

@@ -32,7 +32,7 @@ class PreparedEntry {
   ~PreparedEntry();
 
   const Status& status() const { return status_; }
-  // The status as contract.md's text ("ok", "unavailable: …", "failed: <class>: …", "wrong: …").
+  // The status as docs/contract.md's text ("ok", "unavailable: …", "failed: <class>: …", "wrong: …").
   std::string message() const { return status_.text(); }
   const Validation& validation() const { return validation_; }
   double first_call_ms() const { return first_call_ms_; }

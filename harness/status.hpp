@@ -1,5 +1,5 @@
 #pragma once
-// The outcome vocabulary of contract.md and the one value type that formats and parses
+// The outcome vocabulary of docs/contract.md and the one value type that formats and parses
 // it. No status text is built or read by hand anywhere else in C++; the report's parser
 // reads the same committed vectors (tests/vectors/status_text.json) as this type's tests.
 //
@@ -54,7 +54,7 @@ class Status {
   ErrorClass error_class() const { return error_class_; }
   const std::string& detail() const { return detail_; }
 
-  // contract.md's text, e.g. "failed: out_of_memory: cudaMalloc: …".
+  // docs/contract.md's text, e.g. "failed: out_of_memory: cudaMalloc: …".
   std::string text() const;
   // The inverse of text(); nullopt for a text that is not one of ours.
   static std::optional<Status> parse(std::string_view text);
@@ -74,7 +74,7 @@ struct Unavailable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A device, driver or library call failed; the class says why in contract.md's words.
+// A device, driver or library call failed; the class says why in docs/contract.md's words.
 // Sticky: the context is unusable afterwards (every later call returns the same error),
 // so the device counts as lost for the rest of the process.
 struct DeviceFailure : std::runtime_error {

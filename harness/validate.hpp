@@ -1,5 +1,5 @@
 #pragma once
-// Helpers every op's validate() shares: the error metric of ops.md, NaN/Inf scans over
+// Helpers every op's validate() shares: the error metric of docs/ops.md, NaN/Inf scans over
 // every output, and which outputs a check compares: all of them when that is affordable,
 // else a fixed sample that covers what bugs hit (borders, first and last rows, chunk
 // edges) plus random outputs, backed by a full check of a reduced-size run
@@ -89,7 +89,7 @@ enum class CheckPolicy { by_cost, full, sampled };
 CheckPolicy check_policy();
 
 // While alive, every output is checked whatever the size (the reduced-size run
-// that accompanies a sampled check, ops.md "Validation at scale").
+// that accompanies a sampled check, docs/ops.md, "Validation").
 class ScopedFullCheck {
  public:
   ScopedFullCheck();

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "cuda_rules/arch.hpp"
 #include "harness/status.hpp"
-#include "probe/arch.hpp"
 
 namespace mb {
 

@@ -17,6 +17,7 @@
 #include <regex>
 #include <sstream>
 
+#include "cuda_rules/arch.hpp"
 #include "harness/atomic_file.hpp"
 #include "harness/build_info.hpp"
 #include "harness/context.hpp"
@@ -29,7 +30,6 @@
 #include "harness/subprocess.hpp"
 #include "harness/test_trace.hpp"
 #include "probe/advice.hpp"
-#include "probe/arch.hpp"
 #include "probe/binary/binary_probe.hpp"
 
 namespace mb {

@@ -1,5 +1,5 @@
 #pragma once
-// modebench probe: what will run on this box, and why (issue 4, cuda-facts.md).
+// modebench probe: what will run on this box, and why (issue 4, docs/cuda-facts.md).
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,9 +1,9 @@
-// Which image a device loads, by cuda-facts.md's rules, on hand-written arch lists.
+// Which image a device loads, by docs/cuda-facts.md's rules, on hand-written arch lists.
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 
-#include "probe/arch.hpp"
+#include "cuda_rules/arch.hpp"
 
 namespace mb {
 namespace {

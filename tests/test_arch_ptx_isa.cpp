@@ -1,8 +1,8 @@
-// Which PTX ISA a driver can JIT-compile (probe/arch.hpp), the rule behind `probe --binary`'s
+// Which PTX ISA a driver can JIT-compile (cuda_rules/arch.hpp), the rule behind `probe --binary`'s
 // "jit, and can this driver compile it".
 #include <gtest/gtest.h>
 
-#include "probe/arch.hpp"
+#include "cuda_rules/arch.hpp"
 
 namespace mb {
 namespace {

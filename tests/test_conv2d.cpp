@@ -216,7 +216,7 @@ TEST(Conv2dDepthwise, RejectsNonDepthwiseShapes) {
   EXPECT_THROW(cpu::conv2d_depthwise(x.data(), w.data(), b.data(), y.data(), kernel_shape(s)), std::invalid_argument);
 }
 
-// The registered cases: the shapes of ops.md, impls only where they apply, and each
+// The registered cases: the shapes of docs/ops.md, impls only where they apply, and each
 // impl validating on the case's own inputs through the harness path (batch 1).
 TEST(Conv2dCases, RegisteredShapesAndImpls) {
   int seen = 0;

@@ -1,4 +1,4 @@
-// Classification of CUDA, cuBLAS and cuDNN codes into contract.md's failure
+// Classification of CUDA, cuBLAS and cuDNN codes into docs/contract.md's failure
 // classes, the "unavailable" reasons, and the rule that names the kernel image.
 // Numbers are written out by hand from the headers (CUDA builds also
 // static_assert them in harness/cuda/cuda_check.hpp).

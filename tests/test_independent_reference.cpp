@@ -37,7 +37,7 @@ TEST(IndependentReference, CpuRefAndKernelsIncludeNothingOfEachOther) {
   for (const std::string& line : includes_of(root / "kernels", "cpu_ref/")) ADD_FAILURE() << line;
 }
 
-// ops.md: 11 taps, sigma 1.5, exp(-d^2 / (2 sigma^2)) normalised, listed to 10 decimals.
+// docs/ops.md: 11 taps, sigma 1.5, exp(-d^2 / (2 sigma^2)) normalised, listed to 10 decimals.
 TEST(IndependentReference, SsimTapsAreOpsMdsGaussian) {
   constexpr double kListed[6] = {0.0010283801, 0.0075987581, 0.0360007721, 0.1093606895, 0.2130055377, 0.2660117249};
   long double g[11], sum = 0;
@@ -47,7 +47,7 @@ TEST(IndependentReference, SsimTapsAreOpsMdsGaussian) {
   for (int i = 0; i < 11; ++i) {
     const double exact = static_cast<double>(g[i] / sum);
     EXPECT_NEAR(ref_taps[i], exact, 1e-16) << "reference tap " << i;
-    EXPECT_NEAR(ref_taps[i], kListed[i <= 5 ? i : 10 - i], 5e-11) << "reference tap " << i << " against ops.md";
+    EXPECT_NEAR(ref_taps[i], kListed[i <= 5 ? i : 10 - i], 5e-11) << "reference tap " << i << " against docs/ops.md";
     // The kernels' table, shared by the host and CUDA kernels by design, against the same value.
     EXPECT_NEAR(common::kGaussTapValues[i], exact, 5.1e-11) << "kernels' tap " << i;
     EXPECT_NEAR(common::gauss_tap(i), exact, 2e-8) << "kernels' fp32 tap " << i;  // half an fp32 ulp

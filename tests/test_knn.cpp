@@ -35,7 +35,7 @@ std::vector<float> grid(const std::vector<float>& pts) {
   return out;
 }
 
-// Per-point relative error of ops.md (absolute where the reference is 0); 1e30 for NaN/Inf.
+// Per-point relative error of docs/ops.md (absolute where the reference is 0); 1e30 for NaN/Inf.
 double max_rel_error(const std::vector<float>& got, const std::vector<double>& want) {
   ErrorMeter m;
   for (size_t i = 0; i < got.size(); ++i) m.add(got[i], RefValue{want[i], want[i]});

@@ -2,7 +2,7 @@
 // impls of a registered case through the runner (poisoned outputs, validation, the
 // reduced-size check of a sampled one), each of which must come out `wrong`; next to
 // them the correct impls, which must pass with room. Each "[planted]" line is a row of
-// the table in README "Tolerances". Sizes keep each case's structure (channels, groups,
+// the table in docs/ops.md, "Tolerances". Sizes keep each case's structure (channels, groups,
 // kernel, stride, column tiles, chunks); MODEBENCH_MEASURE_ERRORS=1 runs the cases' own
 // quick-profile sizes instead.
 #include <cblas.h>

@@ -267,3 +267,131 @@ TEST(PolicyReader, ADeviceNameWithANoteIsNoGpuName) {
 }
 
 }  // namespace
+
+namespace {
+
+// Batches worth asking a plan about: small ones, each piece's edges, and far out.
+std::vector<int64_t> probe_batches(const modebench::Plan& plan) {
+  std::vector<int64_t> b;
+  for (int64_t i = 1; i <= 300; ++i) b.push_back(i);
+  for (const auto& piece : plan.pieces())
+    for (int64_t e : {piece.batch_min - 1, piece.batch_min, piece.batch_min + 1})
+      if (e >= 1) b.push_back(e);
+  for (int64_t far : {int64_t{4096}, int64_t{1} << 20, int64_t{1} << 40, int64_t{1} << 62}) b.push_back(far);
+  return b;
+}
+
+// A plan gives choose()'s mode, impl, confidence and source at every batch: for every query of
+// the shared vectors, on every piece's edges and far beyond the measured batches.
+TEST(PolicyPlan, GivesChoosesDecisionAtEveryBatch) {
+  for (const json& q : read("policy_decisions.json")) {
+    SCOPED_TRACE(q.dump());
+    const auto policy = modebench::Policy::load(vectors(q["policy"]), {host_of(q["host"]), !q["host"].is_null()});
+    const std::string case_name = q["case"].is_null() ? "" : q["case"].get<std::string>();
+    const modebench::Plan plan = policy.plan(q["op"], shape_of(q["shape"]), case_name);
+    ASSERT_FALSE(plan.pieces().empty());
+    EXPECT_EQ(plan.pieces().front().batch_min, 1);
+    EXPECT_FALSE(plan.pieces().back().batch_max.has_value());
+    for (size_t k = 1; k < plan.pieces().size(); ++k)
+      EXPECT_EQ(*plan.pieces()[k - 1].batch_max + 1, plan.pieces()[k].batch_min);
+    for (int64_t b : probe_batches(plan)) {
+      const modebench::Decision want = policy.choose(q["op"], shape_of(q["shape"]), b, case_name);
+      const modebench::Decision& got = plan.choose(b);
+      ASSERT_EQ(got.mode + "/" + got.impl + " " + got.source, want.mode + "/" + want.impl + " " + want.source)
+          << "batch " << b;
+      EXPECT_EQ(got.confidence, want.confidence) << "batch " << b;
+    }
+  }
+}
+
+// The same pieces, decisions and reasons as the Python reader (tests/vectors/policy_plans.json).
+TEST(PolicyPlan, PiecesAgreeWithThePythonVectors) {
+  const json plans = read("policy_plans.json");
+  ASSERT_GE(plans.size(), 10u);
+  for (const json& v : plans) {
+    SCOPED_TRACE(v.dump());
+    const auto policy = modebench::Policy::load(vectors(v["policy"]), {host_of(v["host"]), !v["host"].is_null()});
+    const modebench::Plan plan =
+        policy.plan(v["op"], shape_of(v["shape"]), v["case"].is_null() ? "" : v["case"].get<std::string>());
+    ASSERT_EQ(plan.pieces().size(), v["pieces"].size());
+    for (size_t k = 0; k < plan.pieces().size(); ++k) {
+      const auto& got = plan.pieces()[k];
+      const json& want = v["pieces"][k];
+      EXPECT_EQ(got.batch_min, want["batch_min"].get<int64_t>());
+      EXPECT_EQ(got.batch_max.has_value(), !want["batch_max"].is_null());
+      if (got.batch_max && !want["batch_max"].is_null()) {
+        EXPECT_EQ(*got.batch_max, want["batch_max"].get<int64_t>());
+      }
+      expect_decision(got.decision, want);
+    }
+  }
+}
+
+// The cost model's pieces against choose() batch by batch, on shapes no rule measured.
+TEST(PolicyPlan, AgreesWithChooseOnUnmeasuredShapes) {
+  const auto p = modebench::Policy::load(vectors("policy_synthetic_v2.json"), synthetic_host());
+  std::vector<std::pair<std::string, modebench::Shape>> shapes;
+  for (int64_t in : {16, 100, 512, 1024, 3000, 8192})
+    for (int64_t out : {8, 256, 1000, 4096}) shapes.push_back({"linear", {{"in_features", in}, {"out_features", out}}});
+  for (int64_t c : {3, 32, 96, 256})
+    for (int64_t hw : {7, 56, 224}) {
+      shapes.push_back({"conv2d",
+                        {{"in_channels", c},
+                         {"out_channels", c},
+                         {"height", hw},
+                         {"width", hw},
+                         {"kernel_size", 3},
+                         {"padding", 1}}});
+      shapes.push_back({"conv2d",
+                        {{"in_channels", c},
+                         {"out_channels", c},
+                         {"height", hw},
+                         {"width", hw},
+                         {"kernel_size", 3},
+                         {"padding", 1},
+                         {"groups", c}}});
+    }
+  shapes.push_back({"knn", {}});
+  for (const auto& [op, shape] : shapes) {
+    const modebench::Plan plan = p.plan(op, shape);
+    std::vector<int64_t> batches = probe_batches(plan);
+    for (int64_t b = 301; b <= 5000; b += 7) batches.push_back(b);
+    for (int64_t b : batches) {
+      const modebench::Decision want = p.choose(op, shape, b);
+      const modebench::Decision& got = plan.choose(b);
+      ASSERT_EQ(got.mode + "/" + got.impl + " " + got.source, want.mode + "/" + want.impl + " " + want.source)
+          << op << " " << json(shape).dump() << " batch " << b;
+    }
+  }
+}
+
+TEST(PolicyPlan, CutsTheCostModelWhereItsChoiceChanges) {
+  const auto p = modebench::Policy::load(vectors("policy_synthetic_v2.json"), synthetic_host());
+  const modebench::Plan plan = p.plan("linear", {{"in_features", 1024}, {"out_features", 1024}});
+  ASSERT_GE(plan.pieces().size(), 2u);
+  for (const auto& piece : plan.pieces()) {
+    EXPECT_EQ(piece.decision.source, modebench::kModel);
+    EXPECT_NE(piece.decision.reason.find("for batches " + std::to_string(piece.batch_min) + ".."), std::string::npos)
+        << piece.decision.reason;
+  }
+  // The measured case: a piece per range, each reason naming its batches.
+  const modebench::Plan measured = p.plan("linear", {{"in_features", 1280}, {"out_features", 1000}});
+  EXPECT_EQ(measured.choose(8).reason.rfind("measured: linear/mobilenetv2_head batches 5..12 in 5..12: ", 0), 0u)
+      << measured.choose(8).reason;
+}
+
+TEST(PolicyPlan, RefusesWhatChooseRefuses) {
+  const auto p = modebench::Policy::load(vectors("policy_synthetic_v2.json"), synthetic_host());
+  EXPECT_THROW(p.plan("linear", {{"in_features", 3}}), modebench::ShapeError);
+  EXPECT_THROW(p.plan("pool2d", {}), modebench::ShapeError);
+  const modebench::Plan plan = p.plan("linear", {{"in_features", 3}, {"out_features", 3}});
+  EXPECT_THROW(plan.choose(0), modebench::ShapeError);
+  EXPECT_THROW(modebench::Plan().choose(1), std::logic_error);
+  // The safe default plans too: one piece, the error in its reason.
+  const auto bad = modebench::Policy::load_or_default("/nonexistent/policy.json");
+  const modebench::Plan safe = bad.plan("linear", {{"in_features", 3}, {"out_features", 3}});
+  ASSERT_EQ(safe.pieces().size(), 1u);
+  EXPECT_EQ(safe.choose(1 << 20).source, modebench::kDefault);
+}
+
+}  // namespace

@@ -13,9 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "cuda_rules/arch.hpp"
 #include "harness/build_info.hpp"
 #include "harness/subprocess.hpp"
-#include "probe/arch.hpp"
 #include "probe/binary/binary_probe.hpp"
 #include "probe/binary/elf.hpp"
 #include "tests/support/binary_fixtures.hpp"
@@ -264,7 +264,7 @@ TEST_F(BinaryFiles, FuzzedFilesNeverCrash) {
   EXPECT_GT(ok, 0);  // some mutations leave a readable file
 }
 
-// ---- verdicts, table-tested on hand-written binaries: expectations from cuda-facts.md's rules ----
+// ---- verdicts, table-tested on hand-written binaries: expectations from docs/cuda-facts.md's rules ----
 
 BinaryReport report_of(const std::vector<std::vector<FakeEntry>>& modules) {
   BinaryReport r;

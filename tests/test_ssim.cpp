@@ -25,9 +25,9 @@ namespace mb {
 namespace {
 
 constexpr double kC1 = 1e-4, kC2 = 9e-4;
-// ops.md's taps from their definition (exp(-d^2 / (2 * 1.5^2)), normalised), computed here
+// docs/ops.md's taps from their definition (exp(-d^2 / (2 * 1.5^2)), normalised), computed here
 // apart from the reference's own; IndependentReference.SsimTapsAreOpsMdsGaussian checks
-// both against the 10 decimals ops.md lists.
+// both against the 10 decimals docs/ops.md lists.
 const std::array<double, 11> kTaps = [] {
   std::array<double, 11> t{};
   double sum = 0;
@@ -94,7 +94,7 @@ TEST(SsimRef, TwoConstantImagesMatchClosedForm) {
   std::vector<double> map(h * w);
   const double sum = ref::ssim_plane(x.data(), y.data(), h, w, map.data());
   // Interior pixels see the full window: (2ab + C1) / (a^2 + b^2 + C1) = 0.3126 / 0.453225 (the
-  // taps sum to 1 in double; the ops.md decimals, 1 - 1e-10, were 3.5e-8 off here).
+  // taps sum to 1 in double; the docs/ops.md decimals, 1 - 1e-10, were 3.5e-8 off here).
   EXPECT_NEAR(map[10 * w + 11], 0.3126 / 0.453225, 1e-12);
   double expected_sum = 0;
   for (int64_t r = 0; r < h; ++r)
@@ -250,7 +250,7 @@ TEST(SsimFused, MeanDoesNotDependOnThreadCountAndRepeats) {
 }
 
 // Blurring x^2 + y^2 as one statistic (clamping var_x + var_y at 0, not each term) and the
-// fp32 row kernels must stay at rounding level: 10x inside the ops.md tolerances.
+// fp32 row kernels must stay at rounding level: 10x inside the docs/ops.md tolerances.
 TEST(SsimFused, ErrorsWellInsideTolerance) {
   const ref::SsimShape s{2, 3, 120, 530};
   for (float noise : {0.05f, -1.0f}) {

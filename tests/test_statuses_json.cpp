@@ -1,6 +1,6 @@
 // Every status from run to JSON: run_benchmarks() on the test device with a
 // tiny test-only op whose impls can be told to be wrong, then the Google
-// Benchmark JSON parsed back and checked against contract.md.
+// Benchmark JSON parsed back and checked against docs/contract.md.
 #include <gtest/gtest.h>
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-// Each case's tolerances against the errors of correct results (README "Tolerances"):
+// Each case's tolerances against the errors of correct results (docs/ops.md, "Tolerances"):
 // every correct fp32 computation we know of (other summation orders, Winograd, FFT, the
 // plain separable SSIM, our own impls) passes the strict tolerance with room; TF32
 // arithmetic fails it and passes the TF32 tolerance. All through the case's own
@@ -35,7 +35,7 @@ double report(const std::string& what, const Validation& v) {
   return v.finite ? ratio : 1e30;
 }
 
-// Quantiles of the per-output error (ops.md's metric) of y against references ref_at(i).
+// Quantiles of the per-output error (docs/ops.md's metric) of y against references ref_at(i).
 template <class RefAt>
 void print_quantiles(const std::string& what, const std::vector<float>& y, RefAt&& ref_at) {
   std::vector<double> e(y.size());

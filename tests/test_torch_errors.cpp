@@ -1,12 +1,12 @@
-// Torch's exceptions as the harness's statuses (bench/torch/torch_errors.hpp): the CUDA runtime's
+// Torch's exceptions as the harness's statuses (providers/torch/torch_errors.hpp): the CUDA runtime's
 // error strings by their codes, cuBLAS/cuDNN statuses by name, refined by the runtime's last error.
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
 
 #include <map>
 
-#include "bench/torch/torch_errors.hpp"
 #include "harness/device/cuda_errors.hpp"
+#include "providers/torch/torch_errors.hpp"
 
 namespace mb {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <map>
 
-#include "bench/torch/torch_facts.hpp"
+#include "providers/torch/torch_facts.hpp"
 
 namespace mb {
 namespace {

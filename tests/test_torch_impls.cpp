@@ -5,12 +5,12 @@
 
 #include <cstdio>
 
-#include "bench/torch/torch_facts.hpp"
-#include "bench/torch/torch_ops.hpp"
 #include "harness/registry.hpp"
 #include "harness/rng.hpp"
 #include "harness/runner.hpp"
 #include "ops/ssim/ssim.hpp"
+#include "ops/torch_ops.hpp"
+#include "providers/torch/torch_facts.hpp"
 #include "tests/support/toy_case.hpp"
 
 namespace mb {

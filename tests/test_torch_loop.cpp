@@ -1,9 +1,9 @@
-// modebench-torch's own timing loop (bench/torch/entry_loop.hpp): the Google Benchmark flags it
+// modebench-torch's own timing loop (providers/torch/entry_loop.hpp): the Google Benchmark flags it
 // honours and the shape of its records, which the parent folds next to Google Benchmark's own.
 #include <gtest/gtest.h>
 
-#include "bench/torch/entry_loop.hpp"
 #include "harness/status.hpp"
+#include "providers/torch/entry_loop.hpp"
 
 namespace mb {
 namespace {

@@ -3,12 +3,12 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
-#include "bench/torch/torch_facts.hpp"
 #include "harness/context.hpp"
 #include "harness/device/device.hpp"
 #include "harness/registry.hpp"
 #include "harness/selection.hpp"
 #include "harness/status.hpp"
+#include "providers/torch/torch_facts.hpp"
 #include "tests/support/toy_case.hpp"
 
 namespace mb {

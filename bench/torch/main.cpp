@@ -15,16 +15,16 @@
 #include <vector>
 
 #include "bench/selection_flags.hpp"
-#include "bench/torch/entry_loop.hpp"
-#include "bench/torch/torch_facts.hpp"
-#include "bench/torch/torch_ops.hpp"
 #include "harness/context.hpp"
 #include "harness/host_allocator.hpp"
 #include "harness/provider.hpp"
 #include "harness/registry.hpp"
 #include "harness/run.hpp"
 #include "harness/status.hpp"
+#include "ops/torch_ops.hpp"
 #include "probe/probe.hpp"
+#include "providers/torch/entry_loop.hpp"
+#include "providers/torch/torch_facts.hpp"
 
 namespace {
 

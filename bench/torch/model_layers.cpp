@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "bench/median_ms.hpp"
-#include "bench/torch/torch_ops.hpp"
 #include "harness/host_allocator.hpp"
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"
 #include "harness/status.hpp"
 #include "ops/model/mobilenet_v2.hpp"
+#include "ops/torch_ops.hpp"
 
 namespace {
 

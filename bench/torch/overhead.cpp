@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "bench/torch/torch_impl.hpp"
-#include "bench/torch/torch_ops.hpp"
 #include "harness/host_allocator.hpp"
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"
 #include "harness/status.hpp"
+#include "ops/torch_ops.hpp"
+#include "providers/torch/torch_impl.hpp"
 
 namespace {
 

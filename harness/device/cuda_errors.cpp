@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "probe/arch.hpp"  // cuda_version_string
+#include "cuda_rules/arch.hpp"  // cuda_version_string
 
 namespace mb {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Pure classification of CUDA runtime, cuBLAS and cuDNN codes into the
-// failure classes of contract.md, by number, so it is compiled and tested in
+// failure classes of docs/contract.md, by number, so it is compiled and tested in
 // every build (CUDA builds static_assert the numbers in harness/cuda/cuda_check.hpp).
 //
 // Rules:

@@ -18,6 +18,10 @@
 //     reason names them.
 //   - Policy::load_or_default never throws for a bad or missing file: the safe default,
 //     whose decisions carry the error in their reason (error() holds it too).
+//   - plan(op, shape, case): that shape's decision for every batch, resolved once (the measured
+//     case's ranges, or where the cost model's choice changes); Plan::choose(batch) is a binary
+//     search returning a reference, for a hot path: no allocation, no string work. A piece's
+//     reason names its batches. choose() answers from cached plans, reasons as before.
 // Shapes: integer dimensions by name (see normalize); ShapeError for an unknown op or an
 // impossible shape or batch.
 // Hostile files: JSON nested deeper than kPolicyMaxDepth is refused before it is parsed; a
@@ -35,7 +39,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -87,7 +94,7 @@ struct Decision {
 };
 
 // ------------------------------------------------------------------ shapes and features
-// The formulas of ops.md; the Python home is modebench_policy/features.py.
+// The formulas of docs/ops.md; the Python home is modebench_policy/features.py.
 using Shape = std::map<std::string, int64_t>;
 
 struct Features {
@@ -303,6 +310,51 @@ struct LoadOptions {
   bool allow_other_host = false;
 };
 
+// ------------------------------------------------------------------ plans
+class Policy;
+
+// One op and shape's decision for every batch (Policy::plan): the batches cut into pieces of
+// one decision each. choose(batch) is a binary search over the pieces' first batches.
+class Plan {
+ public:
+  struct Piece {
+    int64_t batch_min = 1;
+    std::optional<int64_t> batch_max;  // nullopt: no upper bound
+    Decision decision;                 // its reason speaks of the piece's batches
+  };
+
+  // The decision at `batch` (ShapeError below 1, as choose()).
+  const Decision& choose(int64_t batch) const { return pieces_[index(batch)].decision; }
+  const std::vector<Piece>& pieces() const { return pieces_; }
+
+ private:
+  friend class Policy;
+  // How choose() words a measured decision at one batch: head + "batch <n>" + tail.
+  struct Wording {
+    std::string head, tail;
+    bool per_batch = false;  // false: the piece's reason is the whole reason
+  };
+
+  size_t index(int64_t batch) const {
+    if (batch < 1) throw ShapeError(op_ + ": batch = " + std::to_string(batch) + " must be at least 1");
+    if (starts_.empty()) throw std::logic_error("modebench::Plan: empty (plans come from Policy::plan)");
+    return static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), batch) - starts_.begin()) - 1;
+  }
+  void add(int64_t first, Decision d) { add(first, std::move(d), Wording()); }
+  void add(int64_t first, Decision d, Wording w) {
+    if (!pieces_.empty()) pieces_.back().batch_max = first - 1;
+    starts_.push_back(first);
+    pieces_.push_back({first, std::nullopt, std::move(d)});
+    wording_.push_back(std::move(w));
+  }
+
+  std::string op_;
+  bool from_rule_ = false;  // a measured case's ranges, not the cost model
+  std::vector<int64_t> starts_;
+  std::vector<Piece> pieces_;
+  std::vector<Wording> wording_;
+};
+
 // ------------------------------------------------------------------ the policy
 class Policy {
  public:
@@ -360,15 +412,20 @@ class Policy {
     const Shape s = normalize(op, shape);
     const Features x = features(op, s, batch);
     if (error_) return decided({kSafeMode, kSafeImpl, std::nullopt, "safe default (cpu): " + *error_, kDefault});
-    const json* rule = nullptr;
-    const json& rules = doc_["rules"];
-    for (size_t i = 0; i < rules.size() && !rule; ++i) {
-      const json& r = rules[i];
-      if (r["op"] != op) continue;
-      if (!case_name.empty() ? r["case"] == case_name : (shapes_[i] && *shapes_[i] == s)) rule = &r;
-    }
-    if (rule) return decided(measured(*rule, batch));
-    return decided(modelled(op, x, case_name));
+    const std::shared_ptr<const Plan> p = cached_plan(op, s, case_name);
+    if (!p->from_rule_) return decided(modelled(op, x, case_name));  // its reason gives this batch's predictions
+    const size_t i = p->index(batch);
+    const Plan::Wording& w = p->wording_[i];
+    Decision d = p->pieces_[i].decision;
+    if (w.per_batch) d.reason = w.head + "batch " + std::to_string(batch) + w.tail;
+    return d;
+  }
+
+  // The decisions of `op` on `shape` (or on the measured case `case_name`) for every batch,
+  // resolved once; ShapeError as choose(). Plan::choose(batch) gives choose()'s mode, impl,
+  // confidence and source at every batch.
+  Plan plan(const std::string& op, const Shape& shape, const std::string& case_name = "") const {
+    return make_plan(op, normalize(op, shape), case_name, true);
   }
 
   const std::string& schema() const { return schema_; }
@@ -641,13 +698,21 @@ class Policy {
     return "; never chosen here: " + policy_detail::join(parts, "; ");
   }
 
-  Decision measured(const json& rule, int64_t batch) const {
+  // A measured decision at `batch`; its reason is head + "batch <n>" + tail (per_batch) or head.
+  struct MeasuredAt {
+    Decision decision;
+    std::string head, tail;
+    bool per_batch = true;
+  };
+
+  MeasuredAt measured_at(const json& rule, int64_t batch) const {
     const std::string name = rule["op"].get<std::string>() + "/" + rule["case"].get<std::string>();
     const std::string excl = exclusions(rule.value("excluded", json::array()));
     const json& ranges = rule["ranges"];
-    if (ranges.empty())
-      return {kSafeMode, kSafeImpl, std::nullopt, "safe default (cpu): no mode gave a correct result on " + name + excl,
-              kDefault};
+    if (ranges.empty()) {
+      const std::string why = "safe default (cpu): no mode gave a correct result on " + name + excl;
+      return {{kSafeMode, kSafeImpl, std::nullopt, why, kDefault}, why, "", false};
+    }
     const json* hit = &ranges.back();
     for (const json& x : ranges)
       if (batch >= x["batch_min"].get<int64_t>() &&
@@ -678,33 +743,58 @@ class Policy {
     std::optional<double> confidence;
     if (!provisional) confidence = at(r, "confidence").get<double>();
     const std::string line = r["mode"].get<std::string>() + "/" + r["impl"].get<std::string>();
-    return {r["mode"].get<std::string>(), r["impl"].get<std::string>(), confidence,
-            "measured: " + name + " batch " + std::to_string(batch) + " in " + span + ": " + line + " fastest (" +
-                certainty + ")" + where + excl,
-            kMeasured};
+    const std::string head = "measured: " + name + " ";
+    const std::string tail = " in " + span + ": " + line + " fastest (" + certainty + ")" + where + excl;
+    return {{r["mode"].get<std::string>(), r["impl"].get<std::string>(), confidence,
+             head + "batch " + std::to_string(batch) + tail, kMeasured},
+            head,
+            tail};
   }
 
-  Decision modelled(const std::string& op, const Features& x, const std::string& case_name) const {
-    const std::string missing =
+  // The cost model's choice for features `x`: the predictions in order, the fastest (best) and
+  // the one chosen (pick), or, with no model to ask, the safe default (fallback).
+  struct Pred {
+    double t;
+    uint64_t risk;
+    const json* m;
+  };
+  struct ModelChoice {
+    std::vector<Pred> preds;
+    const json* best = nullptr;
+    const json* pick = nullptr;
+    double t_pick = 0;
+    Decision fallback;  // when pick is null
+    std::string missing, excl;
+    double time_of(const json* m) const {
+      for (const Pred& p : preds)
+        if (p.m == m) return p.t;
+      return 0;
+    }
+  };
+
+  static std::string line_of(const json& m) {
+    return m["mode"].get<std::string>() + "/" + m["impl"].get<std::string>();
+  }
+
+  ModelChoice model_choice(const std::string& op, const Features& x, const std::string& case_name) const {
+    ModelChoice out;
+    out.missing =
         !case_name.empty() ? "no measured case '" + case_name + "' of " + op : "not a measured " + op + " shape";
-    if (schema_ != kPolicySchemaV2)
-      return {kSafeMode, kSafeImpl, std::nullopt,
-              "safe default (cpu): " + missing + ", and a " + schema_ + " policy has no cost model", kDefault};
+    if (schema_ != kPolicySchemaV2) {
+      out.fallback = {kSafeMode, kSafeImpl, std::nullopt,
+                      "safe default (cpu): " + out.missing + ", and a " + schema_ + " policy has no cost model",
+                      kDefault};
+      return out;
+    }
     json excluded = json::array();
     for (const json& e : doc_["excluded"])
       if (e["op"] == op) excluded.push_back(e);
-    const std::string excl = exclusions(excluded);
+    out.excl = exclusions(excluded);
     const json& risks = doc_["risks"];
     // Risks are int64 >= 0 (validated); one more than the largest still fits uint64.
     uint64_t unknown_risk = 0;
     for (const auto& [k, v] : risks.items()) unknown_risk = std::max(unknown_risk, v.get<uint64_t>());
     unknown_risk += 1;
-    struct Pred {
-      double t;
-      uint64_t risk;
-      const json* m;
-    };
-    std::vector<Pred> preds;
     for (const json& m : doc_["models"]) {
       if (m["op"] != op) continue;
       bool barred = false;
@@ -715,40 +805,199 @@ class Policy {
       for (const auto& [term, c] : m["terms"].items())
         t += c.get<double>() * term_value(term, x, m["copies_weights"].get<bool>());
       const std::string mode = m["mode"].get<std::string>();
-      preds.push_back({t, risks.contains(mode) ? risks[mode].get<uint64_t>() : unknown_risk, &m});
+      out.preds.push_back({t, risks.contains(mode) ? risks[mode].get<uint64_t>() : unknown_risk, &m});
     }
-    if (preds.empty())
-      return {kSafeMode, kSafeImpl, std::nullopt,
-              "safe default (cpu): " + missing + ", and no cost model covers " + op + " shapes of kind '" + x.kind +
-                  "'" + excl,
-              kDefault};
-    std::stable_sort(preds.begin(), preds.end(), [](const Pred& a, const Pred& b) {
+    if (out.preds.empty()) {
+      out.fallback = {kSafeMode, kSafeImpl, std::nullopt,
+                      "safe default (cpu): " + out.missing + ", and no cost model covers " + op + " shapes of kind '" +
+                          x.kind + "'" + out.excl,
+                      kDefault};
+      return out;
+    }
+    std::stable_sort(out.preds.begin(), out.preds.end(), [](const Pred& a, const Pred& b) {
       return std::make_tuple(a.t, a.risk, (*a.m)["mode"].get<std::string>(), (*a.m)["impl"].get<std::string>()) <
              std::make_tuple(b.t, b.risk, (*b.m)["mode"].get<std::string>(), (*b.m)["impl"].get<std::string>());
     });
-    const Pred best = preds.front();
+    const Pred best = out.preds.front();
     // A riskier mode must win by more than its model's held-out error.
     const double margin = (*best.m)["margin"].get<double>();
-    const Pred* pick = &preds.front();
-    for (const Pred& p : preds)
+    const Pred* pick = &out.preds.front();
+    for (const Pred& p : out.preds)
       if (p.risk < best.risk && p.t <= best.t * (1 + margin) &&
-          (pick == &preds.front() || std::make_pair(p.risk, p.t) < std::make_pair(pick->risk, pick->t)))
+          (pick == &out.preds.front() || std::make_pair(p.risk, p.t) < std::make_pair(pick->risk, pick->t)))
         pick = &p;
-    auto line = [](const json& m) { return m["mode"].get<std::string>() + "/" + m["impl"].get<std::string>(); };
-    const json& chosen = *pick->m;
-    std::string reason = "model: " + missing + "; predicted " + line(chosen) + " " + policy_detail::ms(pick->t);
+    out.best = best.m;
+    out.pick = pick->m;
+    out.t_pick = pick->t;
+    return out;
+  }
+
+  Decision modelled(const std::string& op, const Features& x, const std::string& case_name) const {
+    const ModelChoice c = model_choice(op, x, case_name);
+    if (!c.pick) return c.fallback;
+    const json& chosen = *c.pick;
+    std::string reason = "model: " + c.missing + "; predicted " + line_of(chosen) + " " + policy_detail::ms(c.t_pick);
     std::vector<std::string> next;
-    for (const Pred& p : preds)
-      if (&p != pick && next.size() < 2) next.push_back(line(*p.m) + " " + policy_detail::ms(p.t));
+    for (const Pred& p : c.preds)
+      if (p.m != c.pick && next.size() < 2) next.push_back(line_of(*p.m) + " " + policy_detail::ms(p.t));
     if (!next.empty()) reason += ", next " + policy_detail::join(next, ", ");
-    if (pick != &preds.front())
-      reason += "; " + line(*best.m) + " predicted faster but within its model's error (" + policy_detail::pct(margin) +
-                "): the safer mode kept";
+    if (c.pick != c.best)
+      reason += "; " + line_of(*c.best) + " predicted faster but within its model's error (" +
+                policy_detail::pct((*c.best)["margin"].get<double>()) + "): the safer mode kept";
     const json& loco = at(chosen, "loco");
     reason += loco.is_null() ? std::string("; no held-out check (fitted on one case)")
                              : "; held-out error " + policy_detail::pct(loco["median_rel_error"].get<double>()) +
                                    " over " + std::to_string(loco["cases"].get<int64_t>()) + " cases";
-    return {chosen["mode"].get<std::string>(), chosen["impl"].get<std::string>(), std::nullopt, reason + excl, kModel};
+    return {chosen["mode"].get<std::string>(), chosen["impl"].get<std::string>(), std::nullopt, reason + c.excl,
+            kModel};
+  }
+
+  // ---- plans
+  // `modelled`: also cut the cost model's choice into pieces (choose() words model decisions
+  // per batch and needs no pieces of them).
+  Plan make_plan(const std::string& op, const Shape& s, const std::string& case_name, bool modelled) const {
+    features(op, s, 1);  // the same errors as choose()
+    Plan p;
+    p.op_ = op;
+    if (error_) {
+      p.add(1, decided({kSafeMode, kSafeImpl, std::nullopt, "safe default (cpu): " + *error_, kDefault}));
+    } else if (const json* rule = find_rule(op, s, case_name)) {
+      p.from_rule_ = true;
+      plan_measured(*rule, p);
+    } else if (modelled) {
+      plan_modelled(op, s, case_name, p);
+    }
+    return p;
+  }
+
+  const json* find_rule(const std::string& op, const Shape& s, const std::string& case_name) const {
+    const json& rules = doc_["rules"];
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const json& r = rules[i];
+      if (r["op"] != op) continue;
+      if (!case_name.empty() ? r["case"] == case_name : (shapes_[i] && *shapes_[i] == s)) return &r;
+    }
+    return nullptr;
+  }
+
+  // A measured case: a piece per range, cut again where "below/beyond the measured batches" starts.
+  void plan_measured(const json& rule, Plan& p) const {
+    std::vector<int64_t> starts{1};
+    for (const json& r : rule["ranges"]) starts.push_back(r["batch_min"].get<int64_t>());
+    if (rule.contains("measured_batches") && !rule["measured_batches"].empty()) {
+      const auto b = rule["measured_batches"].get<std::vector<int64_t>>();
+      starts.push_back(*std::min_element(b.begin(), b.end()));
+      const int64_t hi = *std::max_element(b.begin(), b.end());
+      if (hi < std::numeric_limits<int64_t>::max()) starts.push_back(hi + 1);
+    }
+    std::sort(starts.begin(), starts.end());
+    starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+    std::vector<MeasuredAt> at_start;
+    for (int64_t b : starts) at_start.push_back(measured_at(rule, b));
+    for (size_t k = 0; k < starts.size(); ++k) {
+      const MeasuredAt& m = at_start[k];
+      Decision d = m.decision;
+      if (m.per_batch) {
+        const std::string last = k + 1 < starts.size() ? std::to_string(starts[k + 1] - 1) : "inf";
+        d.reason = m.head + "batches " + std::to_string(starts[k]) + ".." + last + m.tail;
+      } else {
+        d.reason = m.head;
+      }
+      Plan::Wording w{m.head, m.tail, m.per_batch};
+      d = decided(std::move(d));
+      if (!host_note_.empty()) (w.per_batch ? w.tail : w.head) += " [" + host_note_ + "]";
+      p.add(starts[k], std::move(d), std::move(w));
+    }
+  }
+
+  // The cost model: predicted times are affine in the batch (every feature is), so the choice
+  // can change only where two predictions (one scaled by a model's margin) cross. Each crossing
+  // is a candidate; where the choice differs across one, a binary search finds the first batch
+  // of the new choice.
+  void plan_modelled(const std::string& op, const Shape& s, const std::string& case_name, Plan& p) const {
+    const auto choice_at = [&](int64_t b) { return model_choice(op, features(op, s, b), case_name); };
+    const ModelChoice first = choice_at(1);
+    if (!first.pick) {
+      p.add(1, decided(first.fallback));
+      return;
+    }
+    constexpr int64_t kLast = std::numeric_limits<int64_t>::max();
+    const ModelChoice second = choice_at(2);
+    std::vector<double> alpha, beta, margins{0.0};
+    for (size_t i = 0; i < first.preds.size(); ++i) {
+      const double b = second.time_of(first.preds[i].m) - first.preds[i].t;
+      beta.push_back(b);
+      alpha.push_back(first.preds[i].t - b);
+      margins.push_back((*first.preds[i].m)["margin"].get<double>());
+    }
+    std::vector<int64_t> candidates;
+    for (size_t i = 0; i < alpha.size(); ++i)
+      for (size_t j = 0; j < alpha.size(); ++j)
+        for (double m : margins) {
+          const double slope = beta[i] - (1 + m) * beta[j];
+          if (i == j || slope == 0) continue;
+          const double root = -(alpha[i] - (1 + m) * alpha[j]) / slope;
+          if (std::isfinite(root) && root >= 1 && root < 9.2e18) candidates.push_back(static_cast<int64_t>(root) + 1);
+        }
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    candidates.push_back(kLast);
+    int64_t start = 1, checked = 1;
+    ModelChoice current = first;
+    std::vector<std::pair<int64_t, ModelChoice>> pieces;
+    for (int64_t c : candidates) {
+      if (c <= checked) continue;
+      ModelChoice at_c = choice_at(c);
+      while (at_c.pick != current.pick) {
+        int64_t lo = checked, hi = c;  // current at lo, another choice at hi
+        while (hi - lo > 1) {
+          const int64_t mid = lo + (hi - lo) / 2;
+          (choice_at(mid).pick == current.pick ? lo : hi) = mid;
+        }
+        pieces.emplace_back(start, current);
+        start = checked = hi;
+        current = choice_at(hi);
+        if (hi == c) break;
+      }
+      checked = c;
+    }
+    pieces.emplace_back(start, current);
+    for (size_t k = 0; k < pieces.size(); ++k) {
+      const ModelChoice& mc = pieces[k].second;
+      const std::string last = k + 1 < pieces.size() ? std::to_string(pieces[k + 1].first - 1) : "inf";
+      const json& chosen = *mc.pick;
+      std::string reason = "model: " + mc.missing + "; " + line_of(chosen) + " for batches " +
+                           std::to_string(pieces[k].first) + ".." + last +
+                           " (a riskier mode only where predicted faster by more than its model's error)";
+      const json& loco = at(chosen, "loco");
+      reason += loco.is_null() ? std::string("; no held-out check (fitted on one case)")
+                               : "; held-out error " + policy_detail::pct(loco["median_rel_error"].get<double>()) +
+                                     " over " + std::to_string(loco["cases"].get<int64_t>()) + " cases";
+      p.add(pieces[k].first, decided({chosen["mode"].get<std::string>(), chosen["impl"].get<std::string>(),
+                                      std::nullopt, reason + mc.excl, kModel}));
+    }
+  }
+
+  // Plans by op, case and normalized shape, shared by copies of this policy. Bounded: an
+  // application with endless shapes starts again instead of growing without end.
+  struct PlanCache {
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<const Plan>> plans;
+  };
+  static constexpr size_t kMaxCachedPlans = 4096;
+
+  std::shared_ptr<const Plan> cached_plan(const std::string& op, const Shape& s, const std::string& case_name) const {
+    std::string key = op + '\n' + case_name;
+    for (const auto& [k, v] : s) key += '\n' + k + '=' + std::to_string(v);
+    {
+      std::lock_guard<std::mutex> lock(cache_->mutex);
+      auto it = cache_->plans.find(key);
+      if (it != cache_->plans.end()) return it->second;
+    }
+    auto made = std::make_shared<const Plan>(make_plan(op, s, case_name, false));
+    std::lock_guard<std::mutex> lock(cache_->mutex);
+    if (cache_->plans.size() >= kMaxCachedPlans) cache_->plans.clear();
+    return cache_->plans.emplace(std::move(key), std::move(made)).first->second;
   }
 
   json doc_;
@@ -757,6 +1006,7 @@ class Policy {
   std::string host_note_;
   std::optional<std::string> error_;
   std::vector<std::optional<Shape>> shapes_;
+  std::shared_ptr<PlanCache> cache_ = std::make_shared<PlanCache>();
 };
 
 }  // namespace modebench

@@ -1,5 +1,5 @@
 #pragma once
-// The 11-tap Gaussian (sigma 1.5, normalised) of ops.md "ssim", shared by the
+// The 11-tap Gaussian (sigma 1.5, normalised) of docs/ops.md, "ssim", shared by the
 // reference, the host kernels and the CUDA kernels.
 #include "kernels/common/hd.hpp"
 
@@ -9,7 +9,7 @@ inline constexpr int kGaussTaps = 11;
 inline constexpr int kGaussRadius = 5;
 inline constexpr double kGaussSigma = 1.5;
 
-// The taps exactly as ops.md lists them (exp(-d^2 / (2 sigma^2)) / sum, to 10 decimals).
+// The taps exactly as docs/ops.md lists them (exp(-d^2 / (2 sigma^2)) / sum, to 10 decimals).
 // Host code only: device code reads them through gauss_tap().
 inline constexpr double kGaussTapValues[kGaussTaps] = {0.0010283801, 0.0075987581, 0.0360007721, 0.1093606895,
                                                        0.2130055377, 0.2660117249, 0.2130055377, 0.1093606895,

@@ -1,5 +1,5 @@
 #pragma once
-// The per-pixel SSIM formula of ops.md "ssim" (fused-ssim forward), shared by
+// The per-pixel SSIM formula of docs/ops.md, "ssim" (fused-ssim forward), shared by
 // the host kernels and the CUDA kernels. Inputs are the Gaussian-blurred
 // statistics of one pixel: mu_x, mu_y, E[x^2], E[y^2], E[xy].
 #include "kernels/common/hd.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// Fast host SSIM (fused-ssim forward, ops.md "ssim"): one pass over the inputs
+// Fast host SSIM (fused-ssim forward, docs/ops.md, "ssim"): one pass over the inputs
 // and the map; the four blurred statistics (mu_x, mu_y, E[x^2 + y^2], E[xy]) live
 // only in a per-thread ring of row tiles that stays in L1/L2.
 #include <cstddef>

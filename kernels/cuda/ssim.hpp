@@ -1,5 +1,5 @@
 #pragma once
-// SSIM kernels (ops.md "ssim"): the fused tile kernel, the pieces of the
+// SSIM kernels (docs/ops.md, "ssim"): the fused tile kernel, the pieces of the
 // framework way (elementwise product, SSIM map from blurred moments) and the
 // final mean. Launchers return the launch status.
 #include <cuda_runtime_api.h>

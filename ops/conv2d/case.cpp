@@ -66,7 +66,7 @@ class DepthwiseInstance : public Instance {
   cpu::Conv2dShape s_;
 };
 
-// Tolerances in the error metric of ops.md (README "Tolerances"; tests/test_tolerances.cpp
+// Tolerances in the error metric of docs/ops.md ("Tolerances"; tests/test_tolerances.cpp
 // measures them). fp32 as linear: every correct summation order (im2col + GEMM, direct,
 // FFT) stays below 2.7e-7, so 2e-6 rejects TF32 (>= 1.6e-4 here) by 80x.
 constexpr double kStrictTolerance = 2e-6;
@@ -207,7 +207,7 @@ class Conv2dCase : public CaseOf<Conv2dProblem> {
 }  // namespace
 
 void register_conv2d(Registry& r) {
-  // Shapes of ops.md: {N, C, H, W, K, R, S, stride, pad, groups}; N is the batch axis.
+  // Shapes of docs/ops.md: {N, C, H, W, K, R, S, stride, pad, groups}; N is the batch axis.
   // The last argument is the fastest cpu impl measured here with 2 threads on an idle
   // machine (quick profile, every batch, 3 processes): oneDNN in its blocked layout 1.2-1.3x
   // oneDNN on NCHW for resnet; oneDNN on NCHW 2.3-4.1x the blocked layout on pointwise and

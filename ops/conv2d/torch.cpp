@@ -2,8 +2,8 @@
 // cuDNN's benchmark mode off (torch's default: one heuristic choice, no autotuning at first call).
 #include <ATen/native/ConvUtils.h>
 
-#include "bench/torch/torch_impl.hpp"
 #include "ops/conv2d/conv2d.hpp"
+#include "providers/torch/torch_impl.hpp"
 
 namespace mb {
 namespace {

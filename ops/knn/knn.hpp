@@ -16,7 +16,7 @@ namespace mb {
 
 enum class KnnCloud { uniform, clustered };
 
-// Deterministic point sets of ops.md, [n,3] fp32:
+// Deterministic point sets of docs/ops.md, [n,3] fp32:
 // uniform in [-1.3,1.3]^3 (3DGS random init); clustered: a few noisy surfaces
 // (spheres, planar patches) plus 1 % outliers in the same box, like an SfM cloud.
 // The surfaces depend on the seed only, so larger n densifies the same cloud. Both

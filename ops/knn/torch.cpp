@@ -9,8 +9,8 @@
 // The chunk is sized so its distance matrix and topk's scratch fit a fixed budget, on the host
 // and on the device alike (MODEBENCH_KNN_BUDGET is the chunked impl's, and its reduced-size
 // check shrinks it to a few boxes).
-#include "bench/torch/torch_impl.hpp"
 #include "ops/knn/knn.hpp"
+#include "providers/torch/torch_impl.hpp"
 
 namespace mb {
 namespace {

@@ -41,7 +41,7 @@ class OnednnInstance : public Instance {
   cpu::OnednnLinear lin_;
 };
 
-// Tolerances in the error metric of ops.md (README "Tolerances"; tests/test_tolerances.cpp
+// Tolerances in the error metric of docs/ops.md ("Tolerances"; tests/test_tolerances.cpp
 // measures them). fp32: every correct summation order stays below 2.7e-7 (sequential, the
 // worst; blocked and lane orders below 1e-7); TF32 rounding of the inputs makes 1.4e-5 and
 // more, so 2e-6 accepts the first with 7x room and rejects the second by 7x.

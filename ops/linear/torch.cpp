@@ -1,6 +1,6 @@
 // linear in torch (modebench-torch only): at::linear, F.linear as a PyTorch user calls it.
-#include "bench/torch/torch_impl.hpp"
 #include "ops/linear/linear.hpp"
+#include "providers/torch/torch_impl.hpp"
 
 namespace mb {
 namespace {

@@ -18,7 +18,7 @@ ModelReference& model_reference() {
 
 // Error metric: per image, the largest |feature - reference| over the largest |reference| of that
 // image (features are pooled ReLU6 outputs, many near 0: relative to each would blow up noise).
-// Tolerances (README "Tolerances"; tests/test_torch_model.cpp measures them against float64 on 8
+// Tolerances (docs/ops.md, "Tolerances"; tests/test_torch_model.cpp measures them against float64 on 8
 // images, MODEBENCH_MEASURE_ERRORS=1): correct fp32 executions (torch's oneDNN and native CPU
 // convolutions, 1 and 2 threads) reach 2.6e-6, so 3e-5 leaves 11x room; TF32 convolutions
 // (cuDNN's default in torch on CC >= 8.0, emulated by truncating every convolution's inputs and

@@ -9,8 +9,8 @@
 #include <map>
 #include <mutex>
 
-#include "bench/torch/torch_impl.hpp"
 #include "ops/model/model.hpp"
+#include "providers/torch/torch_impl.hpp"
 
 namespace mb {
 namespace {

@@ -13,10 +13,10 @@ namespace mb {
 namespace {
 
 constexpr int64_t kChannels = 3;
-// ops.md gives no FLOP count for ssim; this is the plain separable algorithm per pixel:
+// ssim's FLOP count (docs/ops.md) is the plain separable algorithm's per pixel:
 // 3 products + 5 stats x 2 passes x (11 mul + 10 add) + 21 for the formula + 1 for the mean.
 constexpr double kFlopsPerPixel = 3 + 5 * 2 * 21 + 21 + 1;
-// Tolerances (README "Tolerances"; tests/test_tolerances.cpp measures them) on the
+// Tolerances (docs/ops.md, "Tolerances"; tests/test_tolerances.cpp measures them) on the
 // benchmark's inputs. Map: the host kernel stays below 1.1e-6 and the plain separable fp32
 // SSIM (five unshifted blurs, as the cuDNN path computes it) below 3.6e-6; 5e-5 leaves
 // 14x room and rejects one pass missing its outermost taps (>= 2.7e-4) by 5x. Mean: both
@@ -73,7 +73,7 @@ class SsimCase : public CaseOf<SsimProblem> {
   std::unique_ptr<SsimProblem> make(int64_t batch, uint64_t seed) const override {
     auto p = std::make_unique<SsimProblem>(ref::SsimShape{batch, kChannels, h_, w_});
     Rng(derive_seed(seed, 1)).fill_uniform(p->x, 0.0f, 1.0f);
-    // Y = X plus small noise, so SSIM is near 1 as in training (ops.md "Inputs").
+    // Y = X plus small noise, so SSIM is near 1 as in training (docs/ops.md, "Inputs").
     Rng noise(derive_seed(seed, 2));
     for (size_t i = 0; i < p->y.size(); ++i) p->y[i] = std::clamp(p->x[i] + noise.uniform(-0.05f, 0.05f), 0.0f, 1.0f);
     return p;
@@ -81,7 +81,7 @@ class SsimCase : public CaseOf<SsimProblem> {
 
   // Every map pixel against the full double reference, plane by plane in parallel (the
   // mean needs every reference pixel anyway, so the map check is full at no extra cost).
-  // ops.md has two tolerances; max_err is in map units with the mean error scaled by
+  // docs/ops.md has two tolerances; max_err is in map units with the mean error scaled by
   // kMapTolerance / kMeanTolerance, so the one threshold kMapTolerance enforces both.
   Validation check(SsimProblem& p, Precision) const override {
     const int64_t planes = p.shape.planes(), n = p.shape.plane_size();

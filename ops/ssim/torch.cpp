@@ -1,10 +1,10 @@
 // ssim in torch (modebench-torch only): the pure-PyTorch SSIM 3DGS falls back to without
 // fused-ssim (gaussian-splatting utils/loss_utils.py: five depthwise 11x11 convolutions with a
 // 2-D window and element-wise math, the window made on the host and moved on every call), with
-// ops.md's semantics: sigma^2 clamped at 0 and the map clamped to [-1, 1].
-#include "bench/torch/torch_impl.hpp"
+// docs/ops.md's semantics: sigma^2 clamped at 0 and the map clamped to [-1, 1].
 #include "kernels/common/gaussian.hpp"
 #include "ops/ssim/ssim.hpp"
+#include "providers/torch/torch_impl.hpp"
 
 namespace mb {
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "probe/arch.hpp"
+#include "cuda_rules/arch.hpp"
 #include "probe/binary/file.hpp"
 
 namespace mb::binary {
@@ -43,7 +43,7 @@ struct FatbinEntry {
   bool is_code() const { return kind == kFatbinKindPtx || kind == kFatbinKindCubin; }  // what the driver loads
   bool is_lto_ir() const { return kind == kFatbinKindLtoIr; }
   bool compressed() const { return (flags & kFatbinFlagsCompressed) != 0; }
-  // PTX ISA as major*10+minor (9.0 -> 90, as probe/arch.hpp counts it); 0 for a cubin.
+  // PTX ISA as major*10+minor (9.0 -> 90, as cuda_rules/arch.hpp counts it); 0 for a cubin.
   int ptx_isa() const { return kind == kFatbinKindPtx ? version_major * 10 + version_minor : 0; }
 };
 

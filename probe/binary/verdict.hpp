@@ -1,5 +1,5 @@
 #pragma once
-// Will a binary's kernels load on a device? By probe/arch.hpp's rules (choose_image) over the file's
+// Will a binary's kernels load on a device? By cuda_rules/arch.hpp's rules (choose_image) over the file's
 // images: native SASS, PTX the driver JIT-compiles (and whether that driver can compile its ISA), or
 // no image. Module by module (a fatbin container, which the driver loads as a whole) the same rules
 // count the modules that carry nothing for the device: in vendor libraries mostly kernels for one
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "probe/arch.hpp"
+#include "cuda_rules/arch.hpp"
 #include "probe/binary/scan.hpp"
 
 namespace mb::binary {

@@ -1,4 +1,4 @@
-"""The shapes of the harness's named cases (ops.md "Cases"; the harness's home of them is
+"""The shapes of the harness's named cases (docs/ops.md; the harness's home of them is
 ops/<op>/case.cpp), in the reader's shape vocabulary (python/modebench_policy features.py).
 
 The policy stores each rule's shape so that an application's reader finds a measured

@@ -1,4 +1,4 @@
-"""modebench-report render | compare | policy (contract.md "Report stage")."""
+"""modebench-report render | compare | policy (docs/contract.md, "`report/modebench-report`")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Regression verdicts per series (design.md "Deciding"), and sequential confirmation.
+"""Regression verdicts per series (docs/contract.md, "`modebench-report compare`"), and sequential confirmation.
 
 Sequential confirmation (ci/nightly.sh --confirm-budget): the first look marks the
 series that are suspicious but not confirmed; they are re-run as extra processes and
@@ -14,7 +14,7 @@ import numpy as np
 
 from . import statistical_units
 from .load import group_series
-from .status import EVIDENCE_AGAINST, NOT_MEASURED  # ok -> EVIDENCE_AGAINST is always an alert (contract.md)
+from .status import EVIDENCE_AGAINST, NOT_MEASURED  # ok -> EVIDENCE_AGAINST is always an alert (docs/contract.md)
 from .stats import ALPHA, BOOTSTRAP, MIN_RATIO, aa_noise, benjamini_hochberg, bootstrap_ratio_ci, mann_whitney_p, rng_for
 
 SCHEMA = "modebench-compare/1"

@@ -2,7 +2,7 @@
 
 A *set* is one command-line argument: a file, or a folder whose *.json files
 are one process each. Every file is one process; the statistical unit of the
-report stage is the process (design.md "Measuring").
+report stage is the process (docs/contract.md, "`report/modebench-report`").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The report's one table of execution modes (contract.md "Words": mode).
+"""The report's one table of execution modes (docs/contract.md, "Words": mode).
 
 cmake/ModebenchLists.cmake holds the project's list of mode names; a test checks
 that this table names the same modes in the same order. Everything in the report

@@ -1,4 +1,4 @@
-"""Fallback policy (modebench-policy/2; contract.md's /1 plus a cost model).
+"""Fallback policy (modebench-policy/2; docs/contract.md's /1 plus a cost model).
 
 Per op/case: the batch ranges where each available, correct mode/impl is the
 fastest by median. Each range says how many processes it rests on; with fewer

@@ -1,4 +1,4 @@
-"""Which numbers are the statistical units of a series (design.md "Measuring").
+"""Which numbers are the statistical units of a series (docs/contract.md, "`report/modebench-report`").
 
 The unit is the process: one median per process. An interval over runs needs at
 least MIN_PROCESSES of them; with fewer, a number is shown with "not enough runs"

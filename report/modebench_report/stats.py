@@ -1,4 +1,4 @@
-"""Statistics of design.md "Deciding": Mann-Whitney U, Benjamini-Hochberg, bootstrap."""
+"""Statistics of docs/contract.md, "`modebench-report compare`": Mann-Whitney U, Benjamini-Hochberg, bootstrap."""
 
 from __future__ import annotations
 

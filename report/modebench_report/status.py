@@ -1,4 +1,4 @@
-"""Status texts of contract.md, as tests/vectors/status_text.json lists them.
+"""Status texts of docs/contract.md, as tests/vectors/status_text.json lists them.
 
 `ok`, `unavailable: <detail>`, `busy: <detail>`, `not_run: <detail>`,
 `failed: <class>: <detail>`, `wrong: <detail>`; the detail is never empty. The C++

@@ -1,6 +1,6 @@
 #pragma once
 // Turns CUDA, cuBLAS and cuDNN return codes into DeviceFailure with the class
-// of contract.md (harness/cuda_errors.hpp has the table). Use in harness/cuda
+// of docs/contract.md (harness/cuda_errors.hpp has the table). Use in harness/cuda
 // code:  check_cuda(cudaMemsetAsync(...), "memset y");
 // Kernels in kernels/cuda should return the status to harness code rather than
 // call these (the classification lives in mb_harness, linked after them).

@@ -7,13 +7,13 @@
 #include <memory>
 #include <mutex>
 
+#include "cuda_rules/arch.hpp"
 #include "harness/build_info.hpp"
 #include "harness/device/cuda/cuda_check.hpp"
 #include "harness/device/cuda_errors.hpp"
 #include "harness/modes/ptx_jit.hpp"
 #include "harness/status.hpp"
 #include "harness/test_trace.hpp"
-#include "probe/arch.hpp"
 
 namespace mb {
 

@@ -9,7 +9,7 @@
 //   check_cublas(status, "sgemm");            // harness/cuda/cuda_check.hpp
 //   double timed_run_ms() override { return time_on_stream_ms(cd, [&] { run(); }); }
 //   std::string label() const override { return "math=fp32;" + kernel_image_label((const void*)my_kernel); }
-//   (kernel_image_label gives image_own=...)
+//   (kernel_image_label gives image=...)
 // Everything runs on cd.stream(); run() only enqueues. fetch_outputs()
 // downloads (y.download(p.y.data())), which synchronizes.
 #include <cublas_v2.h>
@@ -121,8 +121,8 @@ class CudaEvent {
 // Launch errors (cudaGetLastError) and asynchronous faults become DeviceFailure.
 double time_on_stream_ms(CudaDevice& dev, const std::function<void()>& enqueue);
 
-// "image_own=sass:<v>" or "image_own=ptx:<v>" for one of our __global__ functions on the
-// current device (rule: probe/arch.hpp image_that_ran()): our own kernel's image, not the
+// "image=sass:<v>" or "image=ptx:<v>" for one of our __global__ functions on the
+// current device (rule: cuda_rules/arch.hpp image_that_ran()): our own kernel's image, not the
 // cuBLAS/cuDNN kernels' (which the runtime does not report).
 std::string kernel_image_label(const void* kernel_fn);
 

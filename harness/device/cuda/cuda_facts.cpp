@@ -6,11 +6,11 @@
 #include <cudnn.h>
 #include <library_types.h>
 
+#include "cuda_rules/arch.hpp"
 #include "harness/build_info.hpp"
 #include "harness/context.hpp"
 #include "harness/device/cuda/cuda_device.hpp"
 #include "harness/status.hpp"
-#include "probe/arch.hpp"
 
 namespace mb {
 

@@ -4,9 +4,9 @@ choose a mode per call. See reader.py; the C++ twin is include/modebench/policy.
 from .features import ShapeError, features, normalize
 from .host import HostFacts
 from .reader import (DEFAULT, MEASURED, MODEL, SAFE_IMPL, SAFE_MODE, SCHEMA_V1, SCHEMA_V2, SCHEMAS, Decision,
-                     HostMismatch, Policy, PolicyError)
+                     HostMismatch, Piece, Plan, Policy, PolicyError)
 
 __all__ = [
-    "Decision", "Policy", "PolicyError", "HostMismatch", "HostFacts", "ShapeError", "features", "normalize",
+    "Decision", "Piece", "Plan", "Policy", "PolicyError", "HostMismatch", "HostFacts", "ShapeError", "features", "normalize",
     "SAFE_MODE", "SAFE_IMPL", "SCHEMA_V1", "SCHEMA_V2", "SCHEMAS", "MEASURED", "MODEL", "DEFAULT",
 ]

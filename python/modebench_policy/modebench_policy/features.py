@@ -1,4 +1,4 @@
-"""Shape -> features of one call, per op (ops.md): the one Python home of these formulas.
+"""Shape -> features of one call, per op (docs/ops.md): the one Python home of these formulas.
 
 The report's cost model (report/modebench_report/costmodel.py) fits on these features
 and the reader predicts with them, so both import this module; include/modebench/policy.hpp
@@ -14,7 +14,7 @@ A shape is a mapping of integer dimensions (names as in PyTorch where it has the
 The batch is the op's batch axis (B, N, image pairs, points).
 
 Features of one call, all floats:
-  flop          floating-point operations (ops.md)
+  flop          floating-point operations (docs/ops.md)
   bytes         bytes of inputs, weights and outputs
   weight_bytes  the part of `bytes` that is weights (a cached hybrid keeps it on the host)
   points        knn: the number of points
@@ -29,7 +29,7 @@ INT64_MAX = 2**63 - 1  # the largest batch (and file integer) the C++ reader can
 # A shape dimension is at most 2^53: exact in a double, and every sum the formulas form stays
 # far inside int64 in the C++ reader (kMaxDimension).
 MAX_DIMENSION = 2**53
-# ops.md gives no FLOP count for ssim; the harness counts the plain separable algorithm
+# ssim's FLOP count (docs/ops.md) is the plain separable algorithm's, as the harness counts it
 # per pixel: 3 products + 5 statistics x 2 passes x (11 mul + 10 add) + 21 for the
 # formula + 1 for the mean (ops/ssim/case.cpp).
 SSIM_FLOP_PER_PIXEL = 3 + 5 * 2 * 21 + 21 + 1

@@ -12,6 +12,15 @@ impl the policy excludes on this host (failed, wrong, unavailable, not measured)
 chosen, and the reason names it. `Policy.load_or_default` never raises: a missing or bad
 file gives the safe default, whose reason carries the error.
 
+For a hot path, plan a shape once and look up per call:
+
+    plan = policy.plan("linear", {"in_features": 1280, "out_features": 1000})
+    d = plan.choose(8)                               # a binary search over the plan's pieces
+
+A plan cuts the batches into pieces of one decision each (a measured case's ranges, or where
+the cost model's choice changes) and gives choose()'s mode, impl, confidence and source at
+every batch; a piece's reason names its batches. choose() answers from cached plans.
+
 include/modebench/policy.hpp is the same reader in C++; both are tested against
 tests/vectors/policy_decisions.json, and give the same outcome on every hostile or odd file
 of tests/vectors/policy_hostile/: JSON nested deeper than MAX_DEPTH is refused before it is
@@ -21,6 +30,7 @@ what the C++ JSON parser refuses (lone surrogates, numbers beyond a double) is r
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import math
@@ -305,12 +315,65 @@ def read_document(path) -> dict:
     return validate(doc, path)
 
 
+# ------------------------------------------------------------------ plans
+@dataclass(frozen=True)
+class Piece:
+    batch_min: int
+    batch_max: int  # None: no upper bound
+    decision: Decision  # its reason speaks of the piece's batches
+
+
+class Plan:
+    """One op and shape's decision for every batch (Policy.plan): the batches cut into pieces of
+    one decision each; choose(batch) is a binary search over the pieces' first batches."""
+
+    __slots__ = ("op", "pieces", "_starts", "_decisions", "_wording", "_from_rule")
+
+    def __init__(self, op: str):
+        self.op = op
+        self.pieces = []
+        self._starts = []
+        self._decisions = []
+        self._wording = []  # (head, tail, per_batch): how Policy.choose words a measured piece
+        self._from_rule = False  # a measured case's ranges, not the cost model
+
+    def choose(self, batch: int) -> Decision:
+        """The decision at `batch`; ShapeError as Policy.choose."""
+        if type(batch) is not int or not 0 < batch <= INT64_MAX:
+            features(self.op, _SAMPLE_SHAPES[self.op], batch)  # raises as choose() does; passes an int subclass
+        return self._decisions[self._index(batch)]
+
+    def _index(self, batch) -> int:
+        return bisect.bisect_right(self._starts, batch) - 1
+
+    def _add(self, first: int, d: Decision, wording=None):
+        if self.pieces:
+            last = self.pieces[-1]
+            self.pieces[-1] = Piece(last.batch_min, first - 1, last.decision)
+        self.pieces.append(Piece(first, None, d))
+        self._starts.append(first)
+        self._decisions.append(d)
+        self._wording.append(wording)
+
+
+# A valid shape per op, to validate a batch the way features() does.
+_SAMPLE_SHAPES = {
+    "linear": {"in_features": 1, "out_features": 1},
+    "conv2d": {"in_channels": 1, "out_channels": 1, "height": 1, "width": 1, "kernel_h": 1, "kernel_w": 1},
+    "ssim": {"height": 1, "width": 1},
+    "knn": {},
+}
+# Plans cached per policy; an application with endless shapes starts again instead of growing.
+MAX_CACHED_PLANS = 4096
+
+
 # ------------------------------------------------------------------ the policy
 class Policy:
     def __init__(self, doc: dict, path: str = "(policy)", host_note: str = "", error: str = None):
         """A validated document (see load); `error`: why this is the safe default instead."""
         self.doc, self.path, self.host_note, self.error = doc, path, host_note, error
         self.schema = doc.get("schema")
+        self._plans = {}  # (op, case, normalized shape) -> Plan without model pieces, for choose()
         self._shapes = []  # the normalized shape of each rule, None where it has none or its op is unknown
         for i, r in enumerate(doc["rules"]):
             shape = None
@@ -366,10 +429,129 @@ class Policy:
         feats = features(op, s, batch)
         if self.error is not None:
             return self._decided(Decision(SAFE_MODE, SAFE_IMPL, None, f"safe default (cpu): {self.error}", DEFAULT))
+        p = self._cached_plan(op, s, case)
+        if not p._from_rule:
+            return self._decided(self._modelled(op, feats, case))  # its reason gives this batch's predictions
+        i = p._index(batch)
+        d = p._decisions[i]
+        head, tail, per_batch = p._wording[i]
+        if per_batch:
+            d = Decision(d.mode, d.impl, d.confidence, f"{head}batch {batch}{tail}", d.source)
+        return d
+
+    def plan(self, op: str, shape, case: str = None) -> Plan:
+        """The decisions of `op` on `shape` (or on the measured case `case`) for every batch,
+        resolved once; ShapeError as choose(). plan.choose(batch) gives choose()'s mode, impl,
+        confidence and source at every batch."""
+        return self._make_plan(op, normalize(op, shape), case or None, modelled=True)
+
+    # ---- plans
+    def _cached_plan(self, op, s, case) -> Plan:
+        key = (op, case, tuple(sorted(s.items())))
+        p = self._plans.get(key)
+        if p is None:
+            if len(self._plans) >= MAX_CACHED_PLANS:
+                self._plans.clear()
+            p = self._plans[key] = self._make_plan(op, s, case, modelled=False)
+        return p
+
+    def _make_plan(self, op, s, case, modelled) -> Plan:
+        """`modelled`: also cut the cost model's choice into pieces (choose() words model
+        decisions per batch and needs no pieces of them)."""
+        features(op, s, 1)  # the same errors as choose()
+        p = Plan(op)
+        if self.error is not None:
+            p._add(1, self._decided(Decision(SAFE_MODE, SAFE_IMPL, None, f"safe default (cpu): {self.error}", DEFAULT)))
+            return p
         rule = self._rule(op, s, case)
         if rule is not None:
-            return self._decided(self._measured(rule, batch))
-        return self._decided(self._modelled(op, feats, case))
+            p._from_rule = True
+            self._plan_measured(rule, p)
+        elif modelled:
+            self._plan_modelled(op, s, case, p)
+        return p
+
+    def _plan_measured(self, rule, p: Plan):
+        """A piece per range, cut again where "below/beyond the measured batches" starts."""
+        starts = {1} | {r["batch_min"] for r in rule["ranges"]}
+        batches = rule.get("measured_batches") or []
+        if batches:
+            starts.add(min(batches))
+            if max(batches) < INT64_MAX:
+                starts.add(max(batches) + 1)
+        starts = sorted(starts)
+        note = f" [{self.host_note}]" if self.host_note else ""
+        for k, first in enumerate(starts):
+            d, head, tail, per_batch = self._measured_at(rule, first)
+            if per_batch:
+                last = starts[k + 1] - 1 if k + 1 < len(starts) else "inf"
+                d = Decision(d.mode, d.impl, d.confidence, f"{head}batches {first}..{last}{tail}", d.source)
+                tail += note
+            else:
+                head += note
+            p._add(first, self._decided(d), (head, tail, per_batch))
+
+    def _plan_modelled(self, op, s, case, p: Plan):
+        """Predicted times are affine in the batch (every feature is), so the cost model's choice
+        can change only where two predictions (one scaled by a model's margin) cross. Each
+        crossing is a candidate; where the choice differs across one, a binary search finds the
+        first batch of the new choice."""
+        def choice_at(b):
+            return self._model_choice(op, features(op, s, b), case)
+
+        first = choice_at(1)
+        if first["pick"] is None:
+            p._add(1, self._decided(first["fallback"]))
+            return
+        second = choice_at(2)
+        times2 = {id(m): t for t, _, m in second["preds"]}
+        alpha, beta, margins = [], [], {0.0}
+        for t, _, m in first["preds"]:
+            b = times2[id(m)] - t
+            beta.append(b)
+            alpha.append(t - b)
+            margins.add(float(m["margin"]))
+        candidates = set()
+        for i, j in itertools.permutations(range(len(alpha)), 2):
+            for m in margins:
+                slope = beta[i] - (1 + m) * beta[j]
+                if slope == 0:
+                    continue
+                root = -(alpha[i] - (1 + m) * alpha[j]) / slope
+                if math.isfinite(root) and 1 <= root < 9.2e18:
+                    candidates.add(int(root) + 1)
+        candidates = sorted(candidates) + [INT64_MAX]
+        start = checked = 1
+        current = first
+        pieces = []
+        for c in candidates:
+            if c <= checked:
+                continue
+            at_c = choice_at(c)
+            while at_c["pick"] is not current["pick"]:
+                lo, hi = checked, c  # current at lo, another choice at hi
+                while hi - lo > 1:
+                    mid = lo + (hi - lo) // 2
+                    if choice_at(mid)["pick"] is current["pick"]:
+                        lo = mid
+                    else:
+                        hi = mid
+                pieces.append((start, current))
+                start = checked = hi
+                current = choice_at(hi)
+                if hi == c:
+                    break
+            checked = c
+        pieces.append((start, current))
+        for k, (first_batch, mc) in enumerate(pieces):
+            last = pieces[k + 1][0] - 1 if k + 1 < len(pieces) else "inf"
+            chosen = mc["pick"]
+            reason = (f"model: {mc['missing']}; {chosen['mode']}/{chosen['impl']} for batches {first_batch}..{last} "
+                      "(a riskier mode only where predicted faster by more than its model's error)")
+            lo = chosen.get("loco")
+            reason += (f"; held-out error {_pct(lo['median_rel_error'])} over {lo['cases']} cases" if lo
+                       else "; no held-out check (fitted on one case)")
+            p._add(first_batch, self._decided(Decision(chosen["mode"], chosen["impl"], None, reason + mc["excl"], MODEL)))
 
     def _decided(self, d: Decision) -> Decision:
         if self.host_note:
@@ -393,11 +575,13 @@ class Policy:
             return ""
         return "; never chosen here: " + "; ".join(f"{', '.join(lines)} ({why})" for why, lines in by_reason.items())
 
-    def _measured(self, rule, batch) -> Decision:
+    def _measured_at(self, rule, batch):
+        """(decision, head, tail, per_batch): the reason is head + "batch <n>" + tail, or head."""
         name = f"{rule['op']}/{rule['case']}"
         excl = self._exclusions(rule.get("excluded", []))
         if not rule["ranges"]:
-            return Decision(SAFE_MODE, SAFE_IMPL, None, f"safe default (cpu): no mode gave a correct result on {name}{excl}", DEFAULT)
+            why = f"safe default (cpu): no mode gave a correct result on {name}{excl}"
+            return Decision(SAFE_MODE, SAFE_IMPL, None, why, DEFAULT), why, "", False
         # A range without batch_max is open, as a null one (validation takes both, as C++ does).
         r = next((x for x in rule["ranges"]
                   if batch >= x["batch_min"] and (x.get("batch_max") is None or batch <= x["batch_max"])),
@@ -417,20 +601,26 @@ class Policy:
         elif batches and batch < min(batches):
             where = f"; below the smallest measured batch ({min(batches)})"
         confidence = None if provisional else r.get("confidence")
-        reason = f"measured: {name} batch {batch} in {span}: {r['mode']}/{r['impl']} fastest ({certainty}){where}{excl}"
-        return Decision(r["mode"], r["impl"], confidence, reason, MEASURED)
+        head = f"measured: {name} "
+        tail = f" in {span}: {r['mode']}/{r['impl']} fastest ({certainty}){where}{excl}"
+        return Decision(r["mode"], r["impl"], confidence, f"{head}batch {batch}{tail}", MEASURED), head, tail, True
 
-    def _modelled(self, op, feats, case) -> Decision:
+    def _model_choice(self, op, feats, case) -> dict:
+        """The cost model's choice for `feats`: the predictions in order (time, risk, model),
+        the fastest (best) and the one chosen (pick), or, with no model to ask, the safe default
+        (fallback)."""
         missing = f"no measured case '{case}' of {op}" if case is not None else f"not a measured {op} shape"
+        out = {"preds": [], "best": None, "pick": None, "t_pick": 0.0, "fallback": None, "missing": missing, "excl": ""}
         if self.schema != SCHEMA_V2:
-            return Decision(SAFE_MODE, SAFE_IMPL, None,
-                            f"safe default (cpu): {missing}, and a {self.schema} policy has no cost model", DEFAULT)
+            out["fallback"] = Decision(SAFE_MODE, SAFE_IMPL, None,
+                                       f"safe default (cpu): {missing}, and a {self.schema} policy has no cost model", DEFAULT)
+            return out
         excluded = [e for e in self.doc["excluded"] if e["op"] == op]
         barred = {(e["mode"], e["impl"]) for e in excluded}
-        excl = self._exclusions(excluded)
+        out["excl"] = excl = self._exclusions(excluded)
         risks = self.doc["risks"]
         unknown_risk = max(risks.values(), default=0) + 1
-        preds = []
+        preds = out["preds"]
         for m in self.doc["models"]:
             if m["op"] != op or (m["mode"], m["impl"]) in barred or feats["kind"] not in m["kinds"]:
                 continue
@@ -441,15 +631,24 @@ class Policy:
                 t += m["terms"][k] * term_value(k, feats, m["copies_weights"])
             preds.append((t, risks.get(m["mode"], unknown_risk), m))
         if not preds:
-            return Decision(SAFE_MODE, SAFE_IMPL, None,
-                            f"safe default (cpu): {missing}, and no cost model covers {op} shapes of kind '{feats['kind']}'{excl}", DEFAULT)
+            out["fallback"] = Decision(SAFE_MODE, SAFE_IMPL, None,
+                                       f"safe default (cpu): {missing}, and no cost model covers {op} shapes of kind '{feats['kind']}'{excl}", DEFAULT)
+            return out
         preds.sort(key=lambda p: (p[0], p[1], p[2]["mode"], p[2]["impl"]))
         best_t, best_risk, best = preds[0]
         # A riskier mode must win by more than its model's held-out error.
         safer = [p for p in preds if p[1] < best_risk and p[0] <= best_t * (1 + best["margin"])]
         t, _, pick = min(safer, key=lambda p: (p[1], p[0])) if safer else preds[0]
-        others = [p for p in preds if p[2] is not pick]
-        reason = f"model: {missing}; predicted {pick['mode']}/{pick['impl']} {_ms(t)}"
+        out.update(best=best, pick=pick, t_pick=t)
+        return out
+
+    def _modelled(self, op, feats, case) -> Decision:
+        c = self._model_choice(op, feats, case)
+        pick, best = c["pick"], c["best"]
+        if pick is None:
+            return c["fallback"]
+        others = [p for p in c["preds"] if p[2] is not pick]
+        reason = f"model: {c['missing']}; predicted {pick['mode']}/{pick['impl']} {_ms(c['t_pick'])}"
         if others:
             reason += ", next " + ", ".join(f"{p[2]['mode']}/{p[2]['impl']} {_ms(p[0])}" for p in others[:2])
         if pick is not best:
@@ -458,4 +657,4 @@ class Policy:
         lo = pick.get("loco")
         reason += (f"; held-out error {_pct(lo['median_rel_error'])} over {lo['cases']} cases" if lo
                    else "; no held-out check (fitted on one case)")
-        return Decision(pick["mode"], pick["impl"], None, reason + excl, MODEL)
+        return Decision(pick["mode"], pick["impl"], None, reason + c["excl"], MODEL)

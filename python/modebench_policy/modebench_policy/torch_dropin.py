@@ -91,7 +91,8 @@ class _PolicyLayer(nn.Module):
         self.calls = Counter()  # "mode/impl" -> calls
         self.fallbacks = 0  # gpu chosen, no CUDA device usable: ran on the host
         self.last = None  # the last Decision
-        self._decisions = {}
+        self._plans = {}  # shape -> the policy's Plan of it: a binary search per call
+        self._traced = set()  # (shape, batch) already in the trace
         self._copies = {}  # (device, parameter name) -> (version, tensor)
 
     # ---- subclasses
@@ -104,12 +105,16 @@ class _PolicyLayer(nn.Module):
     # ---- the call
     def decide(self, x):
         shape, batch = self.shape_and_batch(x)
-        key = (tuple(sorted(shape.items())), batch)
-        d = self._decisions.get(key)
-        if d is None:
-            d = self._decisions[key] = self.policy.choose(self.op, shape, batch)
-            if self.trace is not None:
-                self.trace.append({"layer": self.name, "op": self.op, "shape": shape, "batch": batch, "decision": d})
+        key = tuple(sorted(shape.items()))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self.policy.plan(self.op, shape)
+        d = plan.choose(batch)
+        if self.trace is not None and (key, batch) not in self._traced:
+            # The trace keeps choose()'s wording of this very batch (the same mode and impl).
+            self._traced.add((key, batch))
+            self.trace.append({"layer": self.name, "op": self.op, "shape": shape, "batch": batch,
+                               "decision": self.policy.choose(self.op, shape, batch)})
         return d
 
     def forward(self, x):

@@ -6,6 +6,7 @@ deliberate change of the readers' behaviour; both readers' tests then check agai
   policy_synthetic_v1.json  the same rules as modebench-policy/1 (no models, no identity)
   policy_features.json      shapes -> features (and shapes that are errors)
   policy_decisions.json     queries and the decisions the readers must give
+  policy_plans.json         the plan of each query's shape: its pieces and their decisions
   policy_hostile/, policy_hostile.json
                             hostile and odd files, and what both readers answer (hostile_policies.py)
 
@@ -182,6 +183,20 @@ def main():
                                      "reason": d.reason}})
     with open(os.path.join(VECTORS, "policy_decisions.json"), "w") as f:
         json.dump(decisions, f, indent=1)
+        f.write("\n")
+    plans, planned = [], set()
+    for key, op, shape, _batch, case, host in QUERIES:
+        ident = json.dumps([key, op, shape, case, host], sort_keys=True)
+        if ident in planned:
+            continue
+        planned.add(ident)
+        policy = Policy.load(os.path.join(VECTORS, files[key]), host=host_facts(host), allow_other_host=host is not None)
+        pieces = [{"batch_min": x.batch_min, "batch_max": x.batch_max, "mode": x.decision.mode,
+                   "impl": x.decision.impl, "confidence": x.decision.confidence, "source": x.decision.source,
+                   "reason": x.decision.reason} for x in policy.plan(op, shape, case).pieces]
+        plans.append({"policy": files[key], "host": host, "op": op, "shape": shape, "case": case, "pieces": pieces})
+    with open(os.path.join(VECTORS, "policy_plans.json"), "w") as f:
+        json.dump(plans, f, indent=1)
         f.write("\n")
     try:
         Policy.load(os.path.join(VECTORS, files["v2"]), host=host_facts({**HOST, "cpu_model": "Other CPU"}))

@@ -48,6 +48,65 @@ def test_decision_vectors(q):
     assert {"mode": d.mode, "impl": d.impl, "confidence": d.confidence, "source": d.source, "reason": d.reason} == q["expect"]
 
 
+@pytest.mark.parametrize("v", _load("policy_plans.json"), ids=lambda v: f"{v['policy']}-{v['op']}-{v['case']}")
+def test_plan_vectors(v):
+    """The same pieces as the C++ reader (tests/test_policy_reader.cpp reads this file too)."""
+    policy = Policy.load(os.path.join(VECTORS, v["policy"]), host=make_vectors.host_facts(v["host"]),
+                         allow_other_host=v["host"] is not None)
+    got = [{"batch_min": x.batch_min, "batch_max": x.batch_max, "mode": x.decision.mode, "impl": x.decision.impl,
+            "confidence": x.decision.confidence, "source": x.decision.source, "reason": x.decision.reason}
+           for x in policy.plan(v["op"], v["shape"], v["case"]).pieces]
+    assert got == v["pieces"]
+
+
+def _probe_batches(plan):
+    batches = set(range(1, 301)) | {1 << 20, 1 << 40, 1 << 62}
+    for x in plan.pieces:
+        batches |= {b for b in (x.batch_min - 1, x.batch_min, x.batch_min + 1) if b >= 1}
+    return sorted(batches)
+
+
+@pytest.mark.parametrize("v", _load("policy_plans.json"), ids=lambda v: f"{v['policy']}-{v['op']}-{v['case']}")
+def test_a_plan_gives_chooses_decision_at_every_batch(v):
+    policy = Policy.load(os.path.join(VECTORS, v["policy"]), host=make_vectors.host_facts(v["host"]),
+                         allow_other_host=v["host"] is not None)
+    plan = policy.plan(v["op"], v["shape"], v["case"])
+    assert plan.pieces[0].batch_min == 1 and plan.pieces[-1].batch_max is None
+    assert all(a.batch_max + 1 == b.batch_min for a, b in zip(plan.pieces, plan.pieces[1:]))
+    for b in _probe_batches(plan):
+        want, got = policy.choose(v["op"], v["shape"], b, v["case"]), plan.choose(b)
+        assert (got.mode, got.impl, got.confidence, got.source) == (want.mode, want.impl, want.confidence, want.source), b
+
+
+def test_a_plan_of_an_unmeasured_shape_agrees_with_choose():
+    p = Policy.load(V2, host=SYNTH_HOST)
+    shapes = [("linear", {"in_features": i, "out_features": o}) for i in (16, 100, 512, 1024, 3000, 8192)
+              for o in (8, 256, 1000, 4096)]
+    shapes += [("conv2d", {"in_channels": c, "out_channels": c, "height": hw, "width": hw, "kernel_size": 3,
+                           "padding": 1, **({"groups": c} if dw else {})})
+               for c in (3, 32, 96, 256) for hw in (7, 56, 224) for dw in (False, True)]
+    shapes.append(("knn", {}))
+    for op, shape in shapes:
+        plan = p.plan(op, shape)
+        for b in _probe_batches(plan) + list(range(301, 5001, 7)):
+            want, got = p.choose(op, shape, b), plan.choose(b)
+            assert (got.mode, got.impl, got.source) == (want.mode, want.impl, want.source), (op, shape, b)
+
+
+def test_a_plan_refuses_what_choose_refuses():
+    p = Policy.load(V2, host=SYNTH_HOST)
+    with pytest.raises(ShapeError):
+        p.plan("linear", {"in_features": 3})
+    with pytest.raises(ShapeError):
+        p.plan("pool2d", {})
+    plan = p.plan("linear", {"in_features": 3, "out_features": 3})
+    for bad in (0, -1, True, 2.0, 2**63):
+        with pytest.raises(ShapeError):
+            plan.choose(bad)
+    safe = Policy.load_or_default("/nonexistent/policy.json").plan("linear", {"in_features": 3, "out_features": 3})
+    assert len(safe.pieces) == 1 and safe.choose(1 << 20).source == DEFAULT
+
+
 @pytest.mark.parametrize("case", _load("policy_hostile.json"), ids=lambda c: os.path.basename(c["file"]))
 def test_hostile_files_get_the_cpp_readers_answers(case):
     """Hostile and odd files (nesting 100 000 deep, integers past int64, lone surrogates, a

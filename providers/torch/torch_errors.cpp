@@ -1,9 +1,9 @@
-#include "bench/torch/torch_errors.hpp"
+#include "providers/torch/torch_errors.hpp"
 
 #include <c10/util/Exception.h>
 
-#include "bench/torch/torch_runtime.hpp"
 #include "harness/device/cuda_errors.hpp"
+#include "providers/torch/torch_runtime.hpp"
 
 namespace mb {
 namespace {

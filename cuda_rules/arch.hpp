@@ -1,6 +1,6 @@
 #pragma once
 // Pure model of which code image a CUDA device can load from a binary
-// (cuda-facts.md "Which image the driver runs"). No CUDA calls: the probe
+// (docs/cuda-facts.md, "Which image the driver runs"). No CUDA calls: the probe
 // measures what actually ran; this says what should run, and why.
 #include <optional>
 #include <string>
@@ -56,7 +56,7 @@ ImageChoice choose_image(const std::vector<ArchTarget>& targets, int device_cc, 
 std::string image_that_ran(int binary_version, int ptx_version, int device_cc, const std::vector<ArchTarget>& built,
                            bool forced_jit);
 
-// Toolkit facts (cuda-facts.md table). Versions as major*1000+minor*10 (13.0 -> 13000),
+// Toolkit facts (docs/cuda-facts.md table). Versions as major*1000+minor*10 (13.0 -> 13000),
 // the format of cudaRuntimeGetVersion / cudaDriverGetVersion.
 struct ToolkitInfo {
   int version;             // 12080

@@ -1,4 +1,4 @@
-#include "bench/torch/torch_facts.hpp"
+#include "providers/torch/torch_facts.hpp"
 
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
@@ -6,9 +6,9 @@
 
 #include <regex>
 
-#include "bench/torch/torch_runtime.hpp"
+#include "cuda_rules/arch.hpp"
 #include "harness/device/cuda_errors.hpp"
-#include "probe/arch.hpp"
+#include "providers/torch/torch_runtime.hpp"
 
 namespace mb {
 namespace {

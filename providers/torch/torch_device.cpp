@@ -1,15 +1,15 @@
-#include "bench/torch/torch_device.hpp"
+#include "providers/torch/torch_device.hpp"
 
 #include <c10/core/impl/VirtualGuardImpl.h>
 
 #include <stdexcept>
 
-#include "bench/torch/torch_errors.hpp"
-#include "bench/torch/torch_facts.hpp"
-#include "bench/torch/torch_runtime.hpp"
 #include "harness/context.hpp"
 #include "harness/device/cuda_errors.hpp"
 #include "harness/status.hpp"
+#include "providers/torch/torch_errors.hpp"
+#include "providers/torch/torch_facts.hpp"
+#include "providers/torch/torch_runtime.hpp"
 
 namespace mb {
 namespace {

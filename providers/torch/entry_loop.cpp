@@ -1,4 +1,4 @@
-#include "bench/torch/entry_loop.hpp"
+#include "providers/torch/entry_loop.hpp"
 
 #include <cstdio>
 #include <ctime>

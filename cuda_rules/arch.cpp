@@ -1,4 +1,4 @@
-#include "probe/arch.hpp"
+#include "cuda_rules/arch.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "bench/torch/torch_runtime.hpp"
+#include "providers/torch/torch_runtime.hpp"
 
 #include <dlfcn.h>
 

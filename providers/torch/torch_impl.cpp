@@ -1,4 +1,4 @@
-#include "bench/torch/torch_impl.hpp"
+#include "providers/torch/torch_impl.hpp"
 
 #include <c10/core/Event.h>
 
@@ -7,10 +7,10 @@
 #include <map>
 #include <stdexcept>
 
-#include "bench/torch/torch_device.hpp"
-#include "bench/torch/torch_errors.hpp"
-#include "bench/torch/torch_runtime.hpp"
 #include "harness/provider.hpp"
+#include "providers/torch/torch_device.hpp"
+#include "providers/torch/torch_errors.hpp"
+#include "providers/torch/torch_runtime.hpp"
 
 namespace mb {
 namespace {
