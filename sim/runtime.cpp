@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -228,13 +229,18 @@ bool is_pinned(const void* p, size_t bytes) {
   return c >= it->second.begin && c + bytes <= it->second.begin + it->second.bytes;
 }
 
+// Allocations never overlap and both maps are ordered by address, so only the neighbours of the
+// range's end can overlap it: a lookup, not a scan of every allocation the process ever freed
+// (this runs on every host-side copy).
 bool overlaps_device(const void* p, size_t bytes) {
   State& s = state();
   const char* c = static_cast<const char*>(p);
-  for (auto& [u, a] : s.live)
-    if (c < a.map + a.map_bytes && c + std::max<size_t>(bytes, 1) > a.map) return true;
-  for (auto& [u, n] : s.freed)
-    if (c < u + n && c + std::max<size_t>(bytes, 1) > u) return true;
+  const char* e = c + std::max<size_t>(bytes, 1);
+  auto live = s.live.lower_bound(e);  // the first at or after the end: its guard page may start before
+  if (live != s.live.end() && live->second.map < e) return true;
+  if (live != s.live.begin() && std::prev(live)->second.map + std::prev(live)->second.map_bytes > c) return true;
+  auto freed = s.freed.lower_bound(e);
+  if (freed != s.freed.begin() && std::prev(freed)->first + std::prev(freed)->second > c) return true;
   return false;
 }
 
