@@ -1,19 +1,28 @@
-// Measures this host's limits that results are stated against: fp32 FMA peak
-// (all threads, AVX2/AVX-512 as compiled with -march=native) and memory
-// bandwidth (STREAM-like triad on arrays far larger than the caches).
+// Measures this host's limits that results are stated against, and checks them against the
+// machine's theoretical peak:
+// - fp32 FMA peak on every thread, with each vector ISA the CPU supports (AVX-512, AVX2 on
+//   x86-64; NEON on aarch64), whatever the build's -march: each ISA's loop is compiled for it
+//   and run only where the CPU reports it. The widest is the machine's peak.
+// - the effective clock (a chain of dependent integer adds, one per cycle on every core we
+//   know of) and the FMA pipes per core (one thread's FMA rate / clock / lanes / 2, rounded),
+//   giving the theoretical peak cores x pipes x lanes x 2 x clock.
+// - memory bandwidth (STREAM-like triad on arrays far larger than the caches).
 // Prints JSON usable as `modebench-report render --limits`, with whether the machine was
 // quiet: limits measured while other work ran would understate the machine.
-#include <immintrin.h>
 #include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -22,39 +31,134 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// 12 independent FMA chains hide the FMA latency (4 cycles x 2 pipes) without
-// spilling the 16 vector registers; the recurrence cannot be folded without fast-math.
-double fma_peak_gflops() {
-#if defined(__FMA__) && defined(__AVX2__)
-  constexpr int kChains = 12, kLanes = 8;
-  const long iters = 50'000'000;
+// Independent FMA chains on a GCC vector of `Lanes` floats: enough chains to cover the FMA
+// latency (4 cycles) times the pipes (2), without spilling the vector registers (16 ymm for
+// AVX2, 32 zmm for AVX-512). The recurrence cannot be folded without fast-math; with
+// -ffp-contract=fast each `acc * a + b` is one FMA instruction (checked with objdump: the
+// inner loop is Chains vfmadd instructions on registers, no loads or stores).
+template <class V, int Chains>
+struct FmaChains {
+  using Vec = V;
+  static constexpr int Lanes = sizeof(V) / sizeof(float);
+  static constexpr double kFlopsPerIteration = 2.0 * Lanes * Chains;
+
+  // Runs `iterations` on the calling thread; returns a sum that keeps the work observable.
+  // Always inlined, so that it is compiled for the ISA of the function it is inlined into.
+  __attribute__((always_inline)) static inline float run(long iterations) {
+    Vec acc[Chains];
+    for (int c = 0; c < Chains; ++c)
+      for (int l = 0; l < Lanes; ++l) acc[c][l] = 1.0f + 1e-7f * static_cast<float>(c);
+    // Read through volatile: known constants would let the compiler fold the loop away.
+    volatile float a_value = 0.9999999f, b_value = 1e-7f;
+    Vec a, b;
+    for (int l = 0; l < Lanes; ++l) a[l] = a_value, b[l] = b_value;
+    for (long i = 0; i < iterations; ++i) {
+      // Unrolled, so that the accumulators live in registers (the loops are not interchanged).
+#pragma GCC unroll 32
+      for (int c = 0; c < Chains; ++c) acc[c] = acc[c] * a + b;
+    }
+    float sink = 0.0f;
+    for (int c = 0; c < Chains; ++c)
+      for (int l = 0; l < Lanes; ++l) sink += acc[c][l];
+    return sink;
+  }
+};
+
+// One entry per ISA: its name, lanes, whether this CPU runs it, and its loop compiled for it.
+struct Isa {
+  const char* name;
+  int lanes;
+  bool supported;
+  float (*run)(long iterations);
+  double flops_per_iteration;
+};
+
+// GCC vector types (a vector_size attribute on a template-dependent type is ignored).
+typedef float Vec16 __attribute__((vector_size(64)));
+typedef float Vec8 __attribute__((vector_size(32)));
+typedef float Vec4 __attribute__((vector_size(16)));
+
+#if defined(__x86_64__)
+using Avx512 = FmaChains<Vec16, 24>;
+using Avx2 = FmaChains<Vec8, 12>;
+__attribute__((target("avx512f,fma"))) float run_avx512(long n) { return Avx512::run(n); }
+__attribute__((target("avx2,fma"))) float run_avx2(long n) { return Avx2::run(n); }
+std::vector<Isa> isas() {
+  __builtin_cpu_init();
+  return {
+      {"avx512", 16, __builtin_cpu_supports("avx512f") != 0, run_avx512, Avx512::kFlopsPerIteration},
+      {"avx2", 8, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"), run_avx2, Avx2::kFlopsPerIteration}};
+}
+#elif defined(__aarch64__)
+using Neon = FmaChains<Vec4, 16>;  // 32 NEON registers
+float run_neon(long n) { return Neon::run(n); }
+std::vector<Isa> isas() { return {{"neon", 4, true, run_neon, Neon::kFlopsPerIteration}}; }
+#else
+std::vector<Isa> isas() { return {}; }  // no vector ISA known here: not measured
+#endif
+
+// GFLOP/s of `isa` over `threads` threads (best of 3).
+double fma_gflops(const Isa& isa, int threads) {
+  const long iterations = 20'000'000;
   double best = 0.0;
   for (int rep = 0; rep < 3; ++rep) {
-    auto t0 = std::chrono::steady_clock::now();
     float sink = 0.0f;
-#pragma omp parallel reduction(+ : sink)
-    {
-      __m256 acc[kChains];
-      for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_ps(1.0f + 1e-7f * static_cast<float>(c));
-      const __m256 a = _mm256_set1_ps(0.9999999f), b = _mm256_set1_ps(1e-7f);
-      for (long i = 0; i < iters; ++i) {
-        for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_ps(acc[c], a, b);
-      }
-      alignas(32) float lanes[kLanes];
-      for (int c = 0; c < kChains; ++c) {
-        _mm256_store_ps(lanes, acc[c]);
-        for (float v : lanes) sink += v;
-      }
-    }
+    const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    sink += isa.run(iterations);
     const double s = seconds_since(t0);
-    const double flops = 2.0 * kLanes * kChains * static_cast<double>(iters) * omp_get_max_threads();
-    best = std::max(best, flops / s / 1e9);
-    if (sink == 42.0f) std::printf(" ");  // keeps the work observable
+    best = std::max(best, isa.flops_per_iteration * static_cast<double>(iterations) * threads / s / 1e9);
+    if (sink == 42.0f) std::printf(" ");
+  }
+  return best;
+}
+
+// GHz at which `threads` threads run at once: each times a chain of dependent integer adds
+// (latency 1 cycle on every x86-64 and Arm core of the last decade; the loop's counter runs
+// beside it). Median over the threads, best of 3. 0 where no chain is written for the ISA.
+double effective_clock_ghz(int threads) {
+#if defined(__x86_64__) || defined(__aarch64__)
+  constexpr long kLoops = 2'000'000, kAddsPerLoop = 100;
+  double best = 0.0;
+  for (int rep = 0; rep < 3; ++rep) {
+    std::vector<double> ghz(threads);
+#pragma omp parallel num_threads(threads)
+    {
+      // A register operand, not an immediate: some cores (Golden Cove) fold chains of
+      // immediate adds at rename and run them faster than one per cycle.
+      uint64_t x = 0, one = 1;
+      const auto t0 = std::chrono::steady_clock::now();
+      for (long i = 0; i < kLoops; ++i) {
+#if defined(__x86_64__)
+        asm volatile(".rept 100\n\taddq %1, %0\n\t.endr" : "+r"(x) : "r"(one));
+#else
+        asm volatile(".rept 100\n\tadd %0, %0, %1\n\t.endr" : "+r"(x) : "r"(one));
+#endif
+      }
+      ghz[omp_get_thread_num()] = static_cast<double>(kLoops * kAddsPerLoop) / seconds_since(t0) / 1e9;
+      if (x == 1) std::printf(" ");
+    }
+    std::nth_element(ghz.begin(), ghz.begin() + threads / 2, ghz.end());
+    best = std::max(best, ghz[threads / 2]);
   }
   return best;
 #else
-  return 0.0;  // not measured without AVX2+FMA
+  (void)threads;
+  return 0.0;
 #endif
+}
+
+// Physical cores: distinct (package, core) pairs in sysfs; the online CPUs where unreadable.
+int physical_cores(int cpus) {
+  std::set<std::pair<std::string, std::string>> cores;
+  for (int c = 0; c < cpus; ++c) {
+    const std::filesystem::path topo = "/sys/devices/system/cpu/cpu" + std::to_string(c) + "/topology";
+    std::ifstream package(topo / "physical_package_id"), core(topo / "core_id");
+    std::string p, k;
+    if (!(package >> p) || !(core >> k)) return cpus;
+    cores.emplace(p, k);
+  }
+  return cores.empty() ? cpus : static_cast<int>(cores.size());
 }
 
 double triad_gbps() {
@@ -106,17 +210,45 @@ double load_avg_1m() {
 
 int main() {
   const int cpus = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  const int threads = omp_get_max_threads();
+  const int cores = std::min(physical_cores(cpus), threads);
   const double others_before = busy_cores_of_others(cpus);
-  const double peak = fma_peak_gflops();
+
+  std::string per_isa;
+  const Isa* widest = nullptr;
+  double peak = 0.0;
+  const std::vector<Isa> known = isas();
+  for (const Isa& isa : known) {
+    if (!isa.supported) continue;
+    const double g = fma_gflops(isa, threads);
+    per_isa += std::string(per_isa.empty() ? "" : ", ") + "\"" + isa.name + "\": " + std::to_string(g);
+    if (!widest) widest = &isa, peak = g;  // isas() lists the widest first
+  }
+  // The theoretical peak: the clock with every thread busy, and the FMA pipes a core has, from
+  // one thread's rate (a rate between two pipe counts rounds to the nearer: the clock is known).
+  const double clock = effective_clock_ghz(threads);
+  int pipes = 0;
+  double theoretical = 0.0;
+  if (widest && clock > 0) {
+    const double one_thread = fma_gflops(*widest, 1);
+    const double single_clock = effective_clock_ghz(1);
+    pipes = std::max(1, static_cast<int>(std::lround(one_thread / single_clock / (2.0 * widest->lanes))));
+    theoretical = cores * pipes * widest->lanes * 2.0 * clock;
+  }
   const double bw = triad_gbps();
   const double others_after = busy_cores_of_others(cpus);
   // Quiet: other processes kept less than a tenth of a core busy just before and after.
   const bool quiet = std::max(others_before, others_after) < 0.1;
   std::printf(
-      "{\"peak_gflops\": %.1f, \"mem_gbps\": %.1f, \"threads\": %d, \"cpus\": %d, \"load_avg_1m\": %.2f, "
-      "\"busy_cores_of_others\": %.2f, \"quiet\": %s, \"how\": \"fp32 FMA chains on every thread; STREAM-like triad "
-      "on arrays far larger than the caches; quiet = other processes kept < 0.1 core busy just before and after\"}\n",
-      peak, bw, omp_get_max_threads(), cpus, load_avg_1m(), std::max(others_before, others_after),
-      quiet ? "true" : "false");
+      "{\"peak_gflops\": %.1f, \"isa\": \"%s\", \"peak_gflops_by_isa\": {%s}, \"theoretical_peak_gflops\": %.1f, "
+      "\"peak_fraction_of_theoretical\": %.3f, \"clock_ghz\": %.3f, \"fma_pipes\": %d, \"lanes\": %d, \"cores\": %d, "
+      "\"mem_gbps\": %.1f, \"threads\": %d, \"cpus\": %d, \"load_avg_1m\": %.2f, \"busy_cores_of_others\": %.2f, "
+      "\"quiet\": %s, \"how\": \"fp32 FMA chains on every thread with each vector ISA the CPU has (the widest is "
+      "the peak); theoretical = cores x FMA pipes x lanes x 2 x clock, the clock from dependent integer adds on "
+      "every thread, the pipes from one thread's FMA rate; STREAM-like triad on arrays far larger than the caches; "
+      "quiet = other processes kept < 0.1 core busy just before and after\"}\n",
+      peak, widest ? widest->name : "none", per_isa.c_str(), theoretical, theoretical > 0 ? peak / theoretical : 0.0,
+      clock, pipes, widest ? widest->lanes : 0, cores, bw, threads, cpus, load_avg_1m(),
+      std::max(others_before, others_after), quiet ? "true" : "false");
   return 0;
 }

@@ -7,6 +7,7 @@ run context; device limits bound the modes that compute on the device.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from .load import BadInput, read_json
@@ -34,6 +35,8 @@ class LimitSource:
     quiet: bool = None  # None: not known
     load_avg_1m: float = None
     cpus: int = None
+    peak_note: str = None  # the ISA and the theoretical peak the measured one is checked against
+
 
     @property
     def usable(self) -> bool:
@@ -57,6 +60,38 @@ def _number(path, doc, key, kind):
     return v
 
 
+# What machine_limits says of its FMA peak, beside the number (all optional).
+_PEAK_PARTS = ("theoretical_peak_gflops", "cores", "fma_pipes", "lanes", "clock_ghz")
+
+
+def _peak_note(path, doc, peak):
+    """E.g. "avx512; theoretical 346 GFLOP/s = 2 cores x 2 FMA pipes x 16 lanes x 2 flops x 2.70 GHz;
+    measured 95 % of it", from the fields present; None where there are none."""
+    isa = doc.get("isa")
+    if isa is not None and (not isinstance(isa, str) or not re.fullmatch(r"[a-z0-9_]{1,16}", isa)):
+        raise BadInput(path, "'isa' must be a short lower-case name such as avx512")
+    parts = {}
+    for k in _PEAK_PARTS:
+        if k in doc:
+            v = _number(path, doc, k, (int, float))
+            if v <= 0:
+                raise BadInput(path, f"'{k}' must be positive")
+            parts[k] = v
+    notes = [isa] if isa else []
+    theoretical = parts.get("theoretical_peak_gflops")
+    if theoretical:
+        how = ""
+        if all(k in parts for k in _PEAK_PARTS[1:]):
+            how = (
+                f" = {parts['cores']:g} cores x {parts['fma_pipes']:g} FMA pipes x {parts['lanes']:g} lanes"
+                f" x 2 flops x {parts['clock_ghz']:.2f} GHz"
+            )
+        notes.append(f"theoretical {theoretical:.4g} GFLOP/s{how}")
+        if peak:
+            notes.append(f"measured {100 * peak / theoretical:.0f} % of it")
+    return "; ".join(notes) or None
+
+
 def load_limits(path):
     """The LimitSource of a --limits file (bench/overhead/machine_limits output), or None."""
     if not path:
@@ -72,6 +107,7 @@ def load_limits(path):
                 raise BadInput(path, f"'{k}' must be a positive finite number")
             values[k] = float(v)
     source = LimitSource(values, f"{path} (bench/overhead/machine_limits)")
+    source.peak_note = _peak_note(path, doc, values.get("peak_gflops"))
     if "quiet" in doc:
         if not isinstance(doc["quiet"], bool):
             raise BadInput(path, "'quiet' must be true or false")

@@ -121,7 +121,8 @@ def _limits_rows(group):
     for src in group.limit_sources:
         used = "yes" if src.usable else "no (refused)"
         for k, v in sorted(src.values.items()):
-            rows.append((k, f"{v:g}", src.source, src.conditions(), used))
+            value = f"{v:g}" + (f" ({src.peak_note})" if k == "peak_gflops" and src.peak_note else "")
+            rows.append((k, value, src.source, src.conditions(), used))
     return rows
 
 

@@ -430,3 +430,18 @@ def test_impls_excluded_for_one_reason_share_a_sentence():
         "gpu/cublas_tf32: do not use: fails here (failed: no_kernel_image: x).",
         f"hybrid/cached, gpu/cublas, ptx-jit/cublas: not available here ({no_driver}).",
     ], sentences
+
+
+def test_limits_show_the_isa_and_the_theoretical_peak_beside_the_measured_one(tmp_path, run):
+    parts = dict(isa="avx512", theoretical_peak_gflops=160, cores=2, fma_pipes=2, lanes=16, clock_ghz=1.25)
+    code, page, _ = render_with_limits(tmp_path, run, quiet=True, **parts)
+    assert code == 0
+    assert "157 (avx512; theoretical 160 GFLOP/s = 2 cores x 2 FMA pipes x 16 lanes x 2 flops x 1.25 GHz; " in page
+    assert "measured 98 % of it)" in page
+
+
+def test_limits_with_a_bad_theoretical_peak_or_isa_are_bad_input(tmp_path, run):
+    code, _, err = render_with_limits(tmp_path, run, theoretical_peak_gflops=-1)
+    assert code == 2 and "'theoretical_peak_gflops'" in err
+    code, _, err = render_with_limits(tmp_path, run, isa="<script>")
+    assert code == 2 and "'isa'" in err
