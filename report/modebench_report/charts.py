@@ -43,20 +43,21 @@ def _shade(ax, x, lo, hi, pts, colour):
 def _draw_line(time_ax, rate_ax, ln, pts, line_style, bad):
     """One mode/impl: time per call and throughput, with its band shaded.
     Returns the throughput unit (GFLOP/s when every point has a flop count)."""
-    colour, marker = line_style
-    style = marker + ("--" if bad else "-")  # ever wrong/failed: drawn, never trusted
+    colour, marker, dashes = line_style
+    # Ever wrong/failed: drawn thin and faded, never trusted.
+    style = dict(marker=marker, ls=dashes, color=colour, lw=0.8 if bad else 1.6, alpha=0.5 if bad else 1.0)
     x = [p["batch"] for p in pts]
     med = np.array([p["median"] for p in pts]) * 1e3
     lo = np.array([p["lo"] if p["band"] else p["median"] for p in pts]) * 1e3
     hi = np.array([p["hi"] if p["band"] else p["median"] for p in pts]) * 1e3
     label = _mpl(f"{ln[0]}/{ln[1]}" + (" (wrong/failed)" if bad else ""))
-    time_ax.plot(x, med, style, color=colour, label=label)
+    time_ax.plot(x, med, label=label, **style)
     _shade(time_ax, x, lo, hi, pts, colour)
     if all(p["flop"] for p in pts):
         work, unit = np.array([p["flop"] for p in pts]) / 1e9, "GFLOP/s"
     else:
         work, unit = np.array(x, float), "items/s"
-    rate_ax.plot(x, work / (med / 1e3), style, color=colour, label=label)
+    rate_ax.plot(x, work / (med / 1e3), label=label, **style)
     _shade(rate_ax, x, work / (hi / 1e3), work / (lo / 1e3), pts, colour)
     return unit
 
@@ -110,11 +111,15 @@ def _style_axes(time_ax, rate_ax, rate_unit):
         ax.legend(fontsize=7)
 
 
+DPI = 90
+CHART_INCHES_PER_COLUMN = 9.0
+
+
 def _encode(fig):
     out = {}
     for fmt in ("png", "svg"):
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=90, metadata={"Date": None} if fmt == "svg" else None)
+        fig.savefig(buf, format=fmt, dpi=DPI, metadata={"Date": None} if fmt == "svg" else None)
         out[fmt] = buf.getvalue()
     plt.close(fig)
     return out
@@ -123,11 +128,14 @@ def _encode(fig):
 # One colour family per mode, by its place in the mode table; unknown modes grey.
 _MODE_COLOURMAPS = ("Blues", "Greens", "Oranges", "Purples", "Reds")
 _MARKERS = "osD^v<>"
+# The impls of one mode share a colour family: their dash patterns tell them apart too.
+_DASHES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 3)))
 
 
 def line_styles(groups):
-    """{(mode, impl): (colour, marker)} for every line of the report, so a mode/impl looks
-    the same in every chart: the mode's colour family, a shade and marker per impl."""
+    """{(mode, impl): (colour, marker, dashes)} for every line of the report, so a mode/impl
+    looks the same in every chart: the mode's colour family, a shade, marker and dash pattern
+    per impl."""
     lines = {ln for g in groups for ln in {(k[2], k[3]) for k in g.series}}
     styles = {}
     for mode in modes.ordered({m for m, _ in lines}):
@@ -136,7 +144,7 @@ def line_styles(groups):
         impls = sorted(i for m, i in lines if m == mode)
         for j, impl in enumerate(impls):
             shade = 0.85 - 0.45 * (j / (len(impls) - 1) if len(impls) > 1 else 0.25)
-            styles[(mode, impl)] = (matplotlib.colors.to_hex(cmap(shade)), _MARKERS[j % len(_MARKERS)])
+            styles[(mode, impl)] = (matplotlib.colors.to_hex(cmap(shade)), _MARKERS[j % len(_MARKERS)], _DASHES[j % len(_DASHES)])
     return styles
 
 
@@ -144,7 +152,8 @@ def chart(groups, op, case, styles):
     """({"png": bytes, "svg": bytes}, {group label: crossings}) of one op/case; styles:
     line_styles() of the whole report."""
     present = [g for g in groups if (op, case) in g.cases]
-    fig, axes = plt.subplots(2, len(present), figsize=(5.2 * len(present), 7.5), squeeze=False)
+    # At least 9 in x DPI (810 px) per column: legible in the page's 1 400 px.
+    fig, axes = plt.subplots(2, len(present), figsize=(CHART_INCHES_PER_COLUMN * len(present), 8.5), squeeze=False)
     crossings = {}
     for col, g in enumerate(present):
         time_ax, rate_ax = axes[0][col], axes[1][col]

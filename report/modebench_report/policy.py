@@ -76,24 +76,84 @@ def _candidates_and_exclusions(lines: dict, excluded_op: dict):
     return candidates, excluded
 
 
-def _winners(op, case, candidates: dict, batches, n_boot):
-    """Per batch: the fastest line by median (ties to the less risky), the share of bootstrap
-    resamples over processes in which it stays the fastest (None without enough runs), and
-    the fewest processes of any line compared there."""
-    winners, shares, processes = [], [], []
+# Within noise: a line is tied with the fastest at a batch when their ranges over processes
+# overlap and its median is less than TIE_RATIO times the fastest's. Tied lines may be chosen
+# in its place, so that the policy keeps one choice across batches instead of flipping on noise.
+TIE_RATIO = 1.10
+
+
+def _tie_sets(candidates: dict, batches):
+    """Per batch: the fastest line by median (ties to the less risky) first, then the lines tied
+    with it (needs enough processes: one process has no noise to be within)."""
+    out = []
     for b in batches:
         present = [ln for ln in candidates if b in candidates[ln]]
         med = {ln: float(np.median(candidates[ln][b])) for ln in present}
-        win = min(present, key=lambda ln: (med[ln], _risk(ln)))
+        order = sorted(present, key=lambda ln: (med[ln], _risk(ln)))
+        win = order[0]
+        tied = [
+            ln
+            for ln in order[1:]
+            if statistical_units.enough_runs(min(len(candidates[ln][b]), len(candidates[win][b])))
+            and med[ln] < TIE_RATIO * med[win]
+            and min(candidates[ln][b]) <= max(candidates[win][b])
+        ]
+        out.append([win] + tied)
+    return out
+
+
+def _stable_choices(tie_sets):
+    """Per batch, the line chosen: the current choice is kept while it is tied with the fastest;
+    where it is not (and at the first batch), the tied line that stays tied longest is taken
+    (then the less risky, then the fastest). Choosing the longest-lasting line at each switch
+    gives the fewest switches."""
+    def lasts(ln, i):
+        j = i
+        while j < len(tie_sets) and ln in tie_sets[j]:
+            j += 1
+        return j - i
+
+    chosen = []
+    for i, tied in enumerate(tie_sets):
+        if chosen and chosen[-1] in tied:
+            chosen.append(chosen[-1])
+        else:
+            chosen.append(max(tied, key=lambda ln: (lasts(ln, i), -_risk(ln), -tied.index(ln))))
+    return chosen
+
+
+def _winners(op, case, candidates: dict, batches, n_boot):
+    """Per batch: the line chosen (the fastest by median, or a line tied with it: _stable_choices),
+    the share of bootstrap resamples over processes in which it is the fastest or within
+    TIE_RATIO of it (None without enough runs), and the fewest processes of any line compared there."""
+    winners = _stable_choices(_tie_sets(candidates, batches))
+    shares, processes = [], []
+    for b, win in zip(batches, winners):
+        present = [ln for ln in candidates if b in candidates[ln]]
         n = min(len(candidates[ln][b]) for ln in present)
         share = None
         if statistical_units.enough_runs(n):
             boot = np.stack([bootstrap_medians(candidates[ln][b], rng_for(op, case, ln, b), n_boot) for ln in present])
-            share = float(np.mean(np.argmin(boot, axis=0) == present.index(win)))
-        winners.append(win)
+            share = float(np.mean(boot[present.index(win)] <= TIE_RATIO * np.min(boot, axis=0)))
         shares.append(share)
         processes.append(n)
     return winners, shares, processes
+
+
+def _margins(candidates: dict, batches, run) -> dict:
+    """What a range's choice buys at each of its measured batches: its median (ms), and the
+    runner-up with the choice's speedup over it (< 1: slower there, within noise)."""
+    line = run["line"]
+    median_ms, runner_up = {}, []
+    for i in range(run["first"], run["last"] + 1):
+        b = batches[i]
+        mine = float(np.median(candidates[line][b]))
+        median_ms[str(b)] = round(mine * 1e3, 6)
+        others = [(float(np.median(candidates[ln][b])), ln) for ln in candidates if ln != line and b in candidates[ln]]
+        if others:
+            best, ln = min(others, key=lambda x: (x[0], _risk(x[1])))
+            runner_up.append({"batch": b, "mode": ln[0], "impl": ln[1], "speedup": round(best / mine, 3)})
+    return {"median_ms": median_ms, "runner_up": runner_up}
 
 
 def _runs(winners):
@@ -131,7 +191,7 @@ def _threshold(op, case, candidates, batches, run, nxt, n_boot) -> float:
     return hi if _risk(w2) >= _risk(w1) else lo
 
 
-def _ranges(runs, bounds, shares, processes):
+def _ranges(runs, bounds, shares, processes, margins):
     """The policy's ranges. A range rests on its own batches and the batch on either side
     of it (where its thresholds are): with fewer than MIN_PROCESSES processes anywhere
     there it is provisional and has no confidence."""
@@ -150,6 +210,7 @@ def _ranges(runs, bounds, shares, processes):
                 "confidence": None if provisional else round(min(own), 3),
                 "provisional": provisional,
                 "processes": n,
+                **margins[i],
             }
         )
     return ranges
@@ -169,7 +230,7 @@ def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
     for run, nxt in zip(runs, runs[1:]):
         t = _threshold(op, case, candidates, batches, run, nxt, n_boot)
         bounds.append(max(int(math.floor(t)), bounds[-1] + 1 if bounds else 1))
-    rule["ranges"] = _ranges(runs, bounds, shares, processes)
+    rule["ranges"] = _ranges(runs, bounds, shares, processes, [_margins(candidates, batches, r) for r in runs])
     return rule
 
 

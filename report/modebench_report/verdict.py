@@ -4,7 +4,7 @@ which modes/impls not to use here and why."""
 from __future__ import annotations
 
 from . import modes
-from .policy import group_policy
+from .policy import TIE_RATIO, group_policy
 from .statistical_units import not_enough_runs
 from .status import SEVERITY
 
@@ -32,10 +32,39 @@ def _certainty(r) -> str:
     return f"confidence {r['confidence']:.2f} over {r['processes']} processes"
 
 
+def _ms(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _what_it_buys(r) -> str:
+    """ "0.6–4.1 ms, 1.6–2.3× faster than cpu/im2col": the choice's time over its measured
+    batches and its lead over the runner-up there; a lead within noise is called a tie."""
+    times = list((r.get("median_ms") or {}).values())
+    parts = []
+    if times:
+        lo, hi = _ms(min(times)), _ms(max(times))
+        parts.append(f"{lo} ms" if lo == hi else f"{lo}–{hi} ms")
+    ups = r.get("runner_up") or []
+    if ups:
+        others = ", ".join(dict.fromkeys(f"{u['mode']}/{u['impl']}" for u in ups))
+        lo, hi = min(u["speedup"] for u in ups), max(u["speedup"] for u in ups)
+        ties = [str(u["batch"]) for u in ups if u["speedup"] < TIE_RATIO]
+        if hi < TIE_RATIO:
+            parts.append(f"tied with {others} within noise")
+        elif ties:
+            parts.append(f"up to {hi:.2g}× faster than {others} (within noise of it at batch {', '.join(ties)})")
+        else:
+            parts.append(f"{lo:.2g}× faster than {others}" if f"{lo:.2g}" == f"{hi:.2g}" else f"{lo:.2g}–{hi:.2g}× faster than {others}")
+    return ", ".join(parts)
+
+
 def case_sentence(rule) -> str:
     if not rule["ranges"]:
         return f"{rule['case']}: no mode/impl gave a correct result."
-    parts = [f"{r['mode']}/{r['impl']} at {_batches(r)} ({_certainty(r)})" for r in rule["ranges"]]
+    parts = []
+    for r in rule["ranges"]:
+        buys = _what_it_buys(r)
+        parts.append(f"{r['mode']}/{r['impl']} at {_batches(r)}" + (f": {buys}" if buys else "") + f" ({_certainty(r)})")
     return f"{rule['case']}: use " + "; ".join(parts) + "."
 
 

@@ -7,6 +7,7 @@ Skipped only where Chromium is absent and CI is not set; in CI a missing browser
 
 import os
 import pathlib
+import re
 import shutil
 
 import pytest
@@ -89,6 +90,13 @@ def test_report_in_chromium(browser, report):
     assert images >= 1 and broken_images(browser) == []
     assert console_errors(browser) == []
     assert "Verdict: what to use on this box" in text and "square_1024: use cpu/onednn at batch 1" in text
+    # each choice with its time and its lead over the runner-up
+    assert re.search(r"square_1024: use cpu/onednn at batch 1–\d+: [0-9.]+–[0-9.]+ ms, up to [0-9.]+× faster than gpu/cublas ", text)
+    # charts drawn at least 800 px wide in the page's 1 400 px
+    widths = browser.execute_script(
+        "return Array.from(document.images).filter(i => i.alt.includes('/')).map(i => i.getBoundingClientRect().width);"
+    )
+    assert widths and min(widths) >= 800, widths
     assert "Compatibility matrix" in text
     headers = [[th.text for th in t.find_elements("tag name", "th")] for t in browser.find_elements("css selector", "table.matrix")]
     assert headers == [["op", "impl", "cpu"], ["op", "impl", "cpu", "gpu", "ptx-jit", "hybrid"]]

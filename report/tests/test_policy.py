@@ -102,3 +102,69 @@ def test_enough_processes_give_confidence_and_no_provisional_mark(tmp_path, run)
     run("policy", tmp_path / "s", "--out", tmp_path / "p.json")
     (rule,) = json.load(open(tmp_path / "p.json"))["rules"]
     assert all(r["provisional"] is False and r["processes"] == 3 and 0 <= r["confidence"] <= 1 for r in rule["ranges"])
+
+
+def two_impl_set(folder, times_a, times_b, processes=3, spread=0.04):
+    """cpu/a and cpu/b of linear/sq at the batches of times_a (seconds per call, medians), each
+    process off by -spread, 0, +spread (so the ranges over processes are +-spread wide)."""
+    batches = sorted(times_a)
+    for p in range(processes):
+        f = 1.0 + spread * (p - (processes - 1) / 2) / max((processes - 1) / 2, 1)
+        bench = []
+        for b in batches:
+            bench += synth.ok_entry(synth.name("linear", "sq", "cpu", "a", b), times_a[b] * f)
+            bench += synth.ok_entry(synth.name("linear", "sq", "cpu", "b", b), times_b[b] * f)
+        synth.write(os.path.join(folder, f"p{p}.json"), bench)
+
+
+def policy_ranges(tmp_path, run, times_a, times_b, **kw):
+    two_impl_set(str(tmp_path / "s"), times_a, times_b, **kw)
+    code, _, err = run("policy", tmp_path / "s", "--out", tmp_path / "p.json")
+    assert code == 0, err
+    (rule,) = json.load(open(tmp_path / "p.json"))["rules"]
+    return rule["ranges"]
+
+
+def test_impls_within_noise_do_not_make_the_policy_flip(tmp_path, run):
+    # a and b alternate as the faster by 2 %, inside each other's +-4 % process range: a tie
+    # everywhere, so one choice for every batch (not four ranges).
+    batches = (1, 2, 4, 8, 16)
+    a = {b: 1e-4 * b * (1.0 if i % 2 else 1.02) for i, b in enumerate(batches)}
+    b_ = {b: 1e-4 * b * (1.02 if i % 2 else 1.0) for i, b in enumerate(batches)}
+    ranges = policy_ranges(tmp_path, run, a, b_)
+    assert len(ranges) == 1 and ranges[0]["batch_min"] == 1 and ranges[0]["batch_max"] is None
+    assert min(u["speedup"] for u in ranges[0]["runner_up"]) < 1.0  # slower than the other somewhere, within noise
+    assert ranges[0]["confidence"] is not None and ranges[0]["confidence"] > 0.5
+
+
+def test_a_clear_lead_is_never_a_tie_and_the_ranges_say_by_how_much(tmp_path, run):
+    # b 1.6x faster at small batches, a 1.6x faster at large ones: two ranges, each with its
+    # time and its lead over the other.
+    batches = (1, 2, 4, 8, 16, 32)
+    a = {b: 1e-4 * b for b in batches}
+    b_ = {b: 1e-4 * b * (1 / 1.6 if b <= 4 else 1.6) for b in batches}
+    ranges = policy_ranges(tmp_path, run, a, b_)
+    assert [r["impl"] for r in ranges] == ["b", "a"]
+    assert {u["impl"] for u in ranges[0]["runner_up"]} == {"a"} and {u["impl"] for u in ranges[1]["runner_up"]} == {"b"}
+    assert all(abs(u["speedup"] - 1.6) < 0.01 for r in ranges for u in r["runner_up"])
+    assert abs(ranges[0]["median_ms"]["1"] - 0.1 / 1.6) < 1e-6 and abs(ranges[1]["median_ms"]["32"] - 3.2) < 1e-6
+
+
+def test_a_lead_larger_than_the_tie_ratio_is_not_a_tie_even_with_wide_ranges(tmp_path, run):
+    # +-30 % process ranges overlap, but a 1.25x lead is more than noise may hide.
+    batches = (1, 2, 4, 8)
+    a = {b: 1e-4 * b for b in batches}
+    b_ = {b: 1e-4 * b * (1.25 if i % 2 else 1 / 1.25) for i, b in enumerate(batches)}
+    ranges = policy_ranges(tmp_path, run, a, b_, spread=0.3)
+    assert [r["impl"] for r in ranges] == ["b", "a", "b", "a"]
+
+
+def test_the_verdict_gives_the_time_and_the_margin(tmp_path, run):
+    batches = (1, 2, 4, 8, 16, 32)
+    a = {b: 1e-4 * b for b in batches}
+    b_ = {b: 1e-4 * b * (1 / 1.6 if b <= 4 else 1.6) for b in batches}
+    two_impl_set(str(tmp_path / "s"), a, b_)
+    code, _, err = run("render", tmp_path / "s", "--out", tmp_path / "out")
+    assert code == 0, err
+    summary = open(tmp_path / "out" / "summary.md").read()
+    assert "cpu/b at batch 1–" in summary and ": 0.0625–0.25 ms, 1.6× faster than cpu/a (confidence " in summary

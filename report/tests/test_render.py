@@ -292,7 +292,7 @@ def test_verdict_says_not_measured_for_a_busy_device(tmp_path, run):
     summary = open(tmp_path / "out" / "summary.md").read()
     assert code == 0
     assert "- gpu/cublas: not measured: the device was busy (another process held it) (not measured: busy: CUDA" in summary
-    assert "- sq: use cpu/onednn at every batch (provisional: not enough runs (n = 1))." in summary
+    assert "- sq: use cpu/onednn at every batch: 0.1–6.4 ms (provisional: not enough runs (n = 1))." in summary
 
 
 def test_one_colour_per_mode_impl_across_every_chart():
