@@ -2,7 +2,7 @@
 # The main job, the first command on a fresh Debian 12 machine: set-up (installs only what is
 # missing), build, the benchmark sweep (ctest -L bench: every op in every mode this machine can
 # run, as 3 interleaved processes, on the profile in $MODEBENCH_PROFILE, default quick) and the
-# report over the run folder.
+# report and the fallback policy over the run folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -14,4 +14,4 @@ cmake -S . -B "$build" -DMODEBENCH_BENCH_PROFILE="$profile" -DMODEBENCH_BENCH_PR
 cmake --build "$build" --parallel "$(nproc)"
 ctest --test-dir "$build" -L bench --output-on-failure
 run_id=$(cat results/.current-run)
-echo "results: results/$run_id/  report: results/$run_id/report/index.html"
+echo "results: results/$run_id/  report: results/$run_id/report/index.html  policy: results/$run_id/report/policy.json"
