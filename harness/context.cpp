@@ -78,6 +78,7 @@ std::string nvidia_gpu_models() {
 
 Facts host_facts() {
   auto or_none = [](std::string v) { return v.empty() ? std::string("none") : v; };
+  auto or_default = [](const char* v) { return v && *v ? std::string(v) : std::string("default"); };
   return {
       {"modebench_version", build_info::version},
       {"git_sha", build_info::git_sha},
@@ -87,6 +88,10 @@ Facts host_facts() {
       {"onednn_version", onednn_version()},
       {"cpu_model", cpu_model()},
       {"threads", std::to_string(thread_count())},
+      // How OpenMP threads wait at a barrier: under contention this decides how much a
+      // threaded impl loses (docs/contract.md, "Contention").
+      {"omp_wait_policy", or_default(std::getenv("OMP_WAIT_POLICY"))},
+      {"gomp_spincount", or_default(std::getenv("GOMP_SPINCOUNT"))},
       {"host_allocator", settle_host_allocator()},
       {"host_gpus", or_none(nvidia_gpu_models())},
       {"nvidia_driver", or_none(nvidia_driver_release())},

@@ -55,6 +55,7 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
     return;
   }
   SplitMean split;
+  ContentionMeter contention;  // the timed span only: set-up and validation are not timed
   for (auto _ : state) {
     double ms = p.timed_call_ms();
     if (ms < 0) {
@@ -66,6 +67,7 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
     split.add(p.instance().call_split());
   }
   if (!p.status().is_ok()) return;
+  const ContentionFigures during = contention.figures();
   // The loop's last call checked again (sampled): state kept across calls can be right on
   // the first call and wrong later. Once per run of this function (Google Benchmark runs it
   // 2.9 times per entry on average), outside the timed region. Measured on the quick cpu
@@ -76,7 +78,7 @@ void bench_entry(benchmark::State& state, const Entry& e, const RunConfig& cfg) 
     state.SkipWithError(p.message().c_str());
     return;
   }
-  const EntryCounters counters = entry_counters(p, split.mean());
+  const EntryCounters counters = entry_counters(p, split.mean(), during);
   state.counters["FLOPS"] = benchmark::Counter(counters.flops, benchmark::Counter::kIsIterationInvariantRate);
   state.SetBytesProcessed(static_cast<int64_t>(counters.bytes) * state.iterations());
   state.SetItemsProcessed(static_cast<int64_t>(counters.items) * state.iterations());

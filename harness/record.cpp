@@ -12,7 +12,8 @@ std::optional<CallSplit> SplitMean::mean() const {
   return m;
 }
 
-EntryCounters entry_counters(const PreparedEntry& p, const std::optional<CallSplit>& split) {
+EntryCounters entry_counters(const PreparedEntry& p, const std::optional<CallSplit>& split,
+                             const ContentionFigures& contention) {
   const Entry& e = p.entry();
   const OpCase& c = *e.op_case;
   EntryCounters out;
@@ -31,6 +32,7 @@ EntryCounters entry_counters(const PreparedEntry& p, const std::optional<CallSpl
     out.values.emplace_back("copy_out_ms", split->copy_out_ms);
     out.values.emplace_back("transfer_fraction", split->transfer_fraction());
   }
+  add_contention_counters(contention, out.values);
   out.label = p.label();
   return out;
 }

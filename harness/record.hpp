@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "harness/contention.hpp"
 #include "harness/op_case.hpp"
 #include "harness/runner.hpp"
 
@@ -35,12 +36,15 @@ struct EntryCounters {
   // FLOPS, bytes_per_second, items_per_second).
   double flops = 0.0, bytes = 0.0, items = 0.0;
   // As they are, in this order: max_err, tolerance; gpu/ptx-jit: first_call_ms,
-  // first_call_wall_ms, setup_ms; hybrid: copy_in_ms, compute_ms, copy_out_ms, transfer_fraction.
+  // first_call_wall_ms, setup_ms; hybrid: copy_in_ms, compute_ms, copy_out_ms, transfer_fraction;
+  // then the timed span's contention (harness/contention.hpp).
   std::vector<std::pair<std::string, double>> values;
   std::string label;
 };
 
-// The counters of a prepared (validated) entry whose timed calls had `split` on average.
-EntryCounters entry_counters(const PreparedEntry& p, const std::optional<CallSplit>& split);
+// The counters of a prepared (validated) entry whose timed calls had `split` on average and
+// ran under `contention`.
+EntryCounters entry_counters(const PreparedEntry& p, const std::optional<CallSplit>& split,
+                             const ContentionFigures& contention);
 
 }  // namespace mb

@@ -12,6 +12,7 @@
 
 #include "harness/atomic_file.hpp"
 #include "harness/child_log.hpp"
+#include "harness/contention.hpp"
 #include "harness/context.hpp"
 #include "harness/gbench.hpp"
 #include "harness/provider.hpp"
@@ -245,6 +246,7 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
   // Children first: the parent must not hold a CUDA context while they use the device (in
   // EXCLUSIVE_PROCESS compute mode it would refuse them; otherwise it would take memory from them).
   const Split split = split_by_process(entries);
+  const ContentionMeter contention;  // the whole run, children included: the context says how busy it was
   std::vector<ChildRun> children;
   size_t in_children = 0;
   for (const auto& [key, child_entries] : split.children) {
@@ -268,6 +270,9 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
     fold(c, sel, doc);
     children_ok = children_ok && (c.executable.empty() || c.result.ok());
   }
+
+  if (doc["context"].is_object())
+    for (const auto& [k, v] : contention_facts(contention.figures())) doc["context"][k] = v;
 
   const RunSummary summary = summarize(doc);
   std::fprintf(stderr, "modebench: %s%s\n", summary.describe().c_str(),

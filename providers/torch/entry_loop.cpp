@@ -53,6 +53,7 @@ std::vector<json> time_entry(PreparedEntry& p, const LoopOptions& o) {
     double total_ms = 0.0;
     int64_t calls = 0;
     const double cpu0 = process_cpu_s();
+    const ContentionMeter contention;
     while (o.fixed_iterations > 0 ? calls < o.fixed_iterations : (calls == 0 || total_ms < 1e3 * o.min_time_s)) {
       const double ms = p.timed_call_ms();
       if (ms < 0) return {error_record(name, p.message())};
@@ -62,7 +63,7 @@ std::vector<json> time_entry(PreparedEntry& p, const LoopOptions& o) {
     }
     const double cpu_us = 1e6 * (process_cpu_s() - cpu0) / static_cast<double>(calls);
     const double real_us = 1e3 * total_ms / static_cast<double>(calls);
-    const EntryCounters c = entry_counters(p, split.mean());
+    const EntryCounters c = entry_counters(p, split.mean(), contention.figures());
     const double per_second = 1e6 / real_us;
     json counters = {{"FLOPS", c.flops * per_second},
                      {"bytes_per_second", c.bytes * per_second},

@@ -76,7 +76,7 @@ def points_of(cases: dict, op: str, line, excluded: dict):
         if o != op or shape is None or line not in lines:
             continue
         for b, s in sorted(lines[line].items()):
-            if s.measured_status != "ok":
+            if not s.timed:
                 continue
             per_process = statistical_units.process_medians(s)
             pts.append(Point(case, b, float(np.median(per_process)), len(per_process), features(op, shape, b)))

@@ -26,7 +26,7 @@ def line_points(by_batch: dict):
     pts = []
     for b in sorted(by_batch):
         s = by_batch[b]
-        if s.measured_status != "ok":
+        if not s.timed:
             continue
         per_process = process_medians(s)
         reps = repetitions(s)
@@ -56,7 +56,7 @@ def crossings_of(group, op, case):
     the only mode. Each: {"a", "b", "x": Crossing}, or "x": None with the agreement when
     resamples disagree on a crossing that the medians do not show."""
     lines = group.cases[(op, case)]
-    ok = {ln: {b: s for b, s in bb.items() if s.measured_status == "ok"} for ln, bb in lines.items()}
+    ok = {ln: {b: s for b, s in bb.items() if s.timed} for ln, bb in lines.items()}
     ok = {ln: v for ln, v in ok.items() if len(v) >= 2}
     names = sorted(ok)
     single_mode = len({ln[0] for ln in names}) <= 1

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import modes
+from .contention import is_contended
 from .status import NOT_MEASURED, SEVERITY, parse_status
 
 COUNTERS = (
@@ -31,6 +32,11 @@ COUNTERS = (
     "copy_in_ms",
     "compute_ms",
     "copy_out_ms",
+    # the timed span's contention (contention.py; older files lack them)
+    "other_cores",
+    "steal_cores",
+    "involuntary_switches",
+    "clock_ghz",
 )
 # Context keys that identify the machine (never the hostname alone).
 # The machine, not the build: host_gpus/nvidia_driver come from the driver's /proc
@@ -86,6 +92,12 @@ class Record:
     counters: dict = field(default_factory=dict)
     label: dict = field(default_factory=dict)
     label_text: str = ""
+    path: str = ""  # the file (process) it came from
+
+    @property
+    def contended(self) -> bool:
+        """Timed while other processes kept the machine busy (contention.py): set aside."""
+        return is_contended(self.counters)
 
     @property
     def name(self) -> str:
@@ -391,7 +403,7 @@ def load_process(path: str, allow_test_device: bool = False) -> Process:
         key = _entry_key(path, i, entry)
         rec = records.get(key)
         if rec is None:
-            rec = records[key] = Record(*key)
+            rec = records[key] = Record(*key, path=path)
         _take_label(path, entry, rec, allow_test_device)
         message = _error_message(entry)
         if message is not None:
@@ -475,7 +487,17 @@ class Series:
 
     @property
     def ok_records(self):
-        return [r for r in self.records if r.status == "ok"]
+        """The ok records the statistics use: contended ones are set aside (contention.py)."""
+        return [r for r in self.records if r.status == "ok" and not r.contended]
+
+    @property
+    def timed(self) -> bool:
+        """Whether statistics can use it: measured ok, with at least one quiet process."""
+        return self.measured_status == "ok" and bool(self.ok_records)
+
+    @property
+    def contended_records(self):
+        return [r for r in self.records if r.status == "ok" and r.contended]
 
 
 def group_series(processes, group_of=lambda p: p.host):

@@ -62,9 +62,9 @@ def _winner_agreement(group, op, case, preds) -> str:
     the lines it predicts)."""
     lines = group.cases[(op, case)]
     agree = total = 0
-    batches = sorted({b for ln in preds for b, s in lines[ln].items() if s.measured_status == "ok"})
+    batches = sorted({b for ln in preds for b, s in lines[ln].items() if s.timed})
     for b in batches:
-        here = [ln for ln in preds if b in lines[ln] and lines[ln][b].measured_status == "ok"]
+        here = [ln for ln in preds if b in lines[ln] and lines[ln][b].timed]
         if len(here) < 2:
             continue
         measured = min(here, key=lambda ln: float(np.median(statistical_units.process_medians(lines[ln][b]))))

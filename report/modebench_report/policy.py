@@ -30,6 +30,8 @@ from .stats import BOOTSTRAP, bootstrap_medians, rng_for
 from modebench_policy.host import identity_from_context  # noqa: E402 (costmodel put the reader on the path)
 
 SCHEMA = "modebench-policy/2"
+# An excluded entry's status where every process that ran it ok was contended (contention.py).
+CONTENDED = "contended"
 
 
 def _risk(line):
@@ -62,18 +64,25 @@ def _never_ok(by_batch: dict) -> dict:
 
 
 def _candidates_and_exclusions(lines: dict, excluded_op: dict):
-    """({line: {batch: units}} of the lines that may be chosen, [excluded entries with reasons])."""
+    """({line: {batch: units}} of the lines that may be chosen (quiet processes only),
+    [excluded entries with reasons], {line: {batch: contended processes set aside}})."""
     excluded, candidates = [], {}
+    set_aside = {}  # {line: {batch: contended processes set aside}}
     for line, by_batch in sorted(lines.items()):
         if line in excluded_op:
             excluded.append({"mode": line[0], "impl": line[1], **excluded_op[line]})
             continue
-        ok = {b: s for b, s in by_batch.items() if s.measured_status == "ok"}
+        ok = {b: s for b, s in by_batch.items() if s.timed}
         if not ok:
-            excluded.append({"mode": line[0], "impl": line[1], **_never_ok(by_batch)})
+            if any(s.measured_status == "ok" for s in by_batch.values()):
+                why = {"status": CONTENDED, "reason": "not measured: every process that ran it was contended (set aside)"}
+            else:
+                why = _never_ok(by_batch)
+            excluded.append({"mode": line[0], "impl": line[1], **why})
             continue
         candidates[line] = {b: statistical_units.process_medians(s) for b, s in ok.items()}
-    return candidates, excluded
+        set_aside[line] = {b: len(s.contended_records) for b, s in ok.items()}
+    return candidates, excluded, set_aside
 
 
 # Within noise: a line is tied with the fastest at a batch when their ranges over processes
@@ -217,7 +226,7 @@ def _ranges(runs, bounds, shares, processes, margins):
 
 
 def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
-    candidates, excluded = _candidates_and_exclusions(lines, excluded_op)
+    candidates, excluded, set_aside = _candidates_and_exclusions(lines, excluded_op)
     # knn's cases share the empty shape: found by name only.
     rule = {"op": op, "case": case, "shape": costmodel.normalize(op, shape_of(op, case)) if shape_of(op, case) else None, "ranges": [], "excluded": excluded}
     if not candidates:
@@ -231,6 +240,10 @@ def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
         t = _threshold(op, case, candidates, batches, run, nxt, n_boot)
         bounds.append(max(int(math.floor(t)), bounds[-1] + 1 if bounds else 1))
     rule["ranges"] = _ranges(runs, bounds, shares, processes, [_margins(candidates, batches, r) for r in runs])
+    for r, run in zip(rule["ranges"], runs):
+        # Contended processes set aside where the range rests (its batches and either side).
+        near = batches[max(run["first"] - 1, 0) : run["last"] + 2]
+        r["contended_set_aside"] = max(set_aside[ln].get(b, 0) for ln in candidates for b in near)
     return rule
 
 

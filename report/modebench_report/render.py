@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 
-from . import model_tables, modes, probe_view, tables
+from . import contention, model_tables, modes, probe_view, tables
 from .charts import chart, line_styles
 from .escape import esc, md
 from .policy import SCHEMA as POLICY_SCHEMA, group_policy
@@ -287,8 +288,39 @@ def _simulated_sections(page, groups, probes):
     _sets_section(page, groups, limits=False)  # they bound figures this page does not have
 
 
+CONTENDED_BANNER = "Contended processes: timings measured while other work ran were set aside"
+
+
+def _contention_banner(page, groups):
+    """The processes with contended entries (contention.py), what the contention did to them,
+    and that no statistic below uses those entries. Nothing where every entry was quiet."""
+    rows = []
+    for g in groups:
+        for path, bad, timed, load, median_ratio, worst_ratio in contention.banner_rows(g.processes, g.series):
+            effect = "no quiet process to compare with"
+            if median_ratio is not None:
+                effect = f"{median_ratio:.2g}× the quiet processes' median (up to {worst_ratio:.2g}×)"
+            rows.append((os.path.basename(path), f"{bad} of {timed}", f"{load:.2f}", effect))
+    if not rows:
+        return
+    page.h.append(
+        "<div id='contended' style='background:#ffe0b2;border:2px solid #e65100;padding:0.6em 1em'>"
+        f"<p style='font-size:1.2em;font-weight:bold'>{esc(CONTENDED_BANNER)}</p>"
+    )
+    page.m += [f"> **{CONTENDED_BANNER}**", ""]
+    page.paragraph(
+        f"An entry is contended when other processes (and a hypervisor's steal) used more than "
+        f"{contention.THRESHOLD_CORES:g} cores while it was timed. Its timing stays in the file and is set aside "
+        "here: the verdict, crossovers, charts and tables below use the quiet processes only, and say \"not enough "
+        "quiet runs\" where fewer than 3 are left."
+    )
+    page.table(("process", "contended entries", "others' load (cores, median)", "their time"), rows)
+    page.h.append("</div>")
+
+
 def _measured_sections(page, groups, probes):
     """A real run: the verdict, the statuses, then the timings."""
+    _contention_banner(page, groups)
     _verdict_section(page, groups)
     _matrix_section(page, groups)
     if probes:

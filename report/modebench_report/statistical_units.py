@@ -34,7 +34,11 @@ def enough_runs(n_processes: int) -> bool:
     return n_processes >= MIN_PROCESSES
 
 
-def not_enough_runs(n_processes: int) -> str:
+def not_enough_runs(n_processes, set_aside: int = 0) -> str:
+    """What a number without an interval says; with contended processes set aside, that the
+    quiet ones are too few."""
+    if set_aside:
+        return f"not enough quiet runs (n = {n_processes}; {set_aside} contended set aside)"
     return f"not enough runs (n = {n_processes})"
 
 

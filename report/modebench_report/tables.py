@@ -128,7 +128,7 @@ def _host_mode_ms(group, op, case, batch):
     times = [
         float(np.median(statistical_units.process_medians(bb[batch])))
         for ln, bb in group.cases[(op, case)].items()
-        if modes.host_only(ln[0]) and batch in bb and bb[batch].measured_status == "ok"
+        if modes.host_only(ln[0]) and batch in bb and bb[batch].timed
     ]
     return min(times) * 1e3 if times else None
 
@@ -138,7 +138,7 @@ def hybrid_rows(group):
     transfer share of their sum, and the fastest ok cpu impl's median time at that batch."""
     rows = []
     for (op, case, mode, impl, b), s in sorted(group.series.items(), key=lambda kv: kv[0][:2] + kv[0][3:]):
-        if not modes.moves_data_to_host(mode) or s.measured_status != "ok":
+        if not modes.moves_data_to_host(mode) or not s.timed:
             continue
         parts = [statistical_units.process_medians(s, k) for k in SPLIT]
         if not all(parts):
@@ -185,9 +185,9 @@ def first_call_rows(group):
             med[mode] = float(np.median(v)) if v else None
         loaded, jitted = med.get(default), med.get(forced)
         steady = None
-        if default in by_mode:
+        series = group.series[(op, case, default, impl, min(by_mode[default]))] if default in by_mode else None
+        if series is not None and series.ok_records:
             # All ok records of that series, warm or cold: time per call is steady state either way.
-            series = group.series[(op, case, default, impl, min(by_mode[default]))]
             steady = float(np.median(statistical_units.process_medians(series))) * 1e3
         cost = jitted - loaded if loaded is not None and jitted is not None else None
         rows.append((f"{op}/{case}", impl, _g3(loaded), _g3(jitted), _g3(cost), _g3(steady)))

@@ -15,6 +15,7 @@ _MEANING = {
     "unavailable": "not available here",
     "busy": "not measured: the device was busy (another process held it)",
     "not_run": "not measured: the device was lost before it ran",
+    "contended": "not measured quietly",
 }
 
 
@@ -28,7 +29,7 @@ def _batches(r) -> str:
 
 def _certainty(r) -> str:
     if r["provisional"]:
-        return f"provisional: {not_enough_runs(r['processes'])}"
+        return f"provisional: {not_enough_runs(r['processes'], r.get('contended_set_aside', 0))}"
     return f"confidence {r['confidence']:.2f} over {r['processes']} processes"
 
 
@@ -75,9 +76,9 @@ def exclusion_sentences(op_rules) -> list:
     for rule in op_rules:
         for e in rule["excluded"]:
             line = (e["mode"], e["impl"])
-            if line not in worst or SEVERITY[e["status"]] > SEVERITY[worst[line]["status"]]:
+            if line not in worst or SEVERITY.get(e["status"], 0) > SEVERITY.get(worst[line]["status"], 0):
                 worst[line] = e
-    order = sorted(worst.items(), key=lambda kv: (-SEVERITY[kv[1]["status"]], modes.risk(kv[0][0]), kv[0]))
+    order = sorted(worst.items(), key=lambda kv: (-SEVERITY.get(kv[1]["status"], 0), modes.risk(kv[0][0]), kv[0]))
     # Those excluded for the same reason share one sentence (a box without a GPU has dozens).
     by_reason: dict = {}
     for (m, i), e in order:

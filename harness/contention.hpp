@@ -1,0 +1,45 @@
+#pragma once
+// What other processes did to a timed span (docs/contract.md, "Contention"): a busy machine
+// costs threaded impls 2x to 60x (an OpenMP barrier waits for a thread the scheduler gave to
+// someone else), so every entry says how busy the machine was while it was timed, and the
+// report sets contended entries aside. Read from /proc/stat (all CPUs) and getrusage (this
+// process and its waited-for children), so it works in any process that times entries.
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mb {
+
+struct ContentionFigures {
+  double other_cores = 0.0;           // CPU time other processes used during the span, in cores
+  double steal_cores = 0.0;           // time a hypervisor ran others on our virtual CPUs, in cores
+  double involuntary_switches = 0.0;  // this process's threads preempted during the span
+  double clock_ghz = 0.0;             // mean current CPU clock at the end, 0 where not readable
+  double seconds = 0.0;               // the span
+};
+
+// Samples at construction (or start()); figures() is the span from then to now.
+class ContentionMeter {
+ public:
+  ContentionMeter() { start(); }
+  void start();
+  ContentionFigures figures() const;
+
+ private:
+  struct Sample {
+    double busy_s = 0.0, steal_s = 0.0;  // all CPUs, from /proc/stat
+    double own_cpu_s = 0.0;              // this process and its waited-for children
+    double involuntary = 0.0;
+    std::chrono::steady_clock::time_point at;
+  };
+  static Sample sample();
+  Sample start_;
+};
+
+// As entry counters (other_cores, steal_cores, involuntary_switches, clock_ghz where readable).
+void add_contention_counters(const ContentionFigures& f, std::vector<std::pair<std::string, double>>& values);
+// As context facts for a whole process (contention_other_cores, …).
+std::vector<std::pair<std::string, std::string>> contention_facts(const ContentionFigures& f);
+
+}  // namespace mb
