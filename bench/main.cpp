@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "bench/selection_flags.hpp"
+#include "harness/contention.hpp"
+#include "harness/context.hpp"
 #include "harness/host_allocator.hpp"
 #include "harness/registry.hpp"
 #include "harness/run.hpp"
@@ -32,6 +34,10 @@ int main(int argc, char** argv) {
   mb::add_selection_flags(*run, sel, profile);
   run->add_option("--out", out, "Google Benchmark JSON output (written atomically)");
   run->add_option("--entry-log", entry_log, "internal: a child's entry-by-entry log for its parent")->group("");
+  double quiet_wait_s = 0.0;
+  run->add_option("--quiet-wait", quiet_wait_s,
+                  "wait up to this many seconds for other processes to use under 0.25 cores before running")
+      ->check(CLI::NonNegativeNumber);
 
   CLI::App* list = app.add_subcommand("list", "print every case x mode x impl x batch that run would run");
   mb::add_selection_flags(*list, sel, profile);
@@ -91,6 +97,15 @@ int main(int argc, char** argv) {
       throw mb::BadInput("--cc, --driver and --arch-list go with --binary");
     if (*probe) return mb::probe_main(sel, probe_opts, probe_json, original_args);
     if (!gbench_args.empty() && !*run) throw mb::BadInput("Google Benchmark flags only go with 'run'");
+    // A child runs when its parent says: the parent has already waited.
+    if (quiet_wait_s > 0 && entry_log.empty()) {
+      const mb::QuietWait w = mb::wait_for_quiet(quiet_wait_s);
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%.1f s, others %.2f cores, %s", w.waited_s, w.others_cores,
+                    w.quiet ? "quiet" : "still busy");
+      mb::add_run_fact("quiet_wait", buf);
+      if (!w.quiet) std::fprintf(stderr, "modebench: --quiet-wait: still busy after %s\n", buf);
+    }
     return mb::run_selection(mb::registry(), sel, out, gbench_args, original_args, entry_log);
   } catch (const mb::BadInput& e) {
     std::fprintf(stderr, "modebench: error: %s\n", e.what());

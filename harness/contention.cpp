@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace mb {
 namespace {
@@ -67,6 +68,20 @@ ContentionFigures ContentionMeter::figures() const {
   f.involuntary_switches = std::max(0.0, end.involuntary - start_.involuntary);
   f.clock_ghz = current_clock_ghz();
   return f;
+}
+
+QuietWait wait_for_quiet(double max_s) {
+  QuietWait w;
+  const auto t0 = std::chrono::steady_clock::now();
+  do {
+    const ContentionMeter window;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const ContentionFigures f = window.figures();
+    w.others_cores = f.other_cores + f.steal_cores;
+    w.quiet = w.others_cores <= kContendedCores;
+    w.waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } while (!w.quiet && w.waited_s < max_s);
+  return w;
 }
 
 void add_contention_counters(const ContentionFigures& f, std::vector<std::pair<std::string, double>>& values) {

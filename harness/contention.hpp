@@ -11,6 +11,10 @@
 
 namespace mb {
 
+// Cores of other work (other_cores + steal_cores) above which a timed entry is contended: the
+// report sets it aside (report/modebench_report/contention.py holds the same number).
+inline constexpr double kContendedCores = 0.25;
+
 struct ContentionFigures {
   double other_cores = 0.0;           // CPU time other processes used during the span, in cores
   double steal_cores = 0.0;           // time a hypervisor ran others on our virtual CPUs, in cores
@@ -36,6 +40,15 @@ class ContentionMeter {
   static Sample sample();
   Sample start_;
 };
+
+// `run --quiet-wait`: waits up to `max_s` seconds, in 0.5 s windows, for other processes to use
+// at most kContendedCores; says how long it waited and what the last window saw.
+struct QuietWait {
+  double waited_s = 0.0;
+  double others_cores = 0.0;
+  bool quiet = false;
+};
+QuietWait wait_for_quiet(double max_s);
 
 // As entry counters (other_cores, steal_cores, involuntary_switches, clock_ghz where readable).
 void add_contention_counters(const ContentionFigures& f, std::vector<std::pair<std::string, double>>& values);

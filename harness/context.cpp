@@ -98,8 +98,18 @@ Facts host_facts() {
   };
 }
 
+namespace {
+Facts& run_facts() {
+  static Facts facts;
+  return facts;
+}
+}  // namespace
+
+void add_run_fact(std::string key, std::string value) { run_facts().emplace_back(std::move(key), std::move(value)); }
+
 Facts run_context(const Selection& sel, const std::string& mode_env) {
   Facts f = host_facts();
+  for (const auto& kv : run_facts()) f.push_back(kv);
   for (auto& kv : cuda_facts()) f.push_back(kv);
   f.emplace_back("profile", to_string(sel.profile));
   f.emplace_back("seed", std::to_string(sel.seed));

@@ -30,6 +30,10 @@ std::string nvidia_gpu_models();
 // Toolkit, runtime, driver, device and library facts; "none" where not built or not present.
 Facts cuda_facts();
 
+// A fact of this process's run that the command line established before it (e.g. what
+// `run --quiet-wait` found); run_context() adds every one.
+void add_run_fact(std::string key, std::string value);
+
 // Everything of docs/contract.md's context list for a run with this selection.
 Facts run_context(const Selection& sel, const std::string& mode_env);
 

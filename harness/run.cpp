@@ -99,7 +99,8 @@ ChildRun run_in_child(const ChildKey& key, const std::vector<Entry>& entries,
   const std::string log_path = scratch + "/entry-log";
   // The same selection narrowed to this mode and to the impls of its entries (an --impls
   // list naming other modes' impls would be bad input in the child).
-  std::vector<std::string> args = without_options(original_args, {"--modes", "--impls", "--out", "--entry-log"});
+  std::vector<std::string> args =
+      without_options(original_args, {"--modes", "--impls", "--out", "--entry-log", "--quiet-wait"});
   args.push_back("--modes=" + std::string(m.name));
   std::string impls;
   for (const Entry& e : entries)
@@ -271,12 +272,22 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
     children_ok = children_ok && (c.executable.empty() || c.result.ok());
   }
 
-  if (doc["context"].is_object())
+  // What other processes did to this run, and how many entries the report will set aside.
+  size_t contended = 0;
+  for (const auto& b : doc["benchmarks"])
+    if (b.value("other_cores", 0.0) + b.value("steal_cores", 0.0) > kContendedCores) ++contended;
+  if (doc["context"].is_object()) {
     for (const auto& [k, v] : contention_facts(contention.figures())) doc["context"][k] = v;
+    doc["context"]["contended_entries"] = std::to_string(contended);
+  }
 
   const RunSummary summary = summarize(doc);
-  std::fprintf(stderr, "modebench: %s%s\n", summary.describe().c_str(),
-               in_children == 0 ? "" : (" (" + std::to_string(in_children) + " in child processes)").c_str());
+  std::fprintf(stderr, "modebench: %s%s%s\n", summary.describe().c_str(),
+               in_children == 0 ? "" : (" (" + std::to_string(in_children) + " in child processes)").c_str(),
+               contended == 0 ? ""
+                              : ("; " + std::to_string(contended) +
+                                 " timed while other processes kept the machine busy (contended)")
+                                    .c_str());
   const int code = summary.count(StatusKind::wrong) > 0 || !children_ok ? kExitWrong : kExitOk;
   if (out.empty()) return code;
   // --out is all or nothing, and always the whole file: this run's entries, or the old file
