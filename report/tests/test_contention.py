@@ -92,3 +92,13 @@ def test_old_files_without_contention_counters_are_quiet():
 
     assert not is_contended({}) and is_contended({"other_cores": [0.1, 0.9]})
     assert is_contended({"other_cores": [0.0], "steal_cores": [0.5]})
+
+
+def test_the_report_and_the_harness_use_one_threshold():
+    import re
+
+    from modebench_report.contention import THRESHOLD_CORES
+
+    header = open(os.path.join(os.path.dirname(__file__), "..", "..", "harness", "contention.hpp")).read()
+    (value,) = re.findall(r"kContendedCores = ([0-9.]+);", header)
+    assert float(value) == THRESHOLD_CORES
