@@ -3,7 +3,9 @@
 # quiet, then with two busy loops running during process 2 of 3 only, and what the report made
 # of it: process 2 flagged as contended, the same mode/impl per batch range as the quiet run's
 # verdict (or "not enough quiet runs"), no chart band wider than the uncontended processes'
-# range. ~2 x the main job's sweep; run it on an otherwise quiet machine, after a build:
+# range. Also: the quiet run's policy picks, at every measured batch, an impl within 2x of the
+# fastest that one plain process of every candidate finds (decisions right).
+# ~2 x the main job's sweep; run it on an otherwise quiet machine, after a build:
 #   bash ci/contention_check.sh [build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,9 @@ sweep() {  # $1: quiet|busy; prints the run folder
 }
 
 quiet=$(sweep quiet)
+# One plain process of every cpu candidate, right after (what a user timing them once would see).
+mkdir -p "$quiet/checks"
+"$build/modebench" run --modes cpu --profile quick --benchmark_min_time=0.25 --out "$quiet/checks/plain.json" >&2 || true
 busy=$(sweep busy)
 python3 - "$quiet" "$busy" <<'EOF'
 import re
@@ -67,6 +72,22 @@ for (op, case), lines in g.cases.items():
             quiet_medians = process_medians(by_batch[pt["batch"]])
             if pt["band"] and (pt["hi"] > max(quiet_medians) * (1 + 1e-9) or pt["lo"] < min(quiet_medians) * (1 - 1e-9)):
                 failures.append(f"{op}/{case} {line} batch {pt['batch']}: band wider than the uncontended processes")
+import json
+
+plain = {}
+for e in json.load(open(f"{quiet}/checks/plain.json"))["benchmarks"]:
+    if "error_message" not in e:
+        op, case, mode, impl, batch = re.match(r"(\w+)/(\w+)/mode:([\w-]+)/impl:(\w+)/batch:(\d+)", e["name"]).groups()
+        plain.setdefault((op, case, int(batch)), {})[f"{mode}/{impl}"] = e["real_time"]
+for rule in json.load(open(f"{quiet}/report/policy.json"))["rules"]:
+    for r in rule["ranges"]:
+        for b in map(int, r.get("median_ms", {})):
+            times = plain.get((rule["op"], rule["case"], b), {})
+            chosen = times.get(f"{r['mode']}/{r['impl']}")
+            if chosen and chosen > 2 * min(times.values()):
+                fastest = min(times, key=times.get)
+                failures.append(f"{rule['op']}/{rule['case']} batch {b}: the policy chose {r['mode']}/{r['impl']}, "
+                                f"{chosen / times[fastest]:.1f}x slower than {fastest} in a plain process")
 print(f"quiet run: {quiet}\nbusy run: {busy}")
 print("\n".join(failures) or "contention check: passed")
 sys.exit(1 if failures else 0)
