@@ -65,7 +65,7 @@ def _never_ok(by_batch: dict) -> dict:
 
 def _candidates_and_exclusions(lines: dict, excluded_op: dict):
     """({line: {batch: units}} of the lines that may be chosen (quiet processes only),
-    [excluded entries with reasons], {line: {batch: contended processes set aside}})."""
+    [excluded entries with reasons], {line: {batch: [median time of each contended process set aside]}})."""
     excluded, candidates = [], {}
     set_aside = {}  # {line: {batch: contended processes set aside}}
     for line, by_batch in sorted(lines.items()):
@@ -81,7 +81,7 @@ def _candidates_and_exclusions(lines: dict, excluded_op: dict):
             excluded.append({"mode": line[0], "impl": line[1], **why})
             continue
         candidates[line] = {b: statistical_units.process_medians(s) for b, s in ok.items()}
-        set_aside[line] = {b: len(s.contended_records) for b, s in ok.items()}
+        set_aside[line] = {b: [float(np.median(r.times)) for r in s.contended_records] for b, s in ok.items()}
     return candidates, excluded, set_aside
 
 
@@ -165,6 +165,27 @@ def _margins(candidates: dict, batches, run) -> dict:
     return {"median_ms": median_ms, "runner_up": runner_up}
 
 
+def _under_load(loaded: dict, run, batches):
+    """Where the choice holds only on a quiet machine: the line that was fastest in the contended
+    processes set aside at the range's batches, when that is not the choice and beat it by more
+    than noise ({"mode", "impl", "speedup", "slowdown_choice", "slowdown_other"}: its lead under
+    load, and how much each slowed down against its quiet median); None otherwise."""
+    line = run["line"]
+    worst = None
+    for b in batches[run["first"] : run["last"] + 1]:
+        mine = loaded.get(line, {}).get(b)
+        if not mine:
+            continue
+        others = [(float(np.median(v[b])), ln) for ln, v in loaded.items() if ln != line and v.get(b)]
+        if not others:
+            continue
+        best, ln = min(others)
+        lead = float(np.median(mine)) / best
+        if lead > TIE_RATIO and (worst is None or lead > worst["speedup"]):
+            worst = {"mode": ln[0], "impl": ln[1], "batch": b, "speedup": round(lead, 3)}
+    return worst
+
+
 def _runs(winners):
     """Runs of consecutive batches (indices) with the same winner."""
     runs = []
@@ -243,7 +264,10 @@ def rule_for(op, case, lines: dict, excluded_op: dict, n_boot: int = BOOTSTRAP):
     for r, run in zip(rule["ranges"], runs):
         # Contended processes set aside where the range rests (its batches and either side).
         near = batches[max(run["first"] - 1, 0) : run["last"] + 2]
-        r["contended_set_aside"] = max(set_aside[ln].get(b, 0) for ln in candidates for b in near)
+        r["contended_set_aside"] = max(len(set_aside[ln].get(b, ())) for ln in candidates for b in near)
+        loaded = _under_load(set_aside, run, batches)
+        if loaded:
+            r["under_load"] = loaded
     return rule
 
 

@@ -56,6 +56,12 @@ def _what_it_buys(r) -> str:
             parts.append(f"up to {hi:.2g}× faster than {others} (within noise of it at batch {', '.join(ties)})")
         else:
             parts.append(f"{lo:.2g}× faster than {others}" if f"{lo:.2g}" == f"{hi:.2g}" else f"{lo:.2g}–{hi:.2g}× faster than {others}")
+    load = r.get("under_load")
+    if load:
+        parts.append(
+            f"but under load {load['mode']}/{load['impl']} was {load['speedup']:.2g}× faster (batch {load['batch']}): "
+            "this choice holds on a quiet machine"
+        )
     return ", ".join(parts)
 
 

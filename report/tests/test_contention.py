@@ -102,3 +102,15 @@ def test_the_report_and_the_harness_use_one_threshold():
     header = open(os.path.join(os.path.dirname(__file__), "..", "..", "harness", "contention.hpp")).read()
     (value,) = re.findall(r"kContendedCores = ([0-9.]+);", header)
     assert float(value) == THRESHOLD_CORES
+
+
+def test_the_verdict_says_where_a_choice_holds_only_on_a_quiet_machine(tmp_path, run):
+    # a is 2x faster quiet at small batches, but 40x slower under load: b is the choice there.
+    contended_set(str(tmp_path / "s"), processes=4, contended=(1,))
+    code, _, err = run("render", tmp_path / "s", "--out", tmp_path / "out")
+    assert code == 0, err
+    summary = open(tmp_path / "out" / "summary.md").read()
+    line = next(x for x in summary.splitlines() if x.startswith("- sq: use cpu/a at batch 1–"))
+    assert "but under load cpu/b was " in line and "this choice holds on a quiet machine" in line
+    # where b is chosen anyway (batch 8 and up), nothing to say
+    assert line.split("; cpu/b at batch")[1].count("under load") == 0
