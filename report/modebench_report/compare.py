@@ -63,8 +63,16 @@ def _rows(base: dict, cand: dict, alpha: float, min_ratio: float, m: int = 1):
             rows.append(row)
             continue
         skipped = _not_measured_processes(a) + _not_measured_processes(b)
-        if skipped:
-            row["message"] = f"{skipped} process(es) not measured (busy or not run) left out"
+        notes = [f"{skipped} process(es) not measured (busy or not run) left out"] if skipped else []
+        contended = len(a.contended_records) + len(b.contended_records)
+        if contended:
+            notes.append(f"{contended} contended process(es) set aside")
+        if notes:
+            row["message"] = "; ".join(notes)
+        if not a.ok_records or not b.ok_records:
+            row.update(verdict="not enough quiet runs", status="ok")
+            rows.append(row)
+            continue
         # Processes are the unit only if they can reach significance after BH over m series.
         va, vb, unit = statistical_units.units_pair(a, b, alpha / max(m, 1))
         row.update(unit=unit, **measure_pair(va, vb, rng_for(key, "ratio"), alpha, min_ratio))

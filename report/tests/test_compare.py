@@ -267,3 +267,27 @@ def test_one_measurement_per_side_has_no_interval(tmp_path, run):
     r = verdicts(json.load(open(tmp_path / "c.json")))[n]
     assert code == 0 and r["ci"] is None and r["verdict"] == "ambiguous"
     assert "not enough runs (n = 1/1)" in out
+
+
+def _contend(folder, files):
+    """Marks every entry of the named process files as timed under 1.5 cores of other work."""
+    for f in files:
+        path = os.path.join(folder, f)
+        doc = json.load(open(path))
+        for e in doc["benchmarks"]:
+            e["other_cores"] = 1.5
+        json.dump(doc, open(path, "w"))
+
+
+def test_contended_processes_are_set_aside_and_too_few_quiet_ones_say_so(aa_sets, run, tmp_path):
+    a, b = aa_sets
+    files = sorted(os.listdir(b))
+    _contend(b, files[:3])  # 5 quiet processes left: still compared, and the row says so
+    code, _, _ = run("compare", a, b, "--json", tmp_path / "c.json")
+    rows = verdicts(json.load(open(tmp_path / "c.json")))
+    assert code == 0 and all(r["n_candidate"] == 5 and "3 contended process(es) set aside" in r["message"] for r in rows.values())
+    _contend(b, files[3:])  # none quiet: no verdict from contended timings
+    code, _, _ = run("compare", a, b, "--json", tmp_path / "c.json")
+    doc = json.load(open(tmp_path / "c.json"))
+    assert code == 0 and doc["alerts"] == 0
+    assert all(r["verdict"] == "not enough quiet runs" for r in verdicts(doc).values())
