@@ -114,6 +114,7 @@ for t in $targets; do
   secs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\2/p' "$log" | tail -1)
   # The last status line: "#123 ... cov: 456 ft: 789 corp: 12/3456b ..."
   last=$(grep -E '^#[0-9]+' "$log" | grep 'cov:' | tail -1)
+  [ -n "$runs" ] || runs=$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$last")  # stopped early: the last count
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' <<<"$last")
@@ -124,7 +125,8 @@ for t in $targets; do
   fi
   printf 'fuzz: %-10s %10s %6s %7s %8s %7s  %s\n' "$t" "${runs:-?}" "${secs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$result"
   if [ "$result" != ok ]; then
-    grep -E 'ERROR|runtime error|SUMMARY|_fuzz: |Error|Test unit written' "$log" | head -20 | sed 's/^/fuzz:   /'
+    grep -E 'ERROR|runtime error|SUMMARY|_fuzz: |Uncaught|^[A-Za-z]*(Error|Exception)\b|Test unit written' "$log" | head -20 |
+      sed 's/^/fuzz:   /'
   fi
 done
 
