@@ -17,7 +17,7 @@
 # sources only, in their own folder (MODEBENCH_FUZZ_DIR, default build-fuzz/), never the main build.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-cd "$here"
+cd "$here" || exit 2
 seconds=${MODEBENCH_FUZZ_SECONDS:-30}
 dir=${MODEBENCH_FUZZ_DIR:-build-fuzz}
 jobs=${MODEBENCH_FUZZ_JOBS:-$(nproc)}
@@ -35,7 +35,8 @@ dir=$(cd "$dir" && pwd)
 cxx=${MODEBENCH_FUZZ_CXX:-$(command -v clang++-14 || command -v clang++)} || die "no clang++ (ci/setup.sh installs clang-14)"
 launcher=()
 command -v ccache >/dev/null && launcher=(ccache)
-flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -I"$here")
+# shellcheck disable=SC2054  # (commas inside one flag)
+flags=(-std=c++20 -O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -I"$here")
 build() {  # build NAME SOURCE...: objects in $dir/obj, the target in $dir/NAME
   local name=$1 objs=() src obj
   shift
@@ -75,8 +76,8 @@ rm -rf "$seeds"
 mkdir -p "$seeds"/{policy,binary,report}
 cp tests/vectors/policy_synthetic_v*.json tests/vectors/policy_hostile/*.json "$seeds/policy/"
 cp tests/fuzz/seeds/binary/*.o tests/fuzz/seeds/binary/*.so "$seeds/binary/"
-# The build's own CUDA objects, when there are any (a CUDA build): more real fatbins.
-find "${BUILD_DIR:-build}" -name '*.cu.o' -size -1024k 2>/dev/null | head -8 | while read -r f; do cp "$f" "$seeds/binary/"; done
+# The build's own CUDA objects, when there are any (a CUDA build) small enough not to be cut: more real fatbins.
+find "${BUILD_DIR:-build}" -name '*.cu.o' -size -64k 2>/dev/null | head -8 | while read -r f; do cp "$f" "$seeds/binary/"; done
 mapfile -t results < <(find report/tests/fixtures results -name '*.json' 2>/dev/null | sort)
 python3 tests/fuzz/report_seeds.py "$seeds/report" "${results[@]}" || die "cannot write the report's seeds"
 
