@@ -4,6 +4,10 @@
 //   - load either gives a policy or throws PolicyError (one line, naming the file);
 //   - on a loaded policy, choose() on the queries its own rules and models suggest answers or throws
 //     ShapeError, never anything else, and Plan::choose agrees with choose() at every batch asked.
+// A JSON-aware mutator does half the mutations: a policy that still parses gets one node replaced
+// by an edge value (int64 and 2^53 limits, negative, fractional, null, an op or mode name), removed,
+// duplicated or copied elsewhere, so that many mutants stay policies and reach the decisions;
+// the other half are libFuzzer's byte mutations.
 // MODEBENCH_FUZZ_DECISIONS=FILE: every input's outcome and decisions appended to FILE as one JSON
 // line keyed by the input's FNV-1a hash, for tests/fuzz/policy_differential.py (the Python reader
 // must answer alike). Built and run by ci/fuzz.sh.
@@ -14,8 +18,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -107,7 +113,97 @@ json decision_json(const modebench::Decision& d) {
           {"reason", d.reason}};
 }
 
+void nodes_of(json& j, std::vector<json*>& out) {
+  out.push_back(&j);
+  if (j.is_structured())
+    for (auto& child : j) nodes_of(child, out);
+}
+
+json edge_value(std::mt19937& rng) {
+  static const json values = {0,
+                              1,
+                              -1,
+                              2,
+                              5,
+                              64,
+                              65,
+                              1000,
+                              INT64_MAX,
+                              INT64_MIN,
+                              int64_t{1} << 53,
+                              (int64_t{1} << 53) + 1,
+                              uint64_t{1} << 63,
+                              UINT64_MAX,
+                              0.5,
+                              0.999,
+                              1.5,
+                              -0.0,
+                              1e-320,
+                              1e308,
+                              nullptr,
+                              true,
+                              false,
+                              "",
+                              "linear",
+                              "conv2d",
+                              "ssim",
+                              "knn",
+                              "cpu",
+                              "gpu",
+                              "hybrid",
+                              "ptx-jit",
+                              "onednn",
+                              "cublas",
+                              "none",
+                              "unknown (no driver)",
+                              "modebench-policy/1",
+                              "modebench-policy/2",
+                              "flop",
+                              "bytes",
+                              "points",
+                              "call",
+                              "dense",
+                              "depthwise",
+                              "grouped",
+                              json::array(),
+                              json::object()};
+  return values[rng() % values.size()];
+}
+
 }  // namespace
+
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
+
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int seed) {
+  std::mt19937 rng(seed);
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  if (rng() % 2 ||
+      modebench::policy_detail::nesting_depth(text, modebench::kPolicyMaxDepth) > modebench::kPolicyMaxDepth)
+    return LLVMFuzzerMutate(data, size, max_size);
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return LLVMFuzzerMutate(data, size, max_size);
+  std::vector<json*> nodes;
+  nodes_of(doc, nodes);
+  json& n = *nodes[rng() % nodes.size()];
+  switch (rng() % 5) {
+    case 0:
+    case 1: n = edge_value(rng); break;
+    case 2:  // remove a member or element
+      if (n.is_object() && !n.empty())
+        n.erase(std::next(n.begin(), static_cast<std::ptrdiff_t>(rng() % n.size())));
+      else if (n.is_array() && !n.empty())
+        n.erase(rng() % n.size());
+      break;
+    case 3:  // duplicate an element (two ranges, two rules alike)
+      if (n.is_array() && !n.empty()) n.push_back(json(n[rng() % n.size()]));
+      break;
+    case 4: n = json(*nodes[rng() % nodes.size()]); break;  // a copy of any node, this one's parts included
+  }
+  const std::string out = doc.dump(rng() % 2 ? -1 : 1, ' ', false, json::error_handler_t::replace);
+  if (out.size() > max_size) return LLVMFuzzerMutate(data, size, max_size);
+  std::memcpy(data, out.data(), out.size());
+  return out.size();
+}
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   memfd = memfd_create("policy_fuzz", 0);
