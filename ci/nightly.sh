@@ -26,7 +26,7 @@ usage() {
 usage: ci/nightly.sh --toolkits "PATH|none ..." | --torch "ENV ..." [--processes K] [--profile quick|full]
                      [--ops a,b] [--modes a,b] [--run-args "..."] [--out DIR] [--baseline DIR]
                      [--confirm-budget SECONDS] [--confirm-processes N] [--builds DIR]
-                     [--candidate-env "VAR=VALUE ..."] [--no-report]
+                     [--candidate-env "VAR=VALUE ..."] [--no-report] [--fuzz SECONDS]
   --toolkits   CUDA toolkit roots (e.g. /usr/local/cuda-12.8) or "none" (CPU-only build);
                the same one twice is an A/A (each variant index has its own build folder)
   --torch      Python environments (a venv or prefix with bin/python3, or a python executable),
@@ -52,12 +52,14 @@ usage: ci/nightly.sh --toolkits "PATH|none ..." | --torch "ENV ..." [--processes
   --candidate-env  environment for every variant but the first, e.g.
                "MODEBENCH_SLOWDOWN=linear/*=0.05" (ci/power_study.py measures detection with it)
   --no-report  skip the HTML report (the comparisons are still written)
+  --fuzz       after everything was timed, fuzz every parser for SECONDS per target (ci/fuzz.sh,
+               its corpus under --builds/fuzz, growing night after night); a finding exits 1
 USAGE
 }
 die() { echo "nightly: error: $*" >&2; exit 2; }
 
 toolkits="" torch_envs="" processes=7 profile=quick ops="" modes="" run_args="" out="" baseline_root="$here/results/baselines"
-confirm_budget=0 confirm_processes="" builds="" candidate_env="" render_report=1
+confirm_budget=0 confirm_processes="" builds="" candidate_env="" render_report=1 fuzz_seconds=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --confirm-budget) confirm_budget=${2-}; shift 2 || die "--confirm-budget needs a value" ;;
@@ -65,6 +67,7 @@ while [ $# -gt 0 ]; do
     --builds) builds=${2-}; shift 2 || die "--builds needs a value" ;;
     --candidate-env) candidate_env=${2-}; shift 2 || die "--candidate-env needs a value" ;;
     --no-report) render_report=0; shift ;;
+    --fuzz) fuzz_seconds=${2-}; shift 2 || die "--fuzz needs a value" ;;
     --toolkits) toolkits=${2-}; shift 2 || die "--toolkits needs a value" ;;
     --torch) torch_envs=${2-}; shift 2 || die "--torch needs a value" ;;
     --processes) processes=${2-}; shift 2 || die "--processes needs a value" ;;
@@ -81,6 +84,7 @@ done
 [ -n "$toolkits" ] || [ -n "$torch_envs" ] || die "--toolkits is required (CUDA roots or 'none'), or --torch"
 [[ "$processes" =~ ^[1-9][0-9]*$ ]] || die "--processes must be a positive integer, got '$processes'"
 [[ "$profile" == quick || "$profile" == full ]] || die "--profile must be quick or full, got '$profile'"
+[[ "$fuzz_seconds" =~ ^[0-9]+$ ]] || die "--fuzz must be a whole number of seconds, got '$fuzz_seconds'"
 [[ "$confirm_budget" =~ ^[0-9]+$ ]] || die "--confirm-budget must be a whole number of seconds, got '$confirm_budget'"
 confirm_processes=${confirm_processes:-$processes}
 [[ "$confirm_processes" =~ ^[1-9][0-9]*$ ]] || die "--confirm-processes must be a positive integer, got '$confirm_processes'"
@@ -365,6 +369,19 @@ elif "${report[@]}" render "${dirs[@]}" --out "$out/report" >"$out/render.log" 2
   log ""; log "Report: report/index.html"
 else
   log ""; log "Report could not be rendered: $(tail -1 "$out/render.log")"
+fi
+
+# 5. The parsers fuzzed (--fuzz), last: nothing else runs while the suite is timed.
+if [ "$fuzz_seconds" -gt 0 ]; then
+  log ""
+  log "## Fuzzing ($fuzz_seconds s per parser)"
+  if MODEBENCH_FUZZ_SECONDS=$fuzz_seconds MODEBENCH_FUZZ_DIR="$builds/fuzz" bash "$here/ci/fuzz.sh" >"$out/fuzz.log" 2>&1; then
+    log "- no crash, sanitizer report or disagreement ([log](fuzz.log))"
+  else
+    log "- **FUZZING FAILED** (see fuzz.log; the inputs are in $builds/fuzz/crashes/)"
+    status=1
+  fi
+  grep '^fuzz: ' "$out/fuzz.log" | sed 's/^fuzz: /    /' >>"$summary"
 fi
 echo "nightly: summary in $summary"
 exit $status

@@ -23,6 +23,7 @@ apt_packages=(
   libnanoflann-dev       # k-d tree baseline for knn (comparison benchmark only)
   libopencv-imgproc-dev  # GaussianBlur baseline for ssim (comparison benchmark only)
   clang-format
+  clang-14 libclang-rt-14-dev  # libFuzzer, ASan and UBSan for the parsers' fuzz targets (ci/fuzz.sh)
   chromium chromium-driver  # the report's page is tested in headless Chromium (report/tests/test_browser.py)
   python3 python3-pip python3-venv
 )

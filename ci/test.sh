@@ -2,8 +2,8 @@
 # The test command, the first command on a fresh Debian 12 machine: set-up (installs only
 # what is missing), build, then the C++ unit tests (ctest -L unit, native and portable
 # builds; the native one includes the torch provider's tests and a small torch cpu run of
-# every op), the simulated device's tests (ctest -L sim) and the report stage's pytest suite.
-# No GPU required.
+# every op), the simulated device's tests (ctest -L sim), the report stage's pytest suite and
+# a short fuzz run of every parser (ci/fuzz.sh). No GPU required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -45,3 +45,9 @@ stage "simulated-device tests"
 # The report stage and the nightly script's own logic (builds a CPU-only variant once).
 python3 -m pytest -q report/tests python/modebench_policy/tests ci/tests
 stage "Python tests"
+# Fuzzing (issue 23): each parser of outside input (both policy readers, probe --binary's ELF/fatbin
+# reader, the report's loader) for 30 s under libFuzzer, the C++ ones with ASan and UBSan, seeded
+# from real files; one line of figures per target; fails on any crash, sanitizer report or
+# disagreement of the two policy readers (ci/fuzz.sh).
+BUILD_DIR=$build bash ci/fuzz.sh
+stage "fuzzing"

@@ -35,7 +35,7 @@ CPP_EXECUTABLES = {
     "bench/torch/model_layers.cpp": "torch_model_layers",
 }
 SCRIPTS = {"ci/nightly.sh": "ci/nightly.sh", "ci/gpu-check.sh": "ci/gpu-check.sh",
-           "ci/promote-baseline.sh": "ci/promote-baseline.sh"}
+           "ci/promote-baseline.sh": "ci/promote-baseline.sh", "ci/fuzz.sh": "ci/fuzz.sh"}
 PASSTHROUGH = "--benchmark_*"  # Google Benchmark's flags, passed on unchanged
 
 

@@ -20,6 +20,7 @@ from nightly_helpers import run_nightly as run
         (["--toolkits", "none", "--confirm-budget", "soon"], "--confirm-budget must be a whole number of seconds"),
         (["--toolkits", "none", "--confirm-processes", "0"], "--confirm-processes must be a positive integer"),
         (["--toolkits", "none", "--candidate-env", "SLOW"], "--candidate-env takes VAR=VALUE words"),
+        (["--toolkits", "none", "--fuzz", "soon"], "--fuzz must be a whole number of seconds"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_clear_message(args, message):

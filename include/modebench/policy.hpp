@@ -69,10 +69,35 @@ inline constexpr int kPolicyMaxDepth = 64;
 // (height + 2 * pad) stays far inside int64.
 inline constexpr int64_t kMaxDimension = int64_t{1} << 53;
 
+namespace policy_detail {
+// Text from the file (a key, a name) can hold any character: a message escapes the ASCII control
+// characters (\n, \t, \x01), as the Python reader does, so it stays one line.
+inline std::string one_line(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+}  // namespace policy_detail
+
 // A policy that cannot be used; what() is one line naming the file.
 class PolicyError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit PolicyError(const std::string& what) : std::runtime_error(policy_detail::one_line(what)) {}
 };
 // The policy was measured on another host.
 class HostMismatch : public PolicyError {

@@ -51,8 +51,16 @@ MEASURED, MODEL, DEFAULT = "measured", "model", "default"
 MAX_DEPTH = 64
 
 
+# Text from the file (a key, a name) can hold any character: a message escapes the ASCII control
+# characters (\n, \t, \x01), as policy.hpp does, so it stays one line.
+_ONE_LINE = {**{i: f"\\x{i:02x}" for i in (*range(32), 127)}, 9: "\\t", 10: "\\n", 13: "\\r"}
+
+
 class PolicyError(Exception):
     """A policy that cannot be used; str() is one line naming the file."""
+
+    def __init__(self, message=""):
+        super().__init__(str(message).translate(_ONE_LINE))
 
 
 class HostMismatch(PolicyError):

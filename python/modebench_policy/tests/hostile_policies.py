@@ -162,6 +162,10 @@ def cases():
                      "in_channels": 1, "out_channels": 1, "height": 8, "width": 8, "kernel_h": 3, "kernel_w": 3,
                      "pad_h": INT64_MAX}}])), "is out of range"),
         # ---- text
+        rejected("newline_in_a_shape_key", "a shape dimension named 'in_ch\\nnels' (found by ci/fuzz.sh): both "
+                 "readers quoted it raw, a message of two lines",
+                 _text(_with(v2, rules=[{"op": "conv2d", "case": "x", "ranges": [], "shape": {"in_ch\nnels": 1}}])),
+                 "unknown dimension 'in_ch\\nnels'"),
         accepted("byte_order_mark", "a UTF-8 byte-order mark: nlohmann skipped it, Python refused the file",
                  b"\xef\xbb\xbf" + _text(v1), [_head(), _head(case="", source="default")]),
         rejected("byte_order_mark_only", "nothing after the mark", b"\xef\xbb\xbf\n", "not JSON"),
