@@ -20,6 +20,7 @@ apt_packages=(
   nlohmann-json3-dev     # JSON context, probe output
   libcli11-dev           # command-line parsing
   libboost-context-dev   # fibers: the simulated device's CUDA threads (sim/simt.cpp)
+  libomp-14-dev          # the TSan job's OpenMP: libomp with Archer (CMakeLists.txt, ctest -L tsan)
   libnanoflann-dev       # k-d tree baseline for knn (comparison benchmark only)
   libopencv-imgproc-dev  # GaussianBlur baseline for ssim (comparison benchmark only)
   clang-format

@@ -2,8 +2,8 @@
 # The test command, the first command on a fresh Debian 12 machine: set-up (installs only
 # what is missing), build, then the C++ unit tests (ctest -L unit, native and portable
 # builds; the native one includes the torch provider's tests and a small torch cpu run of
-# every op), the simulated device's tests (ctest -L sim), the report stage's pytest suite and
-# a short fuzz run of every parser (ci/fuzz.sh). No GPU required.
+# every op), the simulated device's tests (ctest -L sim), the ThreadSanitizer job (ctest -L tsan),
+# the report stage's pytest suite and a short fuzz run of every parser (ci/fuzz.sh). No GPU required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -42,6 +42,14 @@ cmake --build "$sim" --parallel "$(nproc)" --target modebench sim_tests
 stage "simulated-device build"
 ctest --test-dir "$sim" -L sim --output-on-failure
 stage "simulated-device tests"
+# ThreadSanitizer: our kernels at small shapes, the simulated device's CUDA threads as OS threads and
+# our OpenMP host kernels at 3 threads; any report fails (ctest -L tsan). Only tsan_tests is built.
+tsan=${build}-tsan
+[ -f "$tsan/CMakeCache.txt" ] || cmake -S . -B "$tsan" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DMODEBENCH_CUDA=SIM \
+  -DMODEBENCH_TORCH=OFF -DMODEBENCH_SANITIZE=thread
+cmake --build "$tsan" --parallel "$(nproc)" --target tsan_tests
+ctest --test-dir "$tsan" -L tsan --output-on-failure --parallel "$(nproc)"
+stage "ThreadSanitizer build and tests"
 # The report stage and the nightly script's own logic (builds a CPU-only variant once).
 python3 -m pytest -q report/tests python/modebench_policy/tests ci/tests
 stage "Python tests"

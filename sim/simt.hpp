@@ -9,6 +9,9 @@
 // A divergent barrier (some threads wait where others have exited or wait elsewhere) fails the
 // launch with cudaErrorLaunchFailure, which is sticky, as the hang or undefined behaviour it is
 // on a GPU should be.
+// Under ThreadSanitizer (MB_SIM_OS_THREADS) each CUDA thread is an OS thread instead and the
+// barriers are real ones, so that TSan sees the races between the threads of a block; blocks then
+// run one at a time (sim/simt.cpp).
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -55,8 +58,15 @@ T shfl_down(unsigned mask, T value, unsigned delta, int width) {
 
 }  // namespace mb::sim
 
-// The CUDA keywords for host compilation of kernel sources. __shared__ is per host thread: each
-// host thread runs one block at a time.
+#if defined(__SANITIZE_THREAD__)
+#define MB_SIM_OS_THREADS 1
+#else
+#define MB_SIM_OS_THREADS 0
+#endif
+
+// The CUDA keywords for host compilation of kernel sources. __shared__ is one storage per running
+// block: per host thread with fibers (each host thread runs one block at a time), one for the
+// process with OS threads (one block at a time).
 #undef __global__
 #undef __device__
 #undef __host__
@@ -66,7 +76,11 @@ T shfl_down(unsigned mask, T value, unsigned delta, int width) {
 #define __global__
 #define __device__
 #define __host__
+#if MB_SIM_OS_THREADS
+#define __shared__ static
+#else
 #define __shared__ static thread_local
+#endif
 #define __launch_bounds__(...)
 #define __forceinline__ inline
 

@@ -11,6 +11,9 @@
 // never exceeds the rounded distance to a point inside: pruning stays exact.
 #include <cmath>
 #include <cstdint>
+#if !defined(__CUDA_ARCH__)
+#include <atomic>
+#endif
 
 #include "kernels/common/hd.hpp"
 #include "kernels/common/top3.hpp"
@@ -109,6 +112,18 @@ MB_HD void knn_chunk_init(const KnnChunkView<P>& c, int64_t i) {
   c.state[i - c.q_begin] = best;
 }
 
+// Sets a box's flag, which several queries may set at once (each stores 1). On the device a
+// plain byte store (the PTX memory model gives a race of such stores one of the values stored);
+// in host code (CPU threads, the simulated device) a relaxed atomic store, since there a race of
+// plain stores is undefined behaviour, and ThreadSanitizer reports it (ctest -L tsan).
+MB_HD void knn_set_flag(unsigned char* flag) {
+#if defined(__CUDA_ARCH__)
+  *flag = 1;
+#else
+  std::atomic_ref<unsigned char>(*flag).store(1, std::memory_order_relaxed);
+#endif
+}
+
 // Step 2 for query i: flags every other box that may still hold one of its 3 nearest.
 template <class P>
 MB_HD void knn_chunk_mark(const KnnChunkView<P>& c, int64_t i, unsigned char* flags) {
@@ -116,7 +131,8 @@ MB_HD void knn_chunk_mark(const KnnChunkView<P>& c, int64_t i, unsigned char* fl
   const float worst = c.state[i - c.q_begin].worst();
   const int64_t own_begin = knn_chunk_first_box(c), own_end = knn_chunk_end_box(c), boxes = knn_box_count(c.n);
   for (int64_t b = 0; b < boxes; ++b)
-    if ((b < own_begin || b >= own_end) && !(knn_box_dist2(q, c.box_lo[b], c.box_hi[b]) > worst)) flags[b] = 1;
+    if ((b < own_begin || b >= own_end) && !(knn_box_dist2(q, c.box_lo[b], c.box_hi[b]) > worst))
+      knn_set_flag(flags + b);
 }
 
 // Step 3 for query i, once per tile: tile holds boxes list[0..count) back to back.

@@ -36,6 +36,7 @@
 #include "knn_stream_tail.hpp"  // planted: the chunk loop skips the last partial chunk
 #include "ops/knn/stream.hpp"
 #include "ssim_nosync.hpp"  // planted: no barrier after the SSIM tile's halo load
+#include "tests/sim/sim_knn_kernels.hpp"
 #include "tests/sim/sim_test_support.hpp"
 // Last: the simulated CUDA keywords (threadIdx, __global__, ...) are macros.
 #include "kernels/cuda/launch.cuh"
@@ -324,30 +325,6 @@ TEST_F(PlantedKnnDeathTest, WindowReadingPastTheLastPointFaults) {
 #endif
 }
 
-// The chunked knn's compute steps on the simulated device, for the real KnnStreamer's interface
-// and the planted copy's (the same as ops/knn/gpu.cpp's CudaKnnStreamKernels, which is private).
-template <class Base>
-class SimKnnKernels : public Base {
- public:
-  explicit SimKnnKernels(cudaStream_t stream) : s_(stream) {}
-  void init(const mb::KnnChunkView<mb::KnnPoint>& c) override {
-    mb::check_cuda(mb::cuda::enqueue_knn_chunk_init(c, s_), "knn_chunk_init");
-  }
-  void mark(const mb::KnnChunkView<mb::KnnPoint>& c, unsigned char* flags) override {
-    mb::check_cuda(mb::cuda::enqueue_knn_chunk_mark(c, flags, s_), "knn_chunk_mark");
-  }
-  void scan(const mb::KnnChunkView<mb::KnnPoint>& c, const int32_t* list, int64_t count,
-            const mb::KnnPoint* tile) override {
-    mb::check_cuda(mb::cuda::enqueue_knn_chunk_scan(c, list, count, tile, s_), "knn_chunk_scan");
-  }
-  void finish(const mb::KnnChunkView<mb::KnnPoint>& c, float* out) override {
-    mb::check_cuda(mb::cuda::enqueue_knn_chunk_finish(c, out, s_), "knn_chunk_finish");
-  }
-
- private:
-  cudaStream_t s_;
-};
-
 template <class Streamer, class Kernels>
 std::vector<float> run_chunked(mb::CudaDevice& dev, const std::vector<float>& p, size_t budget, int64_t* chunk_boxes) {
   const int64_t n = static_cast<int64_t>(p.size() / 3);
@@ -372,13 +349,13 @@ TEST(PlantedKnn, ChunkLoopSkippingTheLastPartialChunkGivesWrongResults) {
 
   int64_t chunk_boxes = 0;
   const std::vector<float> real =
-      run_chunked<mb::KnnStreamer, SimKnnKernels<mb::KnnStreamKernels>>(dev, p, budget, &chunk_boxes);
+      run_chunked<mb::KnnStreamer, mb::simtest::SimKnnKernels<mb::KnnStreamKernels>>(dev, p, budget, &chunk_boxes);
   ASSERT_EQ(chunk_boxes, 1);
   EXPECT_EQ(count_off(real, want, kKnnTol, true, &first), 0) << "the real chunk loop, first: " << first;
 
   const std::vector<float> planted =
-      run_chunked<mb::planted_tail::KnnStreamer, SimKnnKernels<mb::planted_tail::KnnStreamKernels>>(dev, p, budget,
-                                                                                                    &chunk_boxes);
+      run_chunked<mb::planted_tail::KnnStreamer, mb::simtest::SimKnnKernels<mb::planted_tail::KnnStreamKernels>>(
+          dev, p, budget, &chunk_boxes);
   // Exactly the last chunk's queries are wrong.
   EXPECT_EQ(count_off(planted, want, kKnnTol, true, &first), n - 2 * mb::kKnnBoxPoints) << "first: " << first;
 }
