@@ -113,9 +113,10 @@ struct KernelRef {
   const char* module;  // the source it is compiled in: kernels of one module load (and JIT) together
 };
 
-// How a problem's inputs are made: the op's random inputs (docs/ops.md, "Inputs") or inputs
-// with the structure real data has (docs/ops.md, "Structured inputs").
-enum class Inputs { random, structured };
+// How a problem's inputs are made: the op's random inputs (docs/ops.md, "Inputs"), inputs
+// with the structure real data has (docs/ops.md, "Structured inputs"), or constant ones
+// (ssim: every plane of X and of Y one level; the other ops take no such inputs).
+enum class Inputs { random, structured, flat };
 
 // A shape an op is validated on besides its cases (docs/ops.md, "Validation shapes"): the
 // dimensions named as the policy readers name them (include/modebench/policy.hpp), the

@@ -263,6 +263,7 @@ const std::vector<ShapeSpec>& conv2d_validation_shapes() {
 }  // namespace
 
 std::unique_ptr<OpCase> make_conv2d_case(const ShapeSpec& s) {
+  if (s.inputs == Inputs::flat) throw std::invalid_argument("conv2d shape " + s.name + ": no flat inputs");
   const int64_t stride = s.dim("stride_h", 1), pad = s.dim("pad_h", 0);
   if (s.dim("stride_w", stride) != stride || s.dim("pad_w", pad) != pad)
     throw std::invalid_argument("conv2d shape " + s.name + ": the cases take one stride and one padding for h and w");

@@ -337,6 +337,7 @@ const std::vector<ShapeSpec>& knn_validation_shapes() {
 }  // namespace
 
 std::unique_ptr<OpCase> make_knn_case(const ShapeSpec& s) {
+  if (s.inputs == Inputs::flat) throw std::invalid_argument("knn shape " + s.name + ": no flat inputs");
   if (!s.dims.empty()) throw std::invalid_argument("knn shape " + s.name + ": knn has no dimensions but the points");
   return std::make_unique<KnnCase>(s.name, s.inputs == Inputs::structured ? KnnCloud::ties : KnnCloud::uniform,
                                    s.batches);

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "cpu_ref/checked_size.hpp"
 #include "harness/registry.hpp"
@@ -156,6 +157,7 @@ const std::vector<ShapeSpec>& linear_validation_shapes() {
 }  // namespace
 
 std::unique_ptr<OpCase> make_linear_case(const ShapeSpec& s) {
+  if (s.inputs == Inputs::flat) throw std::invalid_argument("linear shape " + s.name + ": no flat inputs");
   return std::make_unique<LinearCase>(s.name, s.dim("in_features"), s.dim("out_features"), s.inputs, s.batches);
 }
 

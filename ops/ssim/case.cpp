@@ -86,6 +86,10 @@ class SsimCase : public CaseOf<SsimProblem> {
       fill_scene(*p, seed);
       return p;
     }
+    if (inputs_ == Inputs::flat) {
+      fill_flat(*p);
+      return p;
+    }
     Rng(derive_seed(seed, 1)).fill_uniform(p->x, 0.0f, 1.0f);
     // Y = X plus small noise, so SSIM is near 1 as in training (docs/ops.md, "Inputs").
     Rng noise(derive_seed(seed, 2));
@@ -197,6 +201,18 @@ class SsimCase : public CaseOf<SsimProblem> {
     }
   }
 
+  // Flat inputs: every plane of X and of Y constant, at levels that differ (the map is the
+  // luminance term alone, and C1 and C2 decide it) and in one pair agree (the map is 1).
+  static void fill_flat(SsimProblem& p) {
+    static constexpr float kLevels[][2] = {{0.6f, 0.3f}, {0.2f, 0.25f}, {0.5f, 0.5f}, {0.9f, 0.8f}, {0.05f, 0.1f}};
+    const int64_t n = p.shape.plane_size();
+    for (int64_t pl = 0; pl < p.shape.planes(); ++pl) {
+      const auto& lv = kLevels[pl % std::size(kLevels)];
+      std::fill_n(p.x.begin() + pl * n, n, lv[0]);
+      std::fill_n(p.y.begin() + pl * n, n, lv[1]);
+    }
+  }
+
   std::string name_;
   int64_t w_, h_, ch_;
   Inputs inputs_;
@@ -206,7 +222,8 @@ class SsimCase : public CaseOf<SsimProblem> {
 // Validation shapes (docs/ops.md, "Validation shapes"): 1x1 and 2-row images (the window is
 // all padding but one row), widths that leave an AVX2 tail of every length 1 to 5 in the
 // last column tile (9, 13, 37, 45, 300: two tiles, 523: three), odd heights (a row pair
-// without its second row), 70 rows (two row bands at 2 threads), one channel; batch 1 and 3.
+// without its second row), 70 rows (two row bands at 2 threads), one channel; batch 1 and 3;
+// constant planes; the synthetic photo.
 const std::vector<ShapeSpec>& ssim_validation_shapes() {
   static const std::vector<ShapeSpec> shapes{
       {"v_1x1", {{"height", 1}, {"width", 1}}, {1, 2}},
@@ -217,6 +234,7 @@ const std::vector<ShapeSpec>& ssim_validation_shapes() {
       {"v_30x300", {{"height", 30}, {"width", 300}}, {1}},
       {"v_9x523", {{"height", 9}, {"width", 523}}, {1}},
       {"v_16x17_1ch", {{"height", 16}, {"width", 17}, {"channels", 1}}, {1, 3}},
+      {"v_40x37_flat", {{"height", 40}, {"width", 37}}, {1, 2}, Inputs::flat},
       {"v_64x72_scene", {{"height", 64}, {"width", 72}}, {1, 2}, Inputs::structured},
       {"v_97x203_scene", {{"height", 97}, {"width", 203}}, {1}, Inputs::structured},
   };
