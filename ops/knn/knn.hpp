@@ -14,7 +14,7 @@
 
 namespace mb {
 
-enum class KnnCloud { uniform, clustered, ties };
+enum class KnnCloud { uniform, clustered, ties, one_point };
 
 // Deterministic point sets of docs/ops.md, [n,3] fp32:
 // uniform in [-1.3,1.3]^3 (3DGS random init); clustered: a few noisy surfaces
@@ -25,7 +25,7 @@ enum class KnnCloud { uniform, clustered, ties };
 // ties (docs/ops.md, "Structured inputs"): a stack of identical points, a lattice and a
 // line of evenly spaced points (many neighbours at exactly the same distance), tight
 // clusters of 8 points within 1e-5, the rest uniform: the ties and degenerate geometry
-// a search must get exactly right.
+// a search must get exactly right. one_point: one point n times (every result 0).
 std::vector<float> knn_points(KnnCloud cloud, int64_t n, uint64_t seed);
 
 struct KnnProblem : Problem {
@@ -40,7 +40,8 @@ struct KnnProblem : Problem {
 };
 
 // A knn case of a validation shape: its batches are point counts; random inputs are the
-// uniform cloud, structured ones the ties cloud (docs/ops.md, "Validation shapes").
+// uniform cloud, structured ones the ties cloud, flat ones one_point (docs/ops.md,
+// "Validation shapes").
 std::unique_ptr<OpCase> make_knn_case(const ShapeSpec& s);
 
 // "exact": everything resident, index built on the device; "chunked": memory-capped (gpu.cpp).

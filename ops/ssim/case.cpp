@@ -18,11 +18,12 @@ constexpr int64_t kChannels = 3;  // the cases' (RGB); a validation shape may na
 constexpr double kFlopsPerPixel = 3 + 5 * 2 * 21 + 21 + 1;
 // Tolerances (docs/ops.md, "Tolerances"; tests/test_tolerances.cpp measures them) on the
 // benchmark's inputs. Map: the host kernel stays below 1.1e-6 and the plain separable fp32
-// SSIM (five unshifted blurs, as the cuDNN path computes it) below 3.6e-6; 5e-5 leaves
-// 14x room and rejects one pass missing its outermost taps (>= 2.7e-4) by 5x. Mean: both
-// stay below 1.5e-8 and storing it as fp32 rounds by up to 3e-8; 2e-7 rejects that tap
-// bug (3.2e-5) by 160x and a mean over one channel only (>= 2.9e-6 at B = 1) by 14x.
-constexpr double kMapTolerance = 5e-5, kMeanTolerance = 2e-7;
+// SSIM (five unshifted blurs, as the cuDNN path computes it) below 3.6e-6 (1.9e-6 on the
+// validation shapes); 2e-5 leaves 5.6x room (5e-5 was 14x: looser than docs/ops.md's 8x)
+// and rejects one pass missing its outermost taps (>= 2.7e-4) by 13x. Mean: both stay below
+// 1.5e-8 and storing it as fp32 rounds by up to 3e-8; 2e-7 rejects that tap bug (3.2e-5) by
+// 160x and a mean over one channel only (>= 2.9e-6 at B = 1) by 14x.
+constexpr double kMapTolerance = 2e-5, kMeanTolerance = 2e-7;
 // A mean of few pixels averages few of the map's rounding errors (the host kernel's reach
 // 1.3e-6 on a 1x1 image's dark pixel): its tolerance is at least 4e-6 / sqrt(pixels), which
 // is kMeanTolerance from 400 pixels on (every case) and 2.3e-6 at a 1x1 RGB image.
