@@ -115,7 +115,8 @@ struct KernelRef {
 
 // How a problem's inputs are made: the op's random inputs (docs/ops.md, "Inputs"), inputs
 // with the structure real data has (docs/ops.md, "Structured inputs"), or constant ones
-// (ssim: every plane of X and of Y one level; the other ops take no such inputs).
+// (ssim: every plane of X and of Y one level; knn: one point repeated; linear and conv2d
+// take no such inputs).
 enum class Inputs { random, structured, flat };
 
 // A shape an op is validated on besides its cases (docs/ops.md, "Validation shapes"): the
