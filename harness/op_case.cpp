@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <stdexcept>
 
 #include "harness/status.hpp"
 
@@ -11,6 +12,13 @@ namespace mb {
 void Problem::poison_outputs() {
   for (TensorRef& t : tensors())
     if (t.role == Role::output) std::fill(t.data, t.data + t.count, std::numeric_limits<float>::quiet_NaN());
+}
+
+int64_t ShapeSpec::dim(const std::string& key, std::optional<int64_t> fallback) const {
+  const auto it = dims.find(key);
+  if (it != dims.end()) return it->second;
+  if (fallback) return *fallback;
+  throw std::invalid_argument("shape " + name + ": missing " + key);
 }
 
 double Instance::timed_run_ms() {

@@ -5,6 +5,7 @@
 // mode never asks an op anything of its own, it reads the op's impl table.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -110,6 +111,25 @@ struct KernelRef {
   const char* name;
   const void* fn;      // host stub address, as cudaFuncGetAttributes takes it
   const char* module;  // the source it is compiled in: kernels of one module load (and JIT) together
+};
+
+// How a problem's inputs are made: the op's random inputs (docs/ops.md, "Inputs"), inputs
+// with the structure real data has (docs/ops.md, "Structured inputs"), or constant ones
+// (ssim: every plane of X and of Y one level; knn: one point repeated; linear and conv2d
+// take no such inputs).
+enum class Inputs { random, structured, flat };
+
+// A shape an op is validated on besides its cases (docs/ops.md, "Validation shapes"): the
+// dimensions named as the policy readers name them (include/modebench/policy.hpp), the
+// batches, the inputs. Each op's case file lists its own and makes a case of each (the same
+// factory an ad-hoc shape from the command line is to use).
+struct ShapeSpec {
+  std::string name;
+  std::map<std::string, int64_t> dims;
+  std::vector<int64_t> batches;
+  Inputs inputs = Inputs::random;
+  // The dimension `key`, else `fallback`; std::invalid_argument when missing without one.
+  int64_t dim(const std::string& key, std::optional<int64_t> fallback = std::nullopt) const;
 };
 
 // Batch rows [begin, end) of a problem.

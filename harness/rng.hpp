@@ -47,4 +47,23 @@ inline void fill_layer_inputs(uint64_t seed, std::span<float> x, std::span<float
   Rng(derive_seed(seed, 3)).fill_uniform(b, -scale, scale);
 }
 
+// Structured inputs of a layer (docs/ops.md, "Structured inputs"): a wide dynamic range, as
+// activations after normalisation-free layers and outlier features have. x spans 10^-4 to
+// 10^4 in magnitude and w and b 10^-2 to 10^2 times 1/sqrt(fan_in) (log-uniform, random
+// signs), so every sum adds terms 12 decades apart and cancels; one x in 16 is exactly 0.
+inline void fill_layer_inputs_wide(uint64_t seed, std::span<float> x, std::span<float> w, std::span<float> b,
+                                   int64_t fan_in) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(fan_in));
+  auto fill = [](Rng rng, std::span<float> out, float decades, float unit, bool zeros) {
+    for (float& v : out) {
+      const float sign = rng.uniform01() < 0.5f ? -1.0f : 1.0f;
+      v = sign * unit * std::pow(10.0f, rng.uniform(-decades, decades));
+      if (zeros && rng.below(16) == 0) v = 0.0f;
+    }
+  };
+  fill(Rng(derive_seed(seed, 4)), x, 4.0f, 1.0f, true);
+  fill(Rng(derive_seed(seed, 5)), w, 2.0f, scale, false);
+  fill(Rng(derive_seed(seed, 6)), b, 2.0f, scale, false);
+}
+
 }  // namespace mb

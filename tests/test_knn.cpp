@@ -273,7 +273,7 @@ TEST(KnnCase, GridValidatesAndCorruptionIsCaught) {
     EXPECT_TRUE(v.ok()) << name << " max_err=" << v.max_err;
     EXPECT_EQ(v.check, "full");
     auto& p = static_cast<KnnProblem&>(*prob);
-    p.out[1234] *= 1.00001f;  // 1e-5 relative: must fail the 2e-6 tolerance
+    p.out[1234] *= 1.00001f;  // 1e-5 relative: must fail the 1e-6 tolerance
     EXPECT_FALSE(c.validate(*prob, Precision::fp32).ok()) << name;
   }
 }

@@ -7,6 +7,7 @@
 // quick-profile sizes instead.
 #include <cblas.h>
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,7 +15,9 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,7 @@
 #include "harness/validate.hpp"
 #include "kernels/cpu/conv2d.hpp"
 #include "kernels/cpu/linear.hpp"
+#include "kernels/cpu/ssim.hpp"
 #include "ops/knn/knn.hpp"
 #include "ops/knn/stream.hpp"
 #include "ops/linear/linear.hpp"
@@ -30,6 +34,7 @@
 #include "tests/support/host_variants.hpp"
 #include "tests/support/knn_stream_host.hpp"
 #include "tests/support/own_impls.hpp"
+#include "tests/support/thread_counts.hpp"
 #include "tests/support/toy_case.hpp"
 
 namespace mb {
@@ -550,6 +555,229 @@ TEST(PlantedBugs, KnnChunked) {
       run_table(c, n, m, "N=" + std::to_string(n));
   }
   print_margins("knn", m);
+}
+
+}  // namespace
+}  // namespace mb
+
+// ---------------------------------------------------------------- bugs only the validation shapes reach
+
+namespace mb {
+namespace {
+
+// The case of validation shape "op/name" (docs/ops.md, "Validation shapes").
+const OpCase& validation_case(const std::string& id) {
+  for (const auto& v : registry().validation_cases())
+    if (v.c->id() == id) return *v.c;
+  throw std::out_of_range("no validation shape " + id);
+}
+
+// The status of `impl` of `c` at `batch` in mode cpu, validated as the runner does, printed.
+StatusKind status_of(const PlantedCase& c, const std::string& impl, int64_t batch, const std::string& note = "") {
+  const PreparedEntry e(Entry{&c, Mode::cpu, impl, batch}, RunConfig{.seed = kSeed, .warmup_calls = 0});
+  const Validation& v = e.validation();
+  std::printf("[planted] %-40s B=%-4lld %-34s %-5s max_err %.2e tolerance %.2e%s\n", c.id().c_str(),
+              static_cast<long long>(batch), impl.c_str(), std::string(to_string(e.status().kind())).c_str(), v.max_err,
+              v.tolerance, note.c_str());
+  return e.status().kind();
+}
+
+// linear with the batch split over the OpenMP threads the way a hand-written parallel loop
+// gets it wrong: max(1, B / threads) rows each, the remainder dropped. Right at 1 and 2
+// threads on every power-of-two batch; at 3 threads B = 8 loses rows 6 and 7.
+std::unique_ptr<Instance> linear_chunk_remainder_dropped(Problem& prob) {
+  auto& p = static_cast<LinearProblem&>(prob);
+  return std::make_unique<PlantedInstance>(
+      [&p] {
+        const auto& s = p.shape;
+#pragma omp parallel
+        {
+          const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+          const int64_t chunk = std::max<int64_t>(1, s.batch / threads);
+          const int64_t r0 = t * chunk, r1 = std::min(s.batch, r0 + chunk);
+          if (r0 < r1)
+            cpu::linear_openblas(p.x.data() + r0 * s.in, p.w.data(), p.b.data(), p.y.data() + r0 * s.out, r1 - r0, s.in,
+                                 s.out);
+        }
+      },
+      Precision::fp32);
+}
+
+// Validation at 3 threads (the odd count kTestThreadCounts holds) catches it; at 1 and 2
+// threads it is right on the cases' power-of-two batches, and an odd batch of a validation
+// shape catches it at 2.
+TEST(PlantedBugs, ChunkRemainderDroppedIsCaughtAtThreeThreads) {
+  PlantedCase c(registered_case("linear/mobilenetv2_head"));
+  c.plant("bug:chunk_remainder_dropped", linear_chunk_remainder_dropped);
+  for (int threads : {1, 2}) {
+    const ScopedOmpThreads scoped(threads);
+    for (int64_t b : {1, 8, 64})
+      EXPECT_EQ(status_of(c, "bug:chunk_remainder_dropped", b, " threads=" + std::to_string(threads)), StatusKind::ok)
+          << "hidden at " << threads << " threads, B=" << b;
+  }
+  {
+    const ScopedOmpThreads scoped(3);
+    EXPECT_EQ(status_of(c, "bug:chunk_remainder_dropped", 8, " threads=3"), StatusKind::wrong);
+  }
+  PlantedCase odd(validation_case("linear/v_13x7"));
+  odd.plant("bug:chunk_remainder_dropped", linear_chunk_remainder_dropped);
+  const ScopedOmpThreads scoped(2);
+  EXPECT_EQ(status_of(odd, "bug:chunk_remainder_dropped", 3, " threads=2"), StatusKind::wrong);
+}
+
+// The host SSIM kernel with its AVX2 tail (the last W % 8 columns of the last column tile)
+// stored one lane off: each tail column takes the value of the one to its right, the last
+// keeps the one to its left. The cases' widths (800, 1600, 1920; their tiles) are multiples
+// of 8 and never reach it; the validation shapes' odd widths do.
+std::unique_ptr<Instance> ssim_tail_one_lane_off(Problem& prob) {
+  auto& p = static_cast<SsimProblem&>(prob);
+  return std::make_unique<PlantedInstance>(
+      [&p, k = std::make_shared<cpu::SsimFused>(p.shape.height, p.shape.width)] {
+        p.mean[0] = static_cast<float>(k->run(p.x.data(), p.y.data(), p.map.data(), p.shape.planes()));
+        const int64_t w = p.shape.width, tail = w % 8;
+        if (tail == 0) return;
+        for (int64_t row = 0; row < p.shape.planes() * p.shape.height; ++row) {
+          float* r = p.map.data() + row * w;
+          const float left = r[w - 2 < 0 ? 0 : w - 2];
+          for (int64_t c = w - tail; c + 1 < w; ++c) r[c] = r[c + 1];
+          r[w - 1] = left;
+        }
+      },
+      Precision::fp32);
+}
+
+// Every plane's local statistics as the reference defines them (double, zero padding):
+// the sum of the two variances at each pixel.
+std::vector<double> ssim_variance_sums(const SsimProblem& p) {
+  const auto& taps = ref::ssim_taps();
+  const int64_t h = p.shape.height, w = p.shape.width, n = h * w;
+  std::vector<double> out(p.map.size());
+  std::vector<double> hx(n), hy(n), hs(n);
+  for (int64_t pl = 0; pl < p.shape.planes(); ++pl) {
+    const float* x = p.x.data() + pl * n;
+    const float* y = p.y.data() + pl * n;
+    for (int64_t r = 0; r < h; ++r)
+      for (int64_t c = 0; c < w; ++c) {
+        double sx = 0, sy = 0, ss = 0;
+        for (int k = 0; k < ref::kSsimTaps; ++k) {
+          const int64_t cc = c + k - ref::kSsimTaps / 2;
+          if (cc < 0 || cc >= w) continue;
+          const double a = x[r * w + cc], b = y[r * w + cc];
+          sx += taps[k] * a, sy += taps[k] * b, ss += taps[k] * (a * a + b * b);
+        }
+        hx[r * w + c] = sx, hy[r * w + c] = sy, hs[r * w + c] = ss;
+      }
+    for (int64_t r = 0; r < h; ++r)
+      for (int64_t c = 0; c < w; ++c) {
+        double mx = 0, my = 0, es = 0;
+        for (int k = 0; k < ref::kSsimTaps; ++k) {
+          const int64_t rr = r + k - ref::kSsimTaps / 2;
+          if (rr < 0 || rr >= h) continue;
+          mx += taps[k] * hx[rr * w + c], my += taps[k] * hy[rr * w + c], es += taps[k] * hs[rr * w + c];
+        }
+        out[pl * n + r * w + c] = es - mx * mx - my * my;
+      }
+  }
+  return out;
+}
+
+// The host SSIM kernel with a shortcut for flat windows that drops the luminance term and C1:
+// where the two variances sum below 1e-6 the map is 1. No window of random or noisy inputs is
+// that flat; constant planes at different levels are.
+std::unique_ptr<Instance> ssim_flat_windows_scored_one(Problem& prob) {
+  auto& p = static_cast<SsimProblem&>(prob);
+  return std::make_unique<PlantedInstance>(
+      [&p, k = std::make_shared<cpu::SsimFused>(p.shape.height, p.shape.width)] {
+        k->run(p.x.data(), p.y.data(), p.map.data(), p.shape.planes());
+        const std::vector<double> var = ssim_variance_sums(p);
+        double sum = 0.0;
+        for (size_t i = 0; i < p.map.size(); ++i) {
+          if (var[i] < 1e-6) p.map[i] = 1.0f;
+          sum += p.map[i];
+        }
+        p.mean[0] = static_cast<float>(sum / static_cast<double>(p.map.size()));
+      },
+      Precision::fp32);
+}
+
+// conv2d whose stride-2 path pads the bottom and right edges by replicating the last row
+// and column instead of zeros. At the cases' even sizes (mbv2_stem: 224, cut to 56 here) no
+// stride-2 window reaches past the bottom or right edge; on the validation shapes' odd ones
+// the last row and column of windows do.
+std::unique_ptr<Instance> conv2d_stride2_far_padding_replicated(Problem& prob) {
+  auto& p = static_cast<Conv2dProblem&>(prob);
+  return std::make_unique<PlantedInstance>(
+      [&p] {
+        const auto& s = p.shape;
+        cpu::Im2colConv2d(kernel_shape(s)).run(p.x.data(), p.w.data(), p.b.data(), p.y.data());
+        if (s.stride != 2) return;
+        const int64_t P = s.P(), Q = s.Q();
+        for (int64_t n = 0; n < s.N; ++n)
+          for (int64_t k = 0; k < s.K; ++k)
+            for (int64_t pp = 0; pp < P; ++pp)
+              for (int64_t q = 0; q < Q; ++q) {
+                const int64_t h0 = pp * s.stride - s.pad, w0 = q * s.stride - s.pad;
+                if (h0 + s.R <= s.H && w0 + s.S <= s.W) continue;  // reads no far padding
+                const int64_t g = k / s.Kg();
+                double acc = p.b[k];
+                for (int64_t c = 0; c < s.Cg(); ++c)
+                  for (int64_t r = 0; r < s.R; ++r)
+                    for (int64_t t = 0; t < s.S; ++t) {
+                      int64_t ih = h0 + r, iw = w0 + t;
+                      if (ih < 0 || iw < 0) continue;  // the near padding stays zero
+                      ih = std::min(ih, s.H - 1), iw = std::min(iw, s.W - 1);
+                      acc += static_cast<double>(p.w[((k * s.Cg() + c) * s.R + r) * s.S + t]) *
+                             p.x[((n * s.C + g * s.Cg() + c) * s.H + ih) * s.W + iw];
+                    }
+                p.y[((n * s.K + k) * P + pp) * Q + q] = static_cast<float>(acc);
+              }
+      },
+      Precision::fp32);
+}
+
+// Each bug hides from the registered cases (validated ok there) and is `wrong` on the
+// validation shapes that reach it.
+TEST(PlantedBugs, BugsOnlyTheValidationShapesReachAreCaught) {
+  struct Row {
+    const char* bug;
+    PlantedCase::Make make;
+    std::vector<std::pair<const char*, int64_t>> hidden_in;  // registered case, batch
+    std::vector<std::pair<const char*, int64_t>> caught_in;  // validation shape, batch
+  };
+  const std::vector<Row> rows{
+      {"bug:ssim_tail_one_lane_off",
+       ssim_tail_one_lane_off,
+       {{"ssim/nerf_800", 1}},
+       {{"ssim/v_2x9", 1}, {"ssim/v_7x13", 3}, {"ssim/v_33x37", 1}, {"ssim/v_30x300", 1}, {"ssim/v_9x523", 1}}},
+      {"bug:ssim_flat_windows_scored_one",
+       ssim_flat_windows_scored_one,
+       {{"ssim/nerf_800", 1}},
+       {{"ssim/v_40x37_flat", 1}, {"ssim/v_40x37_flat", 2}}},
+      {"bug:conv2d_stride2_far_padding_replicated",
+       conv2d_stride2_far_padding_replicated,
+       {{"conv2d/mbv2_stem", 1}, {"conv2d/mbv2_stem", 8}},
+       {{"conv2d/v_3x3_s2_3to8_15x15", 1}, {"conv2d/v_dw_3x3_s2_17x17", 3}, {"conv2d/v_5x5_s2_p2_4to6_9x10", 1}}},
+  };
+  for (const Row& row : rows) {
+    for (const auto& [id, batch] : row.hidden_in) {
+      const OpCase& real = registered_case(id);
+      // Quarter-side images as in PlantedBugs.Conv2d (the stem's even size kept), ssim cut to
+      // 120x400 (two column tiles of 200): the same structure, less time.
+      std::unique_ptr<PlantedCase> c = planted_case(real, [](Problem& whole) -> std::unique_ptr<Problem> {
+        if (auto* conv = dynamic_cast<Conv2dProblem*>(&whole))
+          return std::make_unique<Conv2dProblem>(cropped(*conv, conv->shape.N, conv->shape.H / 4, conv->shape.W / 4));
+        auto& ssim = static_cast<SsimProblem&>(whole);
+        return std::make_unique<SsimProblem>(cropped(ssim, ssim.shape.batch, 120, 400));
+      });
+      c->plant(row.bug, row.make);
+      EXPECT_EQ(status_of(*c, row.bug, batch, " (registered case: hidden)"), StatusKind::ok) << id;
+    }
+    for (const auto& [id, batch] : row.caught_in) {
+      PlantedCase c(validation_case(id));
+      c.plant(row.bug, row.make);
+      EXPECT_EQ(status_of(c, row.bug, batch), StatusKind::wrong) << id;
+    }
+  }
 }
 
 }  // namespace

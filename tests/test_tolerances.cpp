@@ -139,8 +139,8 @@ TEST(Tolerances, Conv2dAcceptsWinogradAndFftUnderStrictMath) {
   }
 }
 
-// Map 5e-5: the host kernel stays below 1.1e-6 and the plain separable fp32 SSIM (no
-// shift against cancellation) below 3.6e-6 (14x). Mean 2e-7 (in map units x250): storing
+// Map 2e-5: the host kernel stays below 1.1e-6 and the plain separable fp32 SSIM (no
+// shift against cancellation) below 3.6e-6 (5.6x). Mean 2e-7 (in map units x100): storing
 // the mean in fp32 alone rounds by up to 3e-8 (6.7x), summing adds less than 1.5e-8.
 TEST(Tolerances, SsimAcceptsTheHostKernelAndThePlainSeparableSsim) {
   for (const char* id : {"ssim/nerf_800", "ssim/mip_1600", "ssim/hd_1080p"}) {
@@ -157,7 +157,7 @@ TEST(Tolerances, SsimAcceptsTheHostKernelAndThePlainSeparableSsim) {
   }
 }
 
-// 2e-6 per point: rounding of squared distances and their mean stays below 2e-7 (10x) in
+// 1e-6 per point: rounding of squared distances and their mean stays below 2e-7 (5x) in
 // the host grid; the chunked variant streaming under the reduced run's budget is measured
 // in test_knn_stream.cpp (KnnStream.ReducedRunStreamsThroughChunksAndTilePasses).
 TEST(Tolerances, KnnAcceptsTheGrid) {
@@ -167,7 +167,7 @@ TEST(Tolerances, KnnAcceptsTheGrid) {
       auto prob = c.make_problem(n, kSeed);
       make_cpu_instance(c, "grid", *prob)->run();
       EXPECT_LE(report(std::string(id) + " N=" + std::to_string(n) + " grid", c.validate(*prob, Precision::fp32)),
-                1.0 / 10);
+                1.0 / 4);
     }
   }
 }

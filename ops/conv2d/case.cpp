@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "cpu_ref/checked_size.hpp"
 #include "harness/registry.hpp"
@@ -84,7 +85,10 @@ constexpr double kRefNsPerTerm = 8.0;
 class Conv2dCase : public CaseOf<Conv2dProblem> {
  public:
   // `best` is the fastest host impl of this case as measured on the dev box (see register_conv2d).
-  Conv2dCase(std::string name, ref::Conv2dShape s, const std::string& best) : name_(std::move(name)), s_(s) {
+  // `batches` (a validation shape's) replaces both profiles' batches when not empty.
+  Conv2dCase(std::string name, ref::Conv2dShape s, const std::string& best, Inputs inputs = Inputs::random,
+             std::vector<int64_t> batches = {})
+      : name_(std::move(name)), s_(s), inputs_(inputs), batches_(std::move(batches)) {
     auto best_here = [best](const std::string& impl) { return [is_best = impl == best](int64_t) { return is_best; }; };
     // oneDNN twice: which activation layout wins depends on the shape (kernels/cpu/conv2d.hpp).
     add_host_impl("onednn",
@@ -119,6 +123,7 @@ class Conv2dCase : public CaseOf<Conv2dProblem> {
   std::string name() const override { return name_; }
 
   std::vector<int64_t> batches(Profile p) const override {
+    if (!batches_.empty()) return batches_;
     if (p == Profile::quick) return {1, 8, 32};
     std::vector<int64_t> b;
     for (int64_t v = 1; v <= 256; v *= 2) b.push_back(v);
@@ -182,7 +187,10 @@ class Conv2dCase : public CaseOf<Conv2dProblem> {
   }
   std::unique_ptr<Conv2dProblem> make_at(const ref::Conv2dShape& s, uint64_t seed) const {
     auto p = std::make_unique<Conv2dProblem>(s);
-    fill_layer_inputs(seed, p->x, p->w, p->b, terms());
+    if (inputs_ == Inputs::structured)
+      fill_layer_inputs_wide(seed, p->x, p->w, p->b, terms());
+    else
+      fill_layer_inputs(seed, p->x, p->w, p->b, terms());
     return p;
   }
   int64_t terms() const { return s_.Cg() * s_.R * s_.S; }
@@ -202,9 +210,79 @@ class Conv2dCase : public CaseOf<Conv2dProblem> {
 
   std::string name_;
   ref::Conv2dShape s_;
+  Inputs inputs_;
+  std::vector<int64_t> batches_;
 };
 
+// Shorthands for the validation shapes below (policy names, include/modebench/policy.hpp).
+ShapeSpec conv(std::string name, int64_t c, int64_t k, int64_t h, int64_t w, int64_t r, int64_t s, int64_t stride,
+               int64_t pad, int64_t groups, std::vector<int64_t> batches, Inputs inputs = Inputs::random) {
+  return {std::move(name),
+          {{"in_channels", c},
+           {"out_channels", k},
+           {"height", h},
+           {"width", w},
+           {"kernel_h", r},
+           {"kernel_w", s},
+           {"stride_h", stride},
+           {"stride_w", stride},
+           {"pad_h", pad},
+           {"pad_w", pad},
+           {"groups", groups}},
+          std::move(batches),
+          inputs};
+}
+
+// Validation shapes (docs/ops.md, "Validation shapes"): every tail and edge of the host
+// kernels. Depthwise: output widths 29 (the AVX2 path's 16- and 8-column blocks and a
+// 5-column tail), 12 (one 8-block, a 4-column tail, a 5x3 kernel: the generic tap loops),
+// 26 (3x5: the generic loops' 16- and 8-blocks), 9 at stride 2 (the strided 8-block and
+// tail; 3x3 and 5x5), 1x1 images; odd row counts leave a row outside the 2-row tiles. Dense: odd channels, stride 2
+// with padding on odd sizes (the window of the last row and column reads the bottom and right padding), groups, 1x1
+// (im2col skipped) and 1x1 images, 576 terms per output (resnet's reduction); batch 1
+// (im2col splits columns across threads) and odd.
+const std::vector<ShapeSpec>& conv2d_validation_shapes() {
+  static const std::vector<ShapeSpec> shapes{
+      conv("v_dw_3x3_9x29", 5, 5, 9, 29, 3, 3, 1, 1, 5, {1, 3}),
+      conv("v_dw_5x3_7x12", 4, 4, 7, 12, 5, 3, 1, 1, 4, {2}),
+      conv("v_dw_3x5_7x28", 2, 2, 7, 28, 3, 5, 1, 1, 2, {1}),
+      conv("v_dw_5x5_s2_p2_11x21", 3, 3, 11, 21, 5, 5, 2, 2, 3, {1}),
+      conv("v_dw_3x3_s2_17x17", 6, 6, 17, 17, 3, 3, 2, 1, 6, {1, 3}),
+      conv("v_dw_3x3_1x1", 3, 3, 1, 1, 3, 3, 1, 1, 3, {1, 2}),
+      conv("v_dw_3x3_s1_p0_6x35", 2, 2, 6, 35, 3, 3, 1, 0, 2, {1}),
+      conv("v_3x3_5to7_11x13", 5, 7, 11, 13, 3, 3, 1, 1, 1, {1, 3}),
+      conv("v_3x3_64to16_6x7", 64, 16, 6, 7, 3, 3, 1, 1, 1, {1}),
+      conv("v_3x3_s2_3to8_15x15", 3, 8, 15, 15, 3, 3, 2, 1, 1, {1, 2}),
+      conv("v_5x5_s2_p2_4to6_9x10", 4, 6, 9, 10, 5, 5, 2, 2, 1, {1}),
+      conv("v_3x3_g2_6to4_10x10", 6, 4, 10, 10, 3, 3, 1, 0, 2, {1, 3}),
+      conv("v_1x1_17to9_7x7", 17, 9, 7, 7, 1, 1, 1, 0, 1, {1, 5}),
+      conv("v_1x1_s2_8to3_9x9", 8, 3, 9, 9, 1, 1, 2, 0, 1, {1}),
+      conv("v_1x1_4to4_1x1", 4, 4, 1, 1, 1, 1, 1, 0, 1, {1, 3}),
+      conv("v_3x3_16to8_12x12_wide_range", 16, 8, 12, 12, 3, 3, 1, 1, 1, {1, 2}, Inputs::structured),
+      conv("v_dw_3x3_8x20_wide_range", 8, 8, 8, 20, 3, 3, 1, 1, 8, {1}, Inputs::structured),
+  };
+  return shapes;
+}
+
 }  // namespace
+
+std::unique_ptr<OpCase> make_conv2d_case(const ShapeSpec& s) {
+  if (s.inputs == Inputs::flat) throw std::invalid_argument("conv2d shape " + s.name + ": no flat inputs");
+  const int64_t stride = s.dim("stride_h", 1), pad = s.dim("pad_h", 0);
+  if (s.dim("stride_w", stride) != stride || s.dim("pad_w", pad) != pad)
+    throw std::invalid_argument("conv2d shape " + s.name + ": the cases take one stride and one padding for h and w");
+  const ref::Conv2dShape shape{1,
+                               s.dim("in_channels"),
+                               s.dim("height"),
+                               s.dim("width"),
+                               s.dim("out_channels"),
+                               s.dim("kernel_h"),
+                               s.dim("kernel_w"),
+                               stride,
+                               pad,
+                               s.dim("groups", 1)};
+  return std::make_unique<Conv2dCase>(s.name, shape, "im2col", s.inputs, s.batches);
+}
 
 void register_conv2d(Registry& r) {
   // Shapes of docs/ops.md: {N, C, H, W, K, R, S, stride, pad, groups}; N is the batch axis.
@@ -218,6 +296,7 @@ void register_conv2d(Registry& r) {
   r.add(std::make_unique<Conv2dCase>("mbv2_pointwise", ref::Conv2dShape{1, 96, 56, 56, 24, 1, 1, 1, 0, 1},
                                      "onednn_nchw"));
   r.add(std::make_unique<Conv2dCase>("mbv2_stem", ref::Conv2dShape{1, 3, 224, 224, 32, 3, 3, 2, 1, 1}, "onednn_nchw"));
+  for (const ShapeSpec& s : conv2d_validation_shapes()) r.add_validation(s, make_conv2d_case(s));
 }
 
 }  // namespace mb

@@ -36,6 +36,9 @@ struct Conv2dProblem : Problem {
   std::vector<float> x, w, b, y;
 };
 
+// A conv2d case of a shape (the policy's dimension names; docs/ops.md, "Validation shapes").
+std::unique_ptr<OpCase> make_conv2d_case(const ShapeSpec& s);
+
 // cuDNN with the math type set explicitly: FMA only, or TF32 allowed (gpu.cpp).
 std::unique_ptr<Instance> make_cudnn_conv2d(Conv2dProblem& p, Device& dev, Precision precision);
 std::vector<KernelRef> conv2d_gpu_kernels();

@@ -14,7 +14,7 @@
 
 namespace mb {
 
-enum class KnnCloud { uniform, clustered };
+enum class KnnCloud { uniform, clustered, ties, one_point };
 
 // Deterministic point sets of docs/ops.md, [n,3] fp32:
 // uniform in [-1.3,1.3]^3 (3DGS random init); clustered: a few noisy surfaces
@@ -22,6 +22,10 @@ enum class KnnCloud { uniform, clustered };
 // The surfaces depend on the seed only, so larger n densifies the same cloud. Both
 // hold exact duplicates (groups of 2 to 4 identical points; 0.1 % of uniform's points
 // start one, 0.4 % of clustered's), so self-exclusion by index is checked in every run.
+// ties (docs/ops.md, "Structured inputs"): a stack of identical points, a lattice and a
+// line of evenly spaced points (many neighbours at exactly the same distance), tight
+// clusters of 8 points within 1e-5, the rest uniform: the ties and degenerate geometry
+// a search must get exactly right. one_point: one point n times (every result 0).
 std::vector<float> knn_points(KnnCloud cloud, int64_t n, uint64_t seed);
 
 struct KnnProblem : Problem {
@@ -34,6 +38,11 @@ struct KnnProblem : Problem {
   int64_t n;
   std::vector<float> points, out;
 };
+
+// A knn case of a validation shape: its batches are point counts; random inputs are the
+// uniform cloud, structured ones the ties cloud, flat ones one_point (docs/ops.md,
+// "Validation shapes").
+std::unique_ptr<OpCase> make_knn_case(const ShapeSpec& s);
 
 // "exact": everything resident, index built on the device; "chunked": memory-capped (gpu.cpp).
 std::unique_ptr<Instance> make_exact_knn(KnnProblem& p, Device& dev);

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "cpu_ref/checked_size.hpp"
 #include "harness/registry.hpp"
@@ -56,7 +57,10 @@ constexpr double kRefNsPerTerm = 1.4;
 
 class LinearCase : public CaseOf<LinearProblem> {
  public:
-  LinearCase(std::string name, int64_t in, int64_t out) : name_(std::move(name)), in_(in), out_(out) {
+  // `batches` (a validation shape's) replaces both profiles' batches when not empty.
+  LinearCase(std::string name, int64_t in, int64_t out, Inputs inputs = Inputs::random,
+             std::vector<int64_t> batches = {})
+      : name_(std::move(name)), in_(in), out_(out), inputs_(inputs), batches_(std::move(batches)) {
     // Measured here (bench/overhead/linear_overhead, 2 cores): oneDNN's packed
     // weights win 2x at small batches (B = 8: 68 vs 37 GFLOP/s); OpenBLAS sgemv at
     // B = 1 and sgemm from B = 64 (140 vs 85 GFLOP/s).
@@ -82,6 +86,7 @@ class LinearCase : public CaseOf<LinearProblem> {
   std::string name() const override { return name_; }
 
   std::vector<int64_t> batches(Profile p) const override {
+    if (!batches_.empty()) return batches_;
     if (p == Profile::quick) return {1, 8, 64, 512};
     std::vector<int64_t> b;
     for (int64_t v = 1; v <= 4096; v *= 2) b.push_back(v);
@@ -109,7 +114,10 @@ class LinearCase : public CaseOf<LinearProblem> {
  protected:
   std::unique_ptr<LinearProblem> make(int64_t batch, uint64_t seed) const override {
     auto p = std::make_unique<LinearProblem>(ref::LinearShape{batch, in_, out_});
-    fill_layer_inputs(seed, p->x, p->w, p->b, in_);
+    if (inputs_ == Inputs::structured)
+      fill_layer_inputs_wide(seed, p->x, p->w, p->b, in_);
+    else
+      fill_layer_inputs(seed, p->x, p->w, p->b, in_);
     return p;
   }
 
@@ -128,9 +136,30 @@ class LinearCase : public CaseOf<LinearProblem> {
 
   std::string name_;
   int64_t in_, out_;
+  Inputs inputs_;
+  std::vector<int64_t> batches_;
 };
 
+// Validation shapes (docs/ops.md, "Validation shapes"): a GEMV and GEMMs whose sizes are no
+// multiple of any SIMD width or block (1, 7, 13, 33, 1000), a single dot product, batch 1 and
+// odd batches; one with a wide dynamic range.
+const std::vector<ShapeSpec>& linear_validation_shapes() {
+  static const std::vector<ShapeSpec> shapes{
+      {"v_1x1", {{"in_features", 1}, {"out_features", 1}}, {1, 2}},
+      {"v_13x7", {{"in_features", 13}, {"out_features", 7}}, {1, 3}},
+      {"v_33x17", {{"in_features", 33}, {"out_features", 17}}, {5, 9}},
+      {"v_1000x1", {{"in_features", 1000}, {"out_features", 1}}, {1, 7}},
+      {"v_257x65_wide_range", {{"in_features", 257}, {"out_features", 65}}, {1, 3}, Inputs::structured},
+  };
+  return shapes;
+}
+
 }  // namespace
+
+std::unique_ptr<OpCase> make_linear_case(const ShapeSpec& s) {
+  if (s.inputs == Inputs::flat) throw std::invalid_argument("linear shape " + s.name + ": no flat inputs");
+  return std::make_unique<LinearCase>(s.name, s.dim("in_features"), s.dim("out_features"), s.inputs, s.batches);
+}
 
 void register_linear(Registry& r) {
   r.add(std::make_unique<LinearCase>("square_1024", 1024, 1024));
@@ -138,6 +167,7 @@ void register_linear(Registry& r) {
   r.add(std::make_unique<LinearCase>("xtts_qkv", 1024, 3072));
   r.add(std::make_unique<LinearCase>("xtts_mlp_up", 1024, 4096));
   r.add(std::make_unique<LinearCase>("xtts_mlp_down", 4096, 1024));
+  for (const ShapeSpec& s : linear_validation_shapes()) r.add_validation(s, make_linear_case(s));
 }
 
 }  // namespace mb

@@ -31,6 +31,9 @@ struct LinearProblem : Problem {
   std::vector<float> x, w, b, y;
 };
 
+// A linear case of a shape (in_features, out_features; docs/ops.md, "Validation shapes").
+std::unique_ptr<OpCase> make_linear_case(const ShapeSpec& s);
+
 // cuBLAS SGEMM, strict fp32 or with TF32 allowed (gpu.cpp).
 std::unique_ptr<Instance> make_cublas_linear(LinearProblem& p, Device& dev, Precision precision);
 std::vector<KernelRef> linear_gpu_kernels();

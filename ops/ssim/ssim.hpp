@@ -31,6 +31,9 @@ struct SsimProblem : Problem {
   std::vector<float> mean;       // [1]: mean of map
 };
 
+// An ssim case of a shape (height, width, channels; docs/ops.md, "Validation shapes").
+std::unique_ptr<OpCase> make_ssim_case(const ShapeSpec& s);
+
 // One fused tile kernel (as fused-ssim does), and the 3DGS framework fallback: five
 // depthwise 11x11 cuDNN convolutions plus element-wise kernels (gpu.cpp).
 std::unique_ptr<Instance> make_fused_ssim(SsimProblem& p, Device& dev);
