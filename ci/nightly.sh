@@ -356,6 +356,18 @@ for c in "${comparisons[@]}"; do
   log_comparison "$label"
 done
 
+# 3b. Every variant's run remembered: into $MODEBENCH_HISTORY_DB, else results/history.sqlite.
+log ""
+log "## History store"
+for name in "${variants[@]}"; do
+  if ! ls "$out/$name"/*.json >/dev/null 2>&1; then continue; fi
+  if "${report[@]}" ingest "$out/$name" >"$out/ingest-$name.log" 2>&1; then
+    log "- $name: $(tail -1 "$out/ingest-$name.log" | sed 's/^modebench-report: //')"
+  else
+    log "- **$name: not stored**: $(tail -1 "$out/ingest-$name.log" | sed 's/^modebench-report: //')"
+  fi
+done
+
 # 4. One report over all variants, side by side.
 dirs=()
 for name in "${variants[@]}"; do dirs+=("$out/$name"); done
