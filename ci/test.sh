@@ -2,7 +2,8 @@
 # The test command, the first command on a fresh Debian 12 machine: set-up (installs only
 # what is missing), build, then the C++ unit tests (ctest -L unit, native and portable
 # builds; the native one includes the torch provider's tests and a small torch cpu run of
-# every op), the simulated device's tests (ctest -L sim) and the report stage's pytest suite.
+# every op), the simulated device's tests (ctest -L sim), the report stage's pytest suite and
+# the history store's tests (SQLite and a throwaway PostgreSQL server).
 # No GPU required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,5 +44,9 @@ stage "simulated-device build"
 ctest --test-dir "$sim" -L sim --output-on-failure
 stage "simulated-device tests"
 # The report stage and the nightly script's own logic (builds a CPU-only variant once).
-python3 -m pytest -q report/tests python/modebench_policy/tests ci/tests
+python3 -m pytest -q report/tests python/modebench_policy/tests ci/tests \
+  --ignore=report/tests/test_store.py --ignore=report/tests/test_history.py
 stage "Python tests"
+# The history store on SQLite and a throwaway PostgreSQL server (initdb/pg_ctl), and its page in Chromium.
+python3 -m pytest -q report/tests/test_store.py report/tests/test_history.py
+stage "history store tests"
