@@ -146,6 +146,7 @@ def main():
     ap.add_argument("--pool", nargs="*", help="nightly output folders to take the deviations from (power_model.noise_pool)")
     ap.add_argument("--processes", type=int, default=NIGHTLY_PROCESSES)
     ap.add_argument("--sims", type=int, default=200)
+    ap.add_argument("--steps", type=float, nargs="*", default=[0.05, 0.10], help="step sizes (default 0.05 0.10)")
     ap.add_argument("--perf", help="folder for the performance run (1 000 runs x 500 series)")
     ap.add_argument("--db", help="store URL for --perf (default a SQLite file in the folder)")
     a = ap.parse_args()
@@ -161,10 +162,10 @@ def main():
         pool = mixture_pool()
     print(f"pool: {len(pool)} deviations, share > 20 % off: {np.mean(np.abs(pool) > np.log(1.2)):.1%}; "
           f"{a.processes} processes per night, {a.sims} simulated histories each")
-    for step in (0.05, 0.10):
+    for step in a.steps:
         reach, share = nights_to_detect(pool, step, a.processes, a.sims)
-        print(f"+{step:.0%}: found in 90 % of histories after {reach} night(s); share found by night 1..10: "
-              + ", ".join(f"{s:.2f}" for s in share[:10]))
+        print(f"+{step:.0%}: found in 90 % of histories after {reach or f'more than {len(share)}'} night(s); "
+              "share found by night " + ", ".join(f"{k}: {share[k - 1]:.2f}" for k in (1, 2, 3, 4, 5, 7, 10, 15, 20, 30)))
     rate, found = false_alarms(pool, a.processes, a.sims)
     print(f"no step: {found} change point(s) in {a.sims} histories x 60 nights = {rate:.2f} per 1 000 series-nights")
 

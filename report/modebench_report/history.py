@@ -14,7 +14,6 @@ from __future__ import annotations
 import concurrent.futures
 import html
 import os
-import statistics
 from dataclasses import dataclass, field
 
 
@@ -22,7 +21,7 @@ MAX_PVALUE = 1e-5  # Otava's 0.001 alarmed on 2 % of step-free 30-night series h
 MIN_SIDE = 3
 MIN_MAGNITUDE = 0.03  # compare's minimum ratio: smaller steps are no regression
 WINDOW = 50  # Otava's default window (runs)
-MAX_CHARTS = 40
+MAX_CHARTS = 24
 PARALLEL_FROM = 100  # series: beyond this, every core analyses (the page for 500 series x 1 000 runs)  # charts drawn: series with change points first, then the chosen ones
 
 
@@ -44,7 +43,8 @@ class SeriesHistory:
     host: str
     build: str
     name: str
-    runs: list = field(default_factory=list)  # [(run id, time, git, toolkit, driver, torch, [process values])]
+    runs: list = field(default_factory=list)  # run ids, oldest first
+    values: list = field(default_factory=list)  # each run's median of its processes
     points: list = field(default_factory=list)  # change points, with what changed
 
     @property
@@ -70,10 +70,10 @@ def _what_changed(before, after) -> dict:
 def analyse(db, host=None, series=None, device="real"):
     """[SeriesHistory] of the chosen series with their change points and alert flags."""
     acks = db.acknowledged()
-    everything = db.all_history(device)
-    out = [SeriesHistory(sid, h, build, name, _runs(everything.get(sid, [])))
+    runs, everything = db.all_history(device)
+    out = [SeriesHistory(sid, h, build, name, *everything.get(sid, ([], [])))
            for sid, h, build, name in db.series_list(host, device) if not series or name in series]
-    values = [[statistics.median(r[6]) for r in s.runs] for s in out]
+    values = [s.values for s in out]
     if len(out) > PARALLEL_FROM and (os.cpu_count() or 1) > 1:
         with concurrent.futures.ProcessPoolExecutor(os.cpu_count()) as pool:
             found = list(pool.map(change_points, values, chunksize=16))
@@ -82,7 +82,7 @@ def analyse(db, host=None, series=None, device="real"):
     for s, points in zip(out, found):
         through = max(acks.get(s.sid) or 0, acks.get(None) or 0)
         for i, p, rel in points:
-            after, before = s.runs[i], s.runs[i - 1]
+            after, before = runs[s.runs[i]], runs[s.runs[i - 1]]
             s.points.append({"run": after[0], "time": after[1], "index": i, "p": p, "change": rel,
                              "changed": _what_changed(before, after), "alert": after[0] > through})
     return out
@@ -101,16 +101,19 @@ _CSS = ("body{font-family:sans-serif;margin:1.5em;max-width:1300px}table{border-
         "img{max-width:100%}")
 
 
-def _chart(s: SeriesHistory):
+def _chart(db, s: SeriesHistory):
     import io
 
     from .charts import _mpl, plt
 
+    processes = {r[0]: r[6] for r in _runs(db.series_history(s.sid))}
+
     fig, ax = plt.subplots(figsize=(9, 3))
-    xs = [i for i, r in enumerate(s.runs) for _ in r[6]]
-    ax.scatter(xs, [v * 1e3 for r in s.runs for v in r[6]], s=6, color="#8aa", zorder=2, label="process")
-    ax.plot(range(len(s.runs)), [statistics.median(r[6]) * 1e3 for r in s.runs], color="#124", lw=1, zorder=3,
-            label="run median")
+    xs = [i for i, r in enumerate(s.runs) for _ in processes.get(r, ())]
+    # Rasterised points: an SVG of thousands of markers would be slow to write and to show.
+    ax.scatter(xs, [v * 1e3 for r in s.runs for v in processes.get(r, ())], s=4, color="#8aa", zorder=2,
+               label="process", rasterized=True)
+    ax.plot(range(len(s.runs)), [v * 1e3 for v in s.values], color="#124", lw=1, zorder=3, label="run median")
     for p in s.points:
         ax.axvline(p["index"] - 0.5, color="#b00" if p["alert"] else "#e90", ls="--", lw=1)
         ax.annotate(f"{p['change']:+.1%}", (p["index"] - 0.5, ax.get_ylim()[1]), fontsize=8, va="top")
@@ -133,7 +136,7 @@ def build(db, host=None, series=None, device="real") -> Page:
     alerts = [(s, p) for s in hist for p in s.points if p["alert"]]
     h = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>modebench history</title>"
          f"<style>{_CSS}</style></head><body><h1>modebench history</h1>"]
-    runs = sorted({r[0] for s in hist for r in s.runs})
+    runs = sorted({r for s in hist for r in s.runs})
     h.append(f"<p>{len(hist)} series over {len(runs)} stored runs ({'simulated device' if device == 'sim' else 'real devices'}). "
              f"Change points: E-Divisive means (Apache Otava), t-test p &lt; {MAX_PVALUE}, step &ge; {MIN_MAGNITUDE:.0%}.</p>")
     h.append(f"<h2>Alerts</h2><p class='alert'>{len(alerts)} change point(s) newer than the last acknowledged</p>"
@@ -153,13 +156,13 @@ def build(db, host=None, series=None, device="real") -> Page:
     drawn = [s for s in drawn if s.points or series][:MAX_CHARTS]
     h.append("<h2>Trends</h2>")
     for k, s in enumerate(drawn):
-        for fmt, data in _chart(s).items():
+        for fmt, data in _chart(db, s).items():
             files[f"history-{k}.{fmt}"] = data
         h.append(f"<figure><img src='history-{k}.png' alt='{e(s.label)}'>"
                  f"<figcaption>{e(s.label)} (<a href='history-{k}.svg'>SVG</a>)</figcaption></figure>")
     h.append("<h2>Every series</h2><table><tr><th>series</th><th>runs</th><th>latest median (ms)</th><th>change points</th></tr>")
     for s in hist:
-        latest = f"{statistics.median(s.runs[-1][6]) * 1e3:.4g}" if s.runs else "-"
+        latest = f"{s.values[-1] * 1e3:.4g}" if s.values else "-"
         h.append(f"<tr><td>{e(s.label)}</td><td>{len(s.runs)}</td><td>{latest}</td><td>{len(s.points)}</td></tr>")
     h.append("</table></body></html>")
     doc = {"schema": "modebench-history/1", "device": device, "runs": len(runs), "series": len(hist),

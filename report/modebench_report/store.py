@@ -18,7 +18,7 @@ import json
 import os
 import statistics
 
-from .load import BadInput, SIM_DEVICE, host_key, load_set
+from .load import SIM_DEVICE, BadInput, Process, Record, host_key, load_set, parse_label, parse_name
 
 # The default store, beside the run folders (results/<run-id>/).
 DEFAULT_DB = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -27,6 +27,10 @@ DB_ENV = "MODEBENCH_HISTORY_DB"  # the URL (the fleet's from a secret): never on
 # The result files' Google Benchmark JSON schema this tool reads (files without the key
 # predate it and are read as this one).
 RESULT_SCHEMA = 1
+# The nightly's baseline from history: at least this many earlier runs of the host and build
+# (7 processes each by default: 35, the ~50 a side this box needs for +10 % is 7 nights).
+HISTORY_MIN_RUNS = 5
+NOT_ENOUGH_HISTORY = "not enough history"
 
 # Migrations: MIGRATIONS[i] takes a store from schema i to i + 1. Never edit a released one.
 _V1 = [
@@ -65,7 +69,15 @@ _V1 = [
     "CREATE INDEX entries_series ON entries (series_id)",
     "CREATE INDEX processes_run ON processes (run_id)",
 ]
-_V2 = [  # acknowledged change points; the contention figures of a run where recorded
+_V2 = [  # acknowledged change points; the contention figures of a run where recorded; each run's
+    # median per series, kept at ingest (the history page reads 1 row per run and series)
+    """CREATE TABLE run_values (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        series_id INTEGER NOT NULL REFERENCES series(id),
+        value DOUBLE PRECISION NOT NULL,
+        processes INTEGER NOT NULL)""",
+    "CREATE INDEX run_values_series ON run_values (series_id)",
+    lambda c: _backfill_run_values(c),  # the runs a schema-1 store holds
     """CREATE TABLE acknowledgements (
         id INTEGER PRIMARY KEY {autoinc},
         series_id INTEGER REFERENCES series(id),
@@ -172,6 +184,9 @@ class Store:
         autoinc = "AUTOINCREMENT" if self.sqlite else ""
         for statements in MIGRATIONS[version:]:
             for s in statements:
+                if callable(s):
+                    s(c)
+                    continue
                 s = s.format(autoinc=autoinc)
                 if not self.sqlite:
                     s = s.replace("INTEGER PRIMARY KEY ", "SERIAL PRIMARY KEY ")
@@ -244,6 +259,13 @@ class Store:
                                 "v": statistics.median(rec.times) if rec.times else None, "t": json.dumps(rec.times)})
         c.execute(sa.text("INSERT INTO entries (process_id, series_id, status, label, value, times) "
                           "VALUES (:p, :s, :st, :l, :v, :t)"), entries)
+        per_series: dict = {}
+        for e in entries:
+            if e["v"] is not None:
+                per_series.setdefault(e["s"], []).append(e["v"])
+        if per_series:
+            c.execute(sa.text("INSERT INTO run_values (run_id, series_id, value, processes) VALUES (:r, :s, :v, :n)"),
+                      [{"r": run_id, "s": sid, "v": statistics.median(v), "n": len(v)} for sid, v in per_series.items()])
         return True
 
     def _series_ids(self, c, host, build, device, names) -> dict:
@@ -280,15 +302,18 @@ class Store:
             "WHERE e.series_id = :s AND e.status = 'ok' ORDER BY r.run_time, r.id, p.id", s=series_id)
 
     def all_history(self, device="real"):
-        """{series id: rows as series_history} in one query (the history page)."""
+        """({run id: (run id, run time, git, toolkit, driver, torch)}, {series id: ([run ids], [medians])}),
+        runs oldest first: the history page's input, one row per run and series."""
+        runs = {r[0]: tuple(r) for r in self._read(
+            "SELECT id, run_time, git_sha, toolkit, driver, torch FROM runs WHERE device = :d", d=device)}
         out: dict = {}
-        for row in self._read(
-                "SELECT e.series_id, r.id, r.run_time, r.git_sha, r.toolkit, r.driver, r.torch, e.value "
-                "FROM entries e JOIN processes p ON p.id = e.process_id JOIN runs r ON r.id = p.run_id "
-                "JOIN series s ON s.id = e.series_id "
-                "WHERE e.status = 'ok' AND s.device = :d ORDER BY r.run_time, r.id, p.id", d=device):
-            out.setdefault(row[0], []).append(tuple(row[1:]))
-        return out
+        for sid, rid, value in self._read(
+                "SELECT v.series_id, v.run_id, v.value FROM run_values v JOIN runs r ON r.id = v.run_id "
+                "WHERE r.device = :d ORDER BY v.series_id, r.run_time, r.id", d=device):
+            ids, values = out.get(sid) or out.setdefault(sid, ([], []))
+            ids.append(rid)
+            values.append(value)
+        return runs, out
 
     def acknowledged(self) -> dict:
         """{series id or None (every series): the newest run acknowledged}."""
@@ -310,7 +335,24 @@ class Store:
         rows = self._read("SELECT MAX(id) FROM runs")
         return rows[0][0]
 
-    def earlier_processes(self, host: str, build: str, before_key: str, runs: int):  # noqa: C901
+    def baseline_processes(self, host: str, build: str, before_key: str, runs: int):
+        """load.Process objects of the newest `runs` real runs of this host and build other than
+        the run `before_key` (compare --history): path `run<id>/<process file>`."""
+        out = []
+        for run_id, name, context, entries in self.earlier_processes(host, build, before_key, runs):
+            records = {}
+            for series, status, label, times in entries:
+                key = parse_name(series)
+                rec = Record(*key)
+                rec.status, _, rest = status.partition(":")
+                rec.error_class = rest if rec.status == "failed" else ""
+                rec.label_text, rec.label = label, parse_label(label)
+                rec.times = json.loads(times)
+                records[key] = rec
+            out.append(Process(path=f"run{run_id}/{name}", context=json.loads(context), records=records))
+        return out
+
+    def earlier_processes(self, host: str, build: str, before_key: str, runs: int):
         """[(run id, process name, context JSON, [(series name, status, label, times JSON)])] of the
         newest `runs` real runs of this host and build other than `before_key` (nightly baseline)."""
         ids = [r[0] for r in self._read(
@@ -329,6 +371,19 @@ class Store:
                 f"JOIN series s ON s.id = e.series_id WHERE e.process_id IN ({pmarks})"):
             entries.setdefault(pid, []).append((name, status, label, times))
         return [(p[1], p[2], p[3], entries.get(p[0], [])) for p in procs]
+
+
+def _backfill_run_values(c) -> None:
+    """run_values of the runs stored before schema 2 (SQL has no portable median)."""
+    sa = _sa()
+    per: dict = {}
+    for rid, sid, value in c.execute(sa.text(
+            "SELECT p.run_id, e.series_id, e.value FROM entries e JOIN processes p ON p.id = e.process_id "
+            "WHERE e.status = 'ok'")):
+        per.setdefault((rid, sid), []).append(value)
+    if per:
+        c.execute(sa.text("INSERT INTO run_values (run_id, series_id, value, processes) VALUES (:r, :s, :v, :n)"),
+                  [{"r": r, "s": s, "v": statistics.median(v), "n": len(v)} for (r, s), v in per.items()])
 
 
 def _sqlite_connect(dbapi_connection, _record):

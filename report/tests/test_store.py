@@ -185,13 +185,20 @@ def test_a_store_of_the_first_schema_is_migrated_and_keeps_its_runs(db_url, inge
         with db.engine.begin() as c:  # a schema-1 ingest: no contention column yet
             c.execute(sa.text("INSERT INTO runs (run_key, source, host, build, device, git_sha, toolkit, driver, torch, "
                               "run_time, ingested_at) VALUES ('k', 's', 'h', 'b', 'real', 'g', 't', 'd', 'n', 'x', 'y')"))
+            c.execute(sa.text("INSERT INTO processes (run_id, name, context) VALUES (1, 'p1', '{}'), (1, 'p2', '{}')"))
+            c.execute(sa.text("INSERT INTO series (host, build, device, name) VALUES ('h', 'b', 'real', 'o/c/mode:cpu/impl:i/batch:1')"))
+            c.execute(sa.text("INSERT INTO entries (process_id, series_id, status, label, value, times) "
+                              "VALUES (1, 1, 'ok', '', 1.0, '[1.0]'), (2, 1, 'ok', '', 3.0, '[3.0]')"))
     finally:
         store.MIGRATIONS, store.SCHEMA_VERSION = old, len(old)
     code, _, err = ingest(db_url, os.path.join(AA, "A"))
     assert code == 0, err
     db = store.Store(db_url)
     assert db.counts()["runs"] == 2
-    assert db.acknowledged() == {}  # schema 2's table is there
+    assert db.acknowledged() == {}  # schema 2's tables are there
+    _, history = db.all_history()
+    assert len(history) == 7  # the schema-1 run's series and the 6 ingested at schema 2
+    assert history[1] == ([1], [2.0])  # the schema-1 run's median, filled in by the migration
     with db.engine.connect() as c:
         assert c.execute(sa.text("SELECT version FROM schema_version")).scalar() == 2
 
