@@ -176,7 +176,39 @@ def _finish_compare(a, doc) -> int:
     return doc["exit_code"]
 
 
+def cmd_history_compare(a) -> int:
+    """CANDIDATE against the stored earlier runs of its host and build (the nightly's baseline
+    from history): at least HISTORY_MIN_RUNS of them, the newest --history-runs."""
+    from . import store
+
+    if len(a.sets) != 1:
+        raise BadInput("(arguments)", "compare --history takes CANDIDATE only")
+    (cand,) = load_sets(a.sets, a.allow_test_device)
+    cp = cand.processes
+    builds = {(p.host, p.build) for p in cp}
+    if len(builds) != 1:
+        raise BadInput(a.sets[0], "compare --history takes one host and one build")
+    host, build = next(iter(builds))
+    url = store.resolve_url(a.db)
+    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):  # no store yet: no history
+        raise BadInput(store.redact(url), f"{store.NOT_ENOUGH_HISTORY}: 0 earlier run(s) of {host} | {build}, "
+                       f"{store.HISTORY_MIN_RUNS} needed")
+    db = store.Store(a.db, write=False)
+    bp = db.baseline_processes(host, build, store.run_key(cp), a.history_runs)
+    runs = len({p.path.split("/")[0] for p in bp})
+    if runs < store.HISTORY_MIN_RUNS:
+        raise BadInput(db.shown, f"{store.NOT_ENOUGH_HISTORY}: {runs} earlier run(s) of {host} | {build}, "
+                       f"{store.HISTORY_MIN_RUNS} needed")
+    doc = {"schema": compare.SCHEMA, "view": "history", "baseline": _side(f"history ({runs} runs)", bp),
+           "candidate": _side(cand.name, cp)}
+    doc["groups"] = compare.compare_sets(bp, cp, lambda p: p.host, _look_alpha(a), a.min_ratio)
+    doc["notes"] = [f"baseline: the {len(bp)} processes of the newest {runs} stored runs of this host and build"]
+    return _finish_compare(a, doc)
+
+
 def cmd_compare(a) -> int:
+    if a.history:
+        return cmd_history_compare(a)
     if a.toolkit_view:
         return cmd_toolkit_view(a)
     if len(a.sets) != 2:
@@ -333,6 +365,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--look", type=int, default=1, help="which look this is (1..LOOKS)")
     c.add_argument("--previous", help="compare --json output of the previous look: its alerts stand")
     c.add_argument("--suspicious-out", help="write the modebench run arguments that re-run the suspicious, unconfirmed series")
+    c.add_argument("--history", action="store_true",
+                   help="compare CANDIDATE with the stored earlier runs of its host and build (the history store)")
+    c.add_argument("--history-runs", type=int, default=20, help="with --history: the newest N earlier runs (default 20)")
+    c.add_argument("--db", help="with --history: the store (default $MODEBENCH_HISTORY_DB, else results/history.sqlite)")
     c.add_argument("--alpha", type=float, default=0.01, help=argparse.SUPPRESS)
     c.add_argument("--min-ratio", type=float, default=0.03, help=argparse.SUPPRESS)
     common(c)

@@ -162,16 +162,16 @@ def test_a_kill_during_ingest_leaves_nothing_half_written(db_url, tmp_path, inge
 
 
 def test_two_runners_ingesting_at_once_both_land(db_url, tmp_path):
-    runs = history_study.synthetic_history(str(tmp_path / "r"), 6, 300, 3)
+    runs = history_study.synthetic_history(str(tmp_path / "r"), 4, 200, 3)
     store.Store(db_url)  # created first: the race is the ingest's, not the migration's
     procs = [subprocess.Popen([sys.executable, CLI, "ingest", *part, "--db", db_url],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for part in (runs[0:4], runs[2:6])]  # two runs both runners store
+             for part in (runs[0:3], runs[1:4])]  # two runs both runners store
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     counts = store.Store(db_url).counts()
-    assert counts["runs"] == 6 and counts["series"] == 300
-    assert counts["entries"] == 6 * 300 * 3
+    assert counts["runs"] == 4 and counts["series"] == 200
+    assert counts["entries"] == 4 * 200 * 3
 
 
 def test_a_store_of_the_first_schema_is_migrated_and_keeps_its_runs(db_url, ingest):
@@ -266,3 +266,26 @@ def test_simulated_runs_are_kept_apart(db_url, tmp_path, ingest):
     db = store.Store(db_url)
     real, simulated = db.series_list(), db.series_list(device="sim")
     assert real and simulated and not {s[0] for s in real} & {s[0] for s in simulated}
+
+
+def test_compare_with_history_needs_five_earlier_runs_and_leaves_out_the_candidate(tmp_path, run):
+    db = str(tmp_path / "history.sqlite")
+    nights = []
+    for night in range(6):  # the fixture's 8 processes, dated apart: six runs of one host and build
+        folder = tmp_path / f"night-{night}"
+        folder.mkdir()
+        for f in sorted(os.listdir(os.path.join(AA, "A"))):
+            doc = json.loads(open(os.path.join(AA, "A", f)).read())
+            doc["context"]["date"] = f"2026-01-0{night + 1}T00:00:00+00:00"
+            (folder / f).write_text(json.dumps(doc))
+        nights.append(folder)
+    assert run("ingest", *nights[:5], "--db", db)[0] == 0
+    code, _, err = run("compare", "--history", "--db", db, nights[4], "--json", tmp_path / "c.json")
+    assert code == 2 and "not enough history: 4 earlier run(s)" in err  # its own run is no baseline
+    code, out, err = run("compare", "--history", "--db", db, nights[5], "--json", tmp_path / "c.json")
+    assert code == 0, err
+    doc = json.loads((tmp_path / "c.json").read_text())
+    assert doc["view"] == "history" and doc["baseline"]["processes"] == 40 and doc["candidate"]["processes"] == 8
+    assert doc["baseline"]["name"] == "history (5 runs)"
+    code, _, _ = run("compare", "--history", "--history-runs", "2", "--db", db, nights[5], "--json", tmp_path / "c.json")
+    assert code == 2  # only the newest 2 asked for: not enough
