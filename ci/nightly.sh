@@ -12,7 +12,8 @@
 # modebench-torch once per environment beside a copy of it; only the torch impls run. It
 # runs the suite as K separate processes per variant interleaved
 # across variants (A B B A ...) so drift hits all alike, compares every variant with
-# the first one and with this host's stored baseline, and writes the HTML report,
+# the first one and with this host's history (the store's earlier runs of the variant, when it
+# holds 5) or else its stored baseline, stores the night's runs, and writes the HTML report,
 # summary.md and compare JSON under --out. With --confirm-budget, series that look
 # slower but are not confirmed run again as extra processes and are decided again
 # (sequential confirmation, alpha split over the looks). Exit 1 on a confirmed regression,
@@ -263,7 +264,9 @@ compare() {  # compare BASE CAND LABEL LOOK: writes compare-LABEL[.lookN].{md,js
   local flags=(--looks "$looks" --look "$look" --suspicious-out "$out/suspicious-$label.args")
   if [ "$look" -lt "$looks" ]; then stem="$stem.look$look"; fi
   if [ "$look" -gt 1 ]; then flags+=(--previous "$out/compare-$label.look$((look - 1)).json"); fi
-  "${report[@]}" compare "${flags[@]}" "$base" "$cand" --md "$stem.md" --json "$stem.json" >/dev/null 2>"$out/compare-$label.err"
+  local sides=("$base" "$cand")
+  [ "$base" = history ] && sides=(--history "$cand")  # the store's earlier runs are the baseline
+  "${report[@]}" compare "${flags[@]}" "${sides[@]}" --md "$stem.md" --json "$stem.json" >/dev/null 2>"$out/compare-$label.err"
   rc=$?
 }
 log_comparison() {  # log_comparison LABEL: the final look's outcome
@@ -292,6 +295,14 @@ for name in "${variants[@]}"; do
     die "$name: results of the simulated device (device=sim): its timings are not GPU timings; nothing compared"
   fi
   if [ -z "$key" ]; then baseline_notes+=("- $name: cannot form the host key"); continue; fi
+  # History first: with enough earlier runs of this host and variant in the store (compare
+  # --history: 5), they are the baseline distribution; else the promoted baseline files.
+  "${report[@]}" compare --history "$out/$name" --json "$out/history-check-$name.json" >/dev/null 2>"$out/history-check-$name.err"
+  if [ $? -ne 2 ]; then
+    comparisons+=("history|$out/$name|history-vs-$name")
+    continue
+  fi
+  baseline_notes+=("- $name: history not used ($(head -1 "$out/history-check-$name.err" | sed 's/^modebench-report: error: //'))")
   base="$baseline_root/$key/$name"
   if [ -d "$base" ] && ls "$base"/*.json >/dev/null 2>&1; then
     comparisons+=("$base|$out/$name|baseline-vs-$name")
@@ -346,18 +357,30 @@ log "## Variants against ${variants[0]}"
 if [ ${#variants[@]} -eq 1 ]; then log "- only one variant built"; fi
 for c in "${comparisons[@]}"; do
   IFS='|' read -r base cand label <<<"$c"
-  case $label in baseline-vs-*) continue ;; esac
+  case $label in baseline-vs-* | history-vs-*) continue ;; esac
   compare "$base" "$cand" "$label" "$looks"
   log_comparison "$label"
 done
 log ""
-log "## Against the stored baseline"
+log "## Against history (the store's earlier runs) or the stored baseline"
 for line in "${baseline_notes[@]}"; do log "$line"; done
 for c in "${comparisons[@]}"; do
   IFS='|' read -r base cand label <<<"$c"
-  case $label in baseline-vs-*) ;; *) continue ;; esac
+  case $label in baseline-vs-* | history-vs-*) ;; *) continue ;; esac
   compare "$base" "$cand" "$label" "$looks"
   log_comparison "$label"
+done
+
+# 3b. Every variant's run remembered: into $MODEBENCH_HISTORY_DB, else results/history.sqlite.
+log ""
+log "## History store"
+for name in "${variants[@]}"; do
+  if ! ls "$out/$name"/*.json >/dev/null 2>&1; then continue; fi
+  if "${report[@]}" ingest "$out/$name" >"$out/ingest-$name.log" 2>&1; then
+    log "- $name: $(tail -1 "$out/ingest-$name.log" | sed 's/^modebench-report: //')"
+  else
+    log "- **$name: not stored**: $(tail -1 "$out/ingest-$name.log" | sed 's/^modebench-report: //')"
+  fi
 done
 
 # 4. One report over all variants, side by side.

@@ -103,7 +103,8 @@ def nightly_command(a, out, slowdown=None):
 
 def final_compare(out):
     """The last look's compare document of variant 2 against variant 1, and the first look's."""
-    paths = [p for p in glob.glob(os.path.join(out, "compare-*-vs-*.json")) if "baseline-vs-" not in os.path.basename(p)]
+    paths = [p for p in glob.glob(os.path.join(out, "compare-*-vs-*.json"))
+             if not os.path.basename(p).startswith(("compare-baseline-vs-", "compare-history-vs-"))]
     final = [p for p in paths if ".look" not in os.path.basename(p)]
     if len(final) != 1:
         raise SystemExit(f"power_study: {out}: expected one variant comparison, found {sorted(final)} (see summary.md)")
@@ -125,7 +126,10 @@ def timed_rows(doc):
 def run_trial(a, index, kind, slowdown, log):
     out = os.path.join(a.work, f"trial-{index:03d}-{kind}")
     t0 = time.time()
-    r = subprocess.run(nightly_command(a, out, slowdown), capture_output=True, text=True)
+    # Each trial is judged on its own processes: its own empty history store, never the
+    # repository's (where earlier trials would become a history baseline).
+    env = dict(os.environ, MODEBENCH_HISTORY_DB=os.path.join(out, "history.sqlite"))
+    r = subprocess.run(nightly_command(a, out, slowdown), capture_output=True, text=True, env=env)
     seconds = time.time() - t0
     if r.returncode not in (0, 1):
         raise SystemExit(f"power_study: nightly failed in {out} (exit {r.returncode}): {r.stderr.strip()[-500:]}")

@@ -26,6 +26,7 @@ apt_packages=(
   clang-format
   clang-14 libclang-rt-14-dev  # libFuzzer, ASan and UBSan for the parsers' fuzz targets (ci/fuzz.sh)
   chromium chromium-driver  # the report's page is tested in headless Chromium (report/tests/test_browser.py)
+  postgresql             # the fleet's history store: report/tests/test_store.py runs a throwaway server (initdb/pg_ctl)
   python3 python3-pip python3-venv
 )
 
@@ -46,6 +47,12 @@ for req in "$here/report/requirements.txt" "$here/ci/requirements-test.txt"; do
     python3 -m pip install -q --disable-pip-version-check -r "$req"
   fi
 done
+# Packages whose declared pins would replace this environment's numpy/scipy (and pull clients we
+# never call): installed without their dependencies; what we use of them needs numpy and scipy only.
+req="$here/report/requirements-nodeps.txt"
+if ! python3 "$here/ci/requirements_met.py" "$req"; then
+  python3 -m pip install -q --disable-pip-version-check --no-deps -r "$req"
+fi
 
 # The simulated device (MODEBENCH_CUDA=SIM, the tests' third build) needs only the CUDA runtime,
 # cuBLAS and cuDNN headers: an installed toolkit's, else PyPI's nvidia-* packages ship them.

@@ -3,7 +3,8 @@
 # what is missing), build, then the C++ unit tests (ctest -L unit, native and portable
 # builds; the native one includes the torch provider's tests and a small torch cpu run of
 # every op), the simulated device's tests (ctest -L sim), the ThreadSanitizer job (ctest -L tsan),
-# the report stage's pytest suite and a short fuzz run of every parser (ci/fuzz.sh). No GPU required.
+# the report stage's pytest suite, the history store's tests (SQLite and a throwaway PostgreSQL
+# server) and a short fuzz run of every parser (ci/fuzz.sh). No GPU required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -51,8 +52,12 @@ cmake --build "$tsan" --parallel "$(nproc)" --target tsan_tests
 ctest --test-dir "$tsan" -L tsan --output-on-failure --parallel "$(nproc)"
 stage "ThreadSanitizer build and tests"
 # The report stage and the nightly script's own logic (builds a CPU-only variant once).
-python3 -m pytest -q report/tests python/modebench_policy/tests ci/tests
+python3 -m pytest -q report/tests python/modebench_policy/tests ci/tests \
+  --ignore=report/tests/test_store.py --ignore=report/tests/test_history.py
 stage "Python tests"
+# The history store on SQLite and a throwaway PostgreSQL server (initdb/pg_ctl), and its page in Chromium.
+python3 -m pytest -q report/tests/test_store.py report/tests/test_history.py
+stage "history store tests"
 # Fuzzing (issue 23): each parser of outside input (both policy readers, probe --binary's ELF/fatbin
 # reader, the report's loader) for 30 s under libFuzzer, the C++ ones with ASan and UBSan, seeded
 # from real files; one line of figures per target; fails on any crash, sanitizer report or

@@ -3,6 +3,7 @@
 import os
 import pathlib
 import subprocess
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NIGHTLY = ROOT / "ci" / "nightly.sh"
@@ -13,6 +14,8 @@ def run_nightly(args, fake=False, env=None, **kw):
     """ci/nightly.sh ARGS; fake: with the fake cmake and modebench of fake_toolchain/ (the
     script's own logic, in seconds, without building the C++)."""
     full_env = dict(os.environ, **(env or {}))
+    if not (env or {}).get("MODEBENCH_HISTORY_DB"):  # never the repository's store: a fresh one per run
+        full_env["MODEBENCH_HISTORY_DB"] = os.path.join(tempfile.mkdtemp(prefix="nightly-history-"), "history.sqlite")
     if fake:
         full_env["PATH"] = f"{FAKE_TOOLCHAIN}{os.pathsep}{full_env['PATH']}"
     return subprocess.run(["bash", str(NIGHTLY), *map(str, args)], capture_output=True, text=True, cwd=ROOT,

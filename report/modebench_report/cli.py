@@ -176,7 +176,39 @@ def _finish_compare(a, doc) -> int:
     return doc["exit_code"]
 
 
+def cmd_history_compare(a) -> int:
+    """CANDIDATE against the stored earlier runs of its host and build (the nightly's baseline
+    from history): at least HISTORY_MIN_RUNS of them, the newest --history-runs."""
+    from . import store
+
+    if len(a.sets) != 1:
+        raise BadInput("(arguments)", "compare --history takes CANDIDATE only")
+    (cand,) = load_sets(a.sets, a.allow_test_device)
+    cp = cand.processes
+    builds = {(p.host, p.build) for p in cp}
+    if len(builds) != 1:
+        raise BadInput(a.sets[0], "compare --history takes one host and one build")
+    host, build = next(iter(builds))
+    url = store.resolve_url(a.db)
+    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):  # no store yet: no history
+        raise BadInput(store.redact(url), f"{store.NOT_ENOUGH_HISTORY}: 0 earlier run(s) of {host} | {build}, "
+                       f"{store.HISTORY_MIN_RUNS} needed")
+    db = store.Store(a.db, write=False)
+    bp = db.baseline_processes(host, build, store.run_key(cp), a.history_runs)
+    runs = len({p.path.split("/")[0] for p in bp})
+    if runs < store.HISTORY_MIN_RUNS:
+        raise BadInput(db.shown, f"{store.NOT_ENOUGH_HISTORY}: {runs} earlier run(s) of {host} | {build}, "
+                       f"{store.HISTORY_MIN_RUNS} needed")
+    doc = {"schema": compare.SCHEMA, "view": "history", "baseline": _side(f"history ({runs} runs)", bp),
+           "candidate": _side(cand.name, cp)}
+    doc["groups"] = compare.compare_sets(bp, cp, lambda p: p.host, _look_alpha(a), a.min_ratio)
+    doc["notes"] = [f"baseline: the {len(bp)} processes of the newest {runs} stored runs of this host and build"]
+    return _finish_compare(a, doc)
+
+
 def cmd_compare(a) -> int:
+    if a.history:
+        return cmd_history_compare(a)
     if a.toolkit_view:
         return cmd_toolkit_view(a)
     if len(a.sets) != 2:
@@ -267,6 +299,44 @@ def cmd_hostkey(a) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- history store
+def cmd_ingest(a) -> int:
+    from . import store
+
+    # Every run is read and checked before the store is opened: bad input writes nothing.
+    runs = [store.load_run(r, a.allow_test_device) for r in a.results]
+    db = store.Store(a.db)
+    for source, stored in db.ingest(runs):
+        print(f"modebench-report: {'stored' if stored else 'already stored'}: {source}")
+    return EXIT_OK
+
+
+def cmd_history(a) -> int:
+    from . import history, store
+
+    db = store.Store(a.db, write=False)
+    page = history.build(db, host=a.host, series=a.series, device="sim" if a.simulated else "real")
+    for name, data in page.files.items():
+        write_atomic(os.path.join(a.out, name), data)
+    write_atomic(os.path.join(a.out, "history.json"), json.dumps(page.doc, indent=2) + "\n")
+    write_atomic(os.path.join(a.out, "index.html"), page.html)
+    print(f"modebench-report: wrote {os.path.join(a.out, 'index.html')}: {page.summary}")
+    return EXIT_ALERT if page.doc["alerts"] else EXIT_OK
+
+
+def cmd_acknowledge(a) -> int:
+    from . import store
+
+    db = store.Store(a.db)
+    chosen = [s for s in db.series_list(a.host) if not a.series or s[3] in a.series]
+    if not chosen:
+        raise BadInput("--series", "no stored series matches")
+    through = db.latest_run()
+    db.acknowledge([None] if not a.series and not a.host else [s[0] for s in chosen], through, a.note)
+    print(f"modebench-report: acknowledged change points through run {through} of {len(chosen)} series")
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="modebench-report", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -295,6 +365,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--look", type=int, default=1, help="which look this is (1..LOOKS)")
     c.add_argument("--previous", help="compare --json output of the previous look: its alerts stand")
     c.add_argument("--suspicious-out", help="write the modebench run arguments that re-run the suspicious, unconfirmed series")
+    c.add_argument("--history", action="store_true",
+                   help="compare CANDIDATE with the stored earlier runs of its host and build (the history store)")
+    c.add_argument("--history-runs", type=int, default=20, help="with --history: the newest N earlier runs (default 20)")
+    c.add_argument("--db", help="with --history: the store (default $MODEBENCH_HISTORY_DB, else results/history.sqlite)")
     c.add_argument("--alpha", type=float, default=0.01, help=argparse.SUPPRESS)
     c.add_argument("--min-ratio", type=float, default=0.03, help=argparse.SUPPRESS)
     common(c)
@@ -311,6 +385,28 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("result", help="one result file")
     common(h)
     h.set_defaults(func=cmd_hostkey)
+
+    db_help = "store: a SQLite file or sqlite:///PATH, or postgresql://... (default $MODEBENCH_HISTORY_DB, else results/history.sqlite)"
+    i = sub.add_parser("ingest", help="store runs in the history database")
+    i.add_argument("results", nargs="+", help="run folders or result files; each argument is one run")
+    i.add_argument("--db", help=db_help)
+    common(i)
+    i.set_defaults(func=cmd_ingest)
+
+    hi = sub.add_parser("history", help="trends and change points of the stored runs: HTML, PNG, SVG")
+    hi.add_argument("--db", help=db_help)
+    hi.add_argument("--host", help="only this host (its key, or a part of it)")
+    hi.add_argument("--series", action="append", help="only this series, op/case/mode:M/impl:I/batch:B (repeatable)")
+    hi.add_argument("--simulated", action="store_true", help="the simulated device's runs (device=sim) instead of the real ones")
+    hi.add_argument("--out", required=True, help="output folder")
+    hi.set_defaults(func=cmd_history)
+
+    ak = sub.add_parser("acknowledge", help="acknowledge the change points found so far (they stop alerting)")
+    ak.add_argument("--db", help=db_help)
+    ak.add_argument("--host", help="only this host's series")
+    ak.add_argument("--series", action="append", help="only this series (repeatable); default every series")
+    ak.add_argument("--note", default="", help="why (kept with the acknowledgement)")
+    ak.set_defaults(func=cmd_acknowledge)
     return ap
 
 
