@@ -228,7 +228,9 @@ class Store:
         ctx = first.context
         device = SIM_DEVICE if first.simulated else "real"
         host = host_key(ctx)
-        contention = ctx.get("contention")
+        # What other processes did to each process of the run (the contention_* context facts).
+        contention = {os.path.basename(p.path): {k: v for k, v in p.context.items() if k.startswith("contention")}
+                      for p in procs if any(k.startswith("contention") for k in p.context)} or None
         run_id = self._insert_ignore(c, "runs", {
             "run_key": run_key(procs),
             "source": source,
@@ -256,8 +258,10 @@ class Store:
             pid = c.execute(sa.text("INSERT INTO processes (run_id, name, context) VALUES (:r, :n, :c) RETURNING id"),
                             {"r": run_id, "n": os.path.basename(p.path), "c": json.dumps(p.context, sort_keys=True)}).scalar_one()
             for rec in p.records.values():
+                # A contended entry keeps its times but no value: run values and baselines set it aside.
+                value = statistics.median(rec.times) if rec.times and not rec.contended else None
                 entries.append({"p": pid, "s": series_ids[p.build][rec.name], "st": rec.status_text, "l": rec.label_text,
-                                "v": statistics.median(rec.times) if rec.times else None, "t": json.dumps(rec.times)})
+                                "v": value, "t": json.dumps(rec.times)})
         c.execute(sa.text("INSERT INTO entries (process_id, series_id, status, label, value, times) "
                           "VALUES (:p, :s, :st, :l, :v, :t)"), entries)
         per_series: dict = {}
@@ -342,19 +346,21 @@ class Store:
         out = []
         for run_id, name, context, entries in self.earlier_processes(host, build, before_key, runs):
             records = {}
-            for series, status, label, times in entries:
+            for series, status, label, times, value in entries:
                 key = parse_name(series)
                 rec = Record(*key)
                 rec.status, _, rest = status.partition(":")
                 rec.error_class = rest if rec.status == "failed" else ""
                 rec.label_text, rec.label = label, parse_label(label)
                 rec.times = json.loads(times)
+                if rec.status == "ok" and value is None:  # stored contended: set aside again
+                    rec.counters = {"other_cores": [float("inf")]}
                 records[key] = rec
             out.append(Process(path=f"run{run_id}/{name}", context=json.loads(context), records=records))
         return out
 
     def earlier_processes(self, host: str, build: str, before_key: str, runs: int):
-        """[(run id, process name, context JSON, [(series name, status, label, times JSON)])] of the
+        """[(run id, process name, context JSON, [(series name, status, label, times JSON, value)])] of the
         newest `runs` real runs of this host and build other than `before_key` (nightly baseline)."""
         ids = [r[0] for r in self._read(
             "SELECT id FROM runs WHERE host = :h AND build = :b AND device = 'real' AND run_key <> :k "
@@ -367,10 +373,10 @@ class Store:
             return []
         entries: dict = {}
         pmarks = ", ".join(str(int(p[0])) for p in procs)
-        for pid, name, status, label, times in self._read(
-                f"SELECT e.process_id, s.name, e.status, e.label, e.times FROM entries e "
+        for pid, name, status, label, times, value in self._read(
+                f"SELECT e.process_id, s.name, e.status, e.label, e.times, e.value FROM entries e "
                 f"JOIN series s ON s.id = e.series_id WHERE e.process_id IN ({pmarks})"):
-            entries.setdefault(pid, []).append((name, status, label, times))
+            entries.setdefault(pid, []).append((name, status, label, times, value))
         return [(p[1], p[2], p[3], entries.get(p[0], [])) for p in procs]
 
 

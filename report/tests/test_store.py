@@ -289,3 +289,27 @@ def test_compare_with_history_needs_five_earlier_runs_and_leaves_out_the_candida
     assert doc["baseline"]["name"] == "history (5 runs)"
     code, _, _ = run("compare", "--history", "--history-runs", "2", "--db", db, nights[5], "--json", tmp_path / "c.json")
     assert code == 2  # only the newest 2 asked for: not enough
+
+
+def test_contended_entries_are_stored_and_set_aside(tmp_path, ingest):
+    """A contended entry (report/modebench_report/contention.py) keeps its times in the store,
+    but no run value, and comes back set aside as a baseline process."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(os.path.join(AA, "A"), run_dir)
+    first = sorted(os.listdir(run_dir))[0]
+    doc = json.load(open(run_dir / first))
+    for e in doc["benchmarks"]:
+        e["other_cores"] = 1.5
+    doc["context"]["contention_other_cores"] = "1.500"
+    json.dump(doc, open(run_dir / first, "w"))
+    db_url = str(tmp_path / "h.sqlite")
+    code, _, err = ingest(db_url, run_dir)
+    assert code == 0, err
+    db = store.Store(db_url)
+    (contention,) = [json.loads(r[0]) for r in db._read("SELECT contention FROM runs")]
+    assert contention == {first: {"contention_other_cores": "1.500"}}
+    values = db._read("SELECT COUNT(*) FROM entries WHERE value IS NULL AND status = 'ok'")[0][0]
+    assert values == len({e["run_name"] for e in doc["benchmarks"]}) == 6
+    procs = db.baseline_processes(db._read("SELECT host FROM runs")[0][0], db._read("SELECT build FROM runs")[0][0], "none", 5)
+    contended = [p for p in procs if all(r.contended for r in p.records.values() if r.status == "ok")]
+    assert len(contended) == 1 and contended[0].path.endswith(first)
