@@ -11,9 +11,6 @@
 // never exceeds the rounded distance to a point inside: pruning stays exact.
 #include <cmath>
 #include <cstdint>
-#if !defined(__CUDA_ARCH__)
-#include <atomic>
-#endif
 
 #include "kernels/common/hd.hpp"
 #include "kernels/common/top3.hpp"
@@ -120,7 +117,8 @@ MB_HD void knn_set_flag(unsigned char* flag) {
 #if defined(__CUDA_ARCH__)
   *flag = 1;
 #else
-  std::atomic_ref<unsigned char>(*flag).store(1, std::memory_order_relaxed);
+  // The GCC/Clang builtin, not std::atomic_ref: this header is also compiled as C++17 (nvcc).
+  __atomic_store_n(flag, static_cast<unsigned char>(1), __ATOMIC_RELAXED);
 #endif
 }
 
