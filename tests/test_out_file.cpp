@@ -2,9 +2,11 @@
 // non-zero exit and one line; always the whole file, never appended to; nothing left beside it.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "harness/atomic_file.hpp"
 #include "harness/run.hpp"
 #include "harness/subprocess.hpp"
 #include "tests/support/modebench_cli.hpp"
@@ -75,6 +78,29 @@ TEST(OutFile, AWriteThatFailsLeavesTheOldFileAndSaysSoInOneLine) {
       << r.err;
   EXPECT_EQ(slurp(f.out), kPrevious);
   EXPECT_EQ(files_in(f.dir), std::set<std::string>{"run.json"}) << "no temp file is left";
+}
+
+// A writer killed between creating its temp file and the rename (SIGKILL) left
+// `<out>.tmp<pid>` beside --out for good. The next write removes those whose process is gone
+// and that are a minute old; a live writer's, a fresh one's and another target's stay.
+TEST(OutFile, TempFilesOfKilledWritersAreRemovedByTheNextWrite) {
+  OutFolder f;
+  const auto dead_pid = [] {
+    const pid_t pid = ::fork();
+    if (pid == 0) ::_exit(0);
+    ::waitpid(pid, nullptr, 0);
+    return std::to_string(pid);
+  };
+  const std::string stale = "run.json.tmp" + dead_pid(), fresh = "run.json.tmp" + dead_pid(),
+                    live = "run.json.tmp" + std::to_string(::getppid()), other = "other.json.tmp" + dead_pid();
+  const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::minutes(5);
+  for (const std::string& name : {stale, fresh, live, other}) {
+    std::ofstream(f.dir + "/" + name) << "{\"partial";
+    if (name != fresh) std::filesystem::last_write_time(f.dir + "/" + name, old);
+  }
+  write_atomically(f.out, "{}\n");
+  EXPECT_EQ(slurp(f.out), "{}\n");
+  EXPECT_EQ(files_in(f.dir), (std::set<std::string>{"run.json", fresh, live, other}));
 }
 
 // Whether every entry ran in a child (ptx-jit), or some here and some in a child, the file
