@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bench/selection_flags.hpp"
+#include "harness/child_log.hpp"
 #include "harness/host_allocator.hpp"
 #include "harness/registry.hpp"
 #include "harness/run.hpp"
@@ -26,12 +27,20 @@ int main(int argc, char** argv) {
   CLI::App app{"modebench: ops in every execution mode (cpu, gpu, ptx-jit, hybrid), validated, then timed"};
   app.require_subcommand(1);
   mb::Selection sel;
-  std::string profile = "quick", out, probe_json, entry_log;
+  std::string profile = "quick", out, probe_json;
 
   CLI::App* run = app.add_subcommand("run", "run benchmarks (Google Benchmark flags pass through)");
   mb::add_selection_flags(*run, sel, profile);
   run->add_option("--out", out, "Google Benchmark JSON output (written atomically)");
-  run->add_option("--entry-log", entry_log, "internal: a child's entry-by-entry log for its parent")->group("");
+  mb::RunOptions run_opts;
+  run->add_option("--entry-log", run_opts.entry_log, "internal: a child's entry-by-entry log for its parent")
+      ->group("");
+  run->add_option("--entry-timeout", run_opts.entry_timeout_s,
+                  "seconds an entry run in a child process may take before it counts as hung")
+      ->capture_default_str();
+  bool in_process = false;
+  run->add_flag("--in-process", in_process,
+                "run cpu entries in this process, not in a worker (no isolation: a crash ends the run)");
 
   CLI::App* list = app.add_subcommand("list", "print every case x mode x impl x batch that run would run");
   mb::add_selection_flags(*list, sel, profile);
@@ -91,9 +100,13 @@ int main(int argc, char** argv) {
       throw mb::BadInput("--cc, --driver and --arch-list go with --binary");
     if (*probe) return mb::probe_main(sel, probe_opts, probe_json, original_args);
     if (!gbench_args.empty() && !*run) throw mb::BadInput("Google Benchmark flags only go with 'run'");
-    return mb::run_selection(mb::registry(), sel, out, gbench_args, original_args, entry_log);
+    run_opts.isolate_host = !in_process;
+    return mb::run_selection(mb::registry(), sel, out, gbench_args, original_args, run_opts);
   } catch (const mb::BadInput& e) {
     std::fprintf(stderr, "modebench: error: %s\n", e.what());
     return mb::kExitBadInput;
+  } catch (const mb::EntryLogError& e) {  // a child that cannot report to its parent stops
+    std::fprintf(stderr, "modebench: error: %s\n", e.what());
+    return mb::kExitWrong;
   }
 }
