@@ -120,7 +120,12 @@ class ConsoleAndEntryLog : public ContractNames<benchmark::ConsoleReporter> {
   }
   void ReportRuns(const std::vector<Run>& runs) override {
     ContractNames<benchmark::ConsoleReporter>::ReportRuns(runs);
-    if (current().log) current().log->records(serialize(Context(), runs).value("benchmarks", nlohmann::json::array()));
+    if (!current().log || runs.empty()) return;
+    const nlohmann::json doc = serialize(Context(), runs);
+    // Not silently an empty line: the parent would fold the entry without these records.
+    if (!doc.contains("benchmarks"))
+      throw EntryLogError("Google Benchmark's JSON of " + runs[0].benchmark_name() + " could not be read back");
+    current().log->records(doc["benchmarks"]);
   }
 };
 

@@ -295,7 +295,9 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
   if (!split.here.empty()) {
     RunSummary here =
         run_benchmarks(split.here, cfg, run_context(sel, mode_env_in_effect()), "", gbench_args, opts.entry_log);
-    doc = std::move(here.results);
+    // Unreadable (results_error): the empty document stays, and the children's still fold
+    // into it (summarize aborted on the null one).
+    if (here.results.is_object()) doc = std::move(here.results);
     why = here.results_error;
   }
 

@@ -1,6 +1,7 @@
 #include "harness/test_trace.hpp"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -26,7 +27,7 @@ void test_fault(const std::string& entry_name) {
   std::stringstream in(faults);
   for (std::string item; std::getline(in, item, ',');) {
     const size_t eq = item.find('=');
-    if (item.substr(0, eq) != entry_name) continue;
+    if (::fnmatch(item.substr(0, eq).c_str(), entry_name.c_str(), 0) != 0) continue;
     const std::string fault = eq == std::string::npos ? "segv" : item.substr(eq + 1);
     if (fault == "segv") std::raise(SIGSEGV);
     if (fault == "abort") std::abort();

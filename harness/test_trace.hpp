@@ -5,9 +5,10 @@
 // write, so the lines of a parent and its children interleave whole. Tests read from it the
 // order in which a run's processes start their children and ask for the device.
 //
-// MODEBENCH_TEST_CRASH_AT='<entry name>[=segv|abort|hang][,…]': test_fault makes the process
-// preparing that entry die of SIGSEGV (the default), abort, or hang for good, so tests can
-// drive a crashing or hanging entry through the parent's handling.
+// MODEBENCH_TEST_CRASH_AT='<entry glob>[=segv|abort|hang][,…]': test_fault makes the process
+// preparing an entry whose name matches the fnmatch glob die of SIGSEGV (the default), abort,
+// or hang for good, so tests can drive a crashing or hanging entry (a run's, a probe row's)
+// through the parent's handling.
 #include <string>
 
 namespace mb {

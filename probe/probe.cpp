@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -86,12 +85,6 @@ json row_result(const Status& status) {
 }
 
 int run_row(const Selection& sel, const ProbeOptions& opts) {
-  // Test hook: drives a hung or crashing row through the parent's real handling.
-  if (const char* t = std::getenv("MODEBENCH_PROBE_TEST_ROW")) {
-    if (std::string(t) == "hang")
-      for (;;) pause();
-    if (std::string(t) == "crash") std::raise(SIGSEGV);
-  }
   std::vector<Entry> entries = expand(registry(), sel);
   if (entries.size() != 1)
     throw BadInput("probe --row needs a selection of exactly one entry, got " + std::to_string(entries.size()));

@@ -105,6 +105,30 @@ TEST(OutFile, TempFilesOfKilledWritersAreRemovedByTheNextWrite) {
   EXPECT_EQ(files_in(f.dir), (std::set<std::string>{"run.json", fresh, live, other}));
 }
 
+// Google Benchmark writes its aggregates' cv of a counter that is 0 (knn's FLOPS) as 0/0,
+// a bare `-nan` that is not JSON: in this process the run then aborted on the unreadable
+// document (exit 134, an uncaught type_error); in the worker the aggregates' records were
+// silently dropped. Now: one line, exit 1; in-process the old file stays, and the worker's
+// entries are folded as far as they were read.
+TEST(OutFile, UnreadableGoogleBenchmarkJsonIsOneLineAndExitOneNotAnAbort) {
+  const std::string run =
+      "run --ops knn --cases uniform --modes cpu --impls grid --batches 10000 --benchmark_min_time=0.001 "
+      "--benchmark_repetitions=2 ";
+  OutFolder f;
+  const CmdResult here = run_modebench(run + "--in-process --out '" + f.out + "'", f.tmp);
+  EXPECT_EQ(here.exit_code, kExitWrong) << here.err;
+  EXPECT_NE(here.err.find("modebench: error: Google Benchmark's JSON output could not be read back; " + f.out +
+                          " was left as it was\n"),
+            std::string::npos)
+      << here.err;
+  EXPECT_EQ(slurp(f.out), kPrevious);
+  const CmdResult worker = run_modebench(run + "--out '" + f.out + "'", f.tmp);
+  EXPECT_EQ(worker.exit_code, kExitWrong) << worker.err;
+  EXPECT_NE(worker.err.find("modebench: error: Google Benchmark's JSON of knn/uniform/mode:cpu/impl:grid/batch:10000"),
+            std::string::npos)
+      << worker.err;
+}
+
 // Whether every entry ran in a child (ptx-jit), or some here and some in a child, the file
 // holds this run's entries, each once, and none of the old file's.
 TEST(OutFile, EveryRunRewritesTheWholeFileWhereverItsEntriesRan) {
