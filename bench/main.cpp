@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bench/selection_flags.hpp"
+#include "harness/child_log.hpp"
 #include "harness/contention.hpp"
 #include "harness/context.hpp"
 #include "harness/host_allocator.hpp"
@@ -28,12 +29,20 @@ int main(int argc, char** argv) {
   CLI::App app{"modebench: ops in every execution mode (cpu, gpu, ptx-jit, hybrid), validated, then timed"};
   app.require_subcommand(1);
   mb::Selection sel;
-  std::string profile = "quick", out, probe_json, entry_log;
+  std::string profile = "quick", out, probe_json;
 
   CLI::App* run = app.add_subcommand("run", "run benchmarks (Google Benchmark flags pass through)");
   mb::add_selection_flags(*run, sel, profile);
   run->add_option("--out", out, "Google Benchmark JSON output (written atomically)");
-  run->add_option("--entry-log", entry_log, "internal: a child's entry-by-entry log for its parent")->group("");
+  mb::RunOptions run_opts;
+  run->add_option("--entry-log", run_opts.entry_log, "internal: a child's entry-by-entry log for its parent")
+      ->group("");
+  run->add_option("--entry-timeout", run_opts.entry_timeout_s,
+                  "seconds an entry run in a child process may take before it counts as hung")
+      ->capture_default_str();
+  bool in_process = false;
+  run->add_flag("--in-process", in_process,
+                "run cpu entries in this process, not in a worker (no isolation: a crash ends the run)");
   double quiet_wait_s = 0.0;
   run->add_option("--quiet-wait", quiet_wait_s,
                   "wait up to this many seconds for other processes to use under 0.25 cores before running")
@@ -98,7 +107,7 @@ int main(int argc, char** argv) {
     if (*probe) return mb::probe_main(sel, probe_opts, probe_json, original_args);
     if (!gbench_args.empty() && !*run) throw mb::BadInput("Google Benchmark flags only go with 'run'");
     // A child runs when its parent says: the parent has already waited.
-    if (quiet_wait_s > 0 && entry_log.empty()) {
+    if (quiet_wait_s > 0 && run_opts.entry_log.empty()) {
       const mb::QuietWait w = mb::wait_for_quiet(quiet_wait_s);
       char buf[96];
       std::snprintf(buf, sizeof buf, "%.1f s, others %.2f cores, %s", w.waited_s, w.others_cores,
@@ -106,9 +115,13 @@ int main(int argc, char** argv) {
       mb::add_run_fact("quiet_wait", buf);
       if (!w.quiet) std::fprintf(stderr, "modebench: --quiet-wait: still busy after %s\n", buf);
     }
-    return mb::run_selection(mb::registry(), sel, out, gbench_args, original_args, entry_log);
+    run_opts.isolate_host = !in_process;
+    return mb::run_selection(mb::registry(), sel, out, gbench_args, original_args, run_opts);
   } catch (const mb::BadInput& e) {
     std::fprintf(stderr, "modebench: error: %s\n", e.what());
     return mb::kExitBadInput;
+  } catch (const mb::EntryLogError& e) {  // a child that cannot report to its parent stops
+    std::fprintf(stderr, "modebench: error: %s\n", e.what());
+    return mb::kExitWrong;
   }
 }

@@ -1,11 +1,13 @@
 #include "harness/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <stdexcept>
 #include <system_error>
@@ -57,6 +59,29 @@ bool write_all(int fd, const std::string& text) {
   return true;
 }
 
+// Temp files of this target left by writers killed before their rename (SIGKILL, a power
+// cut): `<name>.tmp<pid>` whose process is gone and which nobody touched for a minute (a
+// live write lasts seconds; the age also spares a writer on another host of a shared file
+// system, whose pid means nothing here). Best effort: one scan of the folder per write.
+void remove_stale_temps(const std::string& path) {
+  const fs::path target(path);
+  const std::string prefix = target.filename().string() + ".tmp";
+  const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid <= 0 || pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) || std::time(nullptr) - st.st_mtime < 60)
+      continue;
+    ::unlink(it->path().c_str());
+  }
+}
+
 }  // namespace
 
 void write_atomically(const std::string& path, const std::string& text) {
@@ -80,6 +105,7 @@ void write_atomically(const std::string& path, const std::string& text) {
     ::unlink(tmp.c_str());
     fail(path, std::strerror(error));
   }
+  remove_stale_temps(path);
 }
 
 void check_atomic_target(const std::string& path) {

@@ -8,7 +8,8 @@
 namespace mb {
 
 // Throws std::runtime_error ("cannot write <path>: <why>") when the file cannot be written
-// whole; the target is then untouched and no temp file is left.
+// whole; the target is then untouched and no temp file is left. After a write, removes the
+// target's temp files left by killed writers (a minute old, their process gone).
 void write_atomically(const std::string& path, const std::string& text);
 
 // Before any work: whether write_atomically can write `path` later. Creates its folder when

@@ -5,10 +5,13 @@
 //   {"started": "<entry name>"}            before an entry is prepared
 //   {"records": [<Google Benchmark runs>]} as soon as Google Benchmark reports them
 // so a child that crashes or hangs loses only the entry it was running, and that entry
-// is named. The parent folds the log into the JSON it writes.
+// is named. The parent watches the log grow (an entry that stalls it is timed out), starts
+// the child again on the same log for the entries it had not started, and folds the log
+// into the JSON it writes.
 #include <cstdio>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,18 +22,26 @@
 
 namespace mb {
 
+// A line the parent would never see: the child cannot report, so it must not go on as if it had.
+struct EntryLogError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class EntryLog {
  public:
-  explicit EntryLog(const std::string& path);  // throws when it cannot be created
+  explicit EntryLog(const std::string& path);  // throws EntryLogError when it cannot be opened
   ~EntryLog();
   EntryLog(const EntryLog&) = delete;
   EntryLog& operator=(const EntryLog&) = delete;
+  // Each throws EntryLogError when its line cannot be written and flushed whole.
   void context(const Facts& facts);
+  void context_object(const nlohmann::json& context);  // any JSON values (Google Benchmark's keys)
   void started(const std::string& entry_name);
   void records(const nlohmann::json& runs);
 
  private:
   void line(const nlohmann::json& j);
+  std::string path_;
   std::FILE* file_;
 };
 
@@ -42,10 +53,28 @@ struct ChildLog {
 };
 ChildLog read_child_log(const std::string& path);
 
-// The status of an expected entry the child reported no record for: the one it was running
-// when it ended takes the child's ending (unreported_child_status); one it never started is
-// not_run because of that entry (no evidence against its impl).
-Status missing_entry_status(const Entry& e, const ChildLog& log, const ChildResult& r, Side compute,
+// In a child started again on its log: the entries it has not started yet (each entry is
+// tried once: one that crashed or hung is not tried again). All of them when there is no log.
+std::vector<Entry> entries_not_started(const std::vector<Entry>& entries, const std::string& path);
+
+// For run_child: whether the log grew since the last asking (a line was written).
+ProgressProbe log_grows(const std::string& path);
+
+// The entry the child was running when it ended: the last one started and not reported
+// ("" when none).
+std::string running_when_ended(const ChildLog& log);
+
+// One start of a child: how it ended, and the entry it was running then ("" when none, or
+// when it started none of its own).
+struct ChildAttempt {
+  ChildResult result;
+  std::string running;
+};
+
+// The status of an expected entry the child reported no record for: the one an attempt was
+// running when it ended takes that ending (unreported_child_status); one never started is
+// not_run because of the last attempt's ending (no evidence against its impl).
+Status missing_entry_status(const Entry& e, const std::vector<ChildAttempt>& attempts, Side compute,
                             const std::string& who);
 
 // Adds the child's records to `doc` (Google Benchmark's JSON: {"context", "benchmarks"}, in

@@ -99,13 +99,17 @@ Facts host_facts() {
 }
 
 namespace {
-Facts& run_facts() {
+Facts& mutable_run_facts() {
   static Facts facts;
   return facts;
 }
 }  // namespace
 
-void add_run_fact(std::string key, std::string value) { run_facts().emplace_back(std::move(key), std::move(value)); }
+void add_run_fact(std::string key, std::string value) {
+  mutable_run_facts().emplace_back(std::move(key), std::move(value));
+}
+
+const Facts& run_facts() { return mutable_run_facts(); }
 
 Facts run_context(const Selection& sel, const std::string& mode_env) {
   Facts f = host_facts();

@@ -33,6 +33,8 @@ Facts cuda_facts();
 // A fact of this process's run that the command line established before it (e.g. what
 // `run --quiet-wait` found); run_context() adds every one.
 void add_run_fact(std::string key, std::string value);
+// Those facts (the parent adds them to a document whose entries all ran in children).
+const Facts& run_facts();
 
 // Everything of docs/contract.md's context list for a run with this selection.
 Facts run_context(const Selection& sel, const std::string& mode_env);

@@ -3,7 +3,6 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -40,8 +39,6 @@ PreparedEntry& prepared_for(const Entry& e, const RunConfig& cfg) {
   if (!cur.prepared || cur.prepared->entry().name() != e.name()) {
     cur.prepared.reset();  // free the previous entry before allocating this one
     if (cur.log) cur.log->started(e.name());
-    // Test hook (inert unless set): drives a child that crashes mid-run through the parent's handling.
-    if (const char* at = std::getenv("MODEBENCH_TEST_CRASH_AT"); at && e.name() == at) std::raise(SIGSEGV);
     cur.prepared = std::make_unique<PreparedEntry>(e, cfg);
     cur.statuses[e.name()] = cur.prepared->status().kind();
   }
@@ -99,26 +96,38 @@ class ContractNames : public Base {
   }
 };
 
-// Runs as Google Benchmark's own JSON reporter writes them (the report reads those fields).
-nlohmann::json serialize_runs(const std::vector<benchmark::BenchmarkReporter::Run>& runs) {
+// The context and runs as Google Benchmark's own JSON reporter writes them (the report reads
+// those fields).
+nlohmann::json serialize(const benchmark::BenchmarkReporter::Context& context,
+                         const std::vector<benchmark::BenchmarkReporter::Run>& runs) {
   std::stringstream out, err;
   ContractNames<benchmark::JSONReporter> json_reporter;
   json_reporter.SetOutputStream(&out);
   json_reporter.SetErrorStream(&err);
-  json_reporter.ReportContext(benchmark::BenchmarkReporter::Context());
+  json_reporter.ReportContext(context);
   json_reporter.ReportRuns(runs);
   json_reporter.Finalize();
   const nlohmann::json doc = nlohmann::json::parse(out.str(), nullptr, /*allow_exceptions=*/false);
-  return doc.is_discarded() ? nlohmann::json::array() : doc.value("benchmarks", nlohmann::json::array());
+  return doc.is_discarded() ? nlohmann::json::object() : doc;
 }
 
-// The console display, which in a child also hands each entry's runs to the entry log as
-// soon as Google Benchmark reports them.
+// The console display, which in a child also hands Google Benchmark's context (its own keys
+// beside ours: the parent's file has them though it ran nothing itself) and each entry's runs
+// to the entry log as soon as Google Benchmark reports them.
 class ConsoleAndEntryLog : public ContractNames<benchmark::ConsoleReporter> {
  public:
+  bool ReportContext(const Context& context) override {
+    if (current().log) current().log->context_object(serialize(context, {}).value("context", nlohmann::json::object()));
+    return ContractNames<benchmark::ConsoleReporter>::ReportContext(context);
+  }
   void ReportRuns(const std::vector<Run>& runs) override {
     ContractNames<benchmark::ConsoleReporter>::ReportRuns(runs);
-    if (current().log) current().log->records(serialize_runs(runs));
+    if (!current().log || runs.empty()) return;
+    const nlohmann::json doc = serialize(Context(), runs);
+    // Not silently an empty line: the parent would fold the entry without these records.
+    if (!doc.contains("benchmarks"))
+      throw EntryLogError("Google Benchmark's JSON of " + runs[0].benchmark_name() + " could not be read back");
+    current().log->records(doc["benchmarks"]);
   }
 };
 

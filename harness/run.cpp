@@ -1,5 +1,6 @@
 #include "harness/run.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -29,7 +30,8 @@ namespace {
 using Document = nlohmann::ordered_json;
 
 // Where an entry runs: here, or in a child - this executable started with its mode's
-// environment, or its impl's provider executable (with that environment too, if any).
+// environment (none for a host entry: the worker that keeps a crash or hang from costing the
+// run), or its impl's provider executable (with that environment too, if any).
 struct ChildKey {
   std::string provider;  // "" = this executable
   Mode mode;
@@ -47,14 +49,19 @@ std::string provider_of(const Entry& e) {
   return row ? row->provider : std::string();
 }
 
-Split split_by_process(const std::vector<Entry>& entries) {
+// Host entries (data and compute on the host) go to a worker when `isolate_host`; device
+// entries (gpu, hybrid) stay here: a device fault is caught as their status, a sticky one
+// makes the later ones not_run and their cold loads are paid once per process, all of which
+// a restarted worker would change; and the device is asked for only after every child ended.
+Split split_by_process(const std::vector<Entry>& entries, bool isolate_host) {
   Split s;
   for (const Entry& e : entries) {
     const ModeSpec& m = spec_of(e.mode);
     const std::string provider = provider_of(e);
     const bool other_executable = !provider.empty() && provider != current_provider();
     const bool needs_environment = m.child_environment && !m.environment_in_effect();
-    if (other_executable || needs_environment)
+    const bool isolated = isolate_host && !m.touches_device();
+    if (other_executable || needs_environment || isolated)
       s.children[ChildKey{other_executable ? provider : std::string(), e.mode}].push_back(e);
     else
       s.here.push_back(e);
@@ -70,14 +77,18 @@ std::string mode_env_in_effect() {
   return {};
 }
 
-// One group of entries run in a child; its log is read when it ends, and folded into the
-// parent's document once the parent's own entries have run.
+// One group of entries run in a child, started again after an attempt that ended while
+// running an entry; its log is read when it ends, and folded into the parent's document once
+// the parent's own entries have run.
 struct ChildRun {
   ChildKey key;
   std::vector<Entry> entries;
   std::string executable;  // "" when the provider's executable was not built
-  ChildResult result;
+  std::vector<ChildAttempt> attempts;
   ChildLog log;
+  bool ok() const {
+    return std::all_of(attempts.begin(), attempts.end(), [](const ChildAttempt& a) { return a.result.ok(); });
+  }
   std::string who() const {
     return "the " + std::string(to_string(key.mode)) + (key.provider.empty() ? "" : " " + key.provider) +
            " child process";
@@ -88,8 +99,13 @@ ChildEnvironment environment_of(const ModeSpec& m, const std::string& scratch) {
   return m.child_environment ? m.child_environment(scratch) : ChildEnvironment{};
 }
 
+// An attempt that ended neither normally (0) nor with wrong entries (1): a crash, a timeout.
+bool ended_abnormally(const ChildResult& r) {
+  return !r.ok() && (r.signal || r.timed_out || r.exit_code != kExitWrong);
+}
+
 ChildRun run_in_child(const ChildKey& key, const std::vector<Entry>& entries,
-                      const std::vector<std::string>& original_args) {
+                      const std::vector<std::string>& original_args, double entry_timeout_s) {
   const ModeSpec& m = spec_of(key.mode);
   ChildRun run{key, entries, key.provider.empty() ? self_executable() : provider_executable(key.provider), {}, {}};
   if (run.executable.empty()) return run;  // folded as unavailable
@@ -99,22 +115,39 @@ ChildRun run_in_child(const ChildKey& key, const std::vector<Entry>& entries,
   const std::string log_path = scratch + "/entry-log";
   // The same selection narrowed to this mode and to the impls of its entries (an --impls
   // list naming other modes' impls would be bad input in the child).
-  std::vector<std::string> args =
-      without_options(original_args, {"--modes", "--impls", "--out", "--entry-log", "--quiet-wait"});
+  std::vector<std::string> args = without_options(
+      original_args, {"--modes", "--impls", "--out", "--entry-log", "--entry-timeout", "--in-process", "--quiet-wait"});
   args.push_back("--modes=" + std::string(m.name));
   std::string impls;
   for (const Entry& e : entries)
     if (("," + impls + ",").find("," + e.impl + ",") == std::string::npos) impls += (impls.empty() ? "" : ",") + e.impl;
   args.push_back("--impls=" + impls);
   args.push_back("--entry-log=" + log_path);
-  test_trace("child-start " + std::string(m.name));
-  run.result = run_child(run.executable, args, environment_of(m, scratch), 24 * 3600.0);
-  test_trace("child-end " + std::string(m.name));
-  run.log = read_child_log(log_path);
+  // Each attempt runs on the same log the entries it has not started (entries_not_started):
+  // one that crashed or hung costs only that entry, and every attempt starts a new entry or
+  // is the last. An entry that stalls the log for entry_timeout_s is killed: one hung entry
+  // costs itself, not ctest's whole test.
+  for (;;) {
+    test_trace("child-start " + std::string(m.name));
+    const ChildResult r =
+        run_child(run.executable, args, environment_of(m, scratch), entry_timeout_s, log_grows(log_path));
+    test_trace("child-end " + std::string(m.name));
+    const size_t started_before = run.log.started.size();
+    run.log = read_child_log(log_path);
+    std::string running = running_when_ended(run.log);
+    const auto own = std::find(run.log.started.begin() + static_cast<std::ptrdiff_t>(started_before),
+                               run.log.started.end(), running);
+    if (own == run.log.started.end()) running.clear();  // not one this attempt started
+    run.attempts.push_back({r, running});
+    if (!ended_abnormally(r)) break;  // 1 = some entry was wrong: its records say so
+    const bool more = run.log.started.size() > started_before && run.log.started.size() < entries.size();
+    std::fprintf(stderr, "modebench: %s ended with %s%s%s\n", run.who().c_str(), r.describe().c_str(),
+                 running.empty() ? "" : (" while running " + running).c_str(),
+                 more ? "; starting it again for the entries it had not started" : "");
+    if (!more) break;
+  }
   std::error_code ignored;
   std::filesystem::remove_all(scratch, ignored);
-  if (!run.result.ok() && run.result.exit_code != kExitWrong)  // 1 = some entry was wrong: its records say so
-    std::fprintf(stderr, "modebench: %s ended with %s\n", run.who().c_str(), run.result.describe().c_str());
   return run;
 }
 
@@ -134,7 +167,7 @@ void fold(const ChildRun& run, const Selection& sel, Document& doc) {
   }
   fold_child_log(
       doc, run.log, run.entries,
-      [&](const Entry& e) { return missing_entry_status(e, run.log, run.result, m.compute, run.who()); }, context);
+      [&](const Entry& e) { return missing_entry_status(e, run.attempts, m.compute, run.who()); }, context);
 }
 
 // What run runs and list lists: the selection, narrowed by --benchmark_filter.
@@ -220,9 +253,10 @@ std::vector<std::string> list_entries(const Registry& reg, const Selection& sel,
 
 int run_selection(const Registry& reg, const Selection& sel, const std::string& out,
                   const std::vector<std::string>& gbench_args, const std::vector<std::string>& original_args,
-                  const std::string& entry_log) {
-  const std::vector<Entry> entries = selected_entries(reg, sel, gbench_args);
+                  const RunOptions& opts) {
+  std::vector<Entry> entries = selected_entries(reg, sel, gbench_args);
   check_repetitions(gbench_args);
+  check_child_timeout("--entry-timeout", opts.entry_timeout_s);
   slowdown_from_env();  // a malformed injector is bad input, before any work
   std::set<const OpCase*> cases;
   for (const Entry& e : entries)
@@ -246,12 +280,13 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
 
   // Children first: the parent must not hold a CUDA context while they use the device (in
   // EXCLUSIVE_PROCESS compute mode it would refuse them; otherwise it would take memory from them).
-  const Split split = split_by_process(entries);
+  if (!opts.entry_log.empty()) entries = entries_not_started(entries, opts.entry_log);  // started again
+  const Split split = split_by_process(entries, opts.isolate_host && opts.entry_log.empty());
   const ContentionMeter contention;  // the whole run, children included: the context says how busy it was
   std::vector<ChildRun> children;
   size_t in_children = 0;
   for (const auto& [key, child_entries] : split.children) {
-    children.push_back(run_in_child(key, child_entries, original_args));
+    children.push_back(run_in_child(key, child_entries, original_args, opts.entry_timeout_s));
     in_children += child_entries.size();
   }
 
@@ -261,15 +296,17 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
   std::string why;  // why --out cannot be written
   if (!split.here.empty()) {
     RunSummary here =
-        run_benchmarks(split.here, cfg, run_context(sel, mode_env_in_effect()), "", gbench_args, entry_log);
-    doc = std::move(here.results);
+        run_benchmarks(split.here, cfg, run_context(sel, mode_env_in_effect()), "", gbench_args, opts.entry_log);
+    // Unreadable (results_error): the empty document stays, and the children's still fold
+    // into it (summarize aborted on the null one).
+    if (here.results.is_object()) doc = std::move(here.results);
     why = here.results_error;
   }
 
   bool children_ok = true;
   for (const ChildRun& c : children) {
     fold(c, sel, doc);
-    children_ok = children_ok && (c.executable.empty() || c.result.ok());
+    children_ok = children_ok && (c.executable.empty() || c.ok());
   }
 
   // What other processes did to this run, and how many entries the report will set aside.
@@ -278,6 +315,7 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
     if (b.value("other_cores", 0.0) + b.value("steal_cores", 0.0) > kContendedCores) ++contended;
   if (doc["context"].is_object()) {
     for (const auto& [k, v] : contention_facts(contention.figures())) doc["context"][k] = v;
+    for (const auto& [k, v] : run_facts()) doc["context"][k] = v;
     doc["context"]["contended_entries"] = std::to_string(contended);
   }
 

@@ -19,12 +19,24 @@ inline constexpr int kExitBadInput = 2;
 std::vector<std::string> list_entries(const Registry& reg, const Selection& sel,
                                       const std::vector<std::string>& gbench_args = {});
 
+// A child's entry that has not finished this long after the last it reported is timed out
+// (docs/contract.md `--entry-timeout`): several times the slowest entry of the full profile,
+// well under ctest's 900 s per op x mode test, so a hang costs one entry, not the file.
+inline constexpr double kDefaultEntryTimeoutS = 300;
+
+struct RunOptions {
+  std::string entry_log;  // set in a child: the log its parent reads (and a restarted child resumes)
+  double entry_timeout_s = kDefaultEntryTimeoutS;
+  // Host entries run in a worker child (this executable again), so a crash or hang costs
+  // that entry only. Only for an executable that is `modebench` itself (not a test binary).
+  bool isolate_host = false;
+};
+
 // Runs the selection; `original_args` are the command's own arguments (a child gets them
-// again with its mode). `entry_log`: set in a child, the log its parent reads. Throws
-// BadInput before any work.
+// again with its mode). Throws BadInput before any work.
 int run_selection(const Registry& reg, const Selection& sel, const std::string& out,
                   const std::vector<std::string>& gbench_args, const std::vector<std::string>& original_args,
-                  const std::string& entry_log = {});
+                  const RunOptions& opts = {});
 
 // The arguments minus the named options (both "--opt value" and "--opt=value").
 std::vector<std::string> without_options(const std::vector<std::string>& args, const std::vector<std::string>& names);

@@ -9,11 +9,13 @@
 #include <new>
 
 #include "harness/slowdown.hpp"
+#include "harness/test_trace.hpp"
 #include "harness/validate.hpp"
 
 namespace mb {
 
 PreparedEntry::PreparedEntry(const Entry& e, const RunConfig& cfg) : entry_(e) {
+  test_fault(e.name());  // inert unless a test asks this entry to crash or hang
   try {
     prepare(cfg);
   } catch (...) {

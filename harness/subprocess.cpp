@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -30,8 +31,16 @@ Status unreported_child_status(const ChildResult& r, Side compute, const std::st
 }
 
 ChildResult run_child(const std::string& executable, const std::vector<std::string>& args, const ChildEnvironment& env,
-                      double timeout_s) {
-  return run_executable(executable.empty() ? self_executable() : executable, args, env.set, timeout_s, env.unset);
+                      double timeout_s, const ProgressProbe& progressed) {
+  return run_executable(executable.empty() ? self_executable() : executable, args, env.set, timeout_s, env.unset,
+                        progressed);
+}
+
+void check_child_timeout(const std::string& flag, double seconds) {
+  if (seconds > 0 && seconds <= 86400) return;
+  char got[64];
+  std::snprintf(got, sizeof got, "%g", seconds);
+  throw BadInput(flag + " must be more than 0 and at most 86400 seconds, got " + got);
 }
 
 std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
@@ -50,7 +59,7 @@ ChildResult run_self(const std::vector<std::string>& args, const std::vector<std
 
 ChildResult run_executable(const std::string& exe, const std::vector<std::string>& args,
                            const std::vector<std::pair<std::string, std::string>>& env, double timeout_s,
-                           const std::vector<std::string>& unset) {
+                           const std::vector<std::string>& unset, const ProgressProbe& progressed) {
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -65,12 +74,16 @@ ChildResult run_executable(const std::string& exe, const std::vector<std::string
   }
   ChildResult r;
   r.timeout_s = timeout_s;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  const auto limit =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout_s));
+  auto deadline = std::chrono::steady_clock::now() + limit;
   int status = 0;
   for (;;) {
     pid_t done = waitpid(pid, &status, WNOHANG);
     if (done == pid) break;
-    if (std::chrono::steady_clock::now() > deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (progressed && progressed()) deadline = now + limit;
+    if (now > deadline) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
       r.timed_out = true;

@@ -1,9 +1,13 @@
 #include "harness/test_trace.hpp"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <sstream>
 
 namespace mb {
 
@@ -15,6 +19,22 @@ void test_trace(const std::string& event) {
   const std::string line = std::to_string(::getpid()) + " " + event + "\n";
   [[maybe_unused]] const ssize_t written = ::write(fd, line.data(), line.size());
   ::close(fd);
+}
+
+void test_fault(const std::string& entry_name) {
+  const char* faults = std::getenv("MODEBENCH_TEST_CRASH_AT");
+  if (faults == nullptr || *faults == '\0') return;
+  std::stringstream in(faults);
+  for (std::string item; std::getline(in, item, ',');) {
+    const size_t eq = item.find('=');
+    if (::fnmatch(item.substr(0, eq).c_str(), entry_name.c_str(), 0) != 0) continue;
+    const std::string fault = eq == std::string::npos ? "segv" : item.substr(eq + 1);
+    if (fault == "segv") std::raise(SIGSEGV);
+    if (fault == "abort") std::abort();
+    if (fault == "hang")
+      for (;;) ::pause();
+    std::fprintf(stderr, "MODEBENCH_TEST_CRASH_AT: unknown fault '%s' (segv, abort or hang)\n", fault.c_str());
+  }
 }
 
 }  // namespace mb

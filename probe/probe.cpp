@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -86,12 +85,6 @@ json row_result(const Status& status) {
 }
 
 int run_row(const Selection& sel, const ProbeOptions& opts) {
-  // Test hook: drives a hung or crashing row through the parent's real handling.
-  if (const char* t = std::getenv("MODEBENCH_PROBE_TEST_ROW")) {
-    if (std::string(t) == "hang")
-      for (;;) pause();
-    if (std::string(t) == "crash") std::raise(SIGSEGV);
-  }
   std::vector<Entry> entries = expand(registry(), sel);
   if (entries.size() != 1)
     throw BadInput("probe --row needs a selection of exactly one entry, got " + std::to_string(entries.size()));
@@ -131,12 +124,7 @@ struct Row {
 // One case per op (the first) unless --cases names them; each at its smallest batch or --batch.
 std::vector<Entry> plan_rows(const Selection& sel, const ProbeOptions& opts) {
   if (opts.batch_override < 0) throw BadInput("batch must be positive, got " + std::to_string(opts.batch_override));
-  // 0 or less killed every row at once; NaN never; a huge value overflows the deadline's clock.
-  if (!(opts.row_timeout_s > 0 && opts.row_timeout_s <= 86400)) {
-    char got[64];
-    std::snprintf(got, sizeof got, "%g", opts.row_timeout_s);
-    throw BadInput(std::string("--row-timeout must be more than 0 and at most 86400 seconds, got ") + got);
-  }
+  check_child_timeout("--row-timeout", opts.row_timeout_s);
   Selection s = sel;
   if (opts.batch_override > 0) s.batches = {opts.batch_override};
   std::vector<Entry> all = expand(registry(), s);  // rejects bad names before any work

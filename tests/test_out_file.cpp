@@ -2,9 +2,11 @@
 // non-zero exit and one line; always the whole file, never appended to; nothing left beside it.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "harness/atomic_file.hpp"
 #include "harness/run.hpp"
 #include "harness/subprocess.hpp"
 #include "tests/support/modebench_cli.hpp"
@@ -62,9 +65,11 @@ int error_lines(const std::string& err) {
 // the good one, exit 0.
 TEST(OutFile, AWriteThatFailsLeavesTheOldFileAndSaysSoInOneLine) {
   OutFolder f;
+  // --in-process: the cpu worker's entry log would meet the same limit first; here it is
+  // --out's own write that fails.
   const CmdResult r = run_modebench(
       "run --ops linear --cases square_1024 --modes cpu --impls openblas,onednn --batches 1,2,3,4 "
-      "--benchmark_min_time=0.001 --out '" +
+      "--benchmark_min_time=0.001 --in-process --out '" +
           f.out + "'",
       f.tmp, "trap '' XFSZ; ulimit -f 4;");
   EXPECT_EQ(r.exit_code, kExitWrong) << r.err;
@@ -75,6 +80,53 @@ TEST(OutFile, AWriteThatFailsLeavesTheOldFileAndSaysSoInOneLine) {
       << r.err;
   EXPECT_EQ(slurp(f.out), kPrevious);
   EXPECT_EQ(files_in(f.dir), std::set<std::string>{"run.json"}) << "no temp file is left";
+}
+
+// A writer killed between creating its temp file and the rename (SIGKILL) left
+// `<out>.tmp<pid>` beside --out for good. The next write removes those whose process is gone
+// and that are a minute old; a live writer's, a fresh one's and another target's stay.
+TEST(OutFile, TempFilesOfKilledWritersAreRemovedByTheNextWrite) {
+  OutFolder f;
+  const auto dead_pid = [] {
+    const pid_t pid = ::fork();
+    if (pid == 0) ::_exit(0);
+    ::waitpid(pid, nullptr, 0);
+    return std::to_string(pid);
+  };
+  const std::string stale = "run.json.tmp" + dead_pid(), fresh = "run.json.tmp" + dead_pid(),
+                    live = "run.json.tmp" + std::to_string(::getppid()), other = "other.json.tmp" + dead_pid();
+  const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::minutes(5);
+  for (const std::string& name : {stale, fresh, live, other}) {
+    std::ofstream(f.dir + "/" + name) << "{\"partial";
+    if (name != fresh) std::filesystem::last_write_time(f.dir + "/" + name, old);
+  }
+  write_atomically(f.out, "{}\n");
+  EXPECT_EQ(slurp(f.out), "{}\n");
+  EXPECT_EQ(files_in(f.dir), (std::set<std::string>{"run.json", fresh, live, other}));
+}
+
+// Google Benchmark writes its aggregates' cv of a counter that is 0 (knn's FLOPS) as 0/0,
+// a bare `-nan` that is not JSON: in this process the run then aborted on the unreadable
+// document (exit 134, an uncaught type_error); in the worker the aggregates' records were
+// silently dropped. Now: one line, exit 1; in-process the old file stays, and the worker's
+// entries are folded as far as they were read.
+TEST(OutFile, UnreadableGoogleBenchmarkJsonIsOneLineAndExitOneNotAnAbort) {
+  const std::string run =
+      "run --ops knn --cases uniform --modes cpu --impls grid --batches 10000 --benchmark_min_time=0.001 "
+      "--benchmark_repetitions=2 ";
+  OutFolder f;
+  const CmdResult here = run_modebench(run + "--in-process --out '" + f.out + "'", f.tmp);
+  EXPECT_EQ(here.exit_code, kExitWrong) << here.err;
+  EXPECT_NE(here.err.find("modebench: error: Google Benchmark's JSON output could not be read back; " + f.out +
+                          " was left as it was\n"),
+            std::string::npos)
+      << here.err;
+  EXPECT_EQ(slurp(f.out), kPrevious);
+  const CmdResult worker = run_modebench(run + "--out '" + f.out + "'", f.tmp);
+  EXPECT_EQ(worker.exit_code, kExitWrong) << worker.err;
+  EXPECT_NE(worker.err.find("modebench: error: Google Benchmark's JSON of knn/uniform/mode:cpu/impl:grid/batch:10000"),
+            std::string::npos)
+      << worker.err;
 }
 
 // Whether every entry ran in a child (ptx-jit), or some here and some in a child, the file

@@ -129,7 +129,7 @@ json probe_with_bad_rows(const std::string& how, const std::string& tmp, double 
   const std::string path = tmp + "/probe.json";
   const CmdResult r = run_modebench("probe --no-bandwidth --ops linear --modes cpu --impls openblas --row-timeout " +
                                         std::to_string(timeout_s) + " --json '" + path + "'",
-                                    tmp, "MODEBENCH_PROBE_TEST_ROW=" + how);
+                                    tmp, "MODEBENCH_TEST_CRASH_AT='linear/*=" + how + "'");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   std::ifstream in(path);
   return in.good() ? json::parse(in) : json();
@@ -165,7 +165,7 @@ TEST_F(ProbeJson, HungRowBecomesTimeoutStatus) {
 }
 
 TEST_F(ProbeJson, CrashedRowBecomesFailedStatus) {
-  const json j = probe_with_bad_rows("crash", tmp_, 60.0);
+  const json j = probe_with_bad_rows("segv", tmp_, 60.0);
   ASSERT_EQ(j.at("matrix").size(), 1u);
   EXPECT_EQ(j["matrix"][0]["status"], "failed");
   EXPECT_EQ(j["matrix"][0]["error_class"], "other");  // a cpu row; device rows say launch_failure

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/selection_flags.hpp"
+#include "harness/child_log.hpp"
 #include "harness/context.hpp"
 #include "harness/host_allocator.hpp"
 #include "harness/provider.hpp"
@@ -110,8 +111,9 @@ int main(int argc, char** argv) {
     if (*probe) return mb::probe_main(sel, probe_opts, "", original_args);
     if (!benchmark_flags.empty() && !*run) throw mb::BadInput("Google Benchmark flags only go with 'run'");
     const mb::LoopOptions options = mb::parse_loop_options(benchmark_flags);
-    const std::vector<mb::Entry> entries = mb::filter_entries(torch_entries(sel), benchmark_flags);
+    std::vector<mb::Entry> entries = mb::filter_entries(torch_entries(sel), benchmark_flags);
     for (const mb::Entry& e : entries) e.op_case->check_environment();
+    if (!entry_log.empty()) entries = mb::entries_not_started(entries, entry_log);  // started again
     mb::RunConfig cfg;
     cfg.seed = sel.seed;
     const int wrong = mb::run_entries(entries, cfg, options, child_context(sel), out, entry_log);
@@ -119,5 +121,8 @@ int main(int argc, char** argv) {
   } catch (const mb::BadInput& e) {
     std::fprintf(stderr, "modebench-torch: error: %s\n", e.what());
     return mb::kExitBadInput;
+  } catch (const mb::EntryLogError& e) {  // it cannot report to its parent: it stops
+    std::fprintf(stderr, "modebench-torch: error: %s\n", e.what());
+    return mb::kExitWrong;
   }
 }
