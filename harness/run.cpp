@@ -320,12 +320,13 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
   }
 
   const RunSummary summary = summarize(doc);
-  std::fprintf(stderr, "modebench: %s%s%s\n", summary.describe().c_str(),
-               in_children == 0 ? "" : (" (" + std::to_string(in_children) + " in child processes)").c_str(),
-               contended == 0 ? ""
-                              : ("; " + std::to_string(contended) +
-                                 " timed while other processes kept the machine busy (contended)")
-                                    .c_str());
+  std::fprintf(stderr, "modebench: %s%s\n", summary.describe().c_str(),
+               in_children == 0 ? "" : (" (" + std::to_string(in_children) + " in child processes)").c_str());
+  if (contended > 0)
+    std::fprintf(stderr,
+                 "modebench: %zu entries timed while other processes kept the machine busy (contended: the report sets "
+                 "them aside)\n",
+                 contended);
   const int code = summary.count(StatusKind::wrong) > 0 || !children_ok ? kExitWrong : kExitOk;
   if (out.empty()) return code;
   // --out is all or nothing, and always the whole file: this run's entries, or the old file
