@@ -145,19 +145,26 @@ def test_a_kill_during_ingest_leaves_nothing_half_written(db_url, tmp_path, inge
     assert ingest(db_url, before[0])[0] == 0
     big = history_study.synthetic_history(str(tmp_path / "b"), 2, 2000, 3, seed=9)
     kept = store.Store(db_url).counts()
-    # Killed at once when the write starts, and a while into it: whatever was written by then
-    # goes with the kill (a commit per process or per run would leave part of it).
-    for delay in (0.0, 0.5):
+    # Killed at once when the write starts, and later into it: whatever was written by then
+    # goes with the kill (a commit per process or per run would leave part of it). On a fast
+    # machine a later kill can come after the ingest finished: that try ends the loop, and at
+    # least the kill at the start must have happened mid-write.
+    killed = 0
+    for delay in (0.0, 0.1, 0.5):
         proc = subprocess.Popen([sys.executable, CLI, "ingest", *big, "--db", db_url],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        caught = _wait_for_write(db_url, proc, tmp_path)
+        assert _wait_for_write(db_url, proc, tmp_path), "the ingest ended before it was seen writing"
         time.sleep(delay)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         proc.wait()
-        assert caught and proc.returncode == -signal.SIGKILL, "the ingest ended before it could be killed mid-write"
+        if proc.returncode != -signal.SIGKILL:
+            assert proc.returncode == 0
+            break
+        killed += 1
         assert store.Store(db_url).counts() == kept  # all of it rolled back, the earlier run intact
-    assert ingest(db_url, *big)[0] == 0  # and it can be stored again
+    assert killed >= 1, "no ingest could be killed mid-write"
+    assert ingest(db_url, *big)[0] == 0  # and it can be stored (or is stored) whole
     assert store.Store(db_url).counts()["runs"] == kept["runs"] + 2
 
 
