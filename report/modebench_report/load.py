@@ -68,11 +68,20 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
+# Control characters a file can put into a message (a name, a key): escaped, so the message
+# stays one line (found by ci/fuzz.sh: a benchmark name with a newline).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str) -> str:
+    return _CONTROL.sub(lambda m: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
+
+
 class BadInput(Exception):
     """Unusable input; str() is the one line printed before exit 2."""
 
     def __init__(self, path: str, why: str):
-        super().__init__(f"{path}: {why}")
+        super().__init__(one_line(f"{path}: {why}"))
         self.path = path
 
 

@@ -208,3 +208,12 @@ def test_cpu_only_and_cuda_builds_on_one_box_share_the_host_key():
     cuda = dict(common, device_name="NVIDIA GeForce RTX 5090", cuda_driver="13.0", cuda_toolkit="13.0.88")
     cpu_only = dict(common, device_name="none", cuda_driver="none", cuda_toolkit="none")
     assert load.host_key(cuda) == load.host_key(cpu_only) == "EPYC | OpenBLAS Zen | NVIDIA GeForce RTX 5090 | 580.65.06"
+
+
+def test_a_name_with_a_newline_is_still_one_line_of_bad_input(tmp_path, run):
+    """Found by ci/fuzz.sh: the message quoted the benchmark's name raw, over two lines."""
+    bad = tmp_path / "p.json"
+    bad.write_text(json.dumps({"context": {}, "benchmarks": [{"name": "linear/square_1024/mode:cpu/impl:op\nblas/batch:1",
+                                                              "real_time": 1.0}]}))
+    code, _, err = run("render", bad, "--out", tmp_path / "out")
+    assert code == 2 and err.strip().count("\n") == 0 and "impl:op\\nblas" in err
