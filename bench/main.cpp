@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
                 "run cpu entries in this process, not in a worker (no isolation: a crash ends the run)");
   double quiet_wait_s = 0.0;
   run->add_option("--quiet-wait", quiet_wait_s,
-                  "wait up to this many seconds for other processes to use under 0.25 cores before running")
+                  "wait up to this many seconds for other processes to use under 0.1 cores before running")
       ->check(CLI::NonNegativeNumber);
 
   CLI::App* list = app.add_subcommand("list", "print every case x mode x impl x batch that run would run");

@@ -13,7 +13,7 @@ namespace mb {
 
 // Cores of other work (other_cores + steal_cores) above which a timed entry is contended: the
 // report sets it aside (report/modebench_report/contention.py holds the same number).
-inline constexpr double kContendedCores = 0.25;
+inline constexpr double kContendedCores = 0.1;
 
 struct ContentionFigures {
   double other_cores = 0.0;           // CPU time other processes used during the span, in cores

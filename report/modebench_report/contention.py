@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import statistics
 
-# Cores of other work above which an entry's timing is set aside (the contention study in
-# docs/contract.md: where the threaded impls' medians start to move beyond their quiet spread).
-THRESHOLD_CORES = 0.25
+# Cores of other work above which an entry's timing is set aside. The contention study
+# (ci/contention_study.py, docs/contract.md "Contention"): a quiet machine's entries read 0.00-0.07;
+# a quarter core of synthetic load read 0.16-0.25 and already slowed every threaded impl 1.1-1.3x.
+THRESHOLD_CORES = 0.1
 
 
 def load_of(counters: dict) -> float:
