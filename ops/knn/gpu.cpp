@@ -16,6 +16,7 @@
 #include "kernels/cuda/knn.hpp"
 #include "ops/knn/knn.hpp"
 #include "ops/knn/stream.hpp"
+#include "ops/knn/stream_cuda.hpp"
 
 namespace mb {
 namespace {
@@ -104,26 +105,6 @@ class KnnExactGpu : public Instance {
   DeviceArray<uint32_t> order_;
 };
 
-class CudaKnnStreamKernels : public KnnStreamKernels {
- public:
-  explicit CudaKnnStreamKernels(CudaDevice& dev) : st_(dev.stream()) {}
-  void init(const KnnChunkView<KnnPoint>& c) override {
-    check_cuda(cuda::enqueue_knn_chunk_init(c, st_), "knn_chunk_init");
-  }
-  void mark(const KnnChunkView<KnnPoint>& c, unsigned char* flags) override {
-    check_cuda(cuda::enqueue_knn_chunk_mark(c, flags, st_), "knn_chunk_mark");
-  }
-  void scan(const KnnChunkView<KnnPoint>& c, const int32_t* list, int64_t count, const KnnPoint* tile) override {
-    check_cuda(cuda::enqueue_knn_chunk_scan(c, list, count, tile, st_), "knn_chunk_scan");
-  }
-  void finish(const KnnChunkView<KnnPoint>& c, float* out) override {
-    check_cuda(cuda::enqueue_knn_chunk_finish(c, out, st_), "knn_chunk_finish");
-  }
-
- private:
-  cudaStream_t st_;
-};
-
 // Device bytes the chunked variant may use: MODEBENCH_KNN_BUDGET, else 90 % of what is free now.
 size_t chunked_budget() {
   if (const std::optional<size_t> b = knn_budget_from_env()) return *b;
@@ -137,7 +118,7 @@ size_t chunked_budget() {
 class KnnChunkedGpu : public Instance {
  public:
   KnnChunkedGpu(KnnProblem& p, CudaDevice& dev)
-      : p_(p), budget_(chunked_budget()), kernels_(dev), streamer_(dev, kernels_, checked_n(p), budget_) {}
+      : p_(p), budget_(chunked_budget()), kernels_(dev.stream()), streamer_(dev, kernels_, checked_n(p), budget_) {}
 
   void run() override { streamer_.run(p_.points.data(), result_.data()); }
   double timed_run_ms() override {
@@ -158,7 +139,7 @@ class KnnChunkedGpu : public Instance {
  private:
   KnnProblem& p_;
   size_t budget_;
-  CudaKnnStreamKernels kernels_;
+  CudaKnnStreamKernels<> kernels_;
   KnnStreamer streamer_;
   std::vector<float> result_ = std::vector<float>(p_.out.size(), std::numeric_limits<float>::quiet_NaN());
 };

@@ -35,8 +35,8 @@
 #include "knn_overrun.hpp"      // planted: the window of the last queries reads past the last point
 #include "knn_stream_tail.hpp"  // planted: the chunk loop skips the last partial chunk
 #include "ops/knn/stream.hpp"
+#include "ops/knn/stream_cuda.hpp"
 #include "ssim_nosync.hpp"  // planted: no barrier after the SSIM tile's halo load
-#include "tests/sim/sim_knn_kernels.hpp"
 #include "tests/sim/sim_test_support.hpp"
 // Last: the simulated CUDA keywords (threadIdx, __global__, ...) are macros.
 #include "kernels/cuda/launch.cuh"
@@ -349,12 +349,12 @@ TEST(PlantedKnn, ChunkLoopSkippingTheLastPartialChunkGivesWrongResults) {
 
   int64_t chunk_boxes = 0;
   const std::vector<float> real =
-      run_chunked<mb::KnnStreamer, mb::simtest::SimKnnKernels<mb::KnnStreamKernels>>(dev, p, budget, &chunk_boxes);
+      run_chunked<mb::KnnStreamer, mb::CudaKnnStreamKernels<mb::KnnStreamKernels>>(dev, p, budget, &chunk_boxes);
   ASSERT_EQ(chunk_boxes, 1);
   EXPECT_EQ(count_off(real, want, kKnnTol, true, &first), 0) << "the real chunk loop, first: " << first;
 
   const std::vector<float> planted =
-      run_chunked<mb::planted_tail::KnnStreamer, mb::simtest::SimKnnKernels<mb::planted_tail::KnnStreamKernels>>(
+      run_chunked<mb::planted_tail::KnnStreamer, mb::CudaKnnStreamKernels<mb::planted_tail::KnnStreamKernels>>(
           dev, p, budget, &chunk_boxes);
   // Exactly the last chunk's queries are wrong.
   EXPECT_EQ(count_off(planted, want, kKnnTol, true, &first), n - 2 * mb::kKnnBoxPoints) << "first: " << first;

@@ -31,9 +31,9 @@
 #include "kernels/cuda/knn.hpp"
 #include "kernels/cuda/ssim.hpp"
 #include "ops/knn/stream.hpp"
+#include "ops/knn/stream_cuda.hpp"
 #include "ssim_cpu_shared_scratch.hpp"  // planted: every strip of the host SSIM on thread 0's scratch
 #include "ssim_nosync.hpp"              // planted: no barrier after the SSIM tile's halo load
-#include "tests/sim/sim_knn_kernels.hpp"
 #include "tests/sim/sim_test_support.hpp"
 // Last: the simulated CUDA keywords (threadIdx, __global__, ...) are macros.
 #include "kernels/cuda/launch.cuh"
@@ -199,7 +199,7 @@ TEST(TsanDevice, KnnChunkKernels) {
   const int64_t n = 2500;
   const std::vector<float> p = uniform(3 * static_cast<size_t>(n), 10, -1.0f, 1.0f);
   mb::CudaDevice dev(0);
-  mb::simtest::SimKnnKernels<mb::KnnStreamKernels> kernels(dev.stream());
+  mb::CudaKnnStreamKernels<mb::KnnStreamKernels> kernels(dev.stream());
   mb::KnnStreamer streamer(dev, kernels, n, mb::knn_stream_bytes(n, 1, 1));
   std::vector<float> out(static_cast<size_t>(n), NAN);
   streamer.run(p.data(), out.data());
