@@ -358,6 +358,32 @@ TEST(PlantedBugs, Conv2dSampleCoversEveryChannelsEdges) {
   }
 }
 
+// ---------------------------------------------------------------- ad-hoc shapes (--shape)
+
+// A case of `modebench run --shape` (Registry::adhoc_case) is validated like a named one, against
+// cpu_ref at the shape it was given: a planted bug on it is `wrong`, its own impls pass.
+TEST(PlantedBugs, AdhocShapesAreValidatedLikeNamedCases) {
+  Margins m;
+  const OpCase& lin = registry().adhoc_case("linear:in_features=301,out_features=77");
+  PlantedCase l(lin);
+  for (const std::string& impl : own_impl_names(lin, Placement::host)) l.keep(impl);
+  l.plant("bug:no_bias", [](Problem& p) { return linear_variant(p, {.no_bias = true}); });
+  l.plant("bug:drop_last_term", [](Problem& p) { return linear_variant(p, {.drop_last_term = true}); });
+  for (int64_t b : {1, 5}) run_table(l, b, m);
+  print_margins("linear --shape", m);
+
+  Margins mc;
+  const OpCase& conv = registry().adhoc_case(
+      "conv2d:in_channels=6,out_channels=4,height=11,width=9,kernel_size=3,stride=2,padding=1,groups=2");
+  PlantedCase c(conv);
+  for (const std::string& impl : own_impl_names(conv, Placement::host)) c.keep(impl);
+  c.plant("bug:kernel_flipped", [](Problem& p) { return conv2d_variant(p, emu::ConvFault::kernel_flipped); });
+  c.plant("bug:bias_missing_in_one_group",
+          [](Problem& p) { return conv2d_variant(p, emu::ConvFault::bias_missing_in_last_group); });
+  for (int64_t b : {1, 3}) run_table(c, b, mc);
+  print_margins("conv2d --shape", mc);
+}
+
 // ---------------------------------------------------------------- ssim
 
 TEST(PlantedBugs, Ssim) {

@@ -296,6 +296,7 @@ void register_conv2d(Registry& r) {
   r.add(std::make_unique<Conv2dCase>("mbv2_pointwise", ref::Conv2dShape{1, 96, 56, 56, 24, 1, 1, 1, 0, 1},
                                      "onednn_nchw"));
   r.add(std::make_unique<Conv2dCase>("mbv2_stem", ref::Conv2dShape{1, 3, 224, 224, 32, 3, 3, 2, 1, 1}, "onednn_nchw"));
+  r.add_shape_factory("conv2d", make_conv2d_case);
   for (const ShapeSpec& s : conv2d_validation_shapes()) r.add_validation(s, make_conv2d_case(s));
 }
 

@@ -253,6 +253,7 @@ void register_ssim(Registry& r) {
   r.add(std::make_unique<SsimCase>("nerf_800", 800, 800));
   r.add(std::make_unique<SsimCase>("mip_1600", 1600, 1066));
   r.add(std::make_unique<SsimCase>("hd_1080p", 1920, 1080));
+  r.add_shape_factory("ssim", make_ssim_case);
   for (const ShapeSpec& s : ssim_validation_shapes()) r.add_validation(s, make_ssim_case(s));
 }
 
