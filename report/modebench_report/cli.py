@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 
-from . import compare, load, policy, probe_view
+from . import compare, load, policy, probe_view, profile_view
 from .escape import md
 from .groups import make_groups
 from .limits import load_limits
@@ -46,7 +46,8 @@ def cmd_render(a) -> int:
     # A simulated run renders (statuses only, render.py); compare and policy refuse it.
     sets = load_sets(a.results, a.allow_test_device, allow_simulated=True)
     probes = [probe_view.load_probe(p) for p in a.probe or ()]
-    page, summary, files = render.build(make_groups(sets, load_limits(a.limits)), probes)
+    profiles = [profile_view.load_profile(p) for p in a.profile or ()]
+    page, summary, files = render.build(make_groups(sets, load_limits(a.limits)), probes, profiles)
     # Everything is computed before the first write.
     for name, data in files.items():
         write_atomic(os.path.join(a.out, name), data)
@@ -352,6 +353,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--limits", help="machine_limits JSON: peak_gflops / mem_gbps / pcie_gbps, and quiet / load_avg_1m / cpus")
     r.add_argument("--probe", action="append", metavar="FILE",
                    help="JSON of modebench probe --binary ... --json FILE: show its binary verdict table (repeatable)")
+    r.add_argument("--profile", action="append", metavar="FILE",
+                   help="modebench-profile/1 JSON of modebench_policy.profile(..., out=FILE): a model's layer table "
+                        "and plan, predicted against measured (repeatable)")
     common(r)
     r.set_defaults(func=cmd_render)
 

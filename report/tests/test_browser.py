@@ -5,6 +5,7 @@ and the matrix are in the page text; a screenshot is kept as an artifact
 
 Skipped only where Chromium is absent and CI is not set; in CI a missing browser fails."""
 
+import json
 import os
 import pathlib
 import re
@@ -75,7 +76,10 @@ def report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     synth.multimode_set(str(tmp / "gpu"), processes=3)
     probe = os.path.join(FIXTURES, "probe_binary.json")
-    assert main(["render", os.path.join(AA, "A"), str(tmp / "gpu"), "--probe", probe, "--out", str(tmp / "out")]) == 0
+    prof = tmp / "xtts.profile.json"
+    prof.write_text(json.dumps(synth.profile_doc()))
+    assert main(["render", os.path.join(AA, "A"), str(tmp / "gpu"), "--probe", probe, "--profile", str(prof),
+                 "--out", str(tmp / "out")]) == 0
     return tmp / "out" / "index.html"
 
 
@@ -106,6 +110,10 @@ def test_report_in_chromium(browser, report):
     assert "Will these binaries run? (modebench probe --binary)" in text
     no_image = browser.find_element("xpath", "//table[@class='binaries']//td[. = 'no image']")
     assert "CUDA_FORCE_PTX_JIT=1" in no_image.get_attribute("title")
+    # render --profile: the model's totals and its layer table
+    assert "Models: a placement plan per layer (modebench_policy.profile)" in text
+    row = browser.find_element("xpath", "//section[@id='models']//td[. = 'blocks.0.qkv']/..")
+    assert row.find_elements("tag name", "td")[-1].text == "cpu/torch"
     # the cost model and what the policy would do
     assert "Cost model: how well it predicts cases it did not see" in text and "What the policy would do" in text
 
