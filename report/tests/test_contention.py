@@ -124,4 +124,5 @@ def test_a_run_where_every_process_was_contended_still_renders(tmp_path, run):
     assert code == 0, err
     summary = open(tmp_path / "out" / "summary.md").read()
     assert "| p0.json | 10 of 10 |" in summary and "| p2.json | 10 of 10 |" in summary
+    assert "- sq: not enough quiet runs (n = 0): every process was contended (set aside)." in summary
     assert "linear/sq" not in [line.split("|")[1].strip() for line in summary.splitlines() if line.count("|") >= 8]
