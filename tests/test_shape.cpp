@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -197,6 +199,28 @@ TEST(Shape, TheExecutableListsWhatRunWouldRunAndRefusesWithOneLine) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_EQ(r.out, "");
   }
+  std::filesystem::remove_all(tmp);
+}
+
+// The torch provider's child gets --shape with the rest of the selection and builds the same case
+// (its factory is the op's): its entry is validated against cpu_ref and ok. Skipped where the
+// provider was not built (MODEBENCH_TORCH=OFF).
+TEST(Shape, TheTorchChildBuildsAndValidatesTheSameCase) {
+  const std::filesystem::path torch = std::filesystem::path(modebench_path()).parent_path() / "modebench-torch";
+  if (!std::filesystem::exists(torch)) GTEST_SKIP() << "built without the torch provider";
+  const std::string tmp = make_temp_dir("modebench-test-shape-torch-");
+  const CmdResult r = run_modebench(
+      "run --shape linear:in_features=33,out_features=17 --modes cpu --impls torch "
+      "--batches 2 --benchmark_min_time=0.001 --out " +
+          tmp + "/x.json",
+      tmp);
+  ASSERT_EQ(r.exit_code, kExitOk) << r.err;
+  const auto doc = nlohmann::json::parse(std::ifstream(tmp + "/x.json"));
+  ASSERT_EQ(doc["benchmarks"].size(), 1u) << doc.dump();
+  const auto& e = doc["benchmarks"][0];
+  EXPECT_EQ(e["name"], "linear/in_features=33,out_features=17/mode:cpu/impl:torch/batch:2");
+  EXPECT_FALSE(e.value("error_occurred", false)) << e.dump();
+  EXPECT_LE(e["max_err"].get<double>(), e["tolerance"].get<double>()) << e.dump();
   std::filesystem::remove_all(tmp);
 }
 
