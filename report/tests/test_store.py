@@ -101,6 +101,17 @@ def ingest(run):
     return _ingest
 
 
+def test_ingest_imports_no_numeric_or_plotting_library(tmp_path):
+    """ingest runs after every main job and nightly: it needs SQLAlchemy, not the report's numpy,
+    scipy, matplotlib or Otava (their imports cost seconds on a loaded box, the work 0.2 s)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from modebench_report.cli import main; "
+            "rc = main(['ingest', sys.argv[2], '--db', sys.argv[3]]); "
+            "print(rc, *sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'otava') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code, os.path.join(ROOT, "report"), os.path.join(AA, "A"),
+                        str(tmp_path / "h.sqlite")], capture_output=True, text=True, timeout=120)
+    assert r.stdout.split("\n")[-2] == "0", r.stdout + r.stderr  # stored, and nothing else imported
+
+
 def test_ingest_is_idempotent_and_queries_give_each_process(db_url, ingest):
     a, b = os.path.join(AA, "A"), os.path.join(AA, "B")
     code, out, err = ingest(db_url, a, b)
