@@ -75,6 +75,7 @@ def analyse(db, host=None, series=None, device="real"):
            for sid, h, build, name in db.series_list(host, device) if not series or name in series]
     values = [s.values for s in out]
     if len(out) > PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+        db.forget_connections()
         with concurrent.futures.ProcessPoolExecutor(os.cpu_count()) as pool:
             found = list(pool.map(change_points, values, chunksize=16))
     else:

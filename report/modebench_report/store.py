@@ -143,8 +143,10 @@ class Store:
             sa.event.listen(self.engine, "connect", _sqlite_connect)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
         else:
+            # One connection kept for the Store's life: a new one per query cost more than the query
+            # (the connection, and a new server process's cold catalog caches).
             self.engine = sa.create_engine(
-                self.url, poolclass=sa.pool.NullPool,
+                self.url, pool_size=1, max_overflow=4,
                 connect_args={"connect_timeout": 10, "application_name": "modebench-report"})
         self._open(write)
 
@@ -281,6 +283,10 @@ class Store:
         rows = c.execute(sa.text("SELECT name, id FROM series WHERE host = :h AND build = :b AND device = :d"),
                          {"h": host, "b": build, "d": device})
         return dict(rows.all())
+
+    def forget_connections(self) -> None:
+        """Closes the kept connections: before forking workers, which must not share them."""
+        self.engine.dispose()
 
     # ------------------------------------------------------------ queries
     def _read(self, sql: str, **params):

@@ -4,15 +4,12 @@ schema, queries, and bad input. The PostgreSQL server is a throwaway cluster thi
 makes with initdb/pg_ctl in a temporary folder, and stops; skipped only where PostgreSQL
 is absent and CI is not set (in CI that fails, like the browser test)."""
 
-import glob
 import json
 import os
-import pwd
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
@@ -22,54 +19,20 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 CLI = os.path.join(ROOT, "report", "modebench-report")
 sys.path.insert(0, os.path.join(ROOT, "ci"))
 import history_study  # noqa: E402
+import pg_cluster  # noqa: E402
 from modebench_report import store  # noqa: E402
-
-
-def _pg_bin():
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return os.path.dirname(found[-1]) if found else None
 
 
 @pytest.fixture(scope="module")
 def postgres():
-    """The URL of a fresh PostgreSQL cluster (unix socket only), stopped at the end. As root,
-    initdb refuses to run: the cluster then belongs to Debian's `postgres` user."""
-    bindir = _pg_bin()
-    user = None
-    if os.geteuid() == 0:
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            bindir = None
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        bindir = None
-    if not bindir:
-        why = "PostgreSQL (initdb, a postgres user as root) or psycopg not installed (ci/setup.sh installs them)"
+    """The URL of a fresh PostgreSQL cluster (unix socket only), stopped at the end."""
+    why = pg_cluster.missing()
+    if why:
         if os.environ.get("CI"):
             pytest.fail(f"the PostgreSQL tests must run in CI; {why}")
         pytest.skip(why)
-    folder = tempfile.mkdtemp(prefix="modebench-pg-")
-    as_user = []
-    if user:
-        os.chown(folder, user.pw_uid, user.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data = os.path.join(folder, "data")
-
-    def pg(*args):
-        return subprocess.run(as_user + list(args), check=True, capture_output=True, text=True, timeout=60)
-
-    pg(os.path.join(bindir, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
-    opts = f"-c listen_addresses='' -c unix_socket_directories={folder} -c fsync=off -p 5439"
-    pg(os.path.join(bindir, "pg_ctl"), "-D", data, "-o", opts, "-w", "-l", os.path.join(folder, "log"), "start")
-    try:
-        pg(os.path.join(bindir, "createdb"), "-h", folder, "-p", "5439", "-U", "postgres", "history")
-        yield f"postgresql://postgres@/history?host={folder}&port=5439", (lambda name: pg(
-            os.path.join(bindir, "createdb"), "-h", folder, "-p", "5439", "-U", "postgres", name)), folder
-    finally:
-        pg(os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+    with pg_cluster.throwaway_cluster() as cluster:
+        yield cluster
 
 
 _pg_dbs = iter(range(1, 1000))
