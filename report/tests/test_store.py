@@ -181,7 +181,25 @@ def test_a_store_of_the_first_schema_is_migrated_and_keeps_its_runs(db_url, inge
     assert len(history) == 7  # the schema-1 run's series and the 6 ingested at schema 2
     assert history[1] == ([1], [2.0])  # the schema-1 run's median, filled in by the migration
     with db.engine.connect() as c:
-        assert c.execute(sa.text("SELECT version FROM schema_version")).scalar() == 2
+        assert c.execute(sa.text("SELECT version FROM schema_version")).scalar() == store.SCHEMA_VERSION
+
+
+def test_a_store_of_the_second_schema_gets_the_change_point_cache(db_url, ingest, run, tmp_path):
+    old = store.MIGRATIONS
+    try:
+        store.MIGRATIONS = old[:2]  # the tool as it was at schema 2: no series_points
+        store.SCHEMA_VERSION = 2
+        assert ingest(db_url, os.path.join(AA, "A"))[0] == 0
+    finally:
+        store.MIGRATIONS, store.SCHEMA_VERSION = old, len(old)
+    code, _, err = run("history", "--db", db_url, "--out", tmp_path / "p")
+    assert code == 2 and "store schema 2 is older than 3" in err  # a page reads; an ingest migrates
+    assert ingest(db_url, os.path.join(AA, "B"))[0] == 0
+    db = store.Store(db_url)
+    assert db.counts()["runs"] == 2 and db.cached_points() == {}
+    code, _, err = run("history", "--db", db_url, "--out", tmp_path / "p")
+    assert code == 0, err
+    assert set(db.cached_points()) == {s[0] for s in db.series_list()}  # every series' points kept
 
 
 def test_a_store_newer_than_the_tool_is_refused(db_url, ingest):
