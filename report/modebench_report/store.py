@@ -87,17 +87,15 @@ _V2 = [  # acknowledged change points; the contention figures of a run where rec
         at VARCHAR(40) NOT NULL)""",
     "ALTER TABLE runs ADD COLUMN contention TEXT",
 ]
-_V3 = [  # each series' change points as last analysed (history.py): the page re-analyses a series
-    # only where runs came after `last_run` (Otava's incremental mode from `weak`), or afresh where
-    # the runs it covered are no longer the same (`run_ids`: a hash of their ids in order) or the
-    # method changed
+_V3 = [  # each series' change points as last found (history.py): the page finds them again only
+    # where the series' runs are no longer those (`runs`, `last_run`, `run_ids`: a hash of their ids
+    # in order) or the method changed
     """CREATE TABLE series_points (
         series_id INTEGER NOT NULL PRIMARY KEY REFERENCES series(id),
         runs INTEGER NOT NULL,
         last_run INTEGER NOT NULL,
         run_ids VARCHAR(64) NOT NULL,
         method TEXT NOT NULL,
-        weak TEXT NOT NULL,
         points TEXT NOT NULL)""",
 ]
 MIGRATIONS = [_V1, _V2, _V3]
@@ -340,21 +338,21 @@ class Store:
         return runs, out
 
     def cached_points(self) -> dict:
-        """{series id: (runs, last run id, run ids hash, method, weak JSON, points JSON)} (history.py)."""
+        """{series id: (runs, last run id, run ids hash, method, points JSON)} (history.py)."""
         return {r[0]: tuple(r[1:]) for r in self._read(
-            "SELECT series_id, runs, last_run, run_ids, method, weak, points FROM series_points")}
+            "SELECT series_id, runs, last_run, run_ids, method, points FROM series_points")}
 
     def cache_points(self, rows) -> None:
-        """Keeps [(series id, runs, last run id, run ids hash, method, weak JSON, points JSON)]."""
+        """Keeps [(series id, runs, last run id, run ids hash, method, points JSON)]."""
         sa = _sa()
-        keys = ("s", "n", "l", "h", "m", "w", "p")
+        keys = ("s", "n", "l", "h", "m", "p")
         try:
             with self.engine.begin() as c:
                 c.execute(sa.text(
-                    "INSERT INTO series_points (series_id, runs, last_run, run_ids, method, weak, points) "
-                    "VALUES (:s, :n, :l, :h, :m, :w, :p) ON CONFLICT (series_id) DO UPDATE SET runs = excluded.runs, "
+                    "INSERT INTO series_points (series_id, runs, last_run, run_ids, method, points) "
+                    "VALUES (:s, :n, :l, :h, :m, :p) ON CONFLICT (series_id) DO UPDATE SET runs = excluded.runs, "
                     "last_run = excluded.last_run, run_ids = excluded.run_ids, method = excluded.method, "
-                    "weak = excluded.weak, points = excluded.points"), [dict(zip(keys, r)) for r in rows])
+                    "points = excluded.points"), [dict(zip(keys, r)) for r in rows])
         except sa.exc.SQLAlchemyError as e:
             raise self._fail(e) from None
 
