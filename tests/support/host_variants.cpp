@@ -386,8 +386,9 @@ void conv2d_fft(const float* x, const float* w, const float* b, const ref::Conv2
 
 namespace {
 
-float ssim_formula(float mx, float my, float exx, float eyy, float exy, float c1, float c2) {
-  const float var_x = std::max(exx - mx * mx, 0.0f), var_y = std::max(eyy - my * my, 0.0f), cov = exy - mx * my;
+float ssim_formula(float mx, float my, float exx, float eyy, float exy, float c1, float c2, bool centred) {
+  const float ux = centred ? mx : 0.0f, uy = centred ? my : 0.0f;
+  const float var_x = std::max(exx - ux * ux, 0.0f), var_y = std::max(eyy - uy * uy, 0.0f), cov = exy - ux * uy;
   const float v = (2.0f * mx * my + c1) * (2.0f * cov + c2) / ((mx * mx + my * my + c1) * (var_x + var_y + c2));
   return std::clamp(v, -1.0f, 1.0f);
 }
@@ -431,7 +432,8 @@ double ssim_separable(const float* x, const float* y, const ref::SsimShape& s, f
             for (int q = 0; q < kStats; ++q)
               acc[q] += common::gauss_tap(k + R) * h[static_cast<size_t>(q * n + (r + k) * W + c)];
           }
-          const float v = ssim_formula(acc[0], acc[1], acc[2], acc[3], acc[4], c1, c2);
+          const float v =
+              ssim_formula(acc[0], acc[1], acc[2], acc[3], acc[4], c1, c2, fault != SsimFault::moments_not_centred);
           map[pl * n + r * W + c] = v;
           sum += v;
         }

@@ -86,6 +86,7 @@ enum class SsimFault {
   replicate_padding_on_left_edge,         // outside the left edge reads column 0 instead of 0
   constants_for_range_255,                // C1 = (0.01 * 255)^2, C2 = (0.03 * 255)^2
   mean_over_first_channel,                // the mean of channel 0's map only
+  moments_not_centred,                    // sigma^2 = E[x^2], sigma_xy = E[xy]: the means not subtracted
 };
 double ssim_separable(const float* x, const float* y, const ref::SsimShape& s, float* map,
                       SsimFault fault = SsimFault::none);
