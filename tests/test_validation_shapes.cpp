@@ -149,6 +149,8 @@ TEST(ValidationShapes, EachToleranceIsAtMost8TimesTheLargestCorrectError) {
       if (auto* p = dynamic_cast<SsimProblem*>(prob.get())) {
         p->mean[0] = static_cast<float>(emu::ssim_separable(p->x.data(), p->y.data(), p->shape, p->map.data()));
         judge("separable fp32");
+        p->mean[0] = static_cast<float>(emu::ssim_window_2d(p->x.data(), p->y.data(), p->shape, p->map.data()));
+        judge("2-D window fp32");
       }
     }
   }

@@ -450,4 +450,33 @@ double ssim_separable(const float* x, const float* y, const ref::SsimShape& s, f
   return total / static_cast<double>(counted);
 }
 
+double ssim_window_2d(const float* x, const float* y, const ref::SsimShape& s, float* map) {
+  constexpr int R = common::kGaussRadius, T = common::kGaussTaps;
+  const int64_t H = s.height, W = s.width, n = H * W;
+  float window[T][T];
+  for (int i = 0; i < T; ++i)
+    for (int j = 0; j < T; ++j) window[i][j] = common::gauss_tap(i) * common::gauss_tap(j);
+  double total = 0.0;
+#pragma omp parallel for reduction(+ : total)
+  for (int64_t pl = 0; pl < s.planes(); ++pl) {
+    const float* px = x + pl * n;
+    const float* py = y + pl * n;
+    for (int64_t r = 0; r < H; ++r)
+      for (int64_t c = 0; c < W; ++c) {
+        float mx = 0, my = 0, exx = 0, eyy = 0, exy = 0;
+        for (int i = -R; i <= R; ++i)
+          for (int j = -R; j <= R; ++j) {
+            const int64_t rr = r + i, cc = c + j;
+            if (rr < 0 || rr >= H || cc < 0 || cc >= W) continue;
+            const float g = window[i + R][j + R], xv = px[rr * W + cc], yv = py[rr * W + cc];
+            mx += g * xv, my += g * yv, exx += g * (xv * xv), eyy += g * (yv * yv), exy += g * (xv * yv);
+          }
+        const float v = common::ssim_value(mx, my, exx, eyy, exy);
+        map[pl * n + r * W + c] = v;
+        total += v;
+      }
+  }
+  return total / static_cast<double>(s.pixels());
+}
+
 }  // namespace mb::emu

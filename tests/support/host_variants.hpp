@@ -91,4 +91,9 @@ enum class SsimFault {
 double ssim_separable(const float* x, const float* y, const ref::SsimShape& s, float* map,
                       SsimFault fault = SsimFault::none);
 
+// SSIM the 3DGS framework's way (the cuDNN path: ops/ssim/gpu.cpp): five 11x11 2-D fp32
+// convolutions with the outer product of the taps as the window (121-term sums, row by row),
+// unshifted, then common::ssim_value per pixel; the mean summed in double.
+double ssim_window_2d(const float* x, const float* y, const ref::SsimShape& s, float* map);
+
 }  // namespace mb::emu
