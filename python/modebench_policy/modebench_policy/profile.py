@@ -154,7 +154,7 @@ def measurable_ops(modebench, layers):
 def measure(modebench, shapes_by_batches, modes, min_time, impls=None, log=print):
     """Runs modebench once per set of batches; returns ({(op, shape key): {batch: {(mode, impl): ms or
     status}}}, the run context)."""
-    times, context = {}, {}
+    times, context = {}, {"contended": 0, "entries": 0}
     for batches, texts in sorted(shapes_by_batches.items()):
         with tempfile.TemporaryDirectory(prefix="modebench-profile-") as tmp:
             out = os.path.join(tmp, "run.json")
@@ -170,7 +170,7 @@ def measure(modebench, shapes_by_batches, modes, min_time, impls=None, log=print
                 raise ProfileError(f"modebench run failed (exit {code}): {err}")
             log(f"modebench: {len(texts)} shapes x batches {list(batches)}: {time.perf_counter() - t0:.1f} s ({err})")
             doc = json.load(open(out))
-            context = doc.get("context", {})
+            context.update(doc.get("context", {}))
         for r in doc["benchmarks"]:
             if r.get("run_type") == "aggregate":
                 continue
@@ -183,6 +183,9 @@ def measure(modebench, shapes_by_batches, modes, min_time, impls=None, log=print
             if r.get("error_occurred"):
                 cell.setdefault(line, r.get("error_message", "failed"))
             else:
+                context["entries"] += 1
+                # docs/contract.md "Contention": other processes kept more than 0.1 cores busy
+                context["contended"] += r.get("other_cores", 0.0) + r.get("steal_cores", 0.0) > 0.1
                 scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[r.get("time_unit", "ns")]
                 prev = cell.get(line)
                 cell[line] = r["real_time"] * scale if not isinstance(prev, float) else min(prev, r["real_time"] * scale)
@@ -377,6 +380,9 @@ def profile(model, example_input, batches: Sequence[int], modebench: str = "buil
     if own_fallback:
         doc["notes"].append("this build has no torch provider: layer times are modebench's fastest own impl, "
                             "not the torch op the drop-in runs, so the check compares different computations")
+    if context["contended"]:
+        doc["notes"].append(f"{context['contended']} of {context['entries']} timed entries were contended (other "
+                            "processes kept more than 0.1 cores busy): these layer times are not a quiet machine's")
     if not device_modes_measured:
         doc["notes"].append("no device mode ran here (" + ", ".join(m for m in modes if m != "cpu") +
                             " unavailable): the plan is cpu only, and no copy between host and device was "
