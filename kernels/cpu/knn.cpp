@@ -1,20 +1,98 @@
 #include "kernels/cpu/knn.hpp"
 
 #include <omp.h>
-#ifdef __AVX2__
-#include <immintrin.h>
-#endif
 
 #include <algorithm>
-#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
 #include "kernels/common/top3.hpp"
+#include "kernels/cpu/simd.hpp"
+
+// The block scan is compiled once per SIMD target (kernels/cpu/simd.hpp): foreach_target.h
+// includes this file again for each; the rest of the file is compiled once (HWY_ONCE).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/knn.cpp"
+#include <hwy/foreach_target.h>  // before highway.h
+#include <hwy/highway.h>
 
 namespace mb::cpu {
+
+#ifndef MB_KNN_ONCE  // what every target shares: defined on the first pass only
+#define MB_KNN_ONCE
+// Points of one query cell's 3x3x3 neighbourhood, SoA, padded to whole chunks of kChunk
+// (16: the widest vector any target uses, AVX-512's).
+struct KnnBlockView {
+  const float *x, *y, *z;
+  const uint32_t* idx;
+  size_t size;  // a multiple of kChunk
+  static constexpr size_t kChunk = 16;
+};
+#endif  // MB_KNN_ONCE
+
+HWY_BEFORE_NAMESPACE();
+namespace HWY_NAMESPACE {
+namespace {  // each file's own: every kernel has an Isa()
+namespace hn = hwy::HWY_NAMESPACE;
+
+const char* Isa() { return isa_name(HWY_TARGET); }
+
+// The top 3 of every query of one cell (`count` queries) against its block, branch-free: every
+// lane keeps its own sorted top 3 with a min/max insertion network; the global top 3 is among
+// the lanes' and is taken at the end, one lane's smallest at a time.
+void SearchBlock(const KnnBlockView& b, const KnnGrid::Point* queries, size_t count, Top3* out) {
+  const hn::CappedTag<float, KnnBlockView::kChunk> d;
+  const hn::RebindToUnsigned<decltype(d)> du;
+  const hn::RebindToSigned<decltype(d)> di;
+  const size_t N = hn::Lanes(d);
+  const auto inf = hn::Set(d, INFINITY), zero = hn::Zero(d);
+  for (size_t k = 0; k < count; ++k) {
+    const KnnGrid::Point& q = queries[k];
+    const auto qx = hn::Set(d, q.x), qy = hn::Set(d, q.y), qz = hn::Set(d, q.z);
+    const auto qi = hn::Set(du, q.index);
+    auto a0 = inf, a1 = inf, a2 = inf;
+    for (size_t j0 = 0; j0 < b.size; j0 += N) {
+      const auto dx = hn::Sub(hn::LoadU(d, b.x + j0), qx);
+      const auto dy = hn::Sub(hn::LoadU(d, b.y + j0), qy);
+      const auto dz = hn::Sub(hn::LoadU(d, b.z + j0), qz);
+      auto v = hn::Add(hn::Add(hn::Mul(dx, dx), hn::Mul(dy, dy)), hn::Mul(dz, dz));
+      // Self (by index) and NaN distances become infinity, which never enters a top 3.
+      const auto self = hn::RebindMask(d, hn::Eq(hn::LoadU(du, b.idx + j0), qi));
+      v = hn::IfThenElse(hn::Or(self, hn::IsNaN(v)), inf, v);
+      const auto n0 = hn::Min(a0, v), v1 = hn::Max(a0, v);
+      const auto n1 = hn::Min(a1, v1), v2 = hn::Max(a1, v1);
+      a0 = n0, a1 = n1, a2 = hn::Min(a2, v2);
+      // Duplicates: one lane already holds three zeros, nothing can improve.
+      if ((j0 + N) % 64 == 0 && !hn::AllFalse(d, hn::Eq(a2, zero))) break;
+    }
+    Top3 best = Top3::empty();
+    for (int r = 0;; ++r) {
+      const auto m = hn::MinOfLanes(d, a0);
+      best.d[r] = hn::GetLane(m);
+      if (r == 2) break;
+      // Pop that value from one lane holding it: the lane's next smallest moves up.
+      const auto first = static_cast<int32_t>(hn::FindFirstTrue(d, hn::Eq(a0, m)));
+      const auto one = hn::RebindMask(d, hn::Eq(hn::Iota(di, 0), hn::Set(di, first)));
+      a0 = hn::IfThenElse(one, a1, a0);
+      a1 = hn::IfThenElse(one, a2, a1);
+      a2 = hn::IfThenElse(one, inf, a2);
+    }
+    out[k] = best;
+  }
+}
+
+}  // namespace
+}  // namespace HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+HWY_EXPORT(Isa);
+HWY_EXPORT(SearchBlock);
+
+std::string KnnGrid::isa() { return HWY_DYNAMIC_DISPATCH(Isa)(); }
+
 namespace {
 
 // Geometry of the grid; cell coordinates come from exactly one formula (cell())
@@ -56,7 +134,7 @@ int64_t cells_of(const float ext[3], float h, int64_t g[3]) {
 // Points of one query cell's 3x3x3 neighbourhood, SoA, padded to the chunk size.
 class KnnGrid::Block {
  public:
-  static constexpr size_t kChunk = 16;
+  static constexpr size_t kChunk = KnnBlockView::kChunk;
   void clear() { x_.clear(), y_.clear(), z_.clear(), idx_.clear(); }
   void append(const Point* sp, uint32_t begin, uint32_t end) {
     for (uint32_t j = begin; j < end; ++j) {
@@ -68,66 +146,10 @@ class KnnGrid::Block {
       x_.push_back(INFINITY), y_.push_back(INFINITY), z_.push_back(INFINITY), idx_.push_back(UINT32_MAX);
     }
   }
-  Top3 search(const Point& q) const {
-#ifdef __AVX2__
-    // Branch-free: every lane keeps its own sorted top 3 with a min/max insertion
-    // network; the global top 3 is among the 8 lanes' and is merged once at the end.
-    const __m256 qx = _mm256_set1_ps(q.x), qy = _mm256_set1_ps(q.y), qz = _mm256_set1_ps(q.z);
-    const __m256 inf = _mm256_set1_ps(INFINITY), zero = _mm256_setzero_ps();
-    const __m256i qi = _mm256_set1_epi32(static_cast<int>(q.index));
-    __m256 a0 = inf, a1 = inf, a2 = inf;
-    const size_t m = x_.size();
-    for (size_t j0 = 0; j0 < m; j0 += 8) {
-      const __m256 dx = _mm256_sub_ps(_mm256_loadu_ps(&x_[j0]), qx);
-      const __m256 dy = _mm256_sub_ps(_mm256_loadu_ps(&y_[j0]), qy);
-      const __m256 dz = _mm256_sub_ps(_mm256_loadu_ps(&z_[j0]), qz);
-      __m256 v = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(dx, dx), _mm256_mul_ps(dy, dy)), _mm256_mul_ps(dz, dz));
-      // Self (by index) and NaN distances become infinity, which never enters a top 3.
-      const __m256 self =
-          _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&idx_[j0])), qi));
-      v = _mm256_blendv_ps(v, inf, _mm256_or_ps(self, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
-      const __m256 n0 = _mm256_min_ps(a0, v), v1 = _mm256_max_ps(a0, v);
-      const __m256 n1 = _mm256_min_ps(a1, v1), v2 = _mm256_max_ps(a1, v1);
-      a0 = n0, a1 = n1, a2 = _mm256_min_ps(a2, v2);
-      // Duplicates: one lane already holds three zeros, nothing can improve.
-      if ((j0 & 63) == 56 && _mm256_movemask_ps(_mm256_cmp_ps(a2, zero, _CMP_EQ_OQ))) break;
-    }
-    // Fold the lanes' sorted triples pairwise (8 -> 4 -> 2 -> 1), still branch-free.
-    __m128 b0 = _mm256_castps256_ps128(a0), b1 = _mm256_castps256_ps128(a1), b2 = _mm256_castps256_ps128(a2);
-    auto fold = [&](__m128 c0, __m128 c1, __m128 c2) {
-      for (__m128 v : {c0, c1, c2}) {
-        const __m128 t1 = _mm_max_ps(b0, v);
-        b0 = _mm_min_ps(b0, v);
-        const __m128 t2 = _mm_max_ps(b1, t1);
-        b1 = _mm_min_ps(b1, t1);
-        b2 = _mm_min_ps(b2, t2);
-      }
-    };
-    fold(_mm256_extractf128_ps(a0, 1), _mm256_extractf128_ps(a1, 1), _mm256_extractf128_ps(a2, 1));
-    fold(_mm_movehl_ps(b0, b0), _mm_movehl_ps(b1, b1), _mm_movehl_ps(b2, b2));
-    fold(_mm_movehdup_ps(b0), _mm_movehdup_ps(b1), _mm_movehdup_ps(b2));
-    return Top3{{_mm_cvtss_f32(b0), _mm_cvtss_f32(b1), _mm_cvtss_f32(b2)}};
-#else
-    Top3 best = Top3::empty();
-    const size_t m = x_.size();
-    for (size_t j0 = 0; j0 < m; j0 += kChunk) {
-      float d[kChunk];
-      const float w = best.worst();
-      uint32_t mask = 0;
-      for (size_t k = 0; k < kChunk; ++k) {
-        const float dx = x_[j0 + k] - q.x, dy = y_[j0 + k] - q.y, dz = z_[j0 + k] - q.z;
-        const float dd = dx * dx + dy * dy + dz * dz;
-        d[k] = idx_[j0 + k] == q.index ? INFINITY : dd;  // self excluded by index
-        mask |= static_cast<uint32_t>(d[k] < w) << k;
-      }
-      if (!mask) continue;
-      // Only lanes below the bound reach the branchy insert: once the bound is tight
-      // that is a handful per query instead of every lane of every surviving chunk.
-      for (; mask; mask &= mask - 1) best.insert(d[std::countr_zero(mask)]);
-      if (best.worst() == 0.0f) break;  // duplicates: nothing can improve
-    }
-    return best;
-#endif
+  // The top 3 of each of `count` queries within the block, on the SIMD target dispatched now.
+  void search(const Point* queries, size_t count, Top3* out) const {
+    HWY_DYNAMIC_DISPATCH(SearchBlock)
+    (KnnBlockView{x_.data(), y_.data(), z_.data(), idx_.data(), x_.size()}, queries, count, out);
   }
 
  private:
@@ -277,6 +299,7 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
 #pragma omp parallel
   {
     Block block;
+    std::vector<Top3> first;  // each query's top 3 within its block
 #pragma omp for schedule(dynamic, 64)
     for (int64_t k = 0; k < n_occ; ++k) {
       const int64_t cell = occupied_[k];
@@ -293,9 +316,11 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
         for (int64_t y = std::max<int64_t>(0, cc[1] - 1); y <= std::min(geo.g[1] - 1, cc[1] + 1); ++y)
           if (y != cc[1] || z != cc[2]) block.append(sp, st[geo.id(x0, y, z)], st[geo.id(x1, y, z) + 1]);
       block.pad();
+      first.resize(st[cell + 1] - st[cell]);
+      block.search(sp + st[cell], first.size(), first.data());
       for (uint32_t s = st[cell]; s < st[cell + 1]; ++s) {
         const Point q = sp[s];
-        Top3 best = block.search(q);
+        Top3 best = first[s - st[cell]];
         if (!covered(geo, q, cc, 1, best)) {
           for (int64_t r = 2;; ++r) {
             ring(geo, sp, st, q, cc, r, best);
@@ -307,5 +332,7 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
     }
   }
 }
+
+#endif  // HWY_ONCE
 
 }  // namespace mb::cpu
