@@ -30,6 +30,14 @@ struct KnnBlockView {
   size_t size;  // a multiple of kChunk
   static constexpr size_t kChunk = 16;
 };
+// KnnGrid's buffers, for the per-target KnnGrid::run.
+struct KnnGridBuffers {
+  std::vector<uint32_t>& cell_of;
+  std::vector<uint32_t>& start;
+  std::vector<KnnGrid::Point>& sorted;
+  std::vector<uint32_t>& occupied;
+  KnnGridStats& stats;
+};
 #endif  // MB_KNN_ONCE
 
 HWY_BEFORE_NAMESPACE();
@@ -39,13 +47,68 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 const char* Isa() { return isa_name(HWY_TARGET); }
 
+// Lane-wise merge of sorted triples: (b0, b1, b2) becomes the 3 smallest of it and (c0, c1, c2).
+template <class V>
+HWY_INLINE void insert3(V& b0, V& b1, V& b2, V v) {
+  const V t1 = hn::Max(b0, v);
+  b0 = hn::Min(b0, v);
+  const V t2 = hn::Max(b1, t1);
+  b1 = hn::Min(b1, t1);
+  b2 = hn::Min(b2, t2);
+}
+template <class V>
+HWY_INLINE void merge3(V& b0, V& b1, V& b2, V c0, V c1, V c2) {
+  insert3(b0, b1, b2, c0);
+  insert3(b0, b1, b2, c1);
+  insert3(b0, b1, b2, c2);
+}
+
+// The global top 3 among the lanes' sorted triples, branch-free.
+template <class D, class V>
+HWY_INLINE Top3 lanes_top3(D d, V a0, V a1, V a2) {
+#if HWY_TARGET == HWY_SCALAR
+  (void)d;
+  return Top3{{hn::GetLane(a0), hn::GetLane(a1), hn::GetLane(a2)}};
+#elif HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE2 || HWY_TARGET == HWY_SVE_256 || HWY_TARGET == HWY_SVE2_128
+  // Scalable vectors: one lane's smallest at a time, that lane's next moving up.
+  const hn::RebindToSigned<D> di;
+  const V inf = hn::Set(d, INFINITY);
+  Top3 best = Top3::empty();
+  for (int r = 0;; ++r) {
+    const V m = hn::MinOfLanes(d, a0);
+    best.d[r] = hn::GetLane(m);
+    if (r == 2) return best;
+    const auto first = static_cast<int32_t>(hn::FindFirstTrue(d, hn::Eq(a0, m)));
+    const auto one = hn::RebindMask(d, hn::Eq(hn::Iota(di, 0), hn::Set(di, first)));
+    a0 = hn::IfThenElse(one, a1, a0);
+    a1 = hn::IfThenElse(one, a2, a1);
+    a2 = hn::IfThenElse(one, inf, a2);
+  }
+#else
+  if constexpr (hn::MaxLanes(D()) > 4) {  // fold the upper half onto the lower until 128 bits are left
+    const hn::Half<D> dh;
+    auto b0 = hn::LowerHalf(dh, a0), b1 = hn::LowerHalf(dh, a1), b2 = hn::LowerHalf(dh, a2);
+    merge3(b0, b1, b2, hn::UpperHalf(dh, a0), hn::UpperHalf(dh, a1), hn::UpperHalf(dh, a2));
+    return lanes_top3(dh, b0, b1, b2);
+  } else {  // 4 lanes: lane 0 takes lanes 2, then 1 (with 3)
+    merge3(a0, a1, a2, hn::Shuffle1032(a0), hn::Shuffle1032(a1), hn::Shuffle1032(a2));
+    merge3(a0, a1, a2, hn::Shuffle2301(a0), hn::Shuffle2301(a1), hn::Shuffle2301(a2));
+    return Top3{{hn::GetLane(a0), hn::GetLane(a1), hn::GetLane(a2)}};
+  }
+#endif
+}
+
+// At most 8 lanes: a block holds ~30-80 points, and 16-lane AVX-512 vectors made the scan slower
+// per core than 8-lane ones (more padding and a longer merge per query: 15.0 against 13.9 ms
+// at 100 000 uniform points, one thread); AVX-512 still runs them, at 256 bits.
+constexpr size_t kScanLanes = 8;
+
 // The top 3 of every query of one cell (`count` queries) against its block, branch-free: every
 // lane keeps its own sorted top 3 with a min/max insertion network; the global top 3 is among
-// the lanes' and is taken at the end, one lane's smallest at a time.
+// the lanes' and is merged once at the end (lanes_top3).
 void SearchBlock(const KnnBlockView& b, const KnnGrid::Point* queries, size_t count, Top3* out) {
-  const hn::CappedTag<float, KnnBlockView::kChunk> d;
+  const hn::CappedTag<float, kScanLanes> d;
   const hn::RebindToUnsigned<decltype(d)> du;
-  const hn::RebindToSigned<decltype(d)> di;
   const size_t N = hn::Lanes(d);
   const auto inf = hn::Set(d, INFINITY), zero = hn::Zero(d);
   for (size_t k = 0; k < count; ++k) {
@@ -67,33 +130,11 @@ void SearchBlock(const KnnBlockView& b, const KnnGrid::Point* queries, size_t co
       // Duplicates: one lane already holds three zeros, nothing can improve.
       if ((j0 + N) % 64 == 0 && !hn::AllFalse(d, hn::Eq(a2, zero))) break;
     }
-    Top3 best = Top3::empty();
-    for (int r = 0;; ++r) {
-      const auto m = hn::MinOfLanes(d, a0);
-      best.d[r] = hn::GetLane(m);
-      if (r == 2) break;
-      // Pop that value from one lane holding it: the lane's next smallest moves up.
-      const auto first = static_cast<int32_t>(hn::FindFirstTrue(d, hn::Eq(a0, m)));
-      const auto one = hn::RebindMask(d, hn::Eq(hn::Iota(di, 0), hn::Set(di, first)));
-      a0 = hn::IfThenElse(one, a1, a0);
-      a1 = hn::IfThenElse(one, a2, a1);
-      a2 = hn::IfThenElse(one, inf, a2);
-    }
-    out[k] = best;
+    out[k] = lanes_top3(d, a0, a1, a2);
   }
 }
 
-}  // namespace
-}  // namespace HWY_NAMESPACE
-HWY_AFTER_NAMESPACE();
-
-#if HWY_ONCE
-HWY_EXPORT(Isa);
-HWY_EXPORT(SearchBlock);
-
-std::string KnnGrid::isa() { return HWY_DYNAMIC_DISPATCH(Isa)(); }
-
-namespace {
+using Point = KnnGrid::Point;
 
 // Geometry of the grid; cell coordinates come from exactly one formula (cell())
 // so a point's cell and the bounds used for pruning agree up to `slack`.
@@ -129,10 +170,8 @@ int64_t cells_of(const float ext[3], float h, int64_t g[3]) {
   return g[0] * g[1] * g[2];
 }
 
-}  // namespace
-
 // Points of one query cell's 3x3x3 neighbourhood, SoA, padded to the chunk size.
-class KnnGrid::Block {
+class Block {
  public:
   static constexpr size_t kChunk = KnnBlockView::kChunk;
   void clear() { x_.clear(), y_.clear(), z_.clear(), idx_.clear(); }
@@ -148,8 +187,7 @@ class KnnGrid::Block {
   }
   // The top 3 of each of `count` queries within the block, on the SIMD target dispatched now.
   void search(const Point* queries, size_t count, Top3* out) const {
-    HWY_DYNAMIC_DISPATCH(SearchBlock)
-    (KnnBlockView{x_.data(), y_.data(), z_.data(), idx_.data(), x_.size()}, queries, count, out);
+    SearchBlock(KnnBlockView{x_.data(), y_.data(), z_.data(), idx_.data(), x_.size()}, queries, count, out);
   }
 
  private:
@@ -157,11 +195,9 @@ class KnnGrid::Block {
   std::vector<uint32_t> idx_;
 };
 
-namespace {
-
 // True when no point outside the cells within Chebyshev distance r of cell qc can be
 // closer than the current 3rd best (or there is nothing outside).
-bool covered(const Geometry& geo, const KnnGrid::Point& q, const int64_t qc[3], int64_t r, const Top3& best) {
+bool covered(const Geometry& geo, const Point& q, const int64_t qc[3], int64_t r, const Top3& best) {
   const float qv[3] = {q.x, q.y, q.z};
   float bound = INFINITY;
   for (int a = 0; a < 3; ++a) {
@@ -175,8 +211,8 @@ bool covered(const Geometry& geo, const KnnGrid::Point& q, const int64_t qc[3], 
 }
 
 // Scans the cells at Chebyshev distance exactly r from qc that may hold a closer point.
-void ring(const Geometry& geo, const KnnGrid::Point* sp, const uint32_t* st, const KnnGrid::Point& q,
-          const int64_t qc[3], int64_t r, Top3& best) {
+void ring(const Geometry& geo, const Point* sp, const uint32_t* st, const Point& q, const int64_t qc[3], int64_t r,
+          Top3& best) {
   const float qv[3] = {q.x, q.y, q.z};
   auto scan = [&](int64_t cell) {
     for (uint32_t j = st[cell], end = st[cell + 1]; j < end; ++j) {
@@ -212,9 +248,13 @@ void ring(const Geometry& geo, const KnnGrid::Point* sp, const uint32_t* st, con
   }
 }
 
-}  // namespace
-
-void KnnGrid::run(const float* pts, int64_t n64, float* out) {
+// KnnGrid::run, compiled per target like the block scan: the grid's set-up loops vectorise for it too.
+void Run(KnnGridBuffers& bufs, const float* pts, int64_t n64, float* out) {
+  auto& cell_of_ = bufs.cell_of;
+  auto& start_ = bufs.start;
+  auto& sorted_ = bufs.sorted;
+  auto& occupied_ = bufs.occupied;
+  auto& stats_ = bufs.stats;
   if (n64 < 4) throw std::invalid_argument("knn needs at least 4 points, got " + std::to_string(n64));
   if (n64 >= (int64_t{1} << 31)) throw std::invalid_argument("knn grid supports fewer than 2^31 points");
   const auto n = static_cast<uint32_t>(n64);
@@ -333,6 +373,20 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
   }
 }
 
+}  // namespace
+}  // namespace HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+HWY_EXPORT(Isa);
+HWY_EXPORT(Run);
+
+std::string KnnGrid::isa() { return HWY_DYNAMIC_DISPATCH(Isa)(); }
+
+void KnnGrid::run(const float* pts, int64_t n, float* out) {
+  KnnGridBuffers bufs{cell_of_, start_, sorted_, occupied_, stats_};
+  HWY_DYNAMIC_DISPATCH(Run)(bufs, pts, n, out);
+}
 #endif  // HWY_ONCE
 
 }  // namespace mb::cpu

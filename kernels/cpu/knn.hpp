@@ -30,7 +30,6 @@ class KnnGrid {
   };
 
  private:
-  class Block;
   std::vector<uint32_t> cell_of_;   // per input point
   std::vector<uint32_t> start_;     // per cell: first sorted position; start_[cells] = n
   std::vector<Point> sorted_;       // points in cell order
