@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The test command, the first command on a fresh Debian 12 machine: set-up (installs only
-# what is missing), build, then the C++ unit tests (ctest -L unit, native and portable
-# builds; the native one includes the torch provider's tests and a small torch cpu run of
-# every op), the simulated device's tests (ctest -L sim), the ThreadSanitizer job (ctest -L tsan),
-# the report stage's pytest suite, the history store's tests (SQLite and a throwaway PostgreSQL
+# what is missing), build, then the C++ unit tests (ctest -L unit: the torch provider's tests,
+# a small torch cpu run of every op, our SIMD kernels on every SIMD target this CPU has; docs/ops.md,
+# "SIMD targets"), the simulated device's tests (ctest -L sim), the ThreadSanitizer job (ctest -L
+# tsan), the report stage's pytest suite, the history store's tests (SQLite and a throwaway PostgreSQL
 # server) and a short fuzz run of every parser (ci/fuzz.sh). No GPU required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,16 +23,6 @@ if [ "${CI:-}" = true ] && [ "${MODEBENCH_TORCH:-AUTO}" != OFF ] && [ ! -x "$bui
 fi
 ctest --test-dir "$build" -L unit --output-on-failure --parallel "$(nproc)"
 stage "native build and unit tests"
-# The host kernels' portable paths (no AVX2/FMA): what runs on CPUs older than the build
-# machine. A CPU-only build without -march=native, same unit tests.
-portable=${build}-portable
-# (torch runs its own CPU code: the provider is tested once, above)
-[ -f "$portable/CMakeCache.txt" ] || BUILD_DIR=$portable bash ci/build.sh -DMODEBENCH_CUDA=OFF -DMODEBENCH_NATIVE_CPU=OFF \
-  -DMODEBENCH_TORCH=OFF
-cmake --build "$portable" --parallel "$(nproc)"
-# (the real-binary listings of probe --binary do not depend on the CPU paths: run once, above)
-ctest --test-dir "$portable" -L unit -E "^BinaryReal\\." --output-on-failure --parallel "$(nproc)"
-stage "portable build and unit tests"
 # The simulated device: the gpu, ptx-jit and hybrid code (our kernels, the runtime, cuBLAS and
 # cuDNN calls) run on the CPU under AddressSanitizer and UBSan, every entry validated against
 # cpu_ref/, the device and hybrid impls on every validation shape too (ctest -L sim; tests/sim/).
