@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
 #include "cpu_ref/checked_size.hpp"
 #include "harness/run.hpp"
@@ -48,6 +49,26 @@ TEST(Selection, UnknownModeNamesTheKnownOnes) {
   const std::string why = refusal(select({}, {"cpu", "tpu"}));
   EXPECT_TRUE(why.starts_with("unknown mode 'tpu'")) << why;
   for (const ModeSpec& m : mode_table()) EXPECT_NE(why.find(m.name), std::string::npos) << why;
+}
+
+// A case of the full profile only (conv1d's XTTS layers beyond the quick two) runs in the quick
+// profile only when --cases names it; the full profile runs every case.
+TEST(Selection, CasesOfTheFullProfileOnlyStayOutOfTheQuickOne) {
+  auto cases_of = [](const Selection& s) {
+    std::set<std::string> ids;
+    for (const Entry& e : expand(registry(), s)) ids.insert(e.op_case->id());
+    return ids;
+  };
+  Selection s = select({"conv1d"}, {"cpu"});
+  EXPECT_EQ(cases_of(s), (std::set<std::string>{"conv1d/xtts_hifigan_pre", "conv1d/xtts_hifigan_s3_k3_d3"}));
+  s.cases = {"xtts_cond_qkv"};
+  EXPECT_EQ(cases_of(s), (std::set<std::string>{"conv1d/xtts_cond_qkv"}));
+  s.cases = {};
+  s.profile = Profile::full;
+  size_t conv1d_cases = 0;
+  for (const auto& c : registry().cases()) conv1d_cases += c->op() == "conv1d";
+  EXPECT_EQ(cases_of(s).size(), conv1d_cases);
+  EXPECT_GT(conv1d_cases, 2u);
 }
 
 TEST(Selection, NonPositiveBatches) {

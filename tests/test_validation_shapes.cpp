@@ -13,6 +13,7 @@
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"
 #include "include/modebench/policy.hpp"
+#include "ops/conv1d/conv1d.hpp"
 #include "ops/conv2d/conv2d.hpp"
 #include "ops/linear/linear.hpp"
 #include "ops/ssim/ssim.hpp"
@@ -80,7 +81,7 @@ TEST(ValidationShapes, EveryHostImplIsRightOnEveryValidationShapeAtEachThreadCou
 
 // Each op's fp32 tolerance against the largest error correct arithmetic makes on the
 // validation shapes (docs/ops.md, "Tolerances"): the host impls, and the other correct fp32
-// arithmetic a device impl may run (linear and conv2d: every summation order of
+// arithmetic a device impl may run (linear, conv2d and conv1d: every summation order of
 // tests/support/host_variants.hpp, conv2d FFT and Winograd where they apply; ssim: the plain
 // separable fp32 SSIM). Every one must pass, and the tolerance may be at most 8x the largest.
 // Fails when a tolerance is looser (knn's 2e-6 was 13x the grid's 1.5e-7).
@@ -133,6 +134,11 @@ TEST(ValidationShapes, EachToleranceIsAtMost8TimesTheLargestCorrectError) {
             judge_fast("winograd F(" + std::to_string(m) + "x" + std::to_string(m) + ",3x3)");
           }
       }
+      if (auto* p = dynamic_cast<Conv1dProblem*>(prob.get()))
+        for (emu::Order order : emu::all_orders()) {
+          emu::conv1d_direct(p->x.data(), p->w.data(), p->b.data(), p->shape, order, p->y.data());
+          judge(emu::to_string(order));
+        }
       if (auto* p = dynamic_cast<SsimProblem*>(prob.get())) {
         p->mean[0] = static_cast<float>(emu::ssim_separable(p->x.data(), p->y.data(), p->shape, p->map.data()));
         judge_fast("separable fp32");
