@@ -3,6 +3,6 @@
 # mode table (harness/mode.cpp) and the report's (report/modebench_report/modes.py) are
 # checked against this list by their tests. Host modes compute on the host with host data;
 # the rest touch a device and take the bench tests' GPU lock.
-set(MODEBENCH_OPS linear conv2d ssim knn model)
+set(MODEBENCH_OPS linear conv2d conv1d ssim knn model)
 set(MODEBENCH_MODES cpu gpu ptx-jit hybrid)
 set(MODEBENCH_HOST_MODES cpu)

@@ -178,6 +178,9 @@ class OpCase {
   std::string id() const { return op() + "/" + name(); }
 
   virtual std::vector<int64_t> batches(Profile p) const = 0;
+  // Whether the quick profile runs the case (false: the full profile only, or when --cases
+  // names it), so an op can list many layers of a model and keep the main job's time.
+  virtual bool in_quick_profile() const { return true; }
   // Throws BadInput for a batch the op cannot take (e.g. knn N < 4).
   virtual void check_batch(int64_t batch) const;
   // Throws BadInput for an environment the op cannot run under (a malformed

@@ -137,6 +137,7 @@ std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
     if (!sel.shapes.empty() && sel.cases.empty()) continue;
     bool by_name = selected(sel.cases, c->name()), by_id = selected(sel.cases, c->id());
     if (!sel.cases.empty() && !by_name && !by_id) continue;
+    if (sel.cases.empty() && sel.profile == Profile::quick && !c->in_quick_profile()) continue;
     matched_cases.insert(by_id && !sel.cases.empty() ? c->id() : c->name());
     cases.push_back(c.get());
   }

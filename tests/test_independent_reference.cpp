@@ -10,9 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "cpu_ref/conv1d.hpp"
 #include "cpu_ref/conv2d.hpp"
 #include "cpu_ref/ssim.hpp"
 #include "kernels/common/gaussian.hpp"
+#include "kernels/cpu/conv1d.hpp"
 #include "kernels/cpu/conv2d.hpp"
 
 namespace mb {
@@ -85,6 +87,37 @@ TEST(IndependentReference, Conv2dOutputSizesAreTheCountOfWindowsThatFit) {
           ++checked;
         }
   EXPECT_GT(checked, 5000);
+}
+
+// conv1d's output length with dilation: window positions, every `stride`, whose taps
+// (`dilation` apart) all fit in the padded input; counted here against the reference's
+// documented formula and the kernels' own arithmetic.
+TEST(IndependentReference, Conv1dOutputLengthsAreTheCountOfDilatedWindowsThatFit) {
+  int checked = 0;
+  for (int64_t length = 1; length <= 30; ++length)
+    for (int64_t kernel = 1; kernel <= 7; ++kernel)
+      for (int64_t dilation = 1; dilation <= 5; ++dilation)
+        for (int64_t stride = 1; stride <= 3; ++stride)
+          for (int64_t pad = 0; pad <= 6; ++pad) {
+            int64_t windows = 0;
+            auto fits = [&](int64_t w) {
+              for (int64_t t = 0; t < kernel; ++t)
+                if (w * stride + t * dilation >= length + 2 * pad) return false;
+              return true;
+            };
+            while (fits(windows)) ++windows;
+            const ref::Conv1dShape rs{1, 1, length, 1, kernel, stride, pad, dilation, 1};
+            const cpu::Conv1dShape ks{1, 1, length, 1, kernel, stride, pad, dilation, 1};
+            const std::string at = "L=" + std::to_string(length) + " kernel=" + std::to_string(kernel) +
+                                   " dilation=" + std::to_string(dilation) + " stride=" + std::to_string(stride) +
+                                   " pad=" + std::to_string(pad);
+            ASSERT_EQ(rs.valid(), windows > 0) << at;
+            if (windows == 0) continue;
+            ASSERT_EQ(rs.Lout(), windows) << at;
+            ASSERT_EQ(ks.Lout(), windows) << at;
+            ++checked;
+          }
+  EXPECT_GT(checked, 10000);
 }
 
 }  // namespace

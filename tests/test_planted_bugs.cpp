@@ -24,6 +24,7 @@
 #include "harness/gbench.hpp"
 #include "harness/runner.hpp"
 #include "harness/validate.hpp"
+#include "kernels/cpu/conv1d.hpp"
 #include "kernels/cpu/conv2d.hpp"
 #include "kernels/cpu/linear.hpp"
 #include "kernels/cpu/ssim.hpp"
@@ -788,6 +789,132 @@ std::unique_ptr<Instance> conv2d_stride2_far_padding_replicated(Problem& prob) {
       Precision::fp32);
 }
 
+// ---------------------------------------------------------------- conv1d
+
+// Recomputes, with that bug, the outputs of the last channel whose window reads left padding.
+void replicate_left_padding_in_last_channel(Conv1dProblem& p) {
+  const auto& s = p.shape;
+  const int64_t Lo = s.Lout();
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t l = 0; l < Lo && l * s.stride < s.pad; ++l)
+      p.y[static_cast<size_t>((n * s.K + s.K - 1) * Lo + l)] =
+          emu::conv1d_output(p.x.data(), p.w.data(), p.b.data(), s, n, s.K - 1, l, emu::Order::lanes8,
+                             emu::Conv1dFault::left_padding_replicated_in_last_channel);
+}
+
+// im2col (the plain host impl) with the weights or bias a bug changes; the outputs a bug
+// changes otherwise recomputed by the emulated direct convolution with that bug.
+std::unique_ptr<Instance> conv1d_variant(Problem& prob, emu::Conv1dFault fault) {
+  auto& p = static_cast<Conv1dProblem&>(prob);
+  return std::make_unique<PlantedInstance>(
+      [&p, fault] {
+        using F = emu::Conv1dFault;
+        const auto& s = p.shape;
+        std::vector<float> w = p.w, b = p.b;
+        if (fault == F::kernel_flipped)
+          for (int64_t f = 0; f < s.K * s.Cg(); ++f)
+            std::reverse(w.begin() + f * s.kernel, w.begin() + (f + 1) * s.kernel);
+        if (fault == F::bias_missing_in_last_group) std::fill(b.end() - s.Kg(), b.end(), 0.0f);
+        cpu::Im2colConv1d(kernel_shape(s)).run(p.x.data(), w.data(), b.data(), p.y.data());
+        if (fault == F::left_padding_replicated_in_last_channel) replicate_left_padding_in_last_channel(p);
+        if (fault == F::stride_off_by_one || fault == F::dilation_ignored)
+          emu::conv1d_direct(p.x.data(), p.w.data(), p.b.data(), s, emu::Order::lanes8, p.y.data(), fault);
+      },
+      Precision::fp32);
+}
+
+// im2col on inputs and weights truncated to TF32 (what tensor cores read), reporting `precision`:
+// right under the TF32 tolerance, wrong under the strict fp32 one.
+std::unique_ptr<Instance> conv1d_tf32(Problem& prob, Precision precision) {
+  auto& p = static_cast<Conv1dProblem&>(prob);
+  return std::make_unique<PlantedInstance>(
+      [&p] {
+        const std::vector<float> x = emu::to_tf32(p.x, emu::Tf32::truncate), w = emu::to_tf32(p.w, emu::Tf32::truncate);
+        cpu::Im2colConv1d(kernel_shape(p.shape)).run(x.data(), w.data(), p.b.data(), p.y.data());
+      },
+      precision);
+}
+
+// XTTS's layers: the quick profile's two and the widest dilation. Lengths cut to a quarter, at
+// most 64 (conv_pre's 87 -> 21, the dilated ones' -> 64; every window still reads both paddings).
+TEST(PlantedBugs, Conv1d) {
+  Margins m;
+  for (const char* id : {"conv1d/xtts_hifigan_pre", "conv1d/xtts_hifigan_s3_k3_d3", "conv1d/xtts_hifigan_s0_k11_d5"}) {
+    const OpCase& real = registered_case(id);
+    std::unique_ptr<PlantedCase> c = planted_case(real, [](Problem& whole) {
+      const auto& p = static_cast<Conv1dProblem&>(whole);
+      return std::make_unique<Conv1dProblem>(cropped(p, p.shape.N, std::min<int64_t>(p.shape.L / 4, 64)));
+    });
+    for (const std::string& impl : own_impl_names(real, Placement::host)) c->keep(impl);
+    auto plant = [&](const std::string& name, emu::Conv1dFault fault) {
+      c->plant(name, [fault](Problem& p) { return conv1d_variant(p, fault); });
+    };
+    auto probe = real.make_problem(1, kSeed);
+    const auto& s = static_cast<Conv1dProblem&>(*probe).shape;
+    if (s.pad > 0)
+      plant("bug:left_padding_replicated_in_one_channel", emu::Conv1dFault::left_padding_replicated_in_last_channel);
+    if (s.kernel > 1) plant("bug:kernel_flipped", emu::Conv1dFault::kernel_flipped);
+    if (s.dilation > 1) plant("bug:dilation_ignored", emu::Conv1dFault::dilation_ignored);
+    plant("bug:stride_off_by_one", emu::Conv1dFault::stride_off_by_one);
+    c->plant_correct("tf32", [](Problem& p) { return conv1d_tf32(p, Precision::tf32); });
+    c->plant("bug:tf32_under_strict_math", [](Problem& p) { return conv1d_tf32(p, Precision::fp32); });
+    plant("bug:bias_missing_in_one_group", emu::Conv1dFault::bias_missing_in_last_group);
+    for (int64_t b : measuring_errors() ? real.batches(Profile::quick) : std::vector<int64_t>{1, 8})
+      run_table(*c, b, m, (measuring_errors() ? "" : "cut-length ") + std::string("N=") + std::to_string(b));
+  }
+  print_margins("conv1d", m);
+}
+
+// At the cases' own size, where the check is sampled: the sample alone (every output
+// channel's ends in the first and last image) catches a padding bug confined to one channel.
+TEST(PlantedBugs, Conv1dSampleCoversEveryChannelsEnds) {
+  for (auto [id, batch] : {std::pair{"conv1d/xtts_hifigan_pre", 32}, {"conv1d/xtts_hifigan_s3_k3_d3", 8}}) {
+    const OpCase& c = registered_case(id);
+    auto prob = c.make_problem(batch, kSeed);
+    make_cpu_instance(c, c.best_host_impl(batch).name, *prob)->run();
+    ASSERT_TRUE(c.validate(*prob, Precision::fp32).ok()) << id;
+    replicate_left_padding_in_last_channel(static_cast<Conv1dProblem&>(*prob));
+    const Validation v = c.validate(*prob, Precision::fp32);
+    std::printf(
+        "[planted] %-62s sample alone: max_err %.2e tolerance %.2e ratio %.3g (check=%s)\n",
+        (std::string(id) + " B=" + std::to_string(batch) + " bug:left_padding_replicated_in_one_channel").c_str(),
+        v.max_err, v.tolerance, v.max_err / v.tolerance, v.check.c_str());
+    EXPECT_TRUE(v.check.starts_with("sampled:")) << id << " " << v.check;
+    EXPECT_FALSE(v.ok()) << id;
+  }
+}
+
+// conv1d whose stride-2 path pads the far end by replicating the last position instead of
+// zeros. XTTS's layers all have stride 1; the validation shapes' stride-2 ones read the far
+// padding in their last window.
+std::unique_ptr<Instance> conv1d_stride2_far_padding_replicated(Problem& prob) {
+  auto& p = static_cast<Conv1dProblem&>(prob);
+  return std::make_unique<PlantedInstance>(
+      [&p] {
+        const auto& s = p.shape;
+        cpu::Im2colConv1d(kernel_shape(s)).run(p.x.data(), p.w.data(), p.b.data(), p.y.data());
+        if (s.stride != 2) return;
+        const int64_t Lo = s.Lout();
+        for (int64_t n = 0; n < s.N; ++n)
+          for (int64_t k = 0; k < s.K; ++k)
+            for (int64_t l = 0; l < Lo; ++l) {
+              const int64_t l0 = l * s.stride - s.pad;
+              if (l0 + (s.kernel - 1) * s.dilation < s.L) continue;  // reads no far padding
+              const int64_t g = k / s.Kg();
+              double acc = p.b[k];
+              for (int64_t c = 0; c < s.Cg(); ++c)
+                for (int64_t t = 0; t < s.kernel; ++t) {
+                  const int64_t il = l0 + t * s.dilation;
+                  if (il < 0) continue;  // the near padding stays zero
+                  acc += static_cast<double>(p.w[(k * s.Cg() + c) * s.kernel + t]) *
+                         p.x[(n * s.C + g * s.Cg() + c) * s.L + std::min(il, s.L - 1)];
+                }
+              p.y[(n * s.K + k) * Lo + l] = static_cast<float>(acc);
+            }
+      },
+      Precision::fp32);
+}
+
 // Each bug hides from the registered cases (validated ok there) and is `wrong` on the
 // validation shapes that reach it.
 TEST(PlantedBugs, BugsOnlyTheValidationShapesReachAreCaught) {
@@ -813,6 +940,10 @@ TEST(PlantedBugs, BugsOnlyTheValidationShapesReachAreCaught) {
        conv2d_stride2_far_padding_replicated,
        {{"conv2d/mbv2_stem", 1}, {"conv2d/mbv2_stem", 8}},
        {{"conv2d/v_3x3_s2_3to8_15x15", 1}, {"conv2d/v_dw_3x3_s2_17x17", 3}, {"conv2d/v_5x5_s2_p2_4to6_9x10", 1}}},
+      {"bug:conv1d_stride2_far_padding_replicated",
+       conv1d_stride2_far_padding_replicated,
+       {{"conv1d/xtts_hifigan_pre", 1}, {"conv1d/xtts_hifigan_pre", 8}},
+       {{"conv1d/v_k7_s2_p3_4to6_L21", 1}, {"conv1d/v_k5_s2_p2_3to8_L10", 1}, {"conv1d/v_k3_d2_s2_p1_4to5_L15", 1}}},
   };
   for (const Row& row : rows) {
     auto check = [&](const std::string& isa) {
@@ -823,6 +954,8 @@ TEST(PlantedBugs, BugsOnlyTheValidationShapesReachAreCaught) {
         std::unique_ptr<PlantedCase> c = planted_case(real, [](Problem& whole) -> std::unique_ptr<Problem> {
           if (auto* conv = dynamic_cast<Conv2dProblem*>(&whole))
             return std::make_unique<Conv2dProblem>(cropped(*conv, conv->shape.N, conv->shape.H / 4, conv->shape.W / 4));
+          if (auto* conv = dynamic_cast<Conv1dProblem*>(&whole))
+            return std::make_unique<Conv1dProblem>(cropped(*conv, conv->shape.N, conv->shape.L / 4));
           auto& ssim = static_cast<SsimProblem&>(whole);
           return std::make_unique<SsimProblem>(cropped(ssim, ssim.shape.batch, 120, 400));
         });

@@ -156,6 +156,31 @@ TEST(PolicyReader, ConvShorthandsExpandAsInPython) {
   EXPECT_EQ(s.count("kernel_size"), 0u);
 }
 
+// conv1d's defaults and checks, as features.py has them (the vectors hold the same cases).
+TEST(PolicyReader, Conv1dDefaultsAndImpossibleShapes) {
+  const auto s =
+      modebench::normalize("conv1d", {{"in_channels", 4}, {"out_channels", 8}, {"length", 9}, {"kernel", 3}});
+  EXPECT_EQ(s.at("stride"), 1);
+  EXPECT_EQ(s.at("padding"), 0);
+  EXPECT_EQ(s.at("dilation"), 1);
+  EXPECT_EQ(s.at("groups"), 1);
+  // Output length 9 + 2 * 9 - 3 * 6 - 1 + 1 = 9 with XTTS's k7 d3 p9: 2 * B * K * Lout * C * k flops.
+  const auto f = modebench::features(
+      "conv1d",
+      {{"in_channels", 4}, {"out_channels", 8}, {"length", 9}, {"kernel", 7}, {"padding", 9}, {"dilation", 3}}, 2);
+  EXPECT_DOUBLE_EQ(f.flop, 2.0 * 2 * 8 * 9 * 4 * 7);
+  EXPECT_EQ(f.kind, "dense");
+  EXPECT_THROW(modebench::normalize(
+                   "conv1d", {{"in_channels", 4}, {"out_channels", 8}, {"length", 8}, {"kernel", 5}, {"dilation", 2}}),
+               modebench::ShapeError);  // a 9-wide window on 8 positions
+  EXPECT_THROW(modebench::normalize(
+                   "conv1d", {{"in_channels", 6}, {"out_channels", 4}, {"length", 8}, {"kernel", 3}, {"groups", 4}}),
+               modebench::ShapeError);
+  EXPECT_THROW(modebench::normalize(
+                   "conv1d", {{"in_channels", 6}, {"out_channels", 4}, {"length", 8}, {"kernel", 3}, {"padding", -1}}),
+               modebench::ShapeError);
+}
+
 TEST(PolicyReader, BadFilesGiveOneLineAndTheSafeDefault) {
   const std::pair<std::string, std::string> bad[] = {
       {"", "empty file"},
@@ -351,6 +376,16 @@ TEST(PolicyPlan, AgreesWithChooseOnUnmeasuredShapes) {
                          {"padding", 1},
                          {"groups", c}}});
     }
+  for (int64_t c : {32, 128, 512})
+    for (int64_t length : {87, 5568, 22272})
+      for (int64_t dilation : {1, 3, 5})
+        shapes.push_back({"conv1d",
+                          {{"in_channels", c},
+                           {"out_channels", c},
+                           {"length", length},
+                           {"kernel", 7},
+                           {"padding", 3 * dilation},
+                           {"dilation", dilation}}});
   shapes.push_back({"knn", {}});
   for (const auto& [op, shape] : shapes) {
     const modebench::Plan plan = p.plan(op, shape);

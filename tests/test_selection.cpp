@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
 #include "cpu_ref/checked_size.hpp"
 #include "harness/run.hpp"
@@ -48,6 +49,26 @@ TEST(Selection, UnknownModeNamesTheKnownOnes) {
   const std::string why = refusal(select({}, {"cpu", "tpu"}));
   EXPECT_TRUE(why.starts_with("unknown mode 'tpu'")) << why;
   for (const ModeSpec& m : mode_table()) EXPECT_NE(why.find(m.name), std::string::npos) << why;
+}
+
+// A case of the full profile only (conv1d's XTTS layers beyond the quick two) runs in the quick
+// profile only when --cases names it; the full profile runs every case.
+TEST(Selection, CasesOfTheFullProfileOnlyStayOutOfTheQuickOne) {
+  auto cases_of = [](const Selection& s) {
+    std::set<std::string> ids;
+    for (const Entry& e : expand(registry(), s)) ids.insert(e.op_case->id());
+    return ids;
+  };
+  Selection s = select({"conv1d"}, {"cpu"});
+  EXPECT_EQ(cases_of(s), (std::set<std::string>{"conv1d/xtts_hifigan_pre", "conv1d/xtts_hifigan_s3_k3_d3"}));
+  s.cases = {"xtts_cond_qkv"};
+  EXPECT_EQ(cases_of(s), (std::set<std::string>{"conv1d/xtts_cond_qkv"}));
+  s.cases = {};
+  s.profile = Profile::full;
+  size_t conv1d_cases = 0;
+  for (const auto& c : registry().cases()) conv1d_cases += c->op() == "conv1d";
+  EXPECT_EQ(cases_of(s).size(), conv1d_cases);
+  EXPECT_GT(conv1d_cases, 2u);
 }
 
 TEST(Selection, NonPositiveBatches) {
@@ -205,17 +226,20 @@ TEST(List, OneContractNamePerEntryImplMajorThenBatch) {
 }
 
 // Device entries are listed whatever the build (a CPU-only build records them unavailable); an
-// impl that runs a subset of the quick profile (Impl::in_quick_profile) is listed at those.
+// impl that runs a subset of the quick profile (Impl::in_quick_profile) is listed at those, and a
+// case of the full profile only not at all.
 TEST(List, EveryModeListsEveryCaseAtEveryProfileBatch) {
   for (const ModeSpec& m : mode_table()) {
     const auto names = list_entries(registry(), select({}, {std::string(m.name)}));
     size_t expected = 0;
-    for (const auto& c : registry().cases())
+    for (const auto& c : registry().cases()) {
+      if (!c->in_quick_profile()) continue;  // the full profile's only (OpCase::in_quick_profile)
       for (const std::string& impl : m.impl_names(*c)) {
         const Impl* row = c->find_impl(impl, m.rows);
         for (int64_t b : c->batches(Profile::quick))
           expected += !row || !row->in_quick_profile || row->in_quick_profile(b);
       }
+    }
     EXPECT_EQ(names.size(), expected) << m.name;
     for (const auto& n : names) EXPECT_NE(n.find("/mode:" + std::string(m.name) + "/"), std::string::npos) << n;
   }

@@ -46,6 +46,8 @@ TEST(ThreadSettings, NoEntryChangesTheThreadSettingsOfTheNext) {
   for (auto [id, batch] : {std::pair<const char*, int64_t>{"conv2d/mbv2_pointwise", 1},
                            {"conv2d/mbv2_stem", 1},
                            {"conv2d/mbv2_depthwise", 1},
+                           {"conv1d/xtts_hifigan_pre", 1},
+                           {"conv1d/xtts_hifigan_s3_k3_d3", 1},
                            {"linear/mobilenetv2_head", 1},
                            {"ssim/nerf_800", 1},
                            {"knn/uniform", 10'000}}) {
@@ -66,7 +68,7 @@ TEST(ThreadSettings, NoEntryChangesTheThreadSettingsOfTheNext) {
       ++seen;
     }
   }
-  EXPECT_EQ(seen, 14);
+  EXPECT_EQ(seen, 18);
 }
 
 // The same through `modebench run` at OMP_NUM_THREADS above the core count (OpenBLAS caps
@@ -77,7 +79,8 @@ TEST(ThreadSettings, EveryEntryOfARunIsLabelledWithTheThreadCountTheRunSet) {
   const std::string tmp = make_temp_dir("modebench-test-threads-");
   const std::string out = tmp + "/run.json";
   const CmdResult r = run_modebench(
-      "run --ops conv2d --modes cpu --cases mbv2_pointwise,mbv2_stem --impls onednn,onednn_nchw,im2col "
+      "run --ops conv2d,conv1d --modes cpu --cases mbv2_pointwise,mbv2_stem,xtts_hifigan_pre "
+      "--impls onednn,onednn_nchw,im2col "
       "--batches 1 --benchmark_min_time=0.001 --out '" +
           out + "'",
       tmp, "OMP_NUM_THREADS=" + std::to_string(threads));
@@ -92,7 +95,7 @@ TEST(ThreadSettings, EveryEntryOfARunIsLabelledWithTheThreadCountTheRunSet) {
     EXPECT_NE(label.find("threads=" + std::to_string(threads) + ";"), std::string::npos) << name << ": " << label;
     ++entries;
   }
-  EXPECT_EQ(entries, 6);
+  EXPECT_EQ(entries, 8);
 }
 
 }  // namespace

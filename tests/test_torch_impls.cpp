@@ -54,6 +54,23 @@ TEST_F(TorchImpls, Conv2dIsRightOnEveryCase) {
   }
 }
 
+// at::conv1d on XTTS's layers (dilation 1, 3, 5; kernel 1) and the validation shapes (stride 2,
+// groups, depthwise, length 1).
+TEST_F(TorchImpls, Conv1dIsRightOnEveryCaseAndValidationShape) {
+  for (const auto& c : registry().cases()) {
+    if (c->op() != "conv1d") continue;
+    auto p = c->make_problem(1, 7);
+    const Validation v = run_on_host(*c, *p);
+    EXPECT_TRUE(v.ok()) << c->id() << ": max_err " << v.max_err << " tolerance " << v.tolerance;
+  }
+  for (const auto& vc : registry().validation_cases()) {
+    if (vc.c->op() != "conv1d") continue;
+    auto p = vc.c->make_problem(vc.shape.batches.front(), 7);
+    const Validation v = run_on_host(*vc.c, *p);
+    EXPECT_TRUE(v.ok()) << vc.c->id() << ": max_err " << v.max_err << " tolerance " << v.tolerance;
+  }
+}
+
 // The 3DGS-style SSIM on a small image pair (the case's validation takes any shape).
 TEST_F(TorchImpls, SsimIsRight) {
   SsimProblem p(ref::SsimShape{2, 3, 37, 53});

@@ -61,7 +61,7 @@ TEST(TorchRun, LinearNextToTheHarnessImplsWithTorchFactsInTheContext) {
 
 TEST(TorchRun, Conv2dSsimAndTheModel) {
   for (const char* args : {"--ops conv2d --cases mbv2_depthwise --batches 1", "--ops ssim --cases nerf_800 --batches 1",
-                           "--ops model --batches 1"}) {
+                           "--ops conv1d --cases xtts_hifigan_s3_k3_d3 --batches 1", "--ops model --batches 1"}) {
     const RunResult r = run(std::string(args) + " --modes cpu,hybrid --impls torch,torch_naive,torch_cached");
     EXPECT_EQ(r.cmd.exit_code, 0) << args << ": " << r.cmd.err;
     int ok = 0;

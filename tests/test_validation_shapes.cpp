@@ -17,6 +17,7 @@
 #include "harness/registry.hpp"
 #include "harness/runner.hpp"
 #include "include/modebench/policy.hpp"
+#include "ops/conv1d/conv1d.hpp"
 #include "ops/conv2d/conv2d.hpp"
 #include "ops/linear/linear.hpp"
 #include "ops/ssim/ssim.hpp"
@@ -116,8 +117,8 @@ double ssim_error_in_conditioned_ulps(const SsimProblem& p) {
 
 // Each op's fp32 tolerance against the largest error correct arithmetic makes on the
 // validation shapes (docs/ops.md, "Tolerances"): the host impls (our SIMD kernels on each SIMD
-// target), and the other correct fp32 arithmetic a device impl may run (linear and conv2d:
-// every summation order of tests/support/host_variants.hpp, conv2d FFT and Winograd where they
+// target), and the other correct fp32 arithmetic a device impl may run (linear, conv2d and
+// conv1d: every summation order of tests/support/host_variants.hpp, conv2d FFT and Winograd where they
 // apply; ssim: the plain separable fp32 SSIM and the 2-D window sums). Every one must pass, and
 // the tolerance may be at most 8x the largest, per op and per input kind (random, structured,
 // flat) where correct arithmetic errs at all, on every SIMD target (that target's kernels and the
@@ -182,6 +183,11 @@ TEST(ValidationShapes, EachToleranceIsAtMost8TimesTheLargestCorrectErrorOnEveryS
             judge("winograd F(" + std::to_string(m) + "x" + std::to_string(m) + ",3x3)");
           }
       }
+      if (auto* p = dynamic_cast<Conv1dProblem*>(prob.get()))
+        for (emu::Order order : emu::all_orders()) {
+          emu::conv1d_direct(p->x.data(), p->w.data(), p->b.data(), p->shape, order, p->y.data());
+          judge(emu::to_string(order));
+        }
       if (auto* p = dynamic_cast<SsimProblem*>(prob.get())) {
         p->mean[0] = static_cast<float>(emu::ssim_separable(p->x.data(), p->y.data(), p->shape, p->map.data()));
         judge("separable fp32");

@@ -320,3 +320,25 @@ def test_built_help_lists_no_flag_the_sources_missed():
             continue
         for sub, flags in code[exe].items():
             assert help_flags(binary, sub) <= flags, f"{exe} {sub}"
+
+
+# ---------------------------------------------------------------- README "Adding an op"
+def test_adding_an_op_names_the_files_that_list_every_op():
+    """Items 5 and 6 of README's "Adding an op" name the files that keep a table per op (the policy
+    readers, the fuzz targets, the report): each must name every op of MODEBENCH_OPS that has a
+    reference in cpu_ref/ (model has none), so an op added by the list is in all of them."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Adding an op", 1)[1].split("\n### ", 1)[0]
+    items = re.split(r"\n(?=\d+\. )", section)
+    listed = [i for i in items if i.startswith(("5. ", "6. "))]
+    assert len(listed) == 2, "README's Adding an op lost its items 5 and 6"
+    paths = sorted({p for i in listed for p in re.findall(r"`([\w./-]+\.(?:hpp|py|cpp|dict))`", i)})
+    assert len(paths) >= 8, paths
+    lists = (ROOT / "cmake" / "ModebenchLists.cmake").read_text()
+    ops = re.search(r"set\(MODEBENCH_OPS ([^)]*)\)", lists).group(1).split()
+    with_reference = [op for op in ops if (ROOT / "cpu_ref" / f"{op}.hpp").exists()]
+    assert "conv1d" in with_reference and "model" not in with_reference
+    quoted = {op: re.compile(r"""["']""" + op + r"""\\?["']""") for op in with_reference}  # "op", 'op', "\"op\""
+    missing = [f"{path}: {op}" for path in paths for op in with_reference
+               if not quoted[op].search((ROOT / path).read_text())]
+    assert not missing, "files of README's Adding an op that do not name an op: " + ", ".join(missing)

@@ -124,25 +124,27 @@ using Shape = std::map<std::string, int64_t>;
 
 struct Features {
   double flop = 0, bytes = 0, weight_bytes = 0, points = 0;
-  std::string kind;  // dense, depthwise or grouped (conv2d)
+  std::string kind;  // dense, depthwise or grouped (conv2d, conv1d)
 };
 
 namespace policy_detail {
 
 inline const std::vector<std::string>& ops() {
-  static const std::vector<std::string> v{"linear", "conv2d", "ssim", "knn"};
+  static const std::vector<std::string> v{"linear", "conv2d", "conv1d", "ssim", "knn"};
   return v;
 }
 inline const std::vector<std::string>& required(const std::string& op) {
   static const std::map<std::string, std::vector<std::string>> r{
       {"linear", {"in_features", "out_features"}},
       {"conv2d", {"in_channels", "out_channels", "height", "width", "kernel_h", "kernel_w"}},
+      {"conv1d", {"in_channels", "out_channels", "length", "kernel"}},
       {"ssim", {"height", "width"}},
       {"knn", {}}};
   return r.at(op);
 }
 inline Shape defaults(const std::string& op) {
   if (op == "conv2d") return {{"stride_h", 1}, {"stride_w", 1}, {"pad_h", 0}, {"pad_w", 0}, {"groups", 1}};
+  if (op == "conv1d") return {{"stride", 1}, {"padding", 0}, {"dilation", 1}, {"groups", 1}};
   if (op == "ssim") return {{"channels", 3}};
   return {};
 }
@@ -189,7 +191,7 @@ inline int nesting_depth(const std::string& text, int limit) {
 }  // namespace policy_detail
 
 // The canonical shape: shorthands (kernel_size, stride, padding: both of h and w) expanded,
-// defaults filled in (stride 1, padding 0, groups 1, ssim channels 3).
+// defaults filled in (stride 1, padding 0, groups 1, conv1d dilation 1, ssim channels 3).
 inline Shape normalize(const std::string& op, const Shape& shape) {
   namespace d = policy_detail;
   if (std::find(d::ops().begin(), d::ops().end(), op) == d::ops().end())
@@ -224,7 +226,7 @@ inline Shape normalize(const std::string& op, const Shape& shape) {
     if (!out.count(k)) missing.push_back(k);
   if (!missing.empty()) throw ShapeError(op + " shape: missing " + d::join(missing, ", "));
   for (const auto& [key, value] : out)
-    if (value < (key.rfind("pad_", 0) == 0 ? 0 : 1) || value > kMaxDimension)
+    if (value < (key.rfind("pad", 0) == 0 ? 0 : 1) || value > kMaxDimension)
       throw ShapeError(op + " shape: '" + key + "' = " + std::to_string(value) + " is out of range");
   if (op == "conv2d") {
     const int64_t g = out["groups"];
@@ -232,6 +234,15 @@ inline Shape normalize(const std::string& op, const Shape& shape) {
       throw ShapeError("conv2d shape: groups = " + std::to_string(g) + " does not divide in_channels and out_channels");
     if (out["height"] + 2 * out["pad_h"] < out["kernel_h"] || out["width"] + 2 * out["pad_w"] < out["kernel_w"])
       throw ShapeError("conv2d shape: the kernel is larger than the padded image");
+  }
+  if (op == "conv1d") {
+    const int64_t g = out["groups"];
+    if (out["in_channels"] % g || out["out_channels"] % g)
+      throw ShapeError("conv1d shape: groups = " + std::to_string(g) + " does not divide in_channels and out_channels");
+    // Dimensions are at most kMaxDimension: the product fits int64 as a double comparison.
+    if (static_cast<double>(out["length"]) + 2.0 * static_cast<double>(out["padding"]) <
+        static_cast<double>(out["dilation"]) * static_cast<double>(out["kernel"] - 1) + 1.0)
+      throw ShapeError("conv1d shape: the dilated kernel is longer than the padded length");
   }
   return out;
 }
@@ -260,6 +271,18 @@ inline Features features(const std::string& op, const Shape& shape, int64_t batc
     x.weight_bytes = d::kFloatBytes * (k * window + k);
     x.flop = 2.0 * f * k * p * q * window;
     x.bytes = d::kFloatBytes * (f * v("in_channels") * v("height") * v("width") + f * k * p * q) + x.weight_bytes;
+    if (s["groups"] != 1)
+      x.kind = s["groups"] == s["in_channels"] && s["groups"] == s["out_channels"] ? "depthwise" : "grouped";
+  } else if (op == "conv1d") {
+    // Lout = floor((length + 2 padding - dilation (kernel - 1) - 1) / stride) + 1, in doubles:
+    // dilation x kernel may pass int64 at kMaxDimension each (normalize keeps it positive).
+    const double lout =
+        std::floor((v("length") + 2.0 * v("padding") - v("dilation") * (v("kernel") - 1.0) - 1.0) / v("stride")) + 1.0;
+    const double k = v("out_channels");
+    const double window = static_cast<double>(s["in_channels"] / s["groups"]) * v("kernel");
+    x.weight_bytes = d::kFloatBytes * (k * window + k);
+    x.flop = 2.0 * f * k * lout * window;
+    x.bytes = d::kFloatBytes * (f * v("in_channels") * v("length") + f * k * lout) + x.weight_bytes;
     if (s["groups"] != 1)
       x.kind = s["groups"] == s["in_channels"] && s["groups"] == s["out_channels"] ? "depthwise" : "grouped";
   } else if (op == "ssim") {

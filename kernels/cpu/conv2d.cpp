@@ -7,119 +7,50 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/cpu/onednn_util.hpp"
+#include "kernels/cpu/serial_blas.hpp"
 
 namespace mb::cpu {
 
 struct OnednnConv2d::Impl {
-  dnnl::convolution_forward prim;
-  dnnl::memory::desc user_src_md, user_dst_md;
-  dnnl::memory weights, bias;
-  // Set when the primitive runs in a blocked layout (e.g. nChw8c): staging buffers
-  // allocated once, the reorders themselves run on every call.
-  bool src_reorder = false, dst_reorder = false;
-  dnnl::reorder to_blocked, to_nchw;
-  dnnl::memory conv_src, conv_dst;
-  std::string info;
+  OnednnConvolution conv;
 };
 
-OnednnConv2d::OnednnConv2d(const float* w, const float* b, const Conv2dShape& s, ActivationLayout layout)
-    : impl_(std::make_unique<Impl>()) {
+namespace {
+
+OnednnConvolution make_conv2d(const float* w, const float* b, const Conv2dShape& s, ActivationLayout layout) {
   using tag = dnnl::memory::format_tag;
   using dt = dnnl::memory::data_type;
   using dims = dnnl::memory::dims;
-  dnnl::engine& eng = onednn_engine();
-  Impl& m = *impl_;
-
   const dims src_dims = {s.N, s.C, s.H, s.W}, dst_dims = {s.N, s.K, s.P(), s.Q()};
   const bool grouped = s.groups > 1;
   const dims w_dims = grouped ? dims{s.groups, s.Kg(), s.Cg(), s.R, s.S} : dims{s.K, s.C, s.R, s.S};
-  m.user_src_md = dnnl::memory::desc(src_dims, dt::f32, tag::nchw);
-  m.user_dst_md = dnnl::memory::desc(dst_dims, dt::f32, tag::nchw);
-  dnnl::memory::desc user_w_md(w_dims, dt::f32, grouped ? tag::goihw : tag::oihw);
-  dnnl::memory::desc bias_md({s.K}, dt::f32, tag::a);
+  const dnnl::memory::desc user_src_md(src_dims, dt::f32, tag::nchw), user_dst_md(dst_dims, dt::f32, tag::nchw);
+  const dnnl::memory::desc user_w_md(w_dims, dt::f32, grouped ? tag::goihw : tag::oihw);
+  const dnnl::memory::desc bias_md({s.K}, dt::f32, tag::a);
 
   // Padding on the right is what floor((H + 2 pad - R) / stride) + 1 leaves over.
   const int64_t pad_b = (s.P() - 1) * s.stride + s.R - s.H - s.pad;
   const int64_t pad_r = (s.Q() - 1) * s.stride + s.S - s.W - s.pad;
   dnnl::convolution_forward::desc desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-      layout == ActivationLayout::caller_nchw ? m.user_src_md : dnnl::memory::desc(src_dims, dt::f32, tag::any),
+      layout == ActivationLayout::caller_nchw ? user_src_md : dnnl::memory::desc(src_dims, dt::f32, tag::any),
       dnnl::memory::desc(w_dims, dt::f32, tag::any), bias_md, dnnl::memory::desc(dst_dims, dt::f32, tag::any),
       {s.stride, s.stride}, {s.pad, s.pad}, {pad_b, pad_r});
-  dnnl::convolution_forward::primitive_desc pd(desc, eng);
-  m.prim = dnnl::convolution_forward(pd);
-  m.info = pd.impl_info_str();
-
-  if (pd.src_desc() != m.user_src_md) {
-    m.src_reorder = true;
-    m.conv_src = dnnl::memory(pd.src_desc(), eng);
-    m.to_blocked = dnnl::reorder(dnnl::memory(m.user_src_md, eng, nullptr), m.conv_src);
-  }
-  if (pd.dst_desc() != m.user_dst_md) {
-    m.dst_reorder = true;
-    m.conv_dst = dnnl::memory(pd.dst_desc(), eng);
-    m.to_nchw = dnnl::reorder(m.conv_dst, dnnl::memory(m.user_dst_md, eng, nullptr));
-  }
-
-  dnnl::memory user_w(user_w_md, eng, const_cast<float*>(w));
-  m.weights = dnnl::memory(pd.weights_desc(), eng);
-  dnnl::reorder(user_w, m.weights).execute(onednn_stream(), user_w, m.weights);
-  m.bias = dnnl::memory(bias_md, eng);
-  std::copy(b, b + s.K, static_cast<float*>(m.bias.get_data_handle()));
-  onednn_stream().wait();
+  return OnednnConvolution(dnnl::convolution_forward::primitive_desc(desc, onednn_engine()), user_src_md, user_w_md,
+                           user_dst_md, w, b);
 }
+
+}  // namespace
+
+OnednnConv2d::OnednnConv2d(const float* w, const float* b, const Conv2dShape& s, ActivationLayout layout)
+    : impl_(std::make_unique<Impl>(Impl{make_conv2d(w, b, s, layout)})) {}
 
 OnednnConv2d::~OnednnConv2d() = default;
 
-void OnednnConv2d::run(const float* x, float* y) {
-  dnnl::engine& eng = onednn_engine();
-  dnnl::stream& strm = onednn_stream();
-  Impl& m = *impl_;
-  dnnl::memory user_src(m.user_src_md, eng, const_cast<float*>(x));
-  dnnl::memory user_dst(m.user_dst_md, eng, y);
-  dnnl::memory src = user_src, dst = user_dst;
-  if (m.src_reorder) {
-    m.to_blocked.execute(strm, user_src, m.conv_src);
-    src = m.conv_src;
-  }
-  if (m.dst_reorder) dst = m.conv_dst;
-  m.prim.execute(strm,
-                 {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, m.weights}, {DNNL_ARG_BIAS, m.bias}, {DNNL_ARG_DST, dst}});
-  if (m.dst_reorder) m.to_nchw.execute(strm, m.conv_dst, user_dst);
-  strm.wait();
-}
+void OnednnConv2d::run(const float* x, float* y) { impl_->conv.run(x, y); }
 
-std::string OnednnConv2d::impl_info() const { return impl_->info; }
-std::string OnednnConv2d::reorders() const {
-  if (impl_->src_reorder && impl_->dst_reorder) return "src+dst";
-  return impl_->src_reorder ? "src" : impl_->dst_reorder ? "dst" : "none";
-}
-
-namespace {
-
-// OpenBLAS runs single-threaded inside our OpenMP loop. Its OpenMP build (the one linked)
-// does so by itself inside a parallel region, and there openblas_set_num_threads() is
-// omp_set_num_threads(): calling it ran this loop on one thread and "restored" OpenMP to
-// OpenBLAS's own count (capped at the cores), so every later entry ran at another thread
-// count. Only a pthreads build, whose pool would fight OpenMP's workers, is set serial.
-class SerialBlas {
- public:
-  SerialBlas()
-      : pthreads_(openblas_get_parallel() == OPENBLAS_THREAD), saved_(pthreads_ ? openblas_get_num_threads() : 0) {
-    if (pthreads_) openblas_set_num_threads(1);
-  }
-  ~SerialBlas() {
-    if (pthreads_) openblas_set_num_threads(saved_);
-  }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  bool pthreads_;
-  int saved_;
-};
-
-}  // namespace
+std::string OnednnConv2d::impl_info() const { return impl_->conv.impl_info(); }
+std::string OnednnConv2d::reorders() const { return impl_->conv.reorders(); }
 
 Im2colConv2d::Im2colConv2d(const Conv2dShape& s) : s_(s), direct_(s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0) {
   // Work items are (image, column chunk): whole images when the batch can feed every

@@ -8,7 +8,7 @@ namespace mb {
 namespace {
 
 ConvSetup setup_of(const ref::Conv2dShape& s) {
-  return ConvSetup{s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, s.groups};
+  return ConvSetup{s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.stride, s.pad, s.pad, 1, 1, s.groups};
 }
 
 class CudnnConv2d : public Instance {

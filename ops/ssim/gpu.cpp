@@ -59,7 +59,7 @@ class FusedSsim : public SsimGpuBase {
 
 ConvSetup window_conv(const ref::SsimShape& s) {
   const int64_t taps = common::kGaussTaps, pad = common::kGaussRadius;
-  return ConvSetup{s.batch, s.channels, s.height, s.width, s.channels, taps, taps, 1, pad, s.channels};
+  return ConvSetup{s.batch, s.channels, s.height, s.width, s.channels, taps, taps, 1, 1, pad, pad, 1, 1, s.channels};
 }
 
 class CudnnSsim : public SsimGpuBase {

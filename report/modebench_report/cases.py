@@ -18,6 +18,11 @@ def _conv(c, k, hw, r, stride=1, pad=0, groups=1):
             "stride": stride, "padding": pad, "groups": groups}
 
 
+def _conv1d(c, k, length, kernel, stride=1, pad=0, dilation=1, groups=1):
+    return {"in_channels": c, "out_channels": k, "length": length, "kernel": kernel, "stride": stride,
+            "padding": pad, "dilation": dilation, "groups": groups}
+
+
 SHAPES = {
     ("linear", "square_1024"): {"in_features": 1024, "out_features": 1024},
     ("linear", "mobilenetv2_head"): {"in_features": 1280, "out_features": 1000},
@@ -28,6 +33,15 @@ SHAPES = {
     ("conv2d", "mbv2_depthwise"): _conv(144, 144, (56, 56), 3, pad=1, groups=144),
     ("conv2d", "mbv2_pointwise"): _conv(96, 24, (56, 56), 1),
     ("conv2d", "mbv2_stem"): _conv(3, 32, (224, 224), 3, stride=2, pad=1),
+    # XTTS v2's Conv1d layers (ops/conv1d/case.cpp, docs/ops.md "conv1d cases").
+    ("conv1d", "xtts_hifigan_pre"): _conv1d(1024, 512, 87, 7, pad=3),
+    ("conv1d", "xtts_hifigan_s3_k3_d3"): _conv1d(32, 32, 22272, 3, pad=3, dilation=3),
+    ("conv1d", "xtts_hifigan_s0_k3_d1"): _conv1d(256, 256, 696, 3, pad=1),
+    ("conv1d", "xtts_hifigan_s0_k11_d5"): _conv1d(256, 256, 696, 11, pad=25, dilation=5),
+    ("conv1d", "xtts_hifigan_s1_k7_d3"): _conv1d(128, 128, 5568, 7, pad=9, dilation=3),
+    ("conv1d", "xtts_hifigan_s2_k11_d1"): _conv1d(64, 64, 11136, 11, pad=5),
+    ("conv1d", "xtts_hifigan_post"): _conv1d(32, 1, 22272, 7, pad=3),
+    ("conv1d", "xtts_cond_qkv"): _conv1d(1024, 3072, 345, 1),
     ("ssim", "nerf_800"): {"height": 800, "width": 800},
     ("ssim", "mip_1600"): {"height": 1066, "width": 1600},
     ("ssim", "hd_1080p"): {"height": 1080, "width": 1920},

@@ -3,8 +3,8 @@ were not measured.
 
 Per host x op x mode x impl, the time of one call as a non-negative sum of terms:
   call    a fixed cost per call (launches, dispatch, synchronisation)
-  flop    floating-point work              (linear, conv2d, ssim)
-  bytes   bytes of inputs, weights, outputs (linear, conv2d, ssim)
+  flop    floating-point work              (linear, conv2d, conv1d, ssim)
+  bytes   bytes of inputs, weights, outputs (linear, conv2d, conv1d, ssim)
   points  knn's points (its work is a search, not flops)
   copied  bytes a hybrid call moves between device and host (naive: everything, weights
           included; cached: inputs and outputs)
@@ -40,6 +40,7 @@ from modebench_policy.features import features, kind, normalize, term_value  # n
 TERMS_BY_OP = {
     "linear": ("call", "flop", "bytes"),
     "conv2d": ("call", "flop", "bytes"),
+    "conv1d": ("call", "flop", "bytes"),
     "ssim": ("call", "flop", "bytes"),
     "knn": ("call", "points"),
 }

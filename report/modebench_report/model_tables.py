@@ -112,11 +112,15 @@ COMMON_SHAPES = (
     ("conv2d", "MobileNetV2 depthwise 32 @112", {"in_channels": 32, "out_channels": 32, "height": 112, "width": 112,
                                                  "groups": 32, **_CONV}),
     ("conv2d", "ResNet-50 3×3 128 @28", {"in_channels": 128, "out_channels": 128, "height": 28, "width": 28, **_CONV}),
+    ("conv1d", "XTTS HiFi-GAN resblock 128 k7 d3 @5568", {"in_channels": 128, "out_channels": 128, "length": 5568,
+                                                          "kernel": 7, "padding": 9, "dilation": 3}),
+    ("conv1d", "HiFi-GAN V1 conv_pre 80→512 k7 @200", {"in_channels": 80, "out_channels": 512, "length": 200,
+                                                       "kernel": 7, "padding": 3}),
     ("ssim", "512×512 RGB", {"height": 512, "width": 512}),
     ("ssim", "NeRF 800×800", {"height": 800, "width": 800}),
     ("knn", "a point cloud (no case named)", {}),
 )
-BATCHES = {"linear": (1, 8, 64), "conv2d": (1, 8, 32), "ssim": (1, 4), "knn": (10_000, 1_000_000)}
+BATCHES = {"linear": (1, 8, 64), "conv2d": (1, 8, 32), "conv1d": (1, 8, 32), "ssim": (1, 4), "knn": (10_000, 1_000_000)}
 WOULD_DO_HEAD = ("op", "shape", "measured ranges", "batch", "decision", "from")
 
 

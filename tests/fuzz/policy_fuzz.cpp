@@ -98,6 +98,8 @@ std::vector<Query> queries_of(const json& doc) {
   const json fixed = {
       {"linear", {{"in_features", 1280}, {"out_features", 1000}}},
       {"conv2d", {{"in_channels", 3}, {"out_channels", 8}, {"height", 32}, {"width", 32}, {"kernel_size", 3}}},
+      {"conv1d",
+       {{"in_channels", 32}, {"out_channels", 32}, {"length", 257}, {"kernel", 3}, {"padding", 3}, {"dilation", 3}}},
       {"ssim", {{"height", 64}, {"width", 64}}},
       {"knn", json::object()}};
   for (const auto& [op, shape] : fixed.items())
@@ -146,6 +148,7 @@ json edge_value(std::mt19937& rng) {
                               "",
                               "linear",
                               "conv2d",
+                              "conv1d",
                               "ssim",
                               "knn",
                               "cpu",

@@ -23,6 +23,7 @@ HOST = mp.HostFacts(cpu_model="Synthetic CPU", gpus=("Synthetic GPU",), gpu_cc="
 FIXED = {
     "linear": {"in_features": 1280, "out_features": 1000},
     "conv2d": {"in_channels": 3, "out_channels": 8, "height": 32, "width": 32, "kernel_size": 3},
+    "conv1d": {"in_channels": 32, "out_channels": 32, "length": 257, "kernel": 3, "padding": 3, "dilation": 3},
     "ssim": {"height": 64, "width": 64},
     "knn": {},
 }

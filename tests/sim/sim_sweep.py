@@ -17,7 +17,7 @@ def main() -> int:
     modebench, out_dir = sys.argv[1], pathlib.Path(sys.argv[2])
     out_dir.mkdir(parents=True, exist_ok=True)
     # One timed iteration: the simulation's times mean nothing, only its results do.
-    groups = [("linear,conv2d,ssim,model", "1"), ("knn", "10000")]
+    groups = [("linear,conv2d,conv1d,ssim,model", "1"), ("knn", "10000")]
     start = time.monotonic()
     benchmarks, contexts, exits = [], [], []
     for ops, batch in groups:

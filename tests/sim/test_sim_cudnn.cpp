@@ -356,6 +356,24 @@ TEST(SimCudnn, Dilation2) {
   expect_matches_reference(sh, 5);
 }
 
+// conv1d as ops/conv1d/gpu.cpp describes it: height 1, a 1 x kernel filter, stride, padding and
+// dilation along the width only (XTTS's dilation 3, the last window reading the right padding).
+TEST(SimCudnn, Conv1dAsHeightOneWithDilationAlongTheWidth) {
+  Shape sh;
+  sh.n = 2, sh.c = 4, sh.h = 1, sh.w = 21, sh.k = 3, sh.r = 1, sh.s = 3;
+  sh.pad_w = 3, sh.stride_w = 2, sh.dil_w = 3;
+  ASSERT_EQ(sh.p(), 1);
+  ASSERT_EQ(sh.q(), 11);
+  ASSERT_GT((sh.q() - 1) * sh.stride_w - sh.pad_w + (sh.s - 1) * sh.dil_w, sh.w - 1);  // right padding read
+  expect_matches_reference(sh, 7);
+  // The dilation put on the height (where a 1-row filter ignores it) is another convolution.
+  const auto x = random_values(sh.x_size(), 7), w = random_values(sh.w_size(), 8);
+  Shape misplaced = sh;
+  misplaced.dil_h = 3, misplaced.dil_w = 1, misplaced.pad_w = 1;
+  ASSERT_EQ(misplaced.q(), sh.q());
+  EXPECT_GT(max_error(reference(sh, x, w), reference(misplaced, x, w)), 1e-2);
+}
+
 TEST(SimCudnn, ConvolutionFlipsTheFilterCrossCorrelationDoesNot) {
   Shape sh;
   sh.n = 1, sh.c = 2, sh.h = 5, sh.w = 6, sh.k = 2, sh.r = 3, sh.s = 2, sh.pad_h = sh.pad_w = 1;

@@ -51,6 +51,17 @@ SsimProblem cropped(const SsimProblem& p, int64_t batch, int64_t height, int64_t
   return out;
 }
 
+Conv1dProblem cropped(const Conv1dProblem& p, int64_t batch, int64_t length) {
+  ref::Conv1dShape s = p.shape;
+  s.N = batch;
+  s.L = length;
+  Conv1dProblem out(s);
+  out.x = crop_planes(p.x, batch * s.C, 1, p.shape.L, 1, length);
+  out.w = p.w;
+  out.b = p.b;
+  return out;
+}
+
 }  // namespace mb
 
 namespace mb::emu {
@@ -167,6 +178,38 @@ float conv2d_output(const float* x, const float* w, const float* b, const ref::C
       }
   const bool no_bias = fault == ConvFault::bias_missing_in_last_group && g == s.groups - 1;
   return dot(window.data(), filter.data(), taps, no_bias ? 0.0f : b[k], order);
+}
+
+float conv1d_output(const float* x, const float* w, const float* b, const ref::Conv1dShape& s, int64_t n, int64_t k,
+                    int64_t l, Order order, Conv1dFault fault) {
+  const int64_t g = k / s.Kg(), taps = s.Cg() * s.kernel;
+  const int64_t step = fault == Conv1dFault::stride_off_by_one ? s.stride + 1 : s.stride;
+  const int64_t dilation = fault == Conv1dFault::dilation_ignored ? 1 : s.dilation;
+  const bool replicate_left = fault == Conv1dFault::left_padding_replicated_in_last_channel && k == s.K - 1;
+  thread_local std::vector<float> window, filter;
+  window.resize(static_cast<size_t>(taps));
+  filter.assign(w + k * taps, w + (k + 1) * taps);
+  if (fault == Conv1dFault::kernel_flipped)
+    for (int64_t c = 0; c < s.Cg(); ++c)
+      std::reverse(filter.begin() + c * s.kernel, filter.begin() + (c + 1) * s.kernel);
+  float* t = window.data();
+  for (int64_t c = 0; c < s.Cg(); ++c)
+    for (int64_t u = 0; u < s.kernel; ++u) {
+      int64_t il = l * step - s.pad + u * dilation;
+      if (il < 0 && replicate_left) il = 0;
+      *t++ = il >= 0 && il < s.L ? x[(n * s.C + g * s.Cg() + c) * s.L + il] : 0.0f;
+    }
+  const bool no_bias = fault == Conv1dFault::bias_missing_in_last_group && g == s.groups - 1;
+  return dot(window.data(), filter.data(), taps, no_bias ? 0.0f : b[k], order);
+}
+
+void conv1d_direct(const float* x, const float* w, const float* b, const ref::Conv1dShape& s, Order order, float* y,
+                   Conv1dFault fault) {
+  const int64_t Lo = s.Lout();
+#pragma omp parallel for collapse(2)
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t k = 0; k < s.K; ++k)
+      for (int64_t l = 0; l < Lo; ++l) y[(n * s.K + k) * Lo + l] = conv1d_output(x, w, b, s, n, k, l, order, fault);
 }
 
 void conv2d_direct(const float* x, const float* w, const float* b, const ref::Conv2dShape& s, Order order, float* y,

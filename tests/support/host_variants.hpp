@@ -1,5 +1,5 @@
 #pragma once
-// Host variants of linear, conv2d and SSIM: correct fp32 computations other than
+// Host variants of linear, conv2d, conv1d and SSIM: correct fp32 computations other than
 // ours (summation orders, Winograd, FFT, the plain separable SSIM), the TF32 and
 // fast-convolution arithmetic GPUs use, and the same with one planted bug. The
 // tolerances of ops/*/case.cpp are set from the errors the correct ones make
@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "cpu_ref/conv1d.hpp"
 #include "cpu_ref/conv2d.hpp"
 #include "cpu_ref/linear.hpp"
 #include "cpu_ref/ssim.hpp"
+#include "ops/conv1d/conv1d.hpp"
 #include "ops/conv2d/conv2d.hpp"
 #include "ops/ssim/ssim.hpp"
 
@@ -26,6 +28,8 @@ bool measuring_errors();
 // groups, kernel, stride and padding unchanged.
 Conv2dProblem cropped(const Conv2dProblem& p, int64_t batch, int64_t height, int64_t width);
 SsimProblem cropped(const SsimProblem& p, int64_t batch, int64_t height, int64_t width);
+// The first `batch` images and the first `length` positions of every channel.
+Conv1dProblem cropped(const Conv1dProblem& p, int64_t batch, int64_t length);
 
 }  // namespace mb
 
@@ -66,6 +70,24 @@ float conv2d_output(const float* x, const float* w, const float* b, const ref::C
 // Every output so.
 void conv2d_direct(const float* x, const float* w, const float* b, const ref::Conv2dShape& s, Order order, float* y,
                    ConvFault fault = ConvFault::none);
+
+// conv1d bugs, each confined to what its name says.
+enum class Conv1dFault {
+  none,
+  left_padding_replicated_in_last_channel,  // the last output channel reads position 0 left of the input
+  kernel_flipped,                           // convolution instead of cross-correlation
+  stride_off_by_one,                        // the window moves stride + 1 positions per output
+  dilation_ignored,                         // the taps read adjacent positions
+  bias_missing_in_last_group,
+};
+
+// conv1d as im2col + GEMM: output (n, k, l) is the dot product of its zero-padded dilated
+// window (terms in c, t order) with its filter, summed in `order`.
+float conv1d_output(const float* x, const float* w, const float* b, const ref::Conv1dShape& s, int64_t n, int64_t k,
+                    int64_t l, Order order, Conv1dFault fault = Conv1dFault::none);
+// Every output so.
+void conv1d_direct(const float* x, const float* w, const float* b, const ref::Conv1dShape& s, Order order, float* y,
+                   Conv1dFault fault = Conv1dFault::none);
 
 // Winograd F(m x m, 3 x 3) (m = 2 or 4, Lavin & Gray's matrices) in fp32 throughout:
 // filter and input transforms, the per-channel products accumulated in the transform

@@ -45,9 +45,12 @@ inline int cudnn_dim(int64_t v, const char* what, int64_t min = 1) {
   return static_cast<int>(v);
 }
 
-// One cross-correlation in NCHW fp32: descriptors plus the chosen algorithm.
+// One cross-correlation in NCHW fp32: descriptors plus the chosen algorithm. Stride, padding
+// and dilation per axis: conv1d is a 2-D convolution of height 1 (stride 1, no padding and
+// dilation 1 along h).
 struct ConvSetup {
-  int64_t n, c, h, w, k, r, s, stride, pad, groups;
+  int64_t n, c, h, w, k, r, s;
+  int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
 };
 
 struct ConvChoice {
@@ -81,10 +84,12 @@ class CudnnConv {
         cudnnSetFilter4dDescriptor(w_.get(), CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, cudnn_dim(s.k, "K"),
                                    cudnn_dim(s.c / s.groups, "C/groups"), cudnn_dim(s.r, "R"), cudnn_dim(s.s, "S")),
         "cudnnSetFilter4dDescriptor");
-    check_cudnn(cudnnSetConvolution2dDescriptor(conv_.get(), cudnn_dim(s.pad, "pad", 0), cudnn_dim(s.pad, "pad", 0),
-                                                cudnn_dim(s.stride, "stride"), cudnn_dim(s.stride, "stride"), 1, 1,
-                                                CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-                "cudnnSetConvolution2dDescriptor");
+    check_cudnn(
+        cudnnSetConvolution2dDescriptor(conv_.get(), cudnn_dim(s.pad_h, "pad_h", 0), cudnn_dim(s.pad_w, "pad_w", 0),
+                                        cudnn_dim(s.stride_h, "stride_h"), cudnn_dim(s.stride_w, "stride_w"),
+                                        cudnn_dim(s.dilation_h, "dilation_h"), cudnn_dim(s.dilation_w, "dilation_w"),
+                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+        "cudnnSetConvolution2dDescriptor");
     check_cudnn(cudnnSetConvolutionGroupCount(conv_.get(), cudnn_dim(s.groups, "groups")),
                 "cudnnSetConvolutionGroupCount");
     check_cudnn(cudnnSetConvolutionMathType(conv_.get(), tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH),
@@ -134,10 +139,11 @@ class CudnnConv {
 
   std::string key_string() const {
     const auto& s = s_;
-    return std::to_string(s.n) + "," + std::to_string(s.c) + "," + std::to_string(s.h) + "," + std::to_string(s.w) +
-           "," + std::to_string(s.k) + "," + std::to_string(s.r) + "," + std::to_string(s.s) + "," +
-           std::to_string(s.stride) + "," + std::to_string(s.pad) + "," + std::to_string(s.groups) +
-           (tf32_ ? ",tf32" : ",fp32");
+    std::string key;
+    for (int64_t v : {s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dilation_h,
+                      s.dilation_w, s.groups})
+      key += std::to_string(v) + ",";
+    return key + (tf32_ ? "tf32" : "fp32");
   }
   static std::map<std::string, ConvChoice>& cache() {
     static std::map<std::string, ConvChoice> m;

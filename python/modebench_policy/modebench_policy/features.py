@@ -9,6 +9,8 @@ A shape is a mapping of integer dimensions (names as in PyTorch where it has the
   conv2d: in_channels, out_channels, height, width, kernel_h, kernel_w, stride_h, stride_w,
           pad_h, pad_w, groups (shorthands: kernel_size, stride, padding: an int or an
           (h, w) pair; defaults stride 1, padding 0, groups 1)
+  conv1d: in_channels, out_channels, length, kernel, stride, padding, dilation, groups
+          (defaults stride 1, padding 0, dilation 1, groups 1)
   ssim:   height, width, channels (default 3)
   knn:    none (the batch is the number of points)
 The batch is the op's batch axis (B, N, image pairs, points).
@@ -19,12 +21,14 @@ Features of one call, all floats:
   weight_bytes  the part of `bytes` that is weights (a cached hybrid keeps it on the host)
   points        knn: the number of points
 and `kind`: the family of shapes a fitted model may be applied to (conv2d: dense,
-depthwise or grouped).
+depthwise or grouped; conv1d alike).
 """
 
 from __future__ import annotations
 
-OPS = ("linear", "conv2d", "ssim", "knn")
+import math
+
+OPS = ("linear", "conv2d", "conv1d", "ssim", "knn")
 INT64_MAX = 2**63 - 1  # the largest batch (and file integer) the C++ reader can hold
 # A shape dimension is at most 2^53: exact in a double, and every sum the formulas form stays
 # far inside int64 in the C++ reader (kMaxDimension).
@@ -40,11 +44,13 @@ KNN_BYTES_PER_POINT = FLOAT_BYTES * (3 + 1)
 _REQUIRED = {
     "linear": ("in_features", "out_features"),
     "conv2d": ("in_channels", "out_channels", "height", "width", "kernel_h", "kernel_w"),
+    "conv1d": ("in_channels", "out_channels", "length", "kernel"),
     "ssim": ("height", "width"),
     "knn": (),
 }
 _DEFAULTS = {
     "conv2d": {"stride_h": 1, "stride_w": 1, "pad_h": 0, "pad_w": 0, "groups": 1},
+    "conv1d": {"stride": 1, "padding": 0, "dilation": 1, "groups": 1},
     "ssim": {"channels": 3},
 }
 _PAIRS = {"kernel_size": ("kernel_h", "kernel_w"), "stride": ("stride_h", "stride_w"), "padding": ("pad_h", "pad_w")}
@@ -85,7 +91,7 @@ def normalize(op: str, shape) -> dict:
     if missing:
         raise ShapeError(f"{op} shape: missing {', '.join(missing)}")
     for key, value in out.items():
-        if not (0 if key.startswith("pad_") else 1) <= value <= MAX_DIMENSION:
+        if not (0 if key.startswith("pad") else 1) <= value <= MAX_DIMENSION:
             raise ShapeError(f"{op} shape: '{key}' = {value} is out of range")
     if op == "conv2d":
         g = out["groups"]
@@ -93,6 +99,13 @@ def normalize(op: str, shape) -> dict:
             raise ShapeError(f"conv2d shape: groups = {g} does not divide in_channels and out_channels")
         if out["height"] + 2 * out["pad_h"] < out["kernel_h"] or out["width"] + 2 * out["pad_w"] < out["kernel_w"]:
             raise ShapeError("conv2d shape: the kernel is larger than the padded image")
+    if op == "conv1d":
+        g = out["groups"]
+        if out["in_channels"] % g or out["out_channels"] % g:
+            raise ShapeError(f"conv1d shape: groups = {g} does not divide in_channels and out_channels")
+        # In floats, as policy.hpp compares: dilation x kernel may pass int64.
+        if float(out["length"]) + 2.0 * float(out["padding"]) < float(out["dilation"]) * float(out["kernel"] - 1) + 1.0:
+            raise ShapeError("conv1d shape: the dilated kernel is longer than the padded length")
     return out
 
 
@@ -103,8 +116,15 @@ def conv2d_output(s: dict):
     return p, q
 
 
+def conv1d_output(s: dict) -> float:
+    """The output length, floor((length + 2 padding - dilation (kernel - 1) - 1) / stride) + 1,
+    in floats as policy.hpp forms it (dilation x kernel may pass int64)."""
+    span = float(s["length"]) + 2.0 * float(s["padding"]) - float(s["dilation"]) * (float(s["kernel"]) - 1.0) - 1.0
+    return math.floor(span / float(s["stride"])) + 1.0
+
+
 def kind(op: str, s: dict) -> str:
-    if op != "conv2d" or s["groups"] == 1:
+    if op not in ("conv2d", "conv1d") or s["groups"] == 1:
         return "dense"
     return "depthwise" if s["groups"] == s["in_channels"] == s["out_channels"] else "grouped"
 
@@ -133,6 +153,14 @@ def features(op: str, shape, batch: int) -> dict:
         weights = FLOAT_BYTES * (k * window + k)
         flop = 2.0 * f * k * p * q * window
         total = FLOAT_BYTES * (f * s["in_channels"] * s["height"] * s["width"] + f * k * p * q) + weights
+        points = 0.0
+    elif op == "conv1d":
+        lout = conv1d_output(s)
+        k = float(s["out_channels"])
+        window = float(s["in_channels"] // s["groups"]) * s["kernel"]
+        weights = FLOAT_BYTES * (k * window + k)
+        flop = 2.0 * f * k * lout * window
+        total = FLOAT_BYTES * (f * s["in_channels"] * s["length"] + f * k * lout) + weights
         points = 0.0
     elif op == "ssim":
         pixels = f * s["channels"] * s["height"] * s["width"]

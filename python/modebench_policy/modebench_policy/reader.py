@@ -368,6 +368,7 @@ class Plan:
 _SAMPLE_SHAPES = {
     "linear": {"in_features": 1, "out_features": 1},
     "conv2d": {"in_channels": 1, "out_channels": 1, "height": 1, "width": 1, "kernel_h": 1, "kernel_w": 1},
+    "conv1d": {"in_channels": 1, "out_channels": 1, "length": 1, "kernel": 1},
     "ssim": {"height": 1, "width": 1},
     "knn": {},
 }

@@ -3,7 +3,7 @@
     from modebench_policy import torch_dropin
     torch_dropin.patch_model(model, "policy.json")      # one line; or a Policy object
 
-replaces every nn.Linear and nn.Conv2d of `model` (in place) by a wrapper that asks the
+replaces every nn.Linear, nn.Conv2d and nn.Conv1d of `model` (in place) by a wrapper that asks the
 policy on each call which mode to run for that layer's shape and batch, and runs it:
 
   gpu, ptx-jit  on the CUDA device (the input's, else the first); ptx-jit differs only in
@@ -24,8 +24,10 @@ so. A missing or bad policy file gives the safe default (cpu), with one warning 
 error. For inference: host copies of the weights are cached only where no gradient is
 needed (with autograd on, every call copies them, so gradients still reach the weights).
 
-Layers whose shape the policy cannot describe (dilation != 1, a padding mode other than
-zeros, padding='same' with an even kernel) are left as they are; patch_model lists them.
+Layers whose shape the policy cannot describe (Conv2d dilation != 1, a padding mode other
+than zeros, padding='same' with an odd total padding) are left as they are; patch_model lists
+them. transformers' GPT-2 `Conv1D` (XTTS's GPT blocks) is a Linear with its weight transposed,
+not an nn.Conv1d: it is not wrapped here, and the policy's linear cases measure its shapes.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from torch import nn
 from .reader import Policy
 from .features import ShapeError
 
-__all__ = ["PolicyLinear", "PolicyConv2d", "patch_model", "as_policy", "facts_from_torch"]
+__all__ = ["PolicyLinear", "PolicyConv2d", "PolicyConv1d", "patch_model", "as_policy", "facts_from_torch"]
 
 
 def facts_from_torch():
@@ -216,9 +218,45 @@ class PolicyConv2d(_PolicyLayer):
         return self.layer._conv_forward(x, weight, bias)
 
 
+def conv1d_shape(layer: nn.Conv1d, length: int):
+    """The policy's shape of a Conv1d on an input of `length`, or None where the policy's
+    conv1d cannot describe it (a padding mode other than zeros, 'same' with an odd total)."""
+    if layer.padding_mode != "zeros":
+        return None
+    (k,), (d,) = layer.kernel_size, layer.dilation
+    padding = layer.padding
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0,)
+        elif (d * (k - 1)) % 2 == 0:  # 'same' (stride 1): symmetric only for an even total
+            padding = (d * (k - 1) // 2,)
+        else:
+            return None
+    return {"in_channels": layer.in_channels, "out_channels": layer.out_channels, "length": length, "kernel": k,
+            "stride": layer.stride[0], "padding": padding[0], "dilation": d, "groups": layer.groups}
+
+
+class PolicyConv1d(_PolicyLayer):
+    """nn.Conv1d whose mode the policy chooses per call; batch = N of the [N, C, L] input."""
+
+    op = "conv1d"
+
+    def __init__(self, layer: nn.Conv1d, policy, name: str = "", trace: list = None):
+        if conv1d_shape(layer, 1_000_000) is None:
+            raise ShapeError(f"{name or 'Conv1d'}: padding mode or padding the policy cannot describe")
+        super().__init__(layer, as_policy(policy), name, trace)
+
+    def shape_and_batch(self, x):
+        batch = x.shape[0] if x.dim() == 3 else 1
+        return conv1d_shape(self.layer, x.shape[-1]), batch
+
+    def compute(self, x, weight, bias):
+        return self.layer._conv_forward(x, weight, bias)
+
+
 def patch_model(model: nn.Module, policy, allow_other_host: bool = False, trace: list = None) -> nn.Module:
-    """Replaces every nn.Linear and nn.Conv2d in `model` (in place) by PolicyLinear /
-    PolicyConv2d sharing one policy (a Policy or a path). `trace`: a list that receives one
+    """Replaces every nn.Linear, nn.Conv2d and nn.Conv1d in `model` (in place) by PolicyLinear /
+    PolicyConv2d / PolicyConv1d sharing one policy (a Policy or a path). `trace`: a list that receives one
     entry per new (layer, shape, batch) decision. Returns the model; `model.modebench_skipped`
     lists the layers left as they were, and why."""
     p = as_policy(policy, allow_other_host)
@@ -231,6 +269,8 @@ def patch_model(model: nn.Module, policy, allow_other_host: bool = False, trace:
                     setattr(parent, child_name, PolicyLinear(child, p, full, trace))
                 elif type(child) is nn.Conv2d:
                     setattr(parent, child_name, PolicyConv2d(child, p, full, trace))
+                elif type(child) is nn.Conv1d:
+                    setattr(parent, child_name, PolicyConv1d(child, p, full, trace))
             except ShapeError as e:
                 skipped.append(f"{full}: {e}")
     model.modebench_skipped = skipped

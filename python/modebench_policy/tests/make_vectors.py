@@ -27,6 +27,9 @@ HOST = {"cpu_model": "Synthetic CPU", "gpus": ["Synthetic GPU"], "gpu_cc": "12.0
 LINEAR_HEAD = {"in_features": 1280, "out_features": 1000}
 CONV_DW = {"in_channels": 144, "out_channels": 144, "height": 56, "width": 56, "kernel_h": 3, "kernel_w": 3,
            "stride_h": 1, "stride_w": 1, "pad_h": 1, "pad_w": 1, "groups": 144}
+# XTTS's HiFi-GAN conv_pre (ops/conv1d/case.cpp xtts_hifigan_pre), all dimensions given.
+CONV1D_PRE = {"in_channels": 1024, "out_channels": 512, "length": 87, "kernel": 7, "stride": 1, "padding": 3,
+              "dilation": 1, "groups": 1}
 FAILED = "failed: no_kernel_image: no kernel image is available for execution on the device"
 WRONG = "wrong on conv2d/mbv2_depthwise batch 8: wrong: max_err=0.5 tolerance=0.0001"
 UNAVAILABLE_NOTE = "not measured: busy: CUDA device 0 is in use by another process"
@@ -55,6 +58,10 @@ def synthetic_v2():
         {"op": "conv2d", "case": "mbv2_depthwise", "shape": CONV_DW, "measured_batches": [1, 8, 32],
          "ranges": [_range(1, None, "cpu", "depthwise", 1.0)],
          "excluded": [{"mode": "gpu", "impl": "cudnn", "status": "wrong", "reason": WRONG}]},
+        {"op": "conv1d", "case": "xtts_hifigan_pre", "shape": CONV1D_PRE, "measured_batches": [1, 8, 32],
+         "ranges": [_range(1, 16, "cpu", "onednn", 0.93), _range(17, None, "hybrid", "cached", 0.71)],
+         "excluded": [{"mode": "gpu", "impl": "cudnn_tf32", "status": "wrong",
+                       "reason": "wrong on conv1d/xtts_hifigan_pre batch 1: wrong: max_err=0.01 tolerance=0.0002"}]},
         {"op": "knn", "case": "uniform", "shape": None, "measured_batches": [10000, 100000],
          "ranges": [_range(1, 20000, "cpu", "grid", 0.88), _range(20001, None, "gpu", "chunked", 0.95)],
          "excluded": []},
@@ -75,6 +82,8 @@ def synthetic_v2():
         _model("conv2d", "gpu", "cudnn", {"call": 1e-5, "flop": 1e-14, "bytes": 1e-13}, kinds=("dense", "depthwise")),
         _model("conv2d", "hybrid", "cached", {"call": 1e-4, "flop": 5e-11, "bytes": 1e-10, "copied": 1e-9},
                kinds=("dense",)),
+        _model("conv1d", "cpu", "onednn", {"call": 3e-5, "flop": 6e-12, "bytes": 1e-10}, kinds=("dense",)),
+        _model("conv1d", "gpu", "cudnn", {"call": 3e-3, "flop": 1e-14, "bytes": 1e-12}, kinds=("dense",), loco=0.2),
         _model("knn", "cpu", "grid", {"call": 1e-4, "points": 2e-7}, loco=0.3, cases=2),
     ]
     excluded = [
@@ -107,6 +116,11 @@ FEATURE_SHAPES = [
     ("conv2d", CONV_DW, 32),
     ("conv2d", {"in_channels": 8, "out_channels": 16, "height": 9, "width": 7, "kernel_h": 3, "kernel_w": 1,
                 "stride_h": 2, "stride_w": 1, "pad_h": 0, "pad_w": 2, "groups": 2}, 3),
+    ("conv1d", CONV1D_PRE, 8),
+    ("conv1d", {"in_channels": 32, "out_channels": 32, "length": 22272, "kernel": 3, "padding": 3, "dilation": 3}, 1),
+    ("conv1d", {"in_channels": 4, "out_channels": 6, "length": 21, "kernel": 7, "stride": 2, "padding": 3}, 2),
+    ("conv1d", {"in_channels": 8, "out_channels": 8, "length": 29, "kernel": 5, "padding": 2, "groups": 8}, 1),
+    ("conv1d", {"in_channels": 3, "out_channels": 2, "length": 9, "kernel": 5, "dilation": 2}, 1),
     ("ssim", {"height": 1080, "width": 1920}, 4),
     ("knn", {}, 100000),
     # errors
@@ -116,6 +130,11 @@ FEATURE_SHAPES = [
     ("linear", {"in_features": 3, "out_features": 2}, 0),
     ("conv2d", {"in_channels": 6, "out_channels": 4, "height": 5, "width": 5, "kernel_size": 3, "groups": 4}, 1),
     ("conv2d", {"in_channels": 1, "out_channels": 1, "height": 2, "width": 2, "kernel_size": 5}, 1),
+    ("conv1d", {"in_channels": 6, "out_channels": 4, "length": 12, "kernel": 3, "groups": 4}, 1),
+    ("conv1d", {"in_channels": 3, "out_channels": 2, "length": 8, "kernel": 5, "dilation": 2}, 1),
+    ("conv1d", {"in_channels": 3, "out_channels": 2, "length": 8, "kernel": 3, "padding": -1}, 1),
+    ("conv1d", {"in_channels": 3, "out_channels": 2, "length": 8, "kernel_size": 3}, 1),
+    ("conv1d", {"in_channels": 3, "out_channels": 2, "kernel": 3}, 1),
     ("pool2d", {}, 1),
 ]
 
@@ -137,6 +156,14 @@ QUERIES = [
                       "padding": 1, "groups": 32}, 1, None, None),
     ("v2", "conv2d", {"in_channels": 32, "out_channels": 64, "height": 56, "width": 56, "kernel_size": 3,
                       "padding": 1, "groups": 2}, 1, None, None),
+    ("v2", "conv1d", CONV1D_PRE, 8, None, None),
+    ("v2", "conv1d", CONV1D_PRE, 64, None, None),
+    ("v2", "conv1d", {"in_channels": 128, "out_channels": 128, "length": 5568, "kernel": 7, "padding": 9,
+                      "dilation": 3}, 1, None, None),
+    ("v2", "conv1d", {"in_channels": 128, "out_channels": 128, "length": 5568, "kernel": 7, "padding": 9,
+                      "dilation": 3}, 64, None, None),
+    ("v2", "conv1d", {"in_channels": 64, "out_channels": 64, "length": 100, "kernel": 5, "padding": 2,
+                      "groups": 64}, 4, None, None),
     ("v2", "knn", {}, 5000, "uniform", None),
     ("v2", "knn", {}, 50000, "uniform", None),
     ("v2", "knn", {}, 50000, "clustered", None),

@@ -85,6 +85,9 @@ def test_a_plan_of_an_unmeasured_shape_agrees_with_choose():
     shapes += [("conv2d", {"in_channels": c, "out_channels": c, "height": hw, "width": hw, "kernel_size": 3,
                            "padding": 1, **({"groups": c} if dw else {})})
                for c in (3, 32, 96, 256) for hw in (7, 56, 224) for dw in (False, True)]
+    shapes += [("conv1d", {"in_channels": c, "out_channels": c, "length": length, "kernel": 7, "padding": 3 * d,
+                           "dilation": d})
+               for c in (32, 128, 512) for length in (87, 5568, 22272) for d in (1, 3, 5)]
     shapes.append(("knn", {}))
     for op, shape in shapes:
         plan = p.plan(op, shape)
@@ -335,3 +338,15 @@ def test_a_device_name_with_a_note_is_no_gpu_name(tmp_path):
     path.write_text(json.dumps(doc))
     p = Policy.load(str(path), host=HostFacts(cpu_model="Synthetic CPU", gpus=("Any GPU",), gpu_cc="9.0"))
     assert p.host_note == ""
+
+
+def test_conv1d_defaults_and_impossible_shapes():
+    s = normalize("conv1d", {"in_channels": 4, "out_channels": 8, "length": 9, "kernel": 3})
+    assert (s["stride"], s["padding"], s["dilation"], s["groups"]) == (1, 0, 1, 1)
+    f = features("conv1d", {"in_channels": 4, "out_channels": 8, "length": 9, "kernel": 7, "padding": 9,
+                            "dilation": 3}, 2)
+    assert f["flop"] == 2.0 * 2 * 8 * 9 * 4 * 7 and f["kind"] == "dense"
+    for bad in ({"length": 8, "kernel": 5, "dilation": 2}, {"length": 8, "kernel": 3, "groups": 4},
+                {"length": 8, "kernel": 3, "padding": -1}):
+        with pytest.raises(ShapeError):
+            normalize("conv1d", {"in_channels": 6, "out_channels": 4, **bad})

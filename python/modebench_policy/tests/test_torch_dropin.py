@@ -16,7 +16,7 @@ from torch import nn  # noqa: E402
 
 from modebench_policy import DEFAULT, MEASURED, MODEL, HostFacts, Policy  # noqa: E402
 from modebench_policy import torch_dropin  # noqa: E402
-from modebench_policy.torch_dropin import PolicyConv2d, PolicyLinear, patch_model  # noqa: E402
+from modebench_policy.torch_dropin import PolicyConv1d, PolicyConv2d, PolicyLinear, patch_model  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REAL = os.path.join(HERE, "data", "policy_real_cpu.json")
@@ -144,6 +144,48 @@ def test_layers_the_policy_cannot_describe_are_left_alone():
     patch_model(model, SYNTH)
     assert [type(m).__name__ for m in model] == ["Conv2d", "Conv2d", "PolicyConv2d"]
     assert len(model.modebench_skipped) == 2 and model.modebench_skipped[0].startswith("0: ")
+
+
+def xtts_like_conv1d_stack():
+    """XTTS's HiFi-GAN conv_pre (measured in the synthetic policy), a dilated resblock conv and
+    a transposed-conv upsampler between them (not an nn.Conv1d: not wrapped)."""
+    torch.manual_seed(2)
+    return nn.Sequential(
+        nn.Conv1d(1024, 512, 7, 1, padding=3), nn.LeakyReLU(0.1), nn.ConvTranspose1d(512, 256, 16, 8, padding=4),
+        nn.Conv1d(256, 256, 11, 1, padding=25, dilation=5), nn.Conv1d(256, 256, 3, padding="same", dilation=3),
+    ).eval()
+
+
+def test_conv1d_layers_are_wrapped_and_ask_for_their_shapes(stubbed_gpu):
+    """STUBBED GPU. conv_pre is the measured xtts_hifigan_pre (cpu 1..16, hybrid/cached 17+); the
+    dilated ones come from the conv1d cost models; every output as the unpatched model's."""
+    model = xtts_like_conv1d_stack()
+    trace = []
+    with torch.no_grad():
+        x = torch.randn(2, 1024, 87)
+        want = model(x)
+        patch_model(model, SYNTH, trace=trace)
+        assert torch.allclose(model(x), want, atol=1e-4, rtol=1e-4)
+        model(torch.randn(32, 1024, 87))
+    assert [type(m).__name__ for m in model] == ["PolicyConv1d", "LeakyReLU", "ConvTranspose1d", "PolicyConv1d",
+                                                 "PolicyConv1d"]
+    by_batch = {(t["layer"], t["batch"]): t for t in trace}
+    pre2, pre32 = by_batch[("0", 2)]["decision"], by_batch[("0", 32)]["decision"]
+    assert (pre2.mode, pre2.impl, pre2.source) == ("cpu", "onednn", MEASURED) and "xtts_hifigan_pre" in pre2.reason
+    assert (pre32.mode, pre32.impl) == ("hybrid", "cached")
+    assert by_batch[("3", 2)]["shape"] == {"in_channels": 256, "out_channels": 256, "length": 696, "kernel": 11,
+                                           "stride": 1, "padding": 25, "dilation": 5, "groups": 1}
+    assert by_batch[("4", 2)]["shape"]["padding"] == 3  # 'same': dilation x (kernel - 1) / 2
+    assert by_batch[("3", 2)]["decision"].source == MODEL
+    assert model.modebench_skipped == []
+
+
+def test_conv1d_layers_the_policy_cannot_describe_are_left_alone():
+    model = nn.Sequential(nn.Conv1d(3, 8, 4, padding="same"), nn.Conv1d(8, 8, 3, padding_mode="reflect", padding=1),
+                          nn.Conv1d(8, 8, 3, padding="same"))
+    patch_model(model, SYNTH)
+    assert [type(m).__name__ for m in model] == ["Conv1d", "Conv1d", "PolicyConv1d"]
+    assert len(model.modebench_skipped) == 2
 
 
 def test_host_weight_copies_are_cached_until_the_weights_change():
