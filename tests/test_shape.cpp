@@ -49,6 +49,7 @@ const std::vector<OpShape> kShapes = {
     {"linear:in_features=301,out_features=77", {1, 5}},
     {"conv2d:in_channels=6,out_channels=4,height=11,width=9,kernel_size=3,stride=2,padding=1,groups=2", {1, 3}},
     {"conv2d:in_channels=5,out_channels=5,height=9,width=13,kernel_h=3,kernel_w=3,pad_h=1,pad_w=1,groups=5", {2}},
+    {"conv1d:in_channels=6,out_channels=4,length=23,kernel=5,stride=2,padding=2,dilation=2,groups=2", {1, 3}},
     {"ssim:height=21,width=37,channels=1", {1, 2}},
     {"knn", {4, 700}},
 };

@@ -271,6 +271,7 @@ void register_conv1d(Registry& r) {
   add("xtts_hifigan_post", {1, 32, 22272, 1, 7, 1, 3, 1, 1}, 8, false);
   add("xtts_cond_qkv", {1, 1024, 345, 3072, 1, 1, 0, 1, 1}, 8, false);
   for (const ShapeSpec& s : conv1d_validation_shapes()) r.add_validation(s, make_conv1d_case(s));
+  r.add_shape_factory("conv1d", make_conv1d_case);
 }
 
 }  // namespace mb
