@@ -2,7 +2,7 @@
 # The test command, the first command on a fresh Debian 12 machine: set-up (installs only
 # what is missing), build, then the C++ unit tests (ctest -L unit, native and portable
 # builds; the native one includes the torch provider's tests and a small torch cpu run of
-# every op), the simulated device's tests (ctest -L sim), the ThreadSanitizer job (ctest -L tsan),
+# every op; on x86-64 an aarch64 cross-build, some of its tests under qemu), the simulated device's tests (ctest -L sim), the ThreadSanitizer job (ctest -L tsan),
 # the report stage's pytest suite, the history store's tests (SQLite and a throwaway PostgreSQL
 # server) and a short fuzz run of every parser (ci/fuzz.sh). No GPU required.
 set -euo pipefail
@@ -33,6 +33,24 @@ cmake --build "$portable" --parallel "$(nproc)"
 # (the real-binary listings of probe --binary do not depend on the CPU paths: run once, above)
 ctest --test-dir "$portable" -L unit -E "^BinaryReal\\." --output-on-failure --parallel "$(nproc)"
 stage "portable build and unit tests"
+# aarch64 (Grace hosts), simulated: the host kernels and the harness cross-built with Debian's aarch64 g++
+# against the :arm64 libraries (cmake/toolchain-aarch64.cmake), and the tests that finish there run under
+# qemu-aarch64 (ctest runs them through the emulator). Correctness only: nothing is timed under emulation.
+# Only the tests run here are built, and machine_limits to check its NEON loop compiles (never run here).
+# What runs under qemu is what finishes there: the references and the kernels' shared math. The kernels'
+# own tests and the validation and planted-bug tests do not yet (README, "Arm (aarch64), simulated").
+aarch64_test_files='test_common_knn|test_common_ssim|test_knn|test_ssim|test_conv2d|test_linear|test_validation_shapes'
+aarch64_tests='^(Morton|Top3|KnnSearch|KnnRef|CommonGaussian|CommonSsimMath|SsimRef|SsimMath|Conv2dRef|LinearRef)\.'
+aarch64_tests+='|^ValidationShapes\.NameThePolicysDimensions$'
+if [ "$(uname -m)" = x86_64 ]; then
+  arm=${build}-aarch64
+  [ -f "$arm/CMakeCache.txt" ] || cmake -S . -B "$arm" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake -DMODEBENCH_CUDA=OFF -DMODEBENCH_TORCH=OFF \
+    -DMODEBENCH_UNIT_TESTS="$aarch64_test_files"
+  cmake --build "$arm" --parallel "$(nproc)" --target unit_tests machine_limits
+  ctest --test-dir "$arm" -L unit -R "$aarch64_tests" --output-on-failure --parallel "$(nproc)"
+  stage "aarch64 cross-build and tests under qemu"
+fi
 # The simulated device: the gpu, ptx-jit and hybrid code (our kernels, the runtime, cuBLAS and
 # cuDNN calls) run on the CPU under AddressSanitizer and UBSan, every entry validated against
 # cpu_ref/ (ctest -L sim; tests/sim/). Only what those tests need is built.
