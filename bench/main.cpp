@@ -2,6 +2,7 @@
 // everything else is the harness's (harness/run.hpp) and the probe's.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,12 +11,29 @@
 #include "harness/contention.hpp"
 #include "harness/context.hpp"
 #include "harness/host_allocator.hpp"
+#include "harness/mode.hpp"
 #include "harness/registry.hpp"
 #include "harness/run.hpp"
 #include "harness/selection.hpp"
 #include "harness/status.hpp"
 #include "probe/binary/binary_probe.hpp"
 #include "probe/probe.hpp"
+
+namespace {
+
+// Where every selected mode needs a device and this box has none, nothing will be timed: waiting
+// for quiet first only spent the sweep's quiet budget (bench/bench_test.cmake) on a CPU-only
+// box's gpu, ptx-jit and hybrid processes, before the cpu processes that needed it.
+bool nothing_to_time_here(const mb::Selection& sel) {
+  if (sel.modes.empty()) return false;
+  for (const std::string& name : sel.modes) {
+    const std::optional<mb::Mode> mode = mb::parse_mode(name);
+    if (!mode || !mb::spec_of(*mode).touches_device()) return false;
+  }
+  return !mb::probe_cuda(/*measure_bandwidth=*/false).unavailable.empty();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Google Benchmark's own flags pass through untouched.
@@ -107,7 +125,9 @@ int main(int argc, char** argv) {
     if (*probe) return mb::probe_main(sel, probe_opts, probe_json, original_args);
     if (!gbench_args.empty() && !*run) throw mb::BadInput("Google Benchmark flags only go with 'run'");
     // A child runs when its parent says: the parent has already waited.
-    if (quiet_wait_s > 0 && run_opts.entry_log.empty()) {
+    if (quiet_wait_s > 0 && run_opts.entry_log.empty() && nothing_to_time_here(sel)) {
+      mb::add_run_fact("quiet_wait", "none: no device here for the selected modes");
+    } else if (quiet_wait_s > 0 && run_opts.entry_log.empty()) {
       const mb::QuietWait w = mb::wait_for_quiet(quiet_wait_s);
       char buf[96];
       std::snprintf(buf, sizeof buf, "%.1f s, others %.2f cores, %s", w.waited_s, w.others_cores,

@@ -53,6 +53,8 @@ def choices(path):
     """{case: [mode/impl, ...]} of the verdict, or 'not enough quiet runs'."""
     out = {}
     for line in open(path).read().splitlines():
+        if re.match(r"- (\S+): not enough quiet runs", line):
+            out[line[2:].split(":")[0]] = "not enough quiet runs"
         m = re.match(r"- (\S+): use (.*)$", line)
         if m:
             out[m.group(1)] = "not enough quiet runs" if "not enough quiet runs" in m.group(2) else re.findall(r"(\S+/\S+) at batch", m.group(2))

@@ -53,11 +53,12 @@ if [ "$(uname -m)" = x86_64 ]; then
 fi
 # The simulated device: the gpu, ptx-jit and hybrid code (our kernels, the runtime, cuBLAS and
 # cuDNN calls) run on the CPU under AddressSanitizer and UBSan, every entry validated against
-# cpu_ref/ (ctest -L sim; tests/sim/). Only what those tests need is built.
+# cpu_ref/, the device and hybrid impls on every validation shape too (ctest -L sim; tests/sim/).
+# Only what those tests need is built.
 sim=${build}-sim
 [ -f "$sim/CMakeCache.txt" ] || cmake -S . -B "$sim" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DMODEBENCH_CUDA=SIM \
   -DMODEBENCH_TORCH=OFF -DMODEBENCH_SANITIZE=address,undefined
-cmake --build "$sim" --parallel "$(nproc)" --target modebench sim_tests
+cmake --build "$sim" --parallel "$(nproc)" --target modebench sim_tests sim_validation_tests
 stage "simulated-device build"
 ctest --test-dir "$sim" -L sim --output-on-failure
 stage "simulated-device tests"

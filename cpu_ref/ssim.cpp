@@ -33,15 +33,20 @@ void pixel_stats(double xv, double yv, double out[kStats]) {
   out[4] = xv * yv;
 }
 
+constexpr double kC1 = 0.01 * 0.01, kC2 = 0.03 * 0.03;
+
 double formula(const double s[kStats]) {
-  const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
   const double mx = s[0], my = s[1];
   const double var_x = std::max(0.0, s[2] - mx * mx);
   const double var_y = std::max(0.0, s[3] - my * my);
   const double cov = s[4] - mx * my;
-  const double v = (2 * mx * my + c1) * (2 * cov + c2) / ((mx * mx + my * my + c1) * (var_x + var_y + c2));
+  const double v = (2 * mx * my + kC1) * (2 * cov + kC2) / ((mx * mx + my * my + kC1) * (var_x + var_y + kC2));
   return std::clamp(v, -1.0, 1.0);
 }
+
+// E[(v-s)^2] + (mu-s)^2 = E[v^2] + mu^2 - 4 s mu + 2 s^2 is convex in s: its largest value for a
+// shift s in [0, 1] is at s = 0 or s = 1.
+double second_moment_scale(double mu, double e_sq) { return e_sq + mu * mu + std::max(0.0, 2.0 - 4.0 * mu); }
 
 // Horizontal blur of the 5 statistics at (row, col); pixels outside the row are zero.
 void hblur_at(const float* x, const float* y, int64_t width, int64_t row, int64_t col, double out[kStats]) {
@@ -58,12 +63,21 @@ void hblur_at(const float* x, const float* y, int64_t width, int64_t row, int64_
 
 }  // namespace
 
+double ssim_conditioning(const double s[kStats]) {
+  const double mx = s[0], my = s[1];
+  const double var_x = std::max(0.0, s[2] - mx * mx);
+  const double var_y = std::max(0.0, s[3] - my * my);
+  const double lum = (2 * mx * my + kC1) / (mx * mx + my * my + kC1);
+  const double m = second_moment_scale(mx, s[2]) + second_moment_scale(my, s[3]);
+  return (std::fabs(lum) + std::fabs(formula(s))) * m / (var_x + var_y + kC2);
+}
+
 const std::array<double, kSsimTaps>& ssim_taps() {
   static const std::array<double, kSsimTaps> taps = make_taps();
   return taps;
 }
 
-double ssim_plane(const float* x, const float* y, int64_t height, int64_t width, double* map) {
+double ssim_plane(const float* x, const float* y, int64_t height, int64_t width, double* map, double* conditioning) {
   const int64_t n = height * width;
   const std::array<double, kSsimTaps>& g = ssim_taps();
   std::vector<double> h(kStats * n);  // horizontal pass, stat-major
@@ -83,12 +97,14 @@ double ssim_plane(const float* x, const float* y, int64_t height, int64_t width,
         for (int q = 0; q < kStats; ++q) s[q] += g[k + kGaussRadius] * h[q * n + rr * width + c];
       }
       map[r * width + c] = formula(s);
+      if (conditioning) conditioning[r * width + c] = ssim_conditioning(s);
       sum += map[r * width + c];
     }
   return sum;
 }
 
-double ssim_map_at(const float* x, const float* y, int64_t height, int64_t width, int64_t row, int64_t col) {
+double ssim_map_at(const float* x, const float* y, int64_t height, int64_t width, int64_t row, int64_t col,
+                   double* conditioning) {
   const std::array<double, kSsimTaps>& g = ssim_taps();
   double s[kStats] = {};
   for (int k = -kGaussRadius; k <= kGaussRadius; ++k) {
@@ -98,6 +114,7 @@ double ssim_map_at(const float* x, const float* y, int64_t height, int64_t width
     hblur_at(x, y, width, rr, col, h);
     for (int q = 0; q < kStats; ++q) s[q] += g[k + kGaussRadius] * h[q];
   }
+  if (conditioning) *conditioning = ssim_conditioning(s);
   return formula(s);
 }
 

@@ -23,10 +23,22 @@ struct SsimShape {
 };
 
 // The map of one H x W plane (x, y, map all row-major H x W); returns the sum of the map.
-double ssim_plane(const float* x, const float* y, int64_t height, int64_t width, double* map);
+// `conditioning`, when given (same layout), receives each pixel's ssim_conditioning().
+double ssim_plane(const float* x, const float* y, int64_t height, int64_t width, double* map,
+                  double* conditioning = nullptr);
 
-// Map value at (row, col) of one plane, evaluated directly from its 11 x 11 window.
-double ssim_map_at(const float* x, const float* y, int64_t height, int64_t width, int64_t row, int64_t col);
+// Map value at (row, col) of one plane, evaluated directly from its 11 x 11 window; its
+// ssim_conditioning() in `conditioning` when given.
+double ssim_map_at(const float* x, const float* y, int64_t height, int64_t width, int64_t row, int64_t col,
+                   double* conditioning = nullptr);
+
+// How much a rounding of the local second moments moves the map at a pixel (docs/ops.md,
+// "ssim", the metric): an absolute error e * M in each of sigma_x^2, sigma_y^2 and sigma_xy,
+// where M bounds what fp32 computes them from (E[(x-s)^2] + (mu_x-s)^2, likewise y, for any
+// shift s in the inputs' range [0, 1]), moves the map by at most e times this value:
+// (|l| + |map|) (M_x + M_y) / (sigma_x^2 + sigma_y^2 + C2), l the luminance term.
+// Statistics in the order mu_x, mu_y, E[x^2], E[y^2], E[xy] (zero-padded window).
+double ssim_conditioning(const double stats[5]);
 
 // The whole [B, C, H, W] problem: fills map (same layout) and returns the mean.
 double ssim(const float* x, const float* y, const SsimShape& s, double* map);

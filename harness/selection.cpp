@@ -119,10 +119,22 @@ std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
   for (int64_t b : sel.batches)
     if (b <= 0) throw BadInput("batch must be positive, got " + std::to_string(b));
 
+  // Ad-hoc cases (--shape), built through their ops' factories; with them, the named cases run
+  // only where --cases names them.
+  refuse_repeats("--shape", sel.shapes);
+  std::vector<const OpCase*> adhoc;
+  for (const auto& text : sel.shapes) {
+    const OpCase& c = reg.adhoc_case(text);
+    if (!selected(sel.ops, c.op()))
+      throw BadInput("--shape '" + text + "': op " + c.op() + " is not among --ops " + join(sel.ops));
+    adhoc.push_back(&c);
+  }
+
   std::vector<const OpCase*> cases;
   std::set<std::string> matched_cases;
   for (const auto& c : reg.cases()) {
     if (!selected(sel.ops, c->op())) continue;
+    if (!sel.shapes.empty() && sel.cases.empty()) continue;
     bool by_name = selected(sel.cases, c->name()), by_id = selected(sel.cases, c->id());
     if (!sel.cases.empty() && !by_name && !by_id) continue;
     matched_cases.insert(by_id && !sel.cases.empty() ? c->id() : c->name());
@@ -135,6 +147,14 @@ std::vector<Entry> expand(const Registry& reg, const Selection& sel) {
         if (selected(sel.ops, c->op())) known.push_back(c->id());
       throw BadInput("unknown case '" + want + "' (known: " + join(known) + ")");
     }
+
+  // One case twice (two --shape texts of one shape, or --shape knn beside --cases knn/uniform)
+  // would write every record of it twice.
+  for (const OpCase* c : adhoc) {
+    if (std::any_of(cases.begin(), cases.end(), [c](const OpCase* o) { return o->id() == c->id(); }))
+      throw BadInput("--shape selects " + c->id() + " more than once");
+    cases.push_back(c);
+  }
 
   std::set<std::string> known_impls;
   for (const OpCase* c : cases)

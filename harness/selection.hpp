@@ -12,11 +12,12 @@
 namespace mb {
 
 struct Selection {
-  std::vector<std::string> ops;    // empty = all
-  std::vector<std::string> modes;  // empty = all
-  std::vector<std::string> impls;  // empty = all
-  std::vector<std::string> cases;  // "case" or "op/case"; empty = all
-  std::vector<int64_t> batches;    // empty = the profile's
+  std::vector<std::string> ops;     // empty = all
+  std::vector<std::string> modes;   // empty = all
+  std::vector<std::string> impls;   // empty = all
+  std::vector<std::string> cases;   // "case" or "op/case"; empty = all (none when `shapes` is not)
+  std::vector<std::string> shapes;  // --shape "op:k=v,...": ad-hoc cases (Registry::adhoc_case)
+  std::vector<int64_t> batches;     // empty = the profile's
   Profile profile = Profile::quick;
   uint64_t seed = 42;
 };

@@ -105,28 +105,55 @@ TEST(OutFile, TempFilesOfKilledWritersAreRemovedByTheNextWrite) {
   EXPECT_EQ(files_in(f.dir), (std::set<std::string>{"run.json", fresh, live, other}));
 }
 
-// Google Benchmark writes its aggregates' cv of a counter that is 0 (knn's FLOPS) as 0/0,
-// a bare `-nan` that is not JSON: in this process the run then aborted on the unreadable
-// document (exit 134, an uncaught type_error); in the worker the aggregates' records were
-// silently dropped. Now: one line, exit 1; in-process the old file stays, and the worker's
-// entries are folded as far as they were read.
+// Output that JSON cannot hold (a NaN counter, planted by MODEBENCH_TEST_CRASH_AT=...=nan):
+// in this process the run used to abort on the unreadable document (exit 134, an uncaught
+// type_error); in the worker the records were silently dropped. Now: one line, exit 1;
+// in-process the old file stays, and the worker's entries are folded as far as they were read.
 TEST(OutFile, UnreadableGoogleBenchmarkJsonIsOneLineAndExitOneNotAnAbort) {
   const std::string run =
-      "run --ops knn --cases uniform --modes cpu --impls grid --batches 10000 --benchmark_min_time=0.001 "
-      "--benchmark_repetitions=2 ";
+      "run --ops knn --cases uniform --modes cpu --impls grid --batches 10000 --benchmark_min_time=0.001 ";
+  const std::string nan = "MODEBENCH_TEST_CRASH_AT='knn/*=nan'";
   OutFolder f;
-  const CmdResult here = run_modebench(run + "--in-process --out '" + f.out + "'", f.tmp);
+  const CmdResult here = run_modebench(run + "--in-process --out '" + f.out + "'", f.tmp, nan);
   EXPECT_EQ(here.exit_code, kExitWrong) << here.err;
   EXPECT_NE(here.err.find("modebench: error: Google Benchmark's JSON output could not be read back; " + f.out +
                           " was left as it was\n"),
             std::string::npos)
       << here.err;
   EXPECT_EQ(slurp(f.out), kPrevious);
-  const CmdResult worker = run_modebench(run + "--out '" + f.out + "'", f.tmp);
+  const CmdResult worker = run_modebench(run + "--out '" + f.out + "'", f.tmp, nan);
   EXPECT_EQ(worker.exit_code, kExitWrong) << worker.err;
   EXPECT_NE(worker.err.find("modebench: error: Google Benchmark's JSON of knn/uniform/mode:cpu/impl:grid/batch:10000"),
             std::string::npos)
       << worker.err;
+}
+
+// With --benchmark_repetitions, Google Benchmark's cv of a counter whose mean is 0 (knn's
+// FLOPS; steal_cores on a machine without a hypervisor) is 0/0, written as a bare `-nan`: every
+// such run was lost (exit 1). The undefined statistic is left out of its aggregate; the
+// repetitions and the other aggregates are all in the file, in this process and in the worker.
+TEST(OutFile, RepetitionsOfAZeroCounterKeepEveryRecord) {
+  const std::string run =
+      "run --ops knn --cases uniform --modes cpu --impls grid --batches 10000 --benchmark_min_time=0.001 "
+      "--benchmark_repetitions=2 ";
+  for (const std::string where : {"--in-process ", ""}) {
+    OutFolder f;
+    const CmdResult r = run_modebench(run + where + "--out '" + f.out + "'", f.tmp);
+    ASSERT_EQ(r.exit_code, kExitOk) << where << r.err;
+    const json doc = json::parse(slurp(f.out));
+    std::multiset<std::string> kinds;
+    for (const json& b : doc["benchmarks"]) {
+      kinds.insert(b.value("aggregate_name", "repetition"));
+      const std::string aggregate = b.value("aggregate_name", "");
+      if (aggregate == "cv") {
+        EXPECT_FALSE(b.contains("FLOPS")) << b.dump();
+      } else if (aggregate == "mean") {
+        EXPECT_EQ(b["FLOPS"], 0.0) << b.dump();
+      }
+    }
+    EXPECT_EQ(kinds, (std::multiset<std::string>{"repetition", "repetition", "mean", "median", "stddev", "cv"}))
+        << where;
+  }
 }
 
 // Whether every entry ran in a child (ptx-jit), or some here and some in a child, the file

@@ -358,7 +358,45 @@ TEST(PlantedBugs, Conv2dSampleCoversEveryChannelsEdges) {
   }
 }
 
+// ---------------------------------------------------------------- ad-hoc shapes (--shape)
+
+// A case of `modebench run --shape` (Registry::adhoc_case) is validated like a named one, against
+// cpu_ref at the shape it was given: a planted bug on it is `wrong`, its own impls pass.
+TEST(PlantedBugs, AdhocShapesAreValidatedLikeNamedCases) {
+  Margins m;
+  const OpCase& lin = registry().adhoc_case("linear:in_features=301,out_features=77");
+  PlantedCase l(lin);
+  for (const std::string& impl : own_impl_names(lin, Placement::host)) l.keep(impl);
+  l.plant("bug:no_bias", [](Problem& p) { return linear_variant(p, {.no_bias = true}); });
+  l.plant("bug:drop_last_term", [](Problem& p) { return linear_variant(p, {.drop_last_term = true}); });
+  for (int64_t b : {1, 5}) run_table(l, b, m);
+  print_margins("linear --shape", m);
+
+  Margins mc;
+  const OpCase& conv = registry().adhoc_case(
+      "conv2d:in_channels=6,out_channels=4,height=11,width=9,kernel_size=3,stride=2,padding=1,groups=2");
+  PlantedCase c(conv);
+  for (const std::string& impl : own_impl_names(conv, Placement::host)) c.keep(impl);
+  c.plant("bug:kernel_flipped", [](Problem& p) { return conv2d_variant(p, emu::ConvFault::kernel_flipped); });
+  c.plant("bug:bias_missing_in_one_group",
+          [](Problem& p) { return conv2d_variant(p, emu::ConvFault::bias_missing_in_last_group); });
+  for (int64_t b : {1, 3}) run_table(c, b, mc);
+  print_margins("conv2d --shape", mc);
+}
+
 // ---------------------------------------------------------------- ssim
+
+// The plain five-blur fp32 SSIM (tests/support/host_variants.hpp), with `fault` planted.
+PlantedCase::Make separable(emu::SsimFault fault) {
+  return [fault](Problem& prob) -> std::unique_ptr<Instance> {
+    auto& p = static_cast<SsimProblem&>(prob);
+    return std::make_unique<PlantedInstance>(
+        [&p, fault] {
+          p.mean[0] = static_cast<float>(emu::ssim_separable(p.x.data(), p.y.data(), p.shape, p.map.data(), fault));
+        },
+        Precision::fp32);
+  };
+}
 
 TEST(PlantedBugs, Ssim) {
   Margins m;
@@ -370,21 +408,12 @@ TEST(PlantedBugs, Ssim) {
       return std::make_unique<SsimProblem>(cropped(p, p.shape.batch, 120, 400));
     });
     c->keep("fused");
-    auto separable = [](emu::SsimFault fault) {
-      return [fault](Problem& prob) -> std::unique_ptr<Instance> {
-        auto& p = static_cast<SsimProblem&>(prob);
-        return std::make_unique<PlantedInstance>(
-            [&p, fault] {
-              p.mean[0] = static_cast<float>(emu::ssim_separable(p.x.data(), p.y.data(), p.shape, p.map.data(), fault));
-            },
-            Precision::fp32);
-      };
-    };
     c->plant_correct("separable", separable(emu::SsimFault::none));
     c->plant("bug:outer_taps_missing_in_one_pass", separable(emu::SsimFault::outer_taps_missing_in_horizontal_pass));
     c->plant("bug:replicate_padding_on_left_edge", separable(emu::SsimFault::replicate_padding_on_left_edge));
     c->plant("bug:constants_for_range_255", separable(emu::SsimFault::constants_for_range_255));
     c->plant("bug:mean_over_one_channel", separable(emu::SsimFault::mean_over_first_channel));
+    c->plant("bug:moments_not_centred", separable(emu::SsimFault::moments_not_centred));
     for (int64_t b : real.batches(Profile::quick))
       run_table(*c, b, m, (measuring_errors() ? "" : "120x400 ") + std::string("B=") + std::to_string(b));
   }
@@ -778,6 +807,26 @@ TEST(PlantedBugs, BugsOnlyTheValidationShapesReachAreCaught) {
       EXPECT_EQ(status_of(c, row.bug, batch), StatusKind::wrong) << id;
     }
   }
+}
+
+// SSIM's metric scales a pixel's tolerance by its conditioning (docs/ops.md, "ssim"): on flat
+// planes and the synthetic photo, where correct fp32 (the host kernel, the plain five-blur SSIM)
+// is allowed up to 16 units of rounding times the conditioning, the bugs that flat regions
+// expose are still wrong: flat windows scored 1 (the luminance term and C1 dropped) and the
+// moments not centred (sigma^2 = E[x^2]). Before the conditioned metric the five-blur SSIM was
+// wrong on these shapes (2.4e-3 against 2e-5 on the flat planes).
+TEST(PlantedBugs, SsimFlatRegionBugsAreCaughtWhereCorrectFp32Passes) {
+  Margins m;
+  for (const auto& [id, batches] : std::vector<std::pair<const char*, std::vector<int64_t>>>{
+           {"ssim/v_40x37_flat", {1, 2}}, {"ssim/v_64x72_scene", {1, 2}}, {"ssim/v_97x203_scene", {1}}}) {
+    PlantedCase c(validation_case(id));
+    c.keep("fused");
+    c.plant_correct("separable", separable(emu::SsimFault::none));
+    c.plant("bug:ssim_flat_windows_scored_one", ssim_flat_windows_scored_one);
+    c.plant("bug:moments_not_centred", separable(emu::SsimFault::moments_not_centred));
+    for (int64_t b : batches) run_table(c, b, m);
+  }
+  print_margins("ssim flat and photo", m);
 }
 
 }  // namespace

@@ -39,9 +39,9 @@ def busy_loops(n, seconds):
     return procs
 
 
-def bench_run(tmp_path, modebench, quiet_wait=0):
-    cmd = ["cmake", f"-DRESULTS={tmp_path}", "-DACTION=run", f"-DMODEBENCH={modebench}", "-DOP=linear", "-DMODE=cpu",
-           "-DPROCESS=1", "-DPROFILE=quick", f"-DARGS={SELECTION}", f"-DQUIET_WAIT={quiet_wait}",
+def bench_run(tmp_path, modebench, quiet_wait=0, mode="cpu", args=SELECTION):
+    cmd = ["cmake", f"-DRESULTS={tmp_path}", "-DACTION=run", f"-DMODEBENCH={modebench}", "-DOP=linear", f"-DMODE={mode}",
+           "-DPROCESS=1", "-DPROFILE=quick", f"-DARGS={args}", f"-DQUIET_WAIT={quiet_wait}",
            "-P", os.path.join(ROOT, "bench", "bench_test.cmake")]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
@@ -85,6 +85,24 @@ def test_quiet_wait_waits_at_most_what_it_was_given_and_says_what_it_found(tmp_p
     assert fact.endswith("still busy") and "--quiet-wait: still busy after" in r.stderr
     waited = float(fact.split(" s,")[0])
     assert 1.5 <= waited < 2.6 and took >= waited
+
+
+def test_a_process_with_nothing_to_time_here_spends_none_of_the_budget(tmp_path, modebench):
+    """A CPU-only box's gpu process runs nothing: under load it used to wait its QUIET_WAIT
+    anyway, and the sweep's budget was gone before the cpu processes that needed it."""
+    new_run_folder(tmp_path, "5;1")
+    loops = busy_loops(2 * os.cpu_count(), 30)
+    try:
+        done = bench_run(tmp_path, modebench, quiet_wait=3, mode="gpu", args=SELECTION.replace("openblas", "cublas"))
+    finally:
+        for p in loops:
+            p.terminate()
+    assert done.returncode == 0, done.stderr
+    doc = json.load(open(tmp_path / "r" / "linear.gpu.p1.json"))
+    if any("error_message" not in b for b in doc["benchmarks"]):
+        pytest.skip("this box has a device: its gpu process is timed")
+    assert doc["context"]["quiet_wait"] == "none: no device here for the selected modes"
+    assert (tmp_path / "r" / "limits" / "quiet-budget").read_text() == "5;1"
 
 
 def test_quiet_wait_refuses_a_negative_time(modebench):

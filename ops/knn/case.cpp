@@ -350,12 +350,15 @@ std::unique_ptr<OpCase> make_knn_case(const ShapeSpec& s) {
   const KnnCloud cloud = s.inputs == Inputs::structured ? KnnCloud::ties
                          : s.inputs == Inputs::flat     ? KnnCloud::one_point
                                                         : KnnCloud::uniform;
-  return std::make_unique<KnnCase>(s.name, cloud, s.batches);
+  // A knn call's only size is its point count, the batch: a shape without a name (`--shape knn`)
+  // is the op's random inputs, the uniform cloud, so it is the case `uniform` at other batches.
+  return std::make_unique<KnnCase>(s.name.empty() ? "uniform" : s.name, cloud, s.batches);
 }
 
 void register_knn(Registry& r) {
   r.add(std::make_unique<KnnCase>("uniform", KnnCloud::uniform));
   r.add(std::make_unique<KnnCase>("clustered", KnnCloud::clustered));
+  r.add_shape_factory("knn", make_knn_case);
   for (const ShapeSpec& s : knn_validation_shapes()) r.add_validation(s, make_knn_case(s));
 }
 

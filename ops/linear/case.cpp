@@ -167,6 +167,7 @@ void register_linear(Registry& r) {
   r.add(std::make_unique<LinearCase>("xtts_qkv", 1024, 3072));
   r.add(std::make_unique<LinearCase>("xtts_mlp_up", 1024, 4096));
   r.add(std::make_unique<LinearCase>("xtts_mlp_down", 4096, 1024));
+  r.add_shape_factory("linear", make_linear_case);
   for (const ShapeSpec& s : linear_validation_shapes()) r.add_validation(s, make_linear_case(s));
 }
 

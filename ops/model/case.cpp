@@ -20,11 +20,12 @@ ModelReference& model_reference() {
 // image (features are pooled ReLU6 outputs, many near 0: relative to each would blow up noise).
 // Tolerances (docs/ops.md, "Tolerances"; tests/test_torch_model.cpp measures them against float64 on 8
 // images, MODEBENCH_MEASURE_ERRORS=1): correct fp32 executions (torch's oneDNN and native CPU
-// convolutions, 1 and 2 threads) reach 2.6e-6, so 3e-5 leaves 11x room; TF32 convolutions
-// (cuDNN's default in torch on CC >= 8.0, emulated by truncating every convolution's inputs and
-// weights to 10 mantissa bits) reach 2.8e-2: rejected by the fp32 tolerance 900x over, accepted
-// by the TF32 one, 0.1, with 3.6x room.
-constexpr double kFp32Tolerance = 3e-5, kTf32Tolerance = 0.1;
+// convolutions, 1 and 2 threads) reach 3.1e-6 (native; oneDNN 2.6e-6), so 2.4e-5 leaves 7.7x room
+// (3e-5 was 9.6x: looser than docs/ops.md's 8x); TF32 convolutions (cuDNN's default in torch on
+// CC >= 8.0, emulated by truncating every convolution's inputs and weights to 10 mantissa bits)
+// reach 2.8e-2: rejected by the fp32 tolerance 1 100x over, accepted by the TF32 one, 0.1, with
+// 3.6x room.
+constexpr double kFp32Tolerance = 2.4e-5, kTf32Tolerance = 0.1;
 // Images checked in full up to this batch; above, the first, middle and last (the reference is
 // the float64 network: ~0.1-0.3 s per image on the dev box).
 constexpr int64_t kFullCheckImages = 4;

@@ -6,7 +6,8 @@ case from the shape it runs; the cost model fits on the features of these shapes
 test checks every shape here against the flop and bytes per call the harness itself
 reports (FLOPS and bytes_per_second x time) in real result files, so this table cannot
 drift from the C++ cases unnoticed. A case missing here keeps its measured ranges (found
-by name) but has no shape and stays out of the cost model.
+by name) but has no shape and stays out of the cost model. An ad-hoc case (`--shape`) is named
+by its shape, which adhoc_shape reads back.
 """
 
 from __future__ import annotations
@@ -37,7 +38,28 @@ SHAPES = {
 }
 
 
+def adhoc_shape(op: str, case: str):
+    """The shape of an ad-hoc case (`modebench run --shape`, docs/contract.md): its name is its
+    canonical shape, `key=value,...` in the readers' names (harness/registry.cpp), so the policy
+    stores it and a reader finds it as measured. None for a name that is no such shape."""
+    if "=" not in case:
+        return None
+    shape = {}
+    for item in case.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key or key in shape or not (value.isascii() and value.isdigit()):
+            return None
+        shape[key] = int(value)
+    from . import costmodel  # the readers' normalize (costmodel puts this checkout's reader first)
+
+    try:
+        costmodel.normalize(op, shape)
+    except ValueError:
+        return None
+    return shape
+
+
 def shape_of(op: str, case: str):
-    """The case's shape, or None when this table does not know the case."""
+    """The case's shape, or None when neither this table nor the case's name knows it."""
     s = SHAPES.get((op, case))
-    return None if s is None else dict(s)
+    return dict(s) if s is not None else adhoc_shape(op, case)

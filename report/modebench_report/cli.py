@@ -8,12 +8,11 @@ import os
 import sys
 import tempfile
 
-from . import compare, load, policy, probe_view
+# numpy, scipy and matplotlib are imported by the subcommands that use them, not here:
+# `ingest` (every main job and nightly) would pay seconds of imports for 0.2 s of work.
+from . import load
 from .escape import md
-from .groups import make_groups
-from .limits import load_limits
-from .load import BadInput, group_series, host_and_toolkit, load_sets, read_json
-from .statistical_units import not_enough_runs
+from .load import BadInput, load_sets, read_json
 
 EXIT_OK, EXIT_ALERT, EXIT_BAD = 0, 1, 2
 
@@ -41,12 +40,15 @@ def _processes(sets):
 
 # ---------------------------------------------------------------- render
 def cmd_render(a) -> int:
-    from . import render  # matplotlib: only for this subcommand
+    from . import probe_view, profile_view, render  # matplotlib: only for this subcommand
+    from .groups import make_groups
+    from .limits import load_limits
 
     # A simulated run renders (statuses only, render.py); compare and policy refuse it.
     sets = load_sets(a.results, a.allow_test_device, allow_simulated=True)
     probes = [probe_view.load_probe(p) for p in a.probe or ()]
-    page, summary, files = render.build(make_groups(sets, load_limits(a.limits)), probes)
+    profiles = [profile_view.load_profile(p) for p in a.profile or ()]
+    page, summary, files = render.build(make_groups(sets, load_limits(a.limits)), probes, profiles)
     # Everything is computed before the first write.
     for name, data in files.items():
         write_atomic(os.path.join(a.out, name), data)
@@ -68,6 +70,8 @@ def _side(name, procs):
 
 
 def _ci_text(row) -> str:
+    from .statistical_units import not_enough_runs
+
     if row["ci"] is None:
         return not_enough_runs(f"{row['n_baseline']}/{row['n_candidate']}")
     return f"[{row['ci'][0]:.3f}, {row['ci'][1]:.3f}]"
@@ -135,12 +139,16 @@ def _power_note(doc, alpha):
 
 
 def _look_alpha(a) -> float:
+    from . import compare
+
     if a.looks < 1 or not 1 <= a.look <= a.looks:
         raise BadInput("(arguments)", f"--look must be between 1 and --looks ({a.looks}), got {a.look}")
     return compare.look_alpha(a.alpha, a.looks)
 
 
 def _read_previous_look(path) -> dict:
+    from . import compare
+
     doc = read_json(path)
     if not isinstance(doc, dict) or doc.get("schema") != compare.SCHEMA or not isinstance(doc.get("groups"), list):
         raise BadInput(path, f"not a {compare.SCHEMA} document (compare --json output)")
@@ -148,6 +156,8 @@ def _read_previous_look(path) -> dict:
 
 
 def _finish_compare(a, doc) -> int:
+    from . import compare
+
     alpha = _look_alpha(a)
     previous = _read_previous_look(a.previous) if a.previous else None  # bad input before any write
     doc.update(look=a.look, looks=a.looks, alpha=a.alpha, alpha_look=alpha)
@@ -179,7 +189,7 @@ def _finish_compare(a, doc) -> int:
 def cmd_history_compare(a) -> int:
     """CANDIDATE against the stored earlier runs of its host and build (the nightly's baseline
     from history): at least HISTORY_MIN_RUNS of them, the newest --history-runs."""
-    from . import store
+    from . import compare, store
 
     if len(a.sets) != 1:
         raise BadInput("(arguments)", "compare --history takes CANDIDATE only")
@@ -207,6 +217,8 @@ def cmd_history_compare(a) -> int:
 
 
 def cmd_compare(a) -> int:
+    from . import compare
+
     if a.history:
         return cmd_history_compare(a)
     if a.toolkit_view:
@@ -226,6 +238,8 @@ def cmd_compare(a) -> int:
 
 def cmd_toolkit_view(a) -> int:
     """Same host and commit, several toolkits or torch builds: each against the reference one."""
+    from . import compare
+
     sets = load_sets(a.sets, a.allow_test_device)
     procs = _processes(sets)
     by: dict = {}
@@ -260,6 +274,10 @@ def cmd_toolkit_view(a) -> int:
 
 # ---------------------------------------------------------------- policy
 def cmd_policy(a) -> int:
+    from . import policy
+    from .load import group_series, host_and_toolkit
+    from .statistical_units import not_enough_runs
+
     sets = load_sets(a.results, a.allow_test_device)
     procs = _processes(sets)
     groups = group_series(procs, host_and_toolkit)
@@ -352,6 +370,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--limits", help="machine_limits JSON: peak_gflops / mem_gbps / pcie_gbps, and quiet / load_avg_1m / cpus")
     r.add_argument("--probe", action="append", metavar="FILE",
                    help="JSON of modebench probe --binary ... --json FILE: show its binary verdict table (repeatable)")
+    r.add_argument("--profile", action="append", metavar="FILE",
+                   help="modebench-profile/1 JSON of modebench_policy.profile(..., out=FILE): a model's layer table "
+                        "and plan, predicted against measured (repeatable)")
     common(r)
     r.set_defaults(func=cmd_render)
 
@@ -374,7 +395,7 @@ def parser() -> argparse.ArgumentParser:
     common(c)
     c.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("policy", help=f"fallback thresholds and cost model ({policy.SCHEMA})")
+    p = sub.add_parser("policy", help="fallback thresholds and cost model (policy JSON)")
     p.add_argument("results", nargs="+")
     p.add_argument("--out", required=True, help="policy JSON file")
     p.add_argument("--host", help="host/toolkit group to use when the results hold several")

@@ -7,6 +7,8 @@ at least MIN_MAGNITUDE (Fleming et al., ICPE 2023). A point needs MIN_SIDE runs 
 one odd night at either end of a series is not a step (synthetic histories with this box's
 heavy-tailed noise put every false point there; ci/history_study.py). The series a run contributes is its
 processes' median (the process is the statistical unit); every process's value is drawn.
+Each series' points are kept in the store and found again only where it has new runs (docs/ops.md
+"History").
 """
 
 from __future__ import annotations
@@ -16,24 +18,33 @@ import html
 import os
 from dataclasses import dataclass, field
 
+from .load import BadInput
+
 
 MAX_PVALUE = 1e-5  # Otava's 0.001 alarmed on 2 % of step-free 30-night series here
 MIN_SIDE = 3
 MIN_MAGNITUDE = 0.03  # compare's minimum ratio: smaller steps are no regression
 WINDOW = 50  # Otava's default window (runs)
-MAX_CHARTS = 24
-PARALLEL_FROM = 100  # series: beyond this, every core analyses (the page for 500 series x 1 000 runs)  # charts drawn: series with change points first, then the chosen ones
+MAX_CHARTS = 24  # charts drawn: series with change points first, then the chosen ones
+PARALLEL_FROM = 100  # series: beyond this, every core analyses (the page for 500 series x 1 000 runs)
 
 
-def change_points(values, max_pvalue=MAX_PVALUE, min_magnitude=MIN_MAGNITUDE, window=WINDOW):
+METHOD = f"otava e-divisive, t-test p < {MAX_PVALUE}, step >= {MIN_MAGNITUDE}, window {WINDOW}, {MIN_SIDE} a side"  # kept points of another are found again
+
+
+def _otava(values):
+    """Otava's E-Divisive means over the whole series."""
+    from otava.analysis import compute_change_points
+
+    return compute_change_points([float(v) for v in values], window_len=WINDOW, max_pvalue=MAX_PVALUE,
+                                 min_magnitude=MIN_MAGNITUDE)[0]
+
+
+def change_points(values):
     """[(index of the first run after the step, p-value, relative change)] of a run-value series."""
     if len(values) < 4:
         return []
-    from otava.analysis import compute_change_points
-
-    cps, _ = compute_change_points([float(v) for v in values], window_len=window, max_pvalue=max_pvalue,
-                                   min_magnitude=min_magnitude)
-    return [(int(c.index), float(c.stats.pvalue), float(c.stats.forward_rel_change())) for c in cps
+    return [(int(c.index), float(c.stats.pvalue), float(c.stats.forward_rel_change())) for c in _otava(values)
             if MIN_SIDE <= c.index <= len(values) - MIN_SIDE]
 
 
@@ -67,21 +78,56 @@ def _what_changed(before, after) -> dict:
     return {k: [b, a] for k, b, a in zip(keys, before[2:6], after[2:6]) if b != a}
 
 
-def analyse(db, host=None, series=None, device="real"):
-    """[SeriesHistory] of the chosen series with their change points and alert flags."""
+def _run_ids_hash(ids) -> str:
+    import hashlib
+
+    return hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()
+
+
+def _kept(out, cached):
+    """{index in out: points} of the series whose kept points cover exactly their runs now."""
+    import json
+
+    return {k: [tuple(p) for p in json.loads(c[4])] for k, s in enumerate(out)
+            if (c := cached.get(s.sid)) and c[3] == METHOD and c[0] == len(s.runs) and s.runs and c[1] == s.runs[-1]
+            and c[2] == _run_ids_hash(s.runs)}  # the same runs, in the same order
+
+
+def analyse(db, host=None, series=None, device="real", stats=None):
+    """[SeriesHistory] of the chosen series with their change points and alert flags. Each series'
+    points are kept in the store (series_points) and found again, from scratch, only where its runs
+    changed (Otava's incremental mode was tried: extended by a night, 47 of 445 points of the
+    benchmark's 500 series differed from a fresh analysis)."""
+    import json
+
     acks = db.acknowledged()
     runs, everything = db.all_history(device)
     out = [SeriesHistory(sid, h, build, name, *everything.get(sid, ([], [])))
            for sid, h, build, name in db.series_list(host, device) if not series or name in series]
-    values = [s.values for s in out]
-    if len(out) > PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+    found = _kept(out, db.cached_points())
+    keys = [k for k in range(len(out)) if k not in found]
+    if len(keys) > PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+        db.forget_connections()
         with concurrent.futures.ProcessPoolExecutor(os.cpu_count()) as pool:
-            found = list(pool.map(change_points, values, chunksize=16))
+            results = list(pool.map(change_points, [out[k].values for k in keys], chunksize=16))
     else:
-        found = [change_points(v) for v in values]
-    for s, points in zip(out, found):
+        results = [change_points(out[k].values) for k in keys]
+    rows = []
+    for k, points in zip(keys, results):
+        found[k] = points
+        s = out[k]
+        if s.runs:
+            rows.append((s.sid, len(s.runs), s.runs[-1], _run_ids_hash(s.runs), METHOD, json.dumps(points)))
+    if rows:
+        try:
+            db.cache_points(rows)
+        except BadInput:  # a read-only store still gets its page: the points are found again next time
+            pass
+    if stats is not None:
+        stats.update(series=len(out), reused=len(out) - len(keys), analysed=len(keys))
+    for k, s in enumerate(out):
         through = max(acks.get(s.sid) or 0, acks.get(None) or 0)
-        for i, p, rel in points:
+        for i, p, rel in found[k]:
             after, before = runs[s.runs[i]], runs[s.runs[i - 1]]
             s.points.append({"run": after[0], "time": after[1], "index": i, "p": p, "change": rel,
                              "changed": _what_changed(before, after), "alert": after[0] > through})
@@ -120,7 +166,7 @@ def _chart(db, s: SeriesHistory):
     ax.set_title(_mpl(s.label), fontsize=8)
     ax.set_xlabel("run (oldest first)")
     ax.set_ylabel("ms per call")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.07, right=0.99, top=0.9, bottom=0.16)  # fixed: tight_layout cost a third of a chart
     out = {}
     for fmt in ("png", "svg"):
         buf = io.BytesIO()
@@ -130,8 +176,8 @@ def _chart(db, s: SeriesHistory):
     return out
 
 
-def build(db, host=None, series=None, device="real") -> Page:
-    hist = analyse(db, host, series, device)
+def build(db, host=None, series=None, device="real", stats=None) -> Page:
+    hist = analyse(db, host, series, device, stats)
     e = html.escape
     alerts = [(s, p) for s in hist for p in s.points if p["alert"]]
     h = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>modebench history</title>"

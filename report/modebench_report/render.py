@@ -6,7 +6,7 @@ import base64
 import os
 import re
 
-from . import contention, model_tables, modes, probe_view, tables
+from . import contention, model_tables, modes, probe_view, profile_view, tables
 from .charts import chart, line_styles
 from .escape import esc, md
 from .policy import SCHEMA as POLICY_SCHEMA, group_policy
@@ -236,6 +236,33 @@ def _probe_section(page, probes):
     page.h.append("</section>")
 
 
+def _profile_section(page, profiles):
+    """Per model (render --profile): the layer table per batch and predicted against measured."""
+    page.h.append("<section id='models'>")
+    page.heading(2, "Models: a placement plan per layer (modebench_policy.profile)")
+    page.paragraph(
+        "Each layer's shape was measured as an ad-hoc case (modebench run --shape); per mode, the impls' times in ms, "
+        "fastest first (the drop-in runs torch's op in the mode the plan gives). The plan is the fastest placement "
+        "over the layers with the copies between host and device; the rest of the model (BatchNorm, activations, "
+        "layers that could not be measured) is timed with the measured layers stubbed out. Predicted = rest + the "
+        "plan's layers and copies; measured = the model patched with the plan's policy."
+    )
+    for prof in profiles:
+        doc = prof.doc
+        page.heading(3, f"{doc['model']} ({prof.path})")
+        rows, single = profile_view.totals_rows(doc)
+        page.table(["batch", "plan predicted (ms)", *[f"all {m} predicted (ms)" for m in single],
+                    "measured, patched (ms)", "unpatched (ms)", "predicted vs measured"], rows)
+        if doc["notes"]:
+            page.h.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in doc["notes"]) + "</ul>")
+            page.m += [f"- {md(n)}" for n in doc["notes"]] + [""]
+        for b in doc["batches"]:
+            page.heading(4, f"{doc['model']}, batch {b['batch']}: layers")
+            page.table(["#", "layer", "op", "shape", "op batch", *[f"{m} (ms)" for m in profile_view.modes_of(doc)],
+                        "placement"], profile_view.layer_rows(doc, b))
+    page.h.append("</section>")
+
+
 _COST_MODEL_NOTE = (
     "For shapes that were not measured the policy predicts each mode/impl's time from the shape: a fixed cost "
     "per call plus terms in flop and bytes (linear, conv2d, ssim), points (knn) and, for hybrid, bytes copied; "
@@ -318,13 +345,15 @@ def _contention_banner(page, groups):
     page.h.append("</div>")
 
 
-def _measured_sections(page, groups, probes):
+def _measured_sections(page, groups, probes, profiles=()):
     """A real run: the verdict, the statuses, then the timings."""
     _contention_banner(page, groups)
     _verdict_section(page, groups)
     _matrix_section(page, groups)
     if probes:
         _probe_section(page, probes)
+    if profiles:
+        _profile_section(page, profiles)
     _sets_section(page, groups)
     cross_rows = _charts_section(page, groups)
     _crossovers_section(page, cross_rows)
@@ -350,14 +379,15 @@ def _measured_sections(page, groups, probes):
     )
 
 
-def build(groups, probes=()):
-    """Returns (html, markdown, {filename: bytes}); probes: probe_view.Probe of render --probe."""
+def build(groups, probes=(), profiles=()):
+    """Returns (html, markdown, {filename: bytes}); probes: probe_view.Probe of render --probe;
+    profiles: profile_view.Profile of render --profile (shown with a measured run)."""
     page = Page()
     page.h.append(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>modebench report</title><style>{_CSS}</style></head><body>")
     page.heading(1, "modebench report")
     if any(g.simulated for g in groups):
         _simulated_sections(page, groups, probes)
     else:
-        _measured_sections(page, groups, probes)
+        _measured_sections(page, groups, probes, profiles)
     page.h.append("</body></html>")
     return "".join(page.h) + "\n", "\n".join(page.m) + "\n", page.files

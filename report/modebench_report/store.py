@@ -87,7 +87,18 @@ _V2 = [  # acknowledged change points; the contention figures of a run where rec
         at VARCHAR(40) NOT NULL)""",
     "ALTER TABLE runs ADD COLUMN contention TEXT",
 ]
-MIGRATIONS = [_V1, _V2]
+_V3 = [  # each series' change points as last found (history.py): the page finds them again only
+    # where the series' runs are no longer those (`runs`, `last_run`, `run_ids`: a hash of their ids
+    # in order) or the method changed
+    """CREATE TABLE series_points (
+        series_id INTEGER NOT NULL PRIMARY KEY REFERENCES series(id),
+        runs INTEGER NOT NULL,
+        last_run INTEGER NOT NULL,
+        run_ids VARCHAR(64) NOT NULL,
+        method TEXT NOT NULL,
+        points TEXT NOT NULL)""",
+]
+MIGRATIONS = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -143,8 +154,10 @@ class Store:
             sa.event.listen(self.engine, "connect", _sqlite_connect)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
         else:
+            # One connection kept for the Store's life: a new one per query cost more than the query
+            # (the connection, and a new server process's cold catalog caches).
             self.engine = sa.create_engine(
-                self.url, poolclass=sa.pool.NullPool,
+                self.url, pool_size=1, max_overflow=4,
                 connect_args={"connect_timeout": 10, "application_name": "modebench-report"})
         self._open(write)
 
@@ -282,6 +295,10 @@ class Store:
                          {"h": host, "b": build, "d": device})
         return dict(rows.all())
 
+    def forget_connections(self) -> None:
+        """Closes the kept connections: before forking workers, which must not share them."""
+        self.engine.dispose()
+
     # ------------------------------------------------------------ queries
     def _read(self, sql: str, **params):
         sa = _sa()
@@ -311,14 +328,39 @@ class Store:
         runs oldest first: the history page's input, one row per run and series."""
         runs = {r[0]: tuple(r) for r in self._read(
             "SELECT id, run_time, git_sha, toolkit, driver, torch FROM runs WHERE device = :d", d=device)}
+        # Ordered here, not by SQL: sorting the 500 000 joined rows of 1 000 runs x 500 series took
+        # SQLite 3 times as long as one pass over run_values and a sort per series (codepoint order
+        # of run times, as SQLite's; the same on PostgreSQL whatever its collation).
+        rank = {rid: k for k, rid in enumerate(sorted(runs, key=lambda i: (runs[i][1], i)))}
+        per: dict = {}
+        for sid, rid, value in self._read("SELECT series_id, run_id, value FROM run_values"):
+            k = rank.get(rid)
+            if k is not None:
+                (per.get(sid) or per.setdefault(sid, [])).append((k, rid, value))
         out: dict = {}
-        for sid, rid, value in self._read(
-                "SELECT v.series_id, v.run_id, v.value FROM run_values v JOIN runs r ON r.id = v.run_id "
-                "WHERE r.device = :d ORDER BY v.series_id, r.run_time, r.id", d=device):
-            ids, values = out.get(sid) or out.setdefault(sid, ([], []))
-            ids.append(rid)
-            values.append(value)
+        for sid, rows in per.items():
+            rows.sort()
+            out[sid] = ([r[1] for r in rows], [r[2] for r in rows])
         return runs, out
+
+    def cached_points(self) -> dict:
+        """{series id: (runs, last run id, run ids hash, method, points JSON)} (history.py)."""
+        return {r[0]: tuple(r[1:]) for r in self._read(
+            "SELECT series_id, runs, last_run, run_ids, method, points FROM series_points")}
+
+    def cache_points(self, rows) -> None:
+        """Keeps [(series id, runs, last run id, run ids hash, method, points JSON)]."""
+        sa = _sa()
+        keys = ("s", "n", "l", "h", "m", "p")
+        try:
+            with self.engine.begin() as c:
+                c.execute(sa.text(
+                    "INSERT INTO series_points (series_id, runs, last_run, run_ids, method, points) "
+                    "VALUES (:s, :n, :l, :h, :m, :p) ON CONFLICT (series_id) DO UPDATE SET runs = excluded.runs, "
+                    "last_run = excluded.last_run, run_ids = excluded.run_ids, method = excluded.method, "
+                    "points = excluded.points"), [dict(zip(keys, r)) for r in rows])
+        except sa.exc.SQLAlchemyError as e:
+            raise self._fail(e) from None
 
     def acknowledged(self) -> dict:
         """{series id or None (every series): the newest run acknowledged}."""

@@ -91,7 +91,7 @@ def best_rows(group):
         for b in batches:
             cands = []
             for ln, bb in lines.items():
-                if b in bb and bb[b].measured_status == "ok" and ln not in bad:
+                if b in bb and bb[b].timed and ln not in bad:
                     p = line_points({b: bb[b]})[0]
                     cands.append((p["median"], ln, p))
             if not cands:

@@ -4,7 +4,7 @@ which modes/impls not to use here and why."""
 from __future__ import annotations
 
 from . import modes
-from .policy import TIE_RATIO, group_policy
+from .policy import CONTENDED, TIE_RATIO, group_policy
 from .statistical_units import not_enough_runs
 from .status import SEVERITY
 
@@ -67,6 +67,9 @@ def _what_it_buys(r) -> str:
 
 def case_sentence(rule) -> str:
     if not rule["ranges"]:
+        excluded = rule.get("excluded", [])
+        if excluded and all(x.get("status") == CONTENDED for x in excluded):
+            return f"{rule['case']}: not enough quiet runs (n = 0): every process was contended (set aside)."
         return f"{rule['case']}: no mode/impl gave a correct result."
     parts = []
     for r in rule["ranges"]:

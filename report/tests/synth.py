@@ -174,3 +174,35 @@ def costmodel_set(folder, processes=3, noise=0.02, seed=3, batches=(1, 4, 16, 64
             for b in batches:
                 bench += error_entry(name("linear", case, "ptx-jit", "cublas", b), "unavailable: built without PTX")
         write(os.path.join(folder, f"p{p}.json"), bench)
+
+
+def profile_doc(model="xtts_like", batches=(1, 8)):
+    """A modebench-profile/1 document as modebench_policy.profile() writes it on a box without a
+    device: two linear layers measured in cpu (torch and onednn), hybrid unavailable, one conv1d
+    layer this build cannot measure."""
+    unavailable = "unavailable: no CUDA device (cudaErrorNoDevice)"
+    layers = [
+        {"index": 0, "name": "blocks.0.qkv", "op": "linear", "shape": {"in_features": 1024, "out_features": 3072},
+         "rows": 32, "why": None},
+        {"index": 1, "name": "blocks.0.up", "op": "linear", "shape": {"in_features": 1024, "out_features": 4096},
+         "rows": 32, "why": None},
+        {"index": 2, "name": "vocoder.conv", "op": "conv1d", "shape": {"in_channels": 512, "out_channels": 256},
+         "rows": 1, "why": "not measurable by this build (--shape 'conv1d:…': unknown op 'conv1d')"},
+    ]
+    out = []
+    for b in batches:
+        rows = []
+        for i, base in ((0, 1.5), (1, 2.0)):
+            t = base * b
+            rows.append({"index": i, "batch": 32 * b, "placement": "cpu", "impl": "torch",
+                         "modes": {"cpu": {"ms": {"torch": t, "onednn": 0.8 * t}, "status": {}, "best": "onednn"},
+                                   "hybrid": {"ms": {}, "status": {"torch_cached": unavailable}}}})
+        predicted = 1.0 + 3.5 * b
+        out.append({"batch": b, "rest_ms": 1.0, "layers": rows,
+                    "plan": {"modes": ["cpu", "cpu"], "impls": ["torch", "torch"], "layers_ms": 3.5 * b,
+                             "transfers_ms": 0.0, "predicted_ms": predicted},
+                    "single_mode": {"cpu": {"predicted_ms": predicted, "transfers_ms": 0.0}},
+                    "unpatched_ms": predicted * 1.05, "measured_ms": predicted * 1.1, "error": 1 / 1.1 - 1})
+    return {"schema": "modebench-profile/1", "model": model, "modes": ["cpu", "hybrid"], "bandwidth_gbps": None,
+            "layers": layers, "batches": out,
+            "notes": ["no device mode ran here (hybrid unavailable): the plan is cpu only"]}

@@ -5,6 +5,7 @@ and the matrix are in the page text; a screenshot is kept as an artifact
 
 Skipped only where Chromium is absent and CI is not set; in CI a missing browser fails."""
 
+import json
 import os
 import pathlib
 import re
@@ -75,7 +76,10 @@ def report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     synth.multimode_set(str(tmp / "gpu"), processes=3)
     probe = os.path.join(FIXTURES, "probe_binary.json")
-    assert main(["render", os.path.join(AA, "A"), str(tmp / "gpu"), "--probe", probe, "--out", str(tmp / "out")]) == 0
+    prof = tmp / "xtts.profile.json"
+    prof.write_text(json.dumps(synth.profile_doc()))
+    assert main(["render", os.path.join(AA, "A"), str(tmp / "gpu"), "--probe", probe, "--profile", str(prof),
+                 "--out", str(tmp / "out")]) == 0
     return tmp / "out" / "index.html"
 
 
@@ -106,6 +110,10 @@ def test_report_in_chromium(browser, report):
     assert "Will these binaries run? (modebench probe --binary)" in text
     no_image = browser.find_element("xpath", "//table[@class='binaries']//td[. = 'no image']")
     assert "CUDA_FORCE_PTX_JIT=1" in no_image.get_attribute("title")
+    # render --profile: the model's totals and its layer table
+    assert "Models: a placement plan per layer (modebench_policy.profile)" in text
+    row = browser.find_element("xpath", "//section[@id='models']//td[. = 'blocks.0.qkv']/..")
+    assert row.find_elements("tag name", "td")[-1].text == "cpu/torch"
     # the cost model and what the policy would do
     assert "Cost model: how well it predicts cases it did not see" in text and "What the policy would do" in text
 
@@ -133,3 +141,31 @@ def test_simulated_run_in_chromium(browser, tmp_path):
     assert browser.find_element("id", "simulated").is_displayed()
     assert "Compatibility matrix" in text and browser.execute_script("return document.images.length") == 0
     assert "Verdict" not in text and "Charts" not in text
+
+
+def test_contended_run_in_chromium(browser, tmp_path):
+    """A run with one contended process of 4: the banner opens the page, names the process and its
+    slowdown, and the verdict under it still gives each choice's time and margin."""
+    from modebench_report.cli import main
+    from modebench_report.render import CONTENDED_BANNER
+    from test_contention import contended_set
+
+    contended_set(str(tmp_path / "busy"), processes=4, contended=(1,))
+    assert main(["render", str(tmp_path / "busy"), "--out", str(tmp_path / "out")]) == 0
+    text = open_page(browser, tmp_path / "out" / "index.html")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = browser.execute_script("return document.body.scrollHeight")
+    browser.set_window_size(1400, min(int(height) + 100, 16000))
+    assert browser.save_screenshot(str(ARTIFACTS / "report-contended.png"))
+    assert console_errors(browser) == [] and broken_images(browser) == []
+    banner = browser.find_element("id", "contended")
+    assert banner.is_displayed() and CONTENDED_BANNER in banner.text
+    assert re.search(r"p1\.json 10 of 10 1\.40 \d+× the quiet processes' median \(up to (39|40)×\)", banner.text), banner.text
+    verdict = browser.find_element("xpath", "//h2[contains(., 'Verdict: what to use on this box')]")
+    assert banner.location["y"] < verdict.location["y"]  # the banner comes first
+    assert re.search(r"sq: use cpu/a at batch 1–\d+: [0-9.]+–[0-9.]+ ms, [0-9.]+× faster than cpu/b, but under load cpu/b was "
+                     r"[0-9.]+× faster \(batch 1\): this choice holds on a quiet machine", text)
+    widths = browser.execute_script(
+        "return Array.from(document.images).filter(i => i.alt.includes('/')).map(i => i.getBoundingClientRect().width);"
+    )
+    assert widths and min(widths) >= 800, widths

@@ -114,3 +114,15 @@ def test_the_verdict_says_where_a_choice_holds_only_on_a_quiet_machine(tmp_path,
     assert "but under load cpu/b was " in line and "this choice holds on a quiet machine" in line
     # where b is chosen anyway (batch 8 and up), nothing to say
     assert line.split("; cpu/b at batch")[1].count("under load") == 0
+
+
+def test_a_run_where_every_process_was_contended_still_renders(tmp_path, run):
+    """Every process of every line contended (a busy box with no re-run budget left): the report
+    says so instead of failing on a line with no quiet measurement (an IndexError before)."""
+    contended_set(str(tmp_path / "s"), processes=3, contended=(0, 1, 2))
+    code, _, err = run("render", tmp_path / "s", "--out", tmp_path / "out")
+    assert code == 0, err
+    summary = open(tmp_path / "out" / "summary.md").read()
+    assert "| p0.json | 10 of 10 |" in summary and "| p2.json | 10 of 10 |" in summary
+    assert "- sq: not enough quiet runs (n = 0): every process was contended (set aside)." in summary
+    assert "linear/sq" not in [line.split("|")[1].strip() for line in summary.splitlines() if line.count("|") >= 8]

@@ -71,6 +71,41 @@ def test_acknowledged_change_points_stop_alerting(run, synthetic_store, tmp_path
     assert code == 0 and doc["alerts"] == 0 and len(doc["change_points"]) == 3  # still shown, acknowledged
 
 
+def test_a_second_page_reuses_every_series_points(synthetic_store, first_page):
+    from modebench_report import history
+
+    stats = {}
+    page = history.build(store.Store(synthetic_store, write=False), stats=stats)
+    assert stats == {"series": 206, "reused": 206, "analysed": 0}
+    def found(points):  # what was found, not whether it is still an alert (another test acknowledges)
+        return [(p["series"], p["index"], p["p"], p["change"]) for p in points]
+
+    assert found(page.doc["change_points"]) == found(first_page[1]["change_points"])
+
+
+def test_series_with_new_or_late_runs_are_analysed_again(tmp_path):
+    """A series' kept points are reused only while its runs are the same: a new night, or a run
+    that lands among the earlier ones (an older run time), has the series analysed again."""
+    from modebench_report import history
+
+    nights = history_study.synthetic_history(str(tmp_path / "runs"), 34, 3, 7, stepped=(0,), step_at=20, seed=4)
+    db = store.Store(str(tmp_path / "h.sqlite"))
+    db.ingest([store.load_run(n) for n in nights[1:28]])
+
+    stepped = history_study.series_names(3)[0]
+
+    def page():
+        stats = {}
+        return [(p["series"].split(" | ")[-1], p["index"]) for p in history.build(db, stats=stats).doc["change_points"]], stats
+
+    assert page() == ([(stepped, 19)], {"series": 3, "reused": 0, "analysed": 3})
+    assert page()[1] == {"series": 3, "reused": 3, "analysed": 0}
+    db.ingest([store.load_run(n) for n in nights[28:]])
+    assert page() == ([(stepped, 19)], {"series": 3, "reused": 0, "analysed": 3})
+    db.ingest([store.load_run(nights[0])])  # night 0: before every stored run
+    assert page() == ([(stepped, 20)], {"series": 3, "reused": 0, "analysed": 3})
+
+
 def test_a_missing_store_is_one_line(run, tmp_path):
     code, _, err = run("history", "--db", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "o"))
     assert code == 2 and "no such store" in err and len(err.strip().splitlines()) == 1

@@ -168,3 +168,32 @@ def test_the_verdict_gives_the_time_and_the_margin(tmp_path, run):
     assert code == 0, err
     summary = open(tmp_path / "out" / "summary.md").read()
     assert "cpu/b at batch 1–" in summary and ": 0.0625–0.25 ms, 1.6× faster than cpu/a (confidence " in summary
+
+
+def test_an_adhoc_shape_is_a_measured_rule_the_readers_find_by_shape(tmp_path, run):
+    """A case of `modebench run --shape` is named by its shape (harness/registry.cpp): the policy
+    stores that shape, so a reader asked for it answers `measured`, not the cost model."""
+    from modebench_report import cases, costmodel  # noqa: F401 (puts this checkout's reader first)
+    from modebench_policy import Policy
+
+    case = "in_features=777,out_features=333"
+    for p in range(3):
+        bench = []
+        for b in (1, 8):
+            bench += synth.ok_entry(synth.name("linear", case, "cpu", "onednn", b), 1e-4 * b)
+            bench += synth.ok_entry(synth.name("linear", case, "cpu", "openblas", b), 2e-4 * b)
+            bench += synth.ok_entry(synth.name("linear", "square_1024", "cpu", "onednn", b), 3e-4 * b)
+        synth.write(os.path.join(tmp_path, "s", f"p{p}.json"), bench)
+    code, _, err = run("policy", tmp_path / "s", "--out", tmp_path / "p.json")
+    assert code == 0, err
+    rule = next(r for r in json.load(open(tmp_path / "p.json"))["rules"] if r["case"] == case)
+    assert rule["shape"] == {"in_features": 777, "out_features": 333}
+    d = Policy.load(str(tmp_path / "p.json"), allow_other_host=True).choose(
+        "linear", {"out_features": 333, "in_features": 777}, 8)
+    assert (d.source, d.mode, d.impl) == ("measured", "cpu", "onednn"), d.reason
+    # Written any other way, the name is no shape: found by name only, as before.
+    assert cases.adhoc_shape("linear", "in_features=777") is None
+    assert cases.adhoc_shape("linear", "in_features=7x7,out_features=3") is None
+    assert cases.adhoc_shape("knn", "uniform") is None
+    assert cases.shape_of("conv2d", "in_channels=8,out_channels=8,height=12,width=12,kernel_h=3,kernel_w=3") == {
+        "in_channels": 8, "out_channels": 8, "height": 12, "width": 12, "kernel_h": 3, "kernel_w": 3}

@@ -445,3 +445,46 @@ def test_limits_with_a_bad_theoretical_peak_or_isa_are_bad_input(tmp_path, run):
     assert code == 2 and "'theoretical_peak_gflops'" in err
     code, _, err = render_with_limits(tmp_path, run, isa="<script>")
     assert code == 2 and "'isa'" in err
+
+
+# ---------------------------------------------------------------- render --profile
+def test_render_shows_a_models_layer_table_and_predicted_against_measured(tmp_path, run):
+    synth.multimode_set(str(tmp_path / "s"), processes=3)
+    prof = tmp_path / "xtts.profile.json"
+    prof.write_text(json.dumps(synth.profile_doc()))
+    assert run("render", tmp_path / "s", "--profile", prof, "--out", tmp_path / "out")[0] == 0
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "## Models: a placement plan per layer (modebench_policy.profile)" in summary
+    assert "| batch | plan predicted (ms) | all cpu predicted (ms) | measured, patched (ms) | unpatched (ms) | " \
+           "predicted vs measured |" in summary
+    assert "| 8 | 29 (rest 1) | 29 | 31.9 | 30.5 | -9 % |" in summary
+    assert "#### xtts_like, batch 8: layers" in summary
+    # per mode, the impls fastest first; hybrid's status where it did not run; the placement
+    assert ("| 0 | blocks.0.qkv | linear | in_features=1024,out_features=3072 | 256 | onednn 9.6, torch 12 | "
+            "unavailable | cpu/torch |") in summary
+    assert "| 2 | vocoder.conv | conv1d | in_channels=512,out_channels=256 |  | – | – | in the rest: not measurable " \
+           "by this build" in summary
+    assert "- no device mode ran here (hybrid unavailable): the plan is cpu only" in summary
+
+
+@pytest.mark.parametrize(
+    "change,why",
+    [
+        (lambda d: d.update(schema="modebench-profile/0"), "not a modebench-profile/1 document (schema"),
+        (lambda d: d["batches"][0].pop("rest_ms"), "batches[0].rest_ms is missing or of the wrong type"),
+        (lambda d: d["batches"][1]["layers"][0].update(index=7), "batches[1].layers[0].index = 7 names no layer"),
+        (lambda d: d["layers"][0].pop("shape"), "layers[0].shape is missing"),
+    ],
+)
+def test_render_refuses_a_bad_profile_file_before_writing(tmp_path, run, change, why):
+    synth.multimode_set(str(tmp_path / "s"), processes=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("earlier report")
+    doc = synth.profile_doc()
+    change(doc)
+    bad = tmp_path / "p.json"
+    bad.write_text(json.dumps(doc))
+    code, _, err = run("render", tmp_path / "s", "--profile", bad, "--out", out)
+    assert code == 2 and why in err and err.count("\n") == 1, err
+    assert (out / "index.html").read_text() == "earlier report"

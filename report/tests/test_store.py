@@ -4,15 +4,12 @@ schema, queries, and bad input. The PostgreSQL server is a throwaway cluster thi
 makes with initdb/pg_ctl in a temporary folder, and stops; skipped only where PostgreSQL
 is absent and CI is not set (in CI that fails, like the browser test)."""
 
-import glob
 import json
 import os
-import pwd
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
@@ -22,54 +19,20 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 CLI = os.path.join(ROOT, "report", "modebench-report")
 sys.path.insert(0, os.path.join(ROOT, "ci"))
 import history_study  # noqa: E402
+import pg_cluster  # noqa: E402
 from modebench_report import store  # noqa: E402
-
-
-def _pg_bin():
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return os.path.dirname(found[-1]) if found else None
 
 
 @pytest.fixture(scope="module")
 def postgres():
-    """The URL of a fresh PostgreSQL cluster (unix socket only), stopped at the end. As root,
-    initdb refuses to run: the cluster then belongs to Debian's `postgres` user."""
-    bindir = _pg_bin()
-    user = None
-    if os.geteuid() == 0:
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            bindir = None
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        bindir = None
-    if not bindir:
-        why = "PostgreSQL (initdb, a postgres user as root) or psycopg not installed (ci/setup.sh installs them)"
+    """The URL of a fresh PostgreSQL cluster (unix socket only), stopped at the end."""
+    why = pg_cluster.missing()
+    if why:
         if os.environ.get("CI"):
             pytest.fail(f"the PostgreSQL tests must run in CI; {why}")
         pytest.skip(why)
-    folder = tempfile.mkdtemp(prefix="modebench-pg-")
-    as_user = []
-    if user:
-        os.chown(folder, user.pw_uid, user.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data = os.path.join(folder, "data")
-
-    def pg(*args):
-        return subprocess.run(as_user + list(args), check=True, capture_output=True, text=True, timeout=60)
-
-    pg(os.path.join(bindir, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
-    opts = f"-c listen_addresses='' -c unix_socket_directories={folder} -c fsync=off -p 5439"
-    pg(os.path.join(bindir, "pg_ctl"), "-D", data, "-o", opts, "-w", "-l", os.path.join(folder, "log"), "start")
-    try:
-        pg(os.path.join(bindir, "createdb"), "-h", folder, "-p", "5439", "-U", "postgres", "history")
-        yield f"postgresql://postgres@/history?host={folder}&port=5439", (lambda name: pg(
-            os.path.join(bindir, "createdb"), "-h", folder, "-p", "5439", "-U", "postgres", name)), folder
-    finally:
-        pg(os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+    with pg_cluster.throwaway_cluster() as cluster:
+        yield cluster
 
 
 _pg_dbs = iter(range(1, 1000))
@@ -99,6 +62,17 @@ def ingest(run):
         return run("ingest", *results, "--db", db_url)
 
     return _ingest
+
+
+def test_ingest_imports_no_numeric_or_plotting_library(tmp_path):
+    """ingest runs after every main job and nightly: it needs SQLAlchemy, not the report's numpy,
+    scipy, matplotlib or Otava (their imports cost seconds on a loaded box, the work 0.2 s)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from modebench_report.cli import main; "
+            "rc = main(['ingest', sys.argv[2], '--db', sys.argv[3]]); "
+            "print(rc, *sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'otava') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code, os.path.join(ROOT, "report"), os.path.join(AA, "A"),
+                        str(tmp_path / "h.sqlite")], capture_output=True, text=True, timeout=120)
+    assert r.stdout.split("\n")[-2] == "0", r.stdout + r.stderr  # stored, and nothing else imported
 
 
 def test_ingest_is_idempotent_and_queries_give_each_process(db_url, ingest):
@@ -207,7 +181,25 @@ def test_a_store_of_the_first_schema_is_migrated_and_keeps_its_runs(db_url, inge
     assert len(history) == 7  # the schema-1 run's series and the 6 ingested at schema 2
     assert history[1] == ([1], [2.0])  # the schema-1 run's median, filled in by the migration
     with db.engine.connect() as c:
-        assert c.execute(sa.text("SELECT version FROM schema_version")).scalar() == 2
+        assert c.execute(sa.text("SELECT version FROM schema_version")).scalar() == store.SCHEMA_VERSION
+
+
+def test_a_store_of_the_second_schema_gets_the_change_point_cache(db_url, ingest, run, tmp_path):
+    old = store.MIGRATIONS
+    try:
+        store.MIGRATIONS = old[:2]  # the tool as it was at schema 2: no series_points
+        store.SCHEMA_VERSION = 2
+        assert ingest(db_url, os.path.join(AA, "A"))[0] == 0
+    finally:
+        store.MIGRATIONS, store.SCHEMA_VERSION = old, len(old)
+    code, _, err = run("history", "--db", db_url, "--out", tmp_path / "p")
+    assert code == 2 and "store schema 2 is older than 3" in err  # a page reads; an ingest migrates
+    assert ingest(db_url, os.path.join(AA, "B"))[0] == 0
+    db = store.Store(db_url)
+    assert db.counts()["runs"] == 2 and db.cached_points() == {}
+    code, _, err = run("history", "--db", db_url, "--out", tmp_path / "p")
+    assert code == 0, err
+    assert set(db.cached_points()) == {s[0] for s in db.series_list()}  # every series' points kept
 
 
 def test_a_store_newer_than_the_tool_is_refused(db_url, ingest):

@@ -386,8 +386,9 @@ void conv2d_fft(const float* x, const float* w, const float* b, const ref::Conv2
 
 namespace {
 
-float ssim_formula(float mx, float my, float exx, float eyy, float exy, float c1, float c2) {
-  const float var_x = std::max(exx - mx * mx, 0.0f), var_y = std::max(eyy - my * my, 0.0f), cov = exy - mx * my;
+float ssim_formula(float mx, float my, float exx, float eyy, float exy, float c1, float c2, bool centred) {
+  const float ux = centred ? mx : 0.0f, uy = centred ? my : 0.0f;
+  const float var_x = std::max(exx - ux * ux, 0.0f), var_y = std::max(eyy - uy * uy, 0.0f), cov = exy - ux * uy;
   const float v = (2.0f * mx * my + c1) * (2.0f * cov + c2) / ((mx * mx + my * my + c1) * (var_x + var_y + c2));
   return std::clamp(v, -1.0f, 1.0f);
 }
@@ -431,7 +432,8 @@ double ssim_separable(const float* x, const float* y, const ref::SsimShape& s, f
             for (int q = 0; q < kStats; ++q)
               acc[q] += common::gauss_tap(k + R) * h[static_cast<size_t>(q * n + (r + k) * W + c)];
           }
-          const float v = ssim_formula(acc[0], acc[1], acc[2], acc[3], acc[4], c1, c2);
+          const float v =
+              ssim_formula(acc[0], acc[1], acc[2], acc[3], acc[4], c1, c2, fault != SsimFault::moments_not_centred);
           map[pl * n + r * W + c] = v;
           sum += v;
         }
@@ -446,6 +448,35 @@ double ssim_separable(const float* x, const float* y, const ref::SsimShape& s, f
       counted += n;
     }
   return total / static_cast<double>(counted);
+}
+
+double ssim_window_2d(const float* x, const float* y, const ref::SsimShape& s, float* map) {
+  constexpr int R = common::kGaussRadius, T = common::kGaussTaps;
+  const int64_t H = s.height, W = s.width, n = H * W;
+  float window[T][T];
+  for (int i = 0; i < T; ++i)
+    for (int j = 0; j < T; ++j) window[i][j] = common::gauss_tap(i) * common::gauss_tap(j);
+  double total = 0.0;
+#pragma omp parallel for reduction(+ : total)
+  for (int64_t pl = 0; pl < s.planes(); ++pl) {
+    const float* px = x + pl * n;
+    const float* py = y + pl * n;
+    for (int64_t r = 0; r < H; ++r)
+      for (int64_t c = 0; c < W; ++c) {
+        float mx = 0, my = 0, exx = 0, eyy = 0, exy = 0;
+        for (int i = -R; i <= R; ++i)
+          for (int j = -R; j <= R; ++j) {
+            const int64_t rr = r + i, cc = c + j;
+            if (rr < 0 || rr >= H || cc < 0 || cc >= W) continue;
+            const float g = window[i + R][j + R], xv = px[rr * W + cc], yv = py[rr * W + cc];
+            mx += g * xv, my += g * yv, exx += g * (xv * xv), eyy += g * (yv * yv), exy += g * (xv * yv);
+          }
+        const float v = common::ssim_value(mx, my, exx, eyy, exy);
+        map[pl * n + r * W + c] = v;
+        total += v;
+      }
+  }
+  return total / static_cast<double>(s.pixels());
 }
 
 }  // namespace mb::emu

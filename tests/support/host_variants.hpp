@@ -86,8 +86,14 @@ enum class SsimFault {
   replicate_padding_on_left_edge,         // outside the left edge reads column 0 instead of 0
   constants_for_range_255,                // C1 = (0.01 * 255)^2, C2 = (0.03 * 255)^2
   mean_over_first_channel,                // the mean of channel 0's map only
+  moments_not_centred,                    // sigma^2 = E[x^2], sigma_xy = E[xy]: the means not subtracted
 };
 double ssim_separable(const float* x, const float* y, const ref::SsimShape& s, float* map,
                       SsimFault fault = SsimFault::none);
+
+// SSIM the 3DGS framework's way (the cuDNN path: ops/ssim/gpu.cpp): five 11x11 2-D fp32
+// convolutions with the outer product of the taps as the window (121-term sums, row by row),
+// unshifted, then common::ssim_value per pixel; the mean summed in double.
+double ssim_window_2d(const float* x, const float* y, const ref::SsimShape& s, float* map);
 
 }  // namespace mb::emu
