@@ -2,6 +2,7 @@
 // everything else is the harness's (harness/run.hpp) and the probe's.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "harness/run.hpp"
 #include "harness/selection.hpp"
 #include "harness/status.hpp"
+#include "kernels/cpu/simd.hpp"
 #include "probe/binary/binary_probe.hpp"
 #include "probe/probe.hpp"
 
@@ -103,6 +105,12 @@ int main(int argc, char** argv) {
 
   try {
     mb::settle_host_allocator();  // before any timed call allocates
+    if (const char* isa = std::getenv("MODEBENCH_SIMD"); isa && *isa && !mb::cpu::limit_simd_target(isa)) {
+      std::string names;
+      for (int64_t t : mb::cpu::simd_targets())
+        names += (names.empty() ? "" : ", ") + std::string(mb::cpu::isa_name(t));
+      throw mb::BadInput("MODEBENCH_SIMD must be one of this CPU's SIMD targets (" + names + "), got '" + isa + "'");
+    }
     sel.profile = mb::parse_profile(profile);
     if (*list) {
       for (const auto& name : mb::list_entries(mb::registry(), sel, gbench_args)) std::printf("%s\n", name.c_str());

@@ -19,6 +19,7 @@ apt_packages=(
   libgtest-dev googletest
   nlohmann-json3-dev     # JSON context, probe output
   libcli11-dev           # command-line parsing
+  libhwy-dev             # Google Highway: the host kernels' SIMD, dispatched at run time (kernels/cpu/simd.hpp)
   libboost-context-dev   # fibers: the simulated device's CUDA threads (sim/simt.cpp)
   libomp-14-dev          # the TSan job's OpenMP: libomp with Archer (CMakeLists.txt, ctest -L tsan)
   libnanoflann-dev       # k-d tree baseline for knn (comparison benchmark only)
@@ -39,7 +40,7 @@ if [ "$(dpkg --print-architecture)" = amd64 ]; then
     $SUDO dpkg --add-architecture "$cross_arch"
   fi
   apt_packages+=(g++-aarch64-linux-gnu qemu-user libopenblas-dev:arm64 libopenblas-openmp-dev:arm64
-    libbenchmark-dev:arm64 libgtest-dev:arm64)
+    libbenchmark-dev:arm64 libgtest-dev:arm64 libhwy-dev:arm64)
 fi
 
 missing=()

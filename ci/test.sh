@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The test command, the first command on a fresh Debian 12 machine: set-up (installs only
-# what is missing), build, then the C++ unit tests (ctest -L unit, native and portable
-# builds; the native one includes the torch provider's tests and a small torch cpu run of
-# every op; on x86-64 an aarch64 cross-build, some of its tests under qemu), the simulated device's tests (ctest -L sim), the ThreadSanitizer job (ctest -L tsan),
-# the report stage's pytest suite, the history store's tests (SQLite and a throwaway PostgreSQL
+# what is missing), build, then the C++ unit tests (ctest -L unit: the torch provider's tests,
+# a small torch cpu run of every op, our SIMD kernels on every SIMD target this CPU has; docs/ops.md,
+# "SIMD targets"; on x86-64 an aarch64 cross-build, some of its tests under qemu), the simulated device's tests (ctest -L sim), the ThreadSanitizer job (ctest -L
+# tsan), the report stage's pytest suite, the history store's tests (SQLite and a throwaway PostgreSQL
 # server) and a short fuzz run of every parser (ci/fuzz.sh). No GPU required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,16 +23,6 @@ if [ "${CI:-}" = true ] && [ "${MODEBENCH_TORCH:-AUTO}" != OFF ] && [ ! -x "$bui
 fi
 ctest --test-dir "$build" -L unit --output-on-failure --parallel "$(nproc)"
 stage "native build and unit tests"
-# The host kernels' portable paths (no AVX2/FMA): what runs on CPUs older than the build
-# machine. A CPU-only build without -march=native, same unit tests.
-portable=${build}-portable
-# (torch runs its own CPU code: the provider is tested once, above)
-[ -f "$portable/CMakeCache.txt" ] || BUILD_DIR=$portable bash ci/build.sh -DMODEBENCH_CUDA=OFF -DMODEBENCH_NATIVE_CPU=OFF \
-  -DMODEBENCH_TORCH=OFF
-cmake --build "$portable" --parallel "$(nproc)"
-# (the real-binary listings of probe --binary do not depend on the CPU paths: run once, above)
-ctest --test-dir "$portable" -L unit -E "^BinaryReal\\." --output-on-failure --parallel "$(nproc)"
-stage "portable build and unit tests"
 # aarch64 (Grace hosts), simulated: the host kernels and the harness cross-built with Debian's aarch64 g++
 # against the :arm64 libraries (cmake/toolchain-aarch64.cmake), and the tests that finish there run under
 # qemu-aarch64 (ctest runs them through the emulator). Correctness only: nothing is timed under emulation.

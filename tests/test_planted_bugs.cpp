@@ -34,6 +34,7 @@
 #include "tests/support/host_variants.hpp"
 #include "tests/support/knn_stream_host.hpp"
 #include "tests/support/own_impls.hpp"
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/thread_counts.hpp"
 #include "tests/support/toy_case.hpp"
 
@@ -316,10 +317,11 @@ TEST(PlantedBugs, Conv2d) {
   for (const char* id : {"conv2d/resnet_3x3", "conv2d/mbv2_depthwise", "conv2d/mbv2_pointwise", "conv2d/mbv2_stem"}) {
     const OpCase& real = registered_case(id);
     // Quarter-side images (stem: 56x56 -> 28x28 outputs, its odd/even stride edges kept).
-    std::unique_ptr<PlantedCase> c = planted_case(real, [](Problem& whole) {
+    auto crop = [](Problem& whole) {
       const auto& p = static_cast<Conv2dProblem&>(whole);
       return std::make_unique<Conv2dProblem>(cropped(p, p.shape.N, p.shape.H / 4, p.shape.W / 4));
-    });
+    };
+    std::unique_ptr<PlantedCase> c = planted_case(real, crop);
     for (const std::string& impl : own_impl_names(real, Placement::host)) c->keep(impl);
     auto plant = [&](const std::string& name, emu::ConvFault fault) {
       c->plant(name, [fault](Problem& p) { return conv2d_variant(p, fault); });
@@ -331,8 +333,25 @@ TEST(PlantedBugs, Conv2d) {
     if (s.R > 1 || s.S > 1) plant("bug:kernel_flipped", emu::ConvFault::kernel_flipped);  // 1x1: a flip is no change
     plant("bug:column_stride_off_by_one", emu::ConvFault::column_stride_off_by_one);
     plant("bug:bias_missing_in_one_group", emu::ConvFault::bias_missing_in_last_group);
-    for (int64_t b : measuring_errors() ? real.batches(Profile::quick) : std::vector<int64_t>{1, 8})
-      run_table(*c, b, m, (measuring_errors() ? "" : "quarter-side ") + std::string("N=") + std::to_string(b));
+    auto tables = [&](const PlantedCase& table, const std::string& isa) {
+      for (int64_t b : measuring_errors() ? real.batches(Profile::quick) : std::vector<int64_t>{1, 8})
+        run_table(table, b, m,
+                  (measuring_errors() ? "" : "quarter-side ") + std::string("N=") + std::to_string(b) + isa);
+    };
+    // The depthwise kernel dispatches (docs/ops.md, "SIMD targets"): the whole table on the best
+    // target, the kernel alone on the others (nothing else in the table dispatches).
+    const std::vector<std::string> impls = c->impl_names(Placement::host);
+    if (std::find(impls.begin(), impls.end(), "depthwise") == impls.end()) {
+      tables(*c, "");
+      continue;
+    }
+    std::unique_ptr<PlantedCase> ours = planted_case(real, crop);
+    ours->keep("depthwise");
+    bool best = true;
+    at_each_simd_target([&](const std::string& isa) {
+      tables(best ? *c : *ours, " isa=" + isa);
+      best = false;
+    });
   }
   print_margins("conv2d", m);
 }
@@ -403,19 +422,28 @@ TEST(PlantedBugs, Ssim) {
   for (const char* id : {"ssim/nerf_800", "ssim/mip_1600", "ssim/hd_1080p"}) {
     const OpCase& real = registered_case(id);
     // Two column tiles of the host kernel and rows enough for an interior, every image kept.
-    std::unique_ptr<PlantedCase> c = planted_case(real, [](Problem& whole) {
+    auto crop = [](Problem& whole) {
       auto& p = static_cast<SsimProblem&>(whole);
       return std::make_unique<SsimProblem>(cropped(p, p.shape.batch, 120, 400));
-    });
+    };
+    std::unique_ptr<PlantedCase> c = planted_case(real, crop);
     c->keep("fused");
+    // The other SIMD targets run our kernel only: the planted bugs below do not dispatch.
+    std::unique_ptr<PlantedCase> ours = planted_case(real, crop);
+    ours->keep("fused");
     c->plant_correct("separable", separable(emu::SsimFault::none));
     c->plant("bug:outer_taps_missing_in_one_pass", separable(emu::SsimFault::outer_taps_missing_in_horizontal_pass));
     c->plant("bug:replicate_padding_on_left_edge", separable(emu::SsimFault::replicate_padding_on_left_edge));
     c->plant("bug:constants_for_range_255", separable(emu::SsimFault::constants_for_range_255));
     c->plant("bug:mean_over_one_channel", separable(emu::SsimFault::mean_over_first_channel));
     c->plant("bug:moments_not_centred", separable(emu::SsimFault::moments_not_centred));
-    for (int64_t b : real.batches(Profile::quick))
-      run_table(*c, b, m, (measuring_errors() ? "" : "120x400 ") + std::string("B=") + std::to_string(b));
+    bool best = true;
+    at_each_simd_target([&](const std::string& isa) {
+      for (int64_t b : real.batches(Profile::quick))
+        run_table(best ? *c : *ours, b, m,
+                  (measuring_errors() ? "" : "120x400 ") + std::string("B=") + std::to_string(b) + " isa=" + isa);
+      best = false;
+    });
   }
   print_margins("ssim", m);
 }
@@ -443,8 +471,11 @@ TEST(PlantedBugs, SsimTapsWrongInTheKernelsHeaderAreCaught) {
         },
         Precision::fp32);
   });
-  for (int64_t b : real.batches(Profile::quick))
-    run_table(*c, b, m, (measuring_errors() ? "" : "120x400 ") + std::string("B=") + std::to_string(b));
+  at_each_simd_target([&](const std::string& isa) {
+    for (int64_t b : real.batches(Profile::quick))
+      run_table(*c, b, m,
+                (measuring_errors() ? "" : "120x400 ") + std::string("B=") + std::to_string(b) + " isa=" + isa);
+  });
   print_margins("ssim (wrong shared taps)", m);
 
   auto prob = c->make_problem(1, kSeed);
@@ -594,13 +625,6 @@ TEST(PlantedBugs, KnnChunked) {
 namespace mb {
 namespace {
 
-// The case of validation shape "op/name" (docs/ops.md, "Validation shapes").
-const OpCase& validation_case(const std::string& id) {
-  for (const auto& v : registry().validation_cases())
-    if (v.c->id() == id) return *v.c;
-  throw std::out_of_range("no validation shape " + id);
-}
-
 // The status of `impl` of `c` at `batch` in mode cpu, validated as the runner does, printed.
 StatusKind status_of(const PlantedCase& c, const std::string& impl, int64_t batch, const std::string& note = "") {
   const PreparedEntry e(Entry{&c, Mode::cpu, impl, batch}, RunConfig{.seed = kSeed, .warmup_calls = 0});
@@ -654,7 +678,7 @@ TEST(PlantedBugs, ChunkRemainderDroppedIsCaughtAtThreeThreads) {
   EXPECT_EQ(status_of(odd, "bug:chunk_remainder_dropped", 3, " threads=2"), StatusKind::wrong);
 }
 
-// The host SSIM kernel with its AVX2 tail (the last W % 8 columns of the last column tile)
+// The host SSIM kernel with its last W % 8 columns (a vector tail on every SIMD target)
 // stored one lane off: each tail column takes the value of the one to its right, the last
 // keeps the one to its left. The cases' widths (800, 1600, 1920; their tiles) are multiples
 // of 8 and never reach it; the validation shapes' odd widths do.
@@ -772,40 +796,49 @@ TEST(PlantedBugs, BugsOnlyTheValidationShapesReachAreCaught) {
     PlantedCase::Make make;
     std::vector<std::pair<const char*, int64_t>> hidden_in;  // registered case, batch
     std::vector<std::pair<const char*, int64_t>> caught_in;  // validation shape, batch
+    bool on_simd_kernel = false;                             // planted on our SSIM kernel: checked on every SIMD target
   };
   const std::vector<Row> rows{
       {"bug:ssim_tail_one_lane_off",
        ssim_tail_one_lane_off,
        {{"ssim/nerf_800", 1}},
-       {{"ssim/v_2x9", 1}, {"ssim/v_7x13", 3}, {"ssim/v_33x37", 1}, {"ssim/v_30x300", 1}, {"ssim/v_9x523", 1}}},
+       {{"ssim/v_2x9", 1}, {"ssim/v_7x13", 3}, {"ssim/v_33x37", 1}, {"ssim/v_30x300", 1}, {"ssim/v_9x523", 1}},
+       true},
       {"bug:ssim_flat_windows_scored_one",
        ssim_flat_windows_scored_one,
        {{"ssim/nerf_800", 1}},
-       {{"ssim/v_40x37_flat", 1}, {"ssim/v_40x37_flat", 2}}},
+       {{"ssim/v_40x37_flat", 1}, {"ssim/v_40x37_flat", 2}},
+       true},
       {"bug:conv2d_stride2_far_padding_replicated",
        conv2d_stride2_far_padding_replicated,
        {{"conv2d/mbv2_stem", 1}, {"conv2d/mbv2_stem", 8}},
        {{"conv2d/v_3x3_s2_3to8_15x15", 1}, {"conv2d/v_dw_3x3_s2_17x17", 3}, {"conv2d/v_5x5_s2_p2_4to6_9x10", 1}}},
   };
   for (const Row& row : rows) {
-    for (const auto& [id, batch] : row.hidden_in) {
-      const OpCase& real = registered_case(id);
-      // Quarter-side images as in PlantedBugs.Conv2d (the stem's even size kept), ssim cut to
-      // 120x400 (two column tiles of 200): the same structure, less time.
-      std::unique_ptr<PlantedCase> c = planted_case(real, [](Problem& whole) -> std::unique_ptr<Problem> {
-        if (auto* conv = dynamic_cast<Conv2dProblem*>(&whole))
-          return std::make_unique<Conv2dProblem>(cropped(*conv, conv->shape.N, conv->shape.H / 4, conv->shape.W / 4));
-        auto& ssim = static_cast<SsimProblem&>(whole);
-        return std::make_unique<SsimProblem>(cropped(ssim, ssim.shape.batch, 120, 400));
-      });
-      c->plant(row.bug, row.make);
-      EXPECT_EQ(status_of(*c, row.bug, batch, " (registered case: hidden)"), StatusKind::ok) << id;
-    }
-    for (const auto& [id, batch] : row.caught_in) {
-      PlantedCase c(validation_case(id));
-      c.plant(row.bug, row.make);
-      EXPECT_EQ(status_of(c, row.bug, batch), StatusKind::wrong) << id;
-    }
+    auto check = [&](const std::string& isa) {
+      for (const auto& [id, batch] : row.hidden_in) {
+        const OpCase& real = registered_case(id);
+        // Quarter-side images as in PlantedBugs.Conv2d (the stem's even size kept), ssim cut to
+        // 120x400 (two column tiles of 200): the same structure, less time.
+        std::unique_ptr<PlantedCase> c = planted_case(real, [](Problem& whole) -> std::unique_ptr<Problem> {
+          if (auto* conv = dynamic_cast<Conv2dProblem*>(&whole))
+            return std::make_unique<Conv2dProblem>(cropped(*conv, conv->shape.N, conv->shape.H / 4, conv->shape.W / 4));
+          auto& ssim = static_cast<SsimProblem&>(whole);
+          return std::make_unique<SsimProblem>(cropped(ssim, ssim.shape.batch, 120, 400));
+        });
+        c->plant(row.bug, row.make);
+        EXPECT_EQ(status_of(*c, row.bug, batch, " (registered case: hidden)"), StatusKind::ok) << id;
+      }
+      for (const auto& [id, batch] : row.caught_in) {
+        PlantedCase c(validation_case(id));
+        c.plant(row.bug, row.make);
+        EXPECT_EQ(status_of(c, row.bug, batch), StatusKind::wrong) << id << isa;
+      }
+    };
+    if (row.on_simd_kernel)
+      at_each_simd_target([&](const std::string& isa) { check(" isa=" + isa); });
+    else
+      check("");
   }
 }
 

@@ -18,6 +18,7 @@
 #include "kernels/cpu/ssim.hpp"
 #include "ops/ssim/ssim.hpp"
 #include "tests/support/own_impls.hpp"
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/thread_counts.hpp"
 #include "tests/support/toy_case.hpp"
 
@@ -141,8 +142,8 @@ struct Shape {
   int64_t batch, height, width;
 };
 
-// The fused kernel (default tiles, 16-wide tiles, the portable row kernels) at each of
-// kTestThreadCounts against one reference.
+// The fused kernel (default tiles, 16-wide tiles, and 24-wide ones on every SIMD target) at each
+// of kTestThreadCounts against one reference.
 void expect_fused_matches_ref(const Shape& sh, float noise, uint64_t seed) {
   const ref::SsimShape s{sh.batch, 3, sh.height, sh.width};
   const Images im = make_images(s, seed, noise);
@@ -164,10 +165,11 @@ void expect_fused_matches_ref(const Shape& sh, float noise, uint64_t seed) {
     // Narrow column tiles: many tile edges and halos inside a small image.
     cpu::SsimFused narrow(s.height, s.width, 16);
     expect_right(narrow, "16-wide tiles");
-    // The portable row kernels (the fallback without AVX2/FMA), with tile edges too.
-    cpu::SsimFused portable(s.height, s.width, 24, cpu::SsimFused::Path::portable);
-    ASSERT_EQ(portable.path(), cpu::SsimFused::Path::portable);
-    expect_right(portable, "portable path");
+    // Every SIMD target (the portable EMU128 too), with tile edges.
+    at_each_simd_target([&](const std::string& isa) {
+      cpu::SsimFused each(s.height, s.width, 24);
+      expect_right(each, "24-wide tiles, isa=" + isa);
+    });
   });
 }
 
@@ -217,16 +219,16 @@ TEST(SsimFused, FlatBrightImages) {
     std::vector<float> x(3 * h * w, a), y(3 * h * w, b), map(3 * h * w);
     std::vector<double> ref_map(3 * h * w);
     const double ref_mean = ref::ssim(x.data(), y.data(), {1, 3, h, w}, ref_map.data());
-    for (auto path : {cpu::SsimFused::Path::simd, cpu::SsimFused::Path::portable}) {
-      cpu::SsimFused k(h, w, 16, path);
+    at_each_simd_target([&](const std::string& isa) {
+      cpu::SsimFused k(h, w, 16);
       const double mean_err = std::fabs(k.run(x.data(), y.data(), map.data(), 3) - ref_mean);
       double err = 0;
       for (size_t i = 0; i < map.size(); ++i) err = std::max(err, std::fabs(map[i] - ref_map[i]));
-      std::printf("[ssim flat] %.2f/%.2f %s: max |map - ref| %.2e, |mean - ref| %.2e\n", a, b,
-                  path == cpu::SsimFused::Path::simd ? "simd" : "portable", err, mean_err);
+      std::printf("[ssim flat] %.2f/%.2f isa=%s: max |map - ref| %.2e, |mean - ref| %.2e\n", a, b, isa.c_str(), err,
+                  mean_err);
       EXPECT_LE(err, 2.5e-5) << a << " " << b;
       EXPECT_LE(mean_err, 2.5e-6) << a << " " << b;
-    }
+    });
   }
 }
 
@@ -257,18 +259,17 @@ TEST(SsimFused, ErrorsWellInsideTolerance) {
     const Images im = make_images(s, 77, noise);
     std::vector<double> ref_map(static_cast<size_t>(s.pixels()));
     const double ref_mean = ref::ssim(im.x.data(), im.y.data(), s, ref_map.data());
-    for (auto path : {cpu::SsimFused::Path::simd, cpu::SsimFused::Path::portable}) {
+    at_each_simd_target([&](const std::string& isa) {
       std::vector<float> map(static_cast<size_t>(s.pixels()));
-      cpu::SsimFused k(s.height, s.width, cpu::SsimFused::kDefaultMaxTile, path);
+      cpu::SsimFused k(s.height, s.width);
       const double mean = k.run(im.x.data(), im.y.data(), map.data(), s.planes());
       double err = 0;
       for (size_t i = 0; i < map.size(); ++i) err = std::max(err, std::fabs(map[i] - ref_map[i]));
-      const bool simd = k.path() == cpu::SsimFused::Path::simd;
-      std::printf("[ssim errors] noise %.2f %s: max |map - ref| %.2e, |mean - ref| %.2e\n", noise,
-                  simd ? "simd" : "portable", err, std::fabs(mean - ref_mean));
-      EXPECT_LE(err, 1e-5) << "noise " << noise << (simd ? " simd" : " portable");
-      EXPECT_LE(std::fabs(mean - ref_mean), 1e-6) << "noise " << noise << (simd ? " simd" : " portable");
-    }
+      std::printf("[ssim errors] noise %.2f isa=%s: max |map - ref| %.2e, |mean - ref| %.2e\n", noise, isa.c_str(), err,
+                  std::fabs(mean - ref_mean));
+      EXPECT_LE(err, 1e-5) << "noise " << noise;
+      EXPECT_LE(std::fabs(mean - ref_mean), 1e-6) << "noise " << noise;
+    });
   }
 }
 
@@ -281,12 +282,12 @@ TEST(SsimFused, AntiCorrelatedImagesNearMinusOne) {
   std::vector<double> ref_map(static_cast<size_t>(s.pixels()));
   const double ref_mean = ref::ssim(im.x.data(), im.y.data(), s, ref_map.data());
   EXPECT_LT(*std::min_element(ref_map.begin(), ref_map.end()), -0.95);
-  for (auto path : {cpu::SsimFused::Path::simd, cpu::SsimFused::Path::portable}) {
+  at_each_simd_target([&](const std::string&) {
     std::vector<float> map(static_cast<size_t>(s.pixels()));
-    cpu::SsimFused k(s.height, s.width, 32, path);
+    cpu::SsimFused k(s.height, s.width, 32);
     EXPECT_NEAR(k.run(im.x.data(), im.y.data(), map.data(), s.planes()), ref_mean, 1e-5);
     for (size_t i = 0; i < map.size(); ++i) ASSERT_NEAR(map[i], ref_map[i], 1e-4) << i;
-  }
+  });
 }
 
 TEST(SsimFused, ImageWithItselfIsOne) {
@@ -326,9 +327,9 @@ TEST(SsimMath, SquareSumFormulaByHand) {
   }
 }
 
-// The kernel's formula on both paths (8 lanes on the simd one), the same hand cases:
-// catches a missing or misplaced variance clamp and the [-1, 1] clamps.
-TEST(SsimFused, FormulaClampsOnBothPaths) {
+// The kernel's formula on every SIMD target (37 pixels: two 16-lane vectors and a tail), the same
+// hand cases: catches a missing or misplaced variance clamp and the [-1, 1] clamps.
+TEST(SsimFused, FormulaClampsOnEverySimdTarget) {
   const double c1 = kC1;
   struct Case {
     float mx, my, sq, xy;
@@ -340,23 +341,24 @@ TEST(SsimFused, FormulaClampsOnBothPaths) {
       {0.5f, 0.25f, 0.36f, 0.145f, 0.2501 * 0.0409 / (0.3126 * 0.0484)},
       {0.0f, 0.0f, 0.0f, 1.0f, 1.0},
       {0.0f, 0.0f, 0.0f, -1.0f, -1.0}};
-  for (auto path : {cpu::SsimFused::Path::simd, cpu::SsimFused::Path::portable})
+  at_each_simd_target([&](const std::string&) {
     for (const Case& c : cases) {
       // Shifted by (0.25, 0.125): mu - shift, E[(x-cx)^2 + (y-cy)^2], E[(x-cx)(y-cy)].
       const float cx = 0.25f, cy = 0.125f;
       const float smx = c.mx - cx, smy = c.my - cy;
       const float ssq = c.sq - 2 * cx * c.mx - 2 * cy * c.my + cx * cx + cy * cy;
       const float sxy = c.xy - cx * c.my - cy * c.mx + cx * cy;
-      std::vector<float> mx(11, c.mx), my(11, c.my), sq(11, c.sq), xy(11, c.xy), out(11, 0.0f);
-      cpu::ssim_formula(mx.data(), my.data(), sq.data(), xy.data(), 0.0f, 0.0f, out.data(), 11, path);
+      std::vector<float> mx(37, c.mx), my(37, c.my), sq(37, c.sq), xy(37, c.xy), out(37, 0.0f);
+      cpu::ssim_formula(mx.data(), my.data(), sq.data(), xy.data(), 0.0f, 0.0f, out.data(), 37);
       for (float v : out) ASSERT_NEAR(v, c.want, 1e-6) << c.mx << " " << c.sq << " " << c.xy;
       std::fill(mx.begin(), mx.end(), smx);
       std::fill(my.begin(), my.end(), smy);
       std::fill(sq.begin(), sq.end(), ssq);
       std::fill(xy.begin(), xy.end(), sxy);
-      cpu::ssim_formula(mx.data(), my.data(), sq.data(), xy.data(), cx, cy, out.data(), 11, path);
+      cpu::ssim_formula(mx.data(), my.data(), sq.data(), xy.data(), cx, cy, out.data(), 37);
       for (float v : out) ASSERT_NEAR(v, c.want, 1e-5) << "shifted " << c.mx << " " << c.sq << " " << c.xy;
     }
+  });
 }
 
 TEST(SsimCase, RegisteredCasesAndBatches) {

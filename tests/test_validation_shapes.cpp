@@ -1,14 +1,16 @@
 // Validation shapes (docs/ops.md, "Validation shapes"): every host impl of every op, on
 // every one of its op's validation shapes and batches, through the real validation path
 // (PreparedEntry: poisoned outputs, the first call validated against cpu_ref), at each of
-// the thread counts the host impls' tests use. The largest error each impl makes there, as
-// a fraction of its tolerance, is printed per op: docs/ops.md's tolerance table quotes it.
+// the thread counts the host impls' tests use, and our SIMD kernels on each SIMD target this
+// CPU has (docs/ops.md, "SIMD targets"). The largest error each impl makes there, as a
+// fraction of its tolerance, is printed per op: docs/ops.md's tolerance table quotes it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 
 #include "cpu_ref/ssim.hpp"
@@ -20,6 +22,7 @@
 #include "ops/ssim/ssim.hpp"
 #include "tests/support/host_variants.hpp"
 #include "tests/support/own_impls.hpp"
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/thread_counts.hpp"
 #include "tests/support/toy_case.hpp"
 
@@ -46,23 +49,41 @@ struct Worst {
   std::string at;
 };
 
-TEST(ValidationShapes, EveryHostImplIsRightOnEveryValidationShapeAtEachThreadCount) {
-  std::map<std::string, Worst> worst;  // by op/impl
-  for (const auto& v : registry().validation_cases()) {
-    const OpCase& c = *v.c;
-    for (const std::string& impl : own_impl_names(c, Placement::host))
-      for (int64_t batch : c.batches(Profile::quick))
-        at_each_thread_count([&](int threads) {
-          const PreparedEntry e(Entry{&c, Mode::cpu, impl, batch}, RunConfig{.warmup_calls = 0});
-          const std::string at =
-              c.id() + " " + impl + " B=" + std::to_string(batch) + " threads=" + std::to_string(threads);
-          EXPECT_TRUE(e.status().is_ok()) << at << ": " << e.message();
-          const Validation& val = e.validation();
-          const double ratio = val.finite ? val.max_err / val.tolerance : 1e30;
-          Worst& w = worst[c.op() + "/" + impl];
-          if (ratio >= w.ratio) w = {ratio, at};
-        });
-  }
+// The impls whose label names a SIMD target (isa=): our dispatched kernels, run on every target.
+// An impl's label says so on the CPU's best target, the first at_each_simd_target forces.
+TEST(ValidationShapes, EveryHostImplIsRightOnEveryValidationShapeAtEachThreadCountAndSimdTarget) {
+  std::map<std::string, Worst> worst;  // by op/impl, and isa for the dispatched ones
+  std::set<std::string> dispatched;    // op/impl
+  bool best = true;
+  at_each_simd_target([&](const std::string& isa) {
+    for (const auto& v : registry().validation_cases()) {
+      const OpCase& c = *v.c;
+      for (const std::string& impl : own_impl_names(c, Placement::host)) {
+        const std::string key = c.op() + "/" + impl;
+        if (!best && !dispatched.contains(key)) continue;  // the same code on every target
+        for (int64_t batch : c.batches(Profile::quick))
+          at_each_thread_count([&](int threads) {
+            const PreparedEntry e(Entry{&c, Mode::cpu, impl, batch}, RunConfig{.warmup_calls = 0});
+            const std::string ran = label_value(e.label(), "isa");
+            if (best && !ran.empty()) dispatched.insert(key);
+            const std::string at = c.id() + " " + impl + " B=" + std::to_string(batch) +
+                                   " threads=" + std::to_string(threads) + (ran.empty() ? "" : " isa=" + ran);
+            if (!ran.empty()) {
+              EXPECT_EQ(ran, isa) << at;
+            }
+            EXPECT_TRUE(e.status().is_ok()) << at << ": " << e.message();
+            const Validation& val = e.validation();
+            const double ratio = val.finite ? val.max_err / val.tolerance : 1e30;
+            Worst& w = worst[ran.empty() ? key : key + " isa=" + ran];
+            if (ratio >= w.ratio) w = {ratio, at};
+          });
+      }
+    }
+    best = false;
+  });
+  // ssim, knn and conv2d's depthwise kernel dispatch; a label that stopped saying so would leave
+  // them to the best target alone.
+  for (const char* k : {"ssim/fused", "knn/grid", "conv2d/depthwise"}) EXPECT_TRUE(dispatched.contains(k)) << k;
   for (const auto& [impl, w] : worst)
     std::printf("[validation shapes] %-22s max_err/tolerance %.3g (%s)\n", impl.c_str(), w.ratio, w.at.c_str());
 }
@@ -94,25 +115,29 @@ double ssim_error_in_conditioned_ulps(const SsimProblem& p) {
 }
 
 // Each op's fp32 tolerance against the largest error correct arithmetic makes on the
-// validation shapes (docs/ops.md, "Tolerances"): the host impls, and the other correct fp32
-// arithmetic a device impl may run (linear and conv2d: every summation order of
-// tests/support/host_variants.hpp, conv2d FFT and Winograd where they apply; ssim: the plain
-// separable fp32 SSIM). Every one must pass, and the tolerance may be at most 8x the largest,
-// per op and per input kind (random, structured, flat) where correct arithmetic errs at all.
-// Fails when a tolerance is looser (knn's 2e-6 was 13x the grid's 1.5e-7).
-TEST(ValidationShapes, EachToleranceIsAtMost8TimesTheLargestCorrectError) {
-  std::map<std::string, Worst> worst;       // by op, and by op/input kind
+// validation shapes (docs/ops.md, "Tolerances"): the host impls (our SIMD kernels on each SIMD
+// target), and the other correct fp32 arithmetic a device impl may run (linear and conv2d:
+// every summation order of tests/support/host_variants.hpp, conv2d FFT and Winograd where they
+// apply; ssim: the plain separable fp32 SSIM and the 2-D window sums). Every one must pass, and
+// the tolerance may be at most 8x the largest, per op and per input kind (random, structured,
+// flat) where correct arithmetic errs at all, on every SIMD target (that target's kernels and the
+// arithmetic that does not dispatch). Fails when a tolerance is looser (knn's 2e-6 was 13x the
+// grid's 1.5e-7).
+TEST(ValidationShapes, EachToleranceIsAtMost8TimesTheLargestCorrectErrorOnEverySimdTarget) {
+  std::map<std::string, Worst> worst;       // by op, op/input kind and op/input kind/arithmetic (+ isa)
   std::map<std::string, double> ssim_ulps;  // by arithmetic/input kind
+  std::set<std::string> isas;
   for (const auto& v : registry().validation_cases()) {
     const OpCase& c = *v.c;
     for (int64_t batch : c.batches(Profile::quick)) {
       auto prob = c.make_problem(batch, RunConfig{}.seed);
-      auto judge = [&](const std::string& what) {
+      auto judge = [&](const std::string& what, const std::string& isa = "") {
         const Validation val = c.validate(*prob, Precision::fp32);
         const std::string at = c.id() + " B=" + std::to_string(batch) + " " + what;
         EXPECT_TRUE(val.ok()) << at << ": max_err " << val.max_err << " tolerance " << val.tolerance;
         const std::string kind = c.op() + "/" + to_string(v.shape.inputs);
-        for (const std::string& key : {c.op(), kind, kind + "/" + what}) {
+        const std::string tag = isa.empty() ? "" : " isa=" + isa;
+        for (const std::string& key : {c.op() + tag, kind + tag, kind + "/" + what}) {
           Worst& w = worst[key];
           if (val.max_err / val.tolerance >= w.ratio) w = {val.max_err / val.tolerance, at};
         }
@@ -122,8 +147,19 @@ TEST(ValidationShapes, EachToleranceIsAtMost8TimesTheLargestCorrectError) {
         }
       };
       for (const std::string& impl : own_impl_names(c, Placement::host)) {
-        make_cpu_instance(c, impl, *prob)->run();
-        judge(impl);
+        auto inst = make_cpu_instance(c, impl, *prob);
+        inst->run();
+        if (label_value(inst->label(), "isa").empty()) {
+          judge(impl);
+          continue;
+        }
+        at_each_simd_target([&](const std::string& isa) {
+          isas.insert(isa);
+          auto each = make_cpu_instance(c, impl, *prob);
+          each->run();
+          ASSERT_EQ(label_value(each->label(), "isa"), isa);
+          judge(impl + " isa=" + isa, isa);
+        });
       }
       if (auto* p = dynamic_cast<LinearProblem*>(prob.get()))
         for (emu::Order order : emu::all_orders()) {
@@ -154,17 +190,34 @@ TEST(ValidationShapes, EachToleranceIsAtMost8TimesTheLargestCorrectError) {
       }
     }
   }
+  ASSERT_EQ(isas.size(), cpu::simd_targets().size());
   for (const auto& [what, u] : ssim_ulps)
     std::printf("[validation shapes] ssim %-28s largest error %.3g x 2^-24 x conditioning\n", what.c_str(), u);
+  std::set<std::string> judged;  // op and op/input kind, without the target
   for (const auto& [key, w] : worst) {
-    std::printf("[validation shapes] %-18s tolerance / largest correct error %.3g (%s)\n", key.c_str(), 1 / w.ratio,
-                w.at.c_str());
-    // Per op, and per input kind where this metric's scale is set from them (docs/ops.md: the
-    // structured and flat inputs' conditioning and transform scales); arithmetic alone: printed.
-    const bool asserted = key.find('/') == std::string::npos || key.ends_with("/structured") || key.ends_with("/flat");
-    if (asserted && w.ratio > 0) {
-      EXPECT_GE(w.ratio, 1.0 / 8) << key << ": the tolerance is more than 8x the largest correct error (" << w.at
-                                  << ")";
+    const std::string base = key.substr(0, key.find(" isa="));
+    if (std::count(base.begin(), base.end(), '/') <= 1) {
+      judged.insert(base);
+    } else {
+      std::printf("[validation shapes] %-34s tolerance / largest correct error %.3g (%s)\n", key.c_str(), 1 / w.ratio,
+                  w.at.c_str());
+    }
+  }
+  for (const std::string& base : judged) {
+    for (const std::string& isa : isas) {
+      Worst w;  // the arithmetic that does not dispatch, and this target's kernels
+      for (const std::string& key : {base, base + " isa=" + isa})
+        if (const auto it = worst.find(key); it != worst.end() && it->second.ratio >= w.ratio) w = it->second;
+      std::printf("[validation shapes] %-18s isa=%-7s tolerance / largest correct error %.3g (%s)\n", base.c_str(),
+                  isa.c_str(), 1 / w.ratio, w.at.c_str());
+      // Per op, and per input kind where this metric's scale is set from them (docs/ops.md: the
+      // structured and flat inputs' conditioning and transform scales); random alone: printed.
+      const bool asserted =
+          base.find('/') == std::string::npos || base.ends_with("/structured") || base.ends_with("/flat");
+      if (asserted && w.ratio > 0) {
+        EXPECT_GE(w.ratio, 1.0 / 8) << base << " isa=" << isa
+                                    << ": the tolerance is more than 8x the largest correct error (" << w.at << ")";
+      }
     }
   }
 }

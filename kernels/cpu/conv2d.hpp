@@ -81,5 +81,7 @@ inline bool is_depthwise(const Conv2dShape& s) { return s.groups == s.C && s.K =
 // Direct depthwise kernel on NCHW planes, multi-threaded over (n, c).
 // Throws std::invalid_argument unless is_depthwise(s).
 void conv2d_depthwise(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s);
+// The SIMD target conv2d_depthwise runs now (kernels/cpu/simd.hpp): the label's isa=.
+std::string conv2d_depthwise_isa();
 
 }  // namespace mb::cpu

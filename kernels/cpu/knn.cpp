@@ -1,21 +1,140 @@
 #include "kernels/cpu/knn.hpp"
 
 #include <omp.h>
-#ifdef __AVX2__
-#include <immintrin.h>
-#endif
 
 #include <algorithm>
-#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
 #include "kernels/common/top3.hpp"
+#include "kernels/cpu/simd.hpp"
+
+// The block scan is compiled once per SIMD target (kernels/cpu/simd.hpp): foreach_target.h
+// includes this file again for each; the rest of the file is compiled once (HWY_ONCE).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/knn.cpp"
+#include <hwy/foreach_target.h>  // before highway.h
+#include <hwy/highway.h>
 
 namespace mb::cpu {
-namespace {
+
+#ifndef MB_KNN_ONCE  // what every target shares: defined on the first pass only
+#define MB_KNN_ONCE
+// Points of one query cell's 3x3x3 neighbourhood, SoA, padded to whole chunks of kChunk
+// (16: the widest vector any target uses, AVX-512's).
+struct KnnBlockView {
+  const float *x, *y, *z;
+  const uint32_t* idx;
+  size_t size;  // a multiple of kChunk
+  static constexpr size_t kChunk = 16;
+};
+// KnnGrid's buffers, for the per-target KnnGrid::run.
+struct KnnGridBuffers {
+  std::vector<uint32_t>& cell_of;
+  std::vector<uint32_t>& start;
+  std::vector<KnnGrid::Point>& sorted;
+  std::vector<uint32_t>& occupied;
+  KnnGridStats& stats;
+};
+#endif  // MB_KNN_ONCE
+
+HWY_BEFORE_NAMESPACE();
+namespace HWY_NAMESPACE {
+namespace {  // each file's own: every kernel has an Isa()
+namespace hn = hwy::HWY_NAMESPACE;
+
+const char* Isa() { return isa_name(HWY_TARGET); }
+
+// Lane-wise merge of sorted triples: (b0, b1, b2) becomes the 3 smallest of it and (c0, c1, c2).
+template <class V>
+HWY_INLINE void insert3(V& b0, V& b1, V& b2, V v) {
+  const V t1 = hn::Max(b0, v);
+  b0 = hn::Min(b0, v);
+  const V t2 = hn::Max(b1, t1);
+  b1 = hn::Min(b1, t1);
+  b2 = hn::Min(b2, t2);
+}
+template <class V>
+HWY_INLINE void merge3(V& b0, V& b1, V& b2, V c0, V c1, V c2) {
+  insert3(b0, b1, b2, c0);
+  insert3(b0, b1, b2, c1);
+  insert3(b0, b1, b2, c2);
+}
+
+// The global top 3 among the lanes' sorted triples, branch-free.
+template <class D, class V>
+HWY_INLINE Top3 lanes_top3(D d, V a0, V a1, V a2) {
+#if HWY_TARGET == HWY_SCALAR
+  (void)d;
+  return Top3{{hn::GetLane(a0), hn::GetLane(a1), hn::GetLane(a2)}};
+#elif HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE2 || HWY_TARGET == HWY_SVE_256 || HWY_TARGET == HWY_SVE2_128
+  // Scalable vectors: one lane's smallest at a time, that lane's next moving up.
+  const hn::RebindToSigned<D> di;
+  const V inf = hn::Set(d, INFINITY);
+  Top3 best = Top3::empty();
+  for (int r = 0;; ++r) {
+    const V m = hn::MinOfLanes(d, a0);
+    best.d[r] = hn::GetLane(m);
+    if (r == 2) return best;
+    const auto first = static_cast<int32_t>(hn::FindFirstTrue(d, hn::Eq(a0, m)));
+    const auto one = hn::RebindMask(d, hn::Eq(hn::Iota(di, 0), hn::Set(di, first)));
+    a0 = hn::IfThenElse(one, a1, a0);
+    a1 = hn::IfThenElse(one, a2, a1);
+    a2 = hn::IfThenElse(one, inf, a2);
+  }
+#else
+  if constexpr (hn::MaxLanes(D()) > 4) {  // fold the upper half onto the lower until 128 bits are left
+    const hn::Half<D> dh;
+    auto b0 = hn::LowerHalf(dh, a0), b1 = hn::LowerHalf(dh, a1), b2 = hn::LowerHalf(dh, a2);
+    merge3(b0, b1, b2, hn::UpperHalf(dh, a0), hn::UpperHalf(dh, a1), hn::UpperHalf(dh, a2));
+    return lanes_top3(dh, b0, b1, b2);
+  } else {  // 4 lanes: lane 0 takes lanes 2, then 1 (with 3)
+    merge3(a0, a1, a2, hn::Shuffle1032(a0), hn::Shuffle1032(a1), hn::Shuffle1032(a2));
+    merge3(a0, a1, a2, hn::Shuffle2301(a0), hn::Shuffle2301(a1), hn::Shuffle2301(a2));
+    return Top3{{hn::GetLane(a0), hn::GetLane(a1), hn::GetLane(a2)}};
+  }
+#endif
+}
+
+// At most 8 lanes: a block holds ~30-80 points, and 16-lane AVX-512 vectors made the scan slower
+// per core than 8-lane ones (more padding and a longer merge per query: 15.0 against 13.9 ms
+// at 100 000 uniform points, one thread); AVX-512 still runs them, at 256 bits.
+constexpr size_t kScanLanes = 8;
+
+// The top 3 of every query of one cell (`count` queries) against its block, branch-free: every
+// lane keeps its own sorted top 3 with a min/max insertion network; the global top 3 is among
+// the lanes' and is merged once at the end (lanes_top3).
+void SearchBlock(const KnnBlockView& b, const KnnGrid::Point* queries, size_t count, Top3* out) {
+  const hn::CappedTag<float, kScanLanes> d;
+  const hn::RebindToUnsigned<decltype(d)> du;
+  const size_t N = hn::Lanes(d);
+  const auto inf = hn::Set(d, INFINITY), zero = hn::Zero(d);
+  for (size_t k = 0; k < count; ++k) {
+    const KnnGrid::Point& q = queries[k];
+    const auto qx = hn::Set(d, q.x), qy = hn::Set(d, q.y), qz = hn::Set(d, q.z);
+    const auto qi = hn::Set(du, q.index);
+    auto a0 = inf, a1 = inf, a2 = inf;
+    for (size_t j0 = 0; j0 < b.size; j0 += N) {
+      const auto dx = hn::Sub(hn::LoadU(d, b.x + j0), qx);
+      const auto dy = hn::Sub(hn::LoadU(d, b.y + j0), qy);
+      const auto dz = hn::Sub(hn::LoadU(d, b.z + j0), qz);
+      auto v = hn::Add(hn::Add(hn::Mul(dx, dx), hn::Mul(dy, dy)), hn::Mul(dz, dz));
+      // Self (by index) and NaN distances become infinity, which never enters a top 3.
+      const auto self = hn::RebindMask(d, hn::Eq(hn::LoadU(du, b.idx + j0), qi));
+      v = hn::IfThenElse(hn::Or(self, hn::IsNaN(v)), inf, v);
+      const auto n0 = hn::Min(a0, v), v1 = hn::Max(a0, v);
+      const auto n1 = hn::Min(a1, v1), v2 = hn::Max(a1, v1);
+      a0 = n0, a1 = n1, a2 = hn::Min(a2, v2);
+      // Duplicates: one lane already holds three zeros, nothing can improve.
+      if ((j0 + N) % 64 == 0 && !hn::AllFalse(d, hn::Eq(a2, zero))) break;
+    }
+    out[k] = lanes_top3(d, a0, a1, a2);
+  }
+}
+
+using Point = KnnGrid::Point;
 
 // Geometry of the grid; cell coordinates come from exactly one formula (cell())
 // so a point's cell and the bounds used for pruning agree up to `slack`.
@@ -51,12 +170,10 @@ int64_t cells_of(const float ext[3], float h, int64_t g[3]) {
   return g[0] * g[1] * g[2];
 }
 
-}  // namespace
-
 // Points of one query cell's 3x3x3 neighbourhood, SoA, padded to the chunk size.
-class KnnGrid::Block {
+class Block {
  public:
-  static constexpr size_t kChunk = 16;
+  static constexpr size_t kChunk = KnnBlockView::kChunk;
   void clear() { x_.clear(), y_.clear(), z_.clear(), idx_.clear(); }
   void append(const Point* sp, uint32_t begin, uint32_t end) {
     for (uint32_t j = begin; j < end; ++j) {
@@ -68,66 +185,9 @@ class KnnGrid::Block {
       x_.push_back(INFINITY), y_.push_back(INFINITY), z_.push_back(INFINITY), idx_.push_back(UINT32_MAX);
     }
   }
-  Top3 search(const Point& q) const {
-#ifdef __AVX2__
-    // Branch-free: every lane keeps its own sorted top 3 with a min/max insertion
-    // network; the global top 3 is among the 8 lanes' and is merged once at the end.
-    const __m256 qx = _mm256_set1_ps(q.x), qy = _mm256_set1_ps(q.y), qz = _mm256_set1_ps(q.z);
-    const __m256 inf = _mm256_set1_ps(INFINITY), zero = _mm256_setzero_ps();
-    const __m256i qi = _mm256_set1_epi32(static_cast<int>(q.index));
-    __m256 a0 = inf, a1 = inf, a2 = inf;
-    const size_t m = x_.size();
-    for (size_t j0 = 0; j0 < m; j0 += 8) {
-      const __m256 dx = _mm256_sub_ps(_mm256_loadu_ps(&x_[j0]), qx);
-      const __m256 dy = _mm256_sub_ps(_mm256_loadu_ps(&y_[j0]), qy);
-      const __m256 dz = _mm256_sub_ps(_mm256_loadu_ps(&z_[j0]), qz);
-      __m256 v = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(dx, dx), _mm256_mul_ps(dy, dy)), _mm256_mul_ps(dz, dz));
-      // Self (by index) and NaN distances become infinity, which never enters a top 3.
-      const __m256 self =
-          _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&idx_[j0])), qi));
-      v = _mm256_blendv_ps(v, inf, _mm256_or_ps(self, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
-      const __m256 n0 = _mm256_min_ps(a0, v), v1 = _mm256_max_ps(a0, v);
-      const __m256 n1 = _mm256_min_ps(a1, v1), v2 = _mm256_max_ps(a1, v1);
-      a0 = n0, a1 = n1, a2 = _mm256_min_ps(a2, v2);
-      // Duplicates: one lane already holds three zeros, nothing can improve.
-      if ((j0 & 63) == 56 && _mm256_movemask_ps(_mm256_cmp_ps(a2, zero, _CMP_EQ_OQ))) break;
-    }
-    // Fold the lanes' sorted triples pairwise (8 -> 4 -> 2 -> 1), still branch-free.
-    __m128 b0 = _mm256_castps256_ps128(a0), b1 = _mm256_castps256_ps128(a1), b2 = _mm256_castps256_ps128(a2);
-    auto fold = [&](__m128 c0, __m128 c1, __m128 c2) {
-      for (__m128 v : {c0, c1, c2}) {
-        const __m128 t1 = _mm_max_ps(b0, v);
-        b0 = _mm_min_ps(b0, v);
-        const __m128 t2 = _mm_max_ps(b1, t1);
-        b1 = _mm_min_ps(b1, t1);
-        b2 = _mm_min_ps(b2, t2);
-      }
-    };
-    fold(_mm256_extractf128_ps(a0, 1), _mm256_extractf128_ps(a1, 1), _mm256_extractf128_ps(a2, 1));
-    fold(_mm_movehl_ps(b0, b0), _mm_movehl_ps(b1, b1), _mm_movehl_ps(b2, b2));
-    fold(_mm_movehdup_ps(b0), _mm_movehdup_ps(b1), _mm_movehdup_ps(b2));
-    return Top3{{_mm_cvtss_f32(b0), _mm_cvtss_f32(b1), _mm_cvtss_f32(b2)}};
-#else
-    Top3 best = Top3::empty();
-    const size_t m = x_.size();
-    for (size_t j0 = 0; j0 < m; j0 += kChunk) {
-      float d[kChunk];
-      const float w = best.worst();
-      uint32_t mask = 0;
-      for (size_t k = 0; k < kChunk; ++k) {
-        const float dx = x_[j0 + k] - q.x, dy = y_[j0 + k] - q.y, dz = z_[j0 + k] - q.z;
-        const float dd = dx * dx + dy * dy + dz * dz;
-        d[k] = idx_[j0 + k] == q.index ? INFINITY : dd;  // self excluded by index
-        mask |= static_cast<uint32_t>(d[k] < w) << k;
-      }
-      if (!mask) continue;
-      // Only lanes below the bound reach the branchy insert: once the bound is tight
-      // that is a handful per query instead of every lane of every surviving chunk.
-      for (; mask; mask &= mask - 1) best.insert(d[std::countr_zero(mask)]);
-      if (best.worst() == 0.0f) break;  // duplicates: nothing can improve
-    }
-    return best;
-#endif
+  // The top 3 of each of `count` queries within the block, on the SIMD target dispatched now.
+  void search(const Point* queries, size_t count, Top3* out) const {
+    SearchBlock(KnnBlockView{x_.data(), y_.data(), z_.data(), idx_.data(), x_.size()}, queries, count, out);
   }
 
  private:
@@ -135,11 +195,9 @@ class KnnGrid::Block {
   std::vector<uint32_t> idx_;
 };
 
-namespace {
-
 // True when no point outside the cells within Chebyshev distance r of cell qc can be
 // closer than the current 3rd best (or there is nothing outside).
-bool covered(const Geometry& geo, const KnnGrid::Point& q, const int64_t qc[3], int64_t r, const Top3& best) {
+bool covered(const Geometry& geo, const Point& q, const int64_t qc[3], int64_t r, const Top3& best) {
   const float qv[3] = {q.x, q.y, q.z};
   float bound = INFINITY;
   for (int a = 0; a < 3; ++a) {
@@ -153,8 +211,8 @@ bool covered(const Geometry& geo, const KnnGrid::Point& q, const int64_t qc[3], 
 }
 
 // Scans the cells at Chebyshev distance exactly r from qc that may hold a closer point.
-void ring(const Geometry& geo, const KnnGrid::Point* sp, const uint32_t* st, const KnnGrid::Point& q,
-          const int64_t qc[3], int64_t r, Top3& best) {
+void ring(const Geometry& geo, const Point* sp, const uint32_t* st, const Point& q, const int64_t qc[3], int64_t r,
+          Top3& best) {
   const float qv[3] = {q.x, q.y, q.z};
   auto scan = [&](int64_t cell) {
     for (uint32_t j = st[cell], end = st[cell + 1]; j < end; ++j) {
@@ -190,9 +248,13 @@ void ring(const Geometry& geo, const KnnGrid::Point* sp, const uint32_t* st, con
   }
 }
 
-}  // namespace
-
-void KnnGrid::run(const float* pts, int64_t n64, float* out) {
+// KnnGrid::run, compiled per target like the block scan: the grid's set-up loops vectorise for it too.
+void Run(KnnGridBuffers& bufs, const float* pts, int64_t n64, float* out) {
+  auto& cell_of_ = bufs.cell_of;
+  auto& start_ = bufs.start;
+  auto& sorted_ = bufs.sorted;
+  auto& occupied_ = bufs.occupied;
+  auto& stats_ = bufs.stats;
   if (n64 < 4) throw std::invalid_argument("knn needs at least 4 points, got " + std::to_string(n64));
   if (n64 >= (int64_t{1} << 31)) throw std::invalid_argument("knn grid supports fewer than 2^31 points");
   const auto n = static_cast<uint32_t>(n64);
@@ -277,6 +339,7 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
 #pragma omp parallel
   {
     Block block;
+    std::vector<Top3> first;  // each query's top 3 within its block
 #pragma omp for schedule(dynamic, 64)
     for (int64_t k = 0; k < n_occ; ++k) {
       const int64_t cell = occupied_[k];
@@ -293,9 +356,11 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
         for (int64_t y = std::max<int64_t>(0, cc[1] - 1); y <= std::min(geo.g[1] - 1, cc[1] + 1); ++y)
           if (y != cc[1] || z != cc[2]) block.append(sp, st[geo.id(x0, y, z)], st[geo.id(x1, y, z) + 1]);
       block.pad();
+      first.resize(st[cell + 1] - st[cell]);
+      block.search(sp + st[cell], first.size(), first.data());
       for (uint32_t s = st[cell]; s < st[cell + 1]; ++s) {
         const Point q = sp[s];
-        Top3 best = block.search(q);
+        Top3 best = first[s - st[cell]];
         if (!covered(geo, q, cc, 1, best)) {
           for (int64_t r = 2;; ++r) {
             ring(geo, sp, st, q, cc, r, best);
@@ -307,5 +372,21 @@ void KnnGrid::run(const float* pts, int64_t n64, float* out) {
     }
   }
 }
+
+}  // namespace
+}  // namespace HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+HWY_EXPORT(Isa);
+HWY_EXPORT(Run);
+
+std::string KnnGrid::isa() { return HWY_DYNAMIC_DISPATCH(Isa)(); }
+
+void KnnGrid::run(const float* pts, int64_t n, float* out) {
+  KnnGridBuffers bufs{cell_of_, start_, sorted_, occupied_, stats_};
+  HWY_DYNAMIC_DISPATCH(Run)(bufs, pts, n, out);
+}
+#endif  // HWY_ONCE
 
 }  // namespace mb::cpu

@@ -3,6 +3,7 @@
 // squared distances from point i to the other points. Exact: a uniform grid
 // searched ring by ring until no unsearched cell can hold a closer point.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace mb::cpu {
@@ -20,6 +21,8 @@ class KnnGrid {
   // OpenMP threads; memory O(n): the grid has at most ~4n cells.
   void run(const float* points, int64_t n, float* out);
   const KnnGridStats& stats() const { return stats_; }
+  // The SIMD target the block scan runs now (kernels/cpu/simd.hpp): the label's isa=.
+  static std::string isa();
 
   struct Point {
     float x, y, z;
@@ -27,7 +30,6 @@ class KnnGrid {
   };
 
  private:
-  class Block;
   std::vector<uint32_t> cell_of_;   // per input point
   std::vector<uint32_t> start_;     // per cell: first sorted position; start_[cells] = n
   std::vector<Point> sorted_;       // points in cell order

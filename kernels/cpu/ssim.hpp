@@ -4,37 +4,31 @@
 // only in a per-thread ring of row tiles that stays in L1/L2.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace mb::cpu {
 
 class SsimFused {
  public:
-  // simd: hand-written AVX2/FMA row kernels where compiled in; portable: the plain loops
-  // (the fallback on other CPUs, selectable so tests cover it on this one).
-  enum class Path { simd, portable };
-
   // Planes of height x width; scratch for every OpenMP thread is allocated here, not per call.
   // max_tile: widest column tile (tests use small ones to cover many tiles on small images).
-  SsimFused(int64_t height, int64_t width, int64_t max_tile = kDefaultMaxTile, Path path = Path::simd);
+  SsimFused(int64_t height, int64_t width, int64_t max_tile = kDefaultMaxTile);
   static constexpr int64_t kDefaultMaxTile = 256;
   // x, y, map: `planes` planes of height x width, row-major. Returns the mean of the map.
   // The mean does not depend on the thread count (per-row sums in double, reduced in order).
   double run(const float* x, const float* y, float* map, int64_t planes);
 
   int threads() const { return threads_; }
-  // The path actually used (simd falls back to portable when AVX2/FMA is not compiled in).
-  Path path() const { return path_; }
+  // The SIMD target run() runs now (kernels/cpu/simd.hpp): the label's isa=.
+  static std::string isa();
 
  private:
-  void strip(const float* x, const float* y, float* map, int64_t plane, int64_t tile, int64_t row0, int64_t row1,
-             int thread);
   float* scratch(int thread) { return base_ + static_cast<std::size_t>(thread) * per_thread_; }
 
   int64_t height_, width_;
-  int64_t tile_w_;  // column tile width (multiple of 8)
+  int64_t tile_w_;  // column tile width (multiple of 16)
   int64_t tiles_;   // column tiles per row
-  Path path_;
   int threads_;
   std::size_t per_thread_;        // floats of scratch per thread (a multiple of 16: 64-byte aligned blocks)
   std::vector<float> storage_;    // all threads' scratch
@@ -42,9 +36,9 @@ class SsimFused {
   std::vector<double> row_sums_;  // [plane][tile][row]
 };
 
-// The per-pixel formula as the kernel's paths evaluate it (common::ssim_value_sq_sum on
+// The per-pixel formula as the kernel's SIMD target evaluates it (common::ssim_value_sq_sum on
 // statistics of x - cx and y - cy), n pixels; exposed so tests can reach its clamps directly.
 void ssim_formula(const float* mu_x, const float* mu_y, const float* e_sq_sum, const float* e_xy, float cx, float cy,
-                  float* out, int64_t n, SsimFused::Path path);
+                  float* out, int64_t n);
 
 }  // namespace mb::cpu

@@ -59,7 +59,7 @@ class DepthwiseInstance : public Instance {
  public:
   DepthwiseInstance(Conv2dProblem& p, Images r) : p_(p), r_(r), s_(kernel_shape(r.s)) {}
   void run() override { cpu::conv2d_depthwise(r_.x, p_.w.data(), p_.b.data(), r_.y, s_); }
-  std::string label() const override { return "math=fp32;kernel=direct"; }
+  std::string label() const override { return "math=fp32;kernel=direct;isa=" + cpu::conv2d_depthwise_isa(); }
 
  private:
   Conv2dProblem& p_;

@@ -170,7 +170,8 @@ class GridInstance : public Instance {
   void run() override { grid_.run(p_.points.data(), p_.n, p_.out.data()); }
   std::string label() const override {
     const auto& s = grid_.stats();
-    return "grid=" + std::to_string(s.dims[0]) + "x" + std::to_string(s.dims[1]) + "x" + std::to_string(s.dims[2]);
+    return "grid=" + std::to_string(s.dims[0]) + "x" + std::to_string(s.dims[1]) + "x" + std::to_string(s.dims[2]) +
+           ";isa=" + cpu::KnnGrid::isa();
   }
 
  private:

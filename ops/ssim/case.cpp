@@ -56,7 +56,7 @@ class FusedInstance : public Instance {
   void run() override {
     p_.mean[0] = static_cast<float>(k_.run(p_.x.data(), p_.y.data(), p_.map.data(), p_.shape.planes()));
   }
-  std::string label() const override { return "math=fp32"; }
+  std::string label() const override { return "math=fp32;isa=" + cpu::SsimFused::isa(); }
 
  private:
   SsimProblem& p_;

@@ -7,6 +7,7 @@
 mb_planted_copy(kernels/cpu/ssim.hpp ssim_cpu_shared_scratch.hpp "namespace mb::cpu {" "namespace mb::cpu::planted_scratch {")
 mb_planted_copy(kernels/cpu/ssim.cpp ssim_cpu_shared_scratch.cpp
   "#include \"kernels/cpu/ssim.hpp\"" "#include \"ssim_cpu_shared_scratch.hpp\""
+  "#define HWY_TARGET_INCLUDE \"kernels/cpu/ssim.cpp\"" "#define HWY_TARGET_INCLUDE \"ssim_cpu_shared_scratch.cpp\""
   "const int thread = omp_get_thread_num();" "const int thread = 0;"
   "namespace mb::cpu {" "namespace mb::cpu::planted_scratch {")
 

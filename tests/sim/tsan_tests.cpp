@@ -35,6 +35,7 @@
 #include "ssim_cpu_shared_scratch.hpp"  // planted: every strip of the host SSIM on thread 0's scratch
 #include "ssim_nosync.hpp"              // planted: no barrier after the SSIM tile's halo load
 #include "tests/sim/sim_test_support.hpp"
+#include "tests/support/simd_targets.hpp"
 // Last: the simulated CUDA keywords (threadIdx, __global__, ...) are macros.
 #include "kernels/cuda/launch.cuh"
 
@@ -210,15 +211,15 @@ TEST(TsanDevice, KnnChunkKernels) {
 
 TEST(TsanHost, RunsOnThreeThreads) { EXPECT_EQ(omp_get_max_threads(), 3); }
 
-TEST(TsanHost, SsimFusedBothPaths) {
+TEST(TsanHost, SsimFusedOnEverySimdTarget) {
   const SsimImages im;
-  for (const auto path : {mb::cpu::SsimFused::Path::simd, mb::cpu::SsimFused::Path::portable}) {
-    mb::cpu::SsimFused k(im.shape.height, im.shape.width, 16, path);  // several column tiles
+  mb::at_each_simd_target([&](const std::string&) {
+    mb::cpu::SsimFused k(im.shape.height, im.shape.width, 16);  // several column tiles
     std::vector<float> map(im.n());
     const double mean = k.run(im.x.data(), im.y.data(), map.data(), im.shape.planes());
     EXPECT_LE(max_err(map, im.map), kLoose);
     EXPECT_NEAR(mean, im.mean, kLoose);
-  }
+  });
 }
 
 TEST(TsanHost, KnnGrid) {

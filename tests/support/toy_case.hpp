@@ -63,4 +63,11 @@ inline const OpCase& registered_case(const std::string& id) {
   throw std::out_of_range("no registered case " + id);
 }
 
+// The case of validation shape "op/name" (docs/ops.md, "Validation shapes").
+inline const OpCase& validation_case(const std::string& id) {
+  for (const auto& v : registry().validation_cases())
+    if (v.c->id() == id) return *v.c;
+  throw std::out_of_range("no validation shape " + id);
+}
+
 }  // namespace mb
