@@ -30,6 +30,18 @@ apt_packages=(
   postgresql             # the fleet's history store: report/tests/test_store.py runs a throwaway server (initdb/pg_ctl)
   python3 python3-pip python3-venv
 )
+# The aarch64 cross-build, tested under qemu-user (ci/test.sh, cmake/toolchain-aarch64.cmake): Debian's
+# cross compiler, qemu and the :arm64 libraries beside the native ones (multiarch). Only on x86-64.
+cross_arch=""
+if [ "$(dpkg --print-architecture)" = amd64 ]; then
+  cross_arch=arm64
+  if ! dpkg --print-foreign-architectures | grep -qx "$cross_arch"; then
+    echo "setup: adding the $cross_arch architecture (multiarch) for the aarch64 cross-build"
+    $SUDO dpkg --add-architecture "$cross_arch"
+  fi
+  apt_packages+=(g++-aarch64-linux-gnu qemu-user libopenblas-dev:arm64 libopenblas-openmp-dev:arm64
+    libbenchmark-dev:arm64 libgtest-dev:arm64 libhwy-dev:arm64)
+fi
 
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -40,6 +52,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# oneDNN for arm64: its dnnl_config.h differs from amd64's (no OpenCL runtime), so libdnnl-dev:arm64
+# cannot be installed beside the native package; it and libdnnl2:arm64 are unpacked into a prefix
+# of their own, which cmake/toolchain-aarch64.cmake searches.
+dnnl_prefix=/opt/modebench-aarch64
+if [ -n "$cross_arch" ] && [ ! -f "$dnnl_prefix/usr/lib/aarch64-linux-gnu/cmake/dnnl/dnnl-config.cmake" ]; then
+  echo "setup: unpacking oneDNN for $cross_arch into $dnnl_prefix"
+  debs=$(mktemp -d)
+  chmod a+rwx "$debs"  # apt downloads as its own user
+  (cd "$debs" && apt-get download -q "libdnnl2:$cross_arch" "libdnnl-dev:$cross_arch")
+  # Unpacked beside it, then renamed: an interrupted set-up never leaves half a prefix that looks whole.
+  for deb in "$debs"/*.deb; do $SUDO dpkg -x "$deb" "$dnnl_prefix.tmp$$"; done
+  $SUDO rm -rf "$dnnl_prefix"
+  $SUDO mv "$dnnl_prefix.tmp$$" "$dnnl_prefix"
+  rm -rf "$debs"
 fi
 
 # Python requirements: pip only when one is missing or too old.

@@ -2,7 +2,7 @@
 # The test command, the first command on a fresh Debian 12 machine: set-up (installs only
 # what is missing), build, then the C++ unit tests (ctest -L unit: the torch provider's tests,
 # a small torch cpu run of every op, our SIMD kernels on every SIMD target this CPU has; docs/ops.md,
-# "SIMD targets"), the simulated device's tests (ctest -L sim), the ThreadSanitizer job (ctest -L
+# "SIMD targets"; on x86-64 an aarch64 cross-build, some of its tests under qemu), the simulated device's tests (ctest -L sim), the ThreadSanitizer job (ctest -L
 # tsan), the report stage's pytest suite, the history store's tests (SQLite and a throwaway PostgreSQL
 # server) and a short fuzz run of every parser (ci/fuzz.sh). No GPU required.
 set -euo pipefail
@@ -23,6 +23,26 @@ if [ "${CI:-}" = true ] && [ "${MODEBENCH_TORCH:-AUTO}" != OFF ] && [ ! -x "$bui
 fi
 ctest --test-dir "$build" -L unit --output-on-failure --parallel "$(nproc)"
 stage "native build and unit tests"
+# aarch64 (Grace hosts), simulated: the host kernels and the harness cross-built with Debian's aarch64 g++
+# against the :arm64 libraries (cmake/toolchain-aarch64.cmake, Highway's NEON and SVE targets), and tests
+# run under qemu-aarch64 (ctest runs them through the emulator). Correctness only: nothing is timed under
+# emulation. qemu-user 7.2 hangs on any OpenMP team of two or more threads (a plain `parallel for`
+# does), so the tests run at one thread (MODEBENCH_TEST_ONE_THREAD). They are the references, the
+# kernels' shared math, and every host impl on every validation shape on every SIMD target
+# (README, "Arm (aarch64), simulated"). machine_limits is built to check its NEON loop compiles.
+aarch64_test_files='test_common_knn|test_common_ssim|test_knn|test_ssim|test_conv2d|test_linear|test_validation_shapes'
+aarch64_tests='^(Morton|Top3|KnnSearch|KnnRef|CommonGaussian|CommonSsimMath|SsimRef|SsimMath|Conv2dRef|LinearRef)\.'
+aarch64_tests+='|^ValidationShapes\.(NameThePolicysDimensions|EveryHostImplIsRightOnEveryValidationShape.*)$'
+if [ "$(uname -m)" = x86_64 ]; then
+  arm=${build}-aarch64
+  [ -f "$arm/CMakeCache.txt" ] || cmake -S . -B "$arm" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake -DMODEBENCH_CUDA=OFF -DMODEBENCH_TORCH=OFF \
+    -DMODEBENCH_UNIT_TESTS="$aarch64_test_files"
+  cmake --build "$arm" --parallel "$(nproc)" --target unit_tests machine_limits
+  OMP_NUM_THREADS=1 MODEBENCH_TEST_ONE_THREAD=1 \
+    ctest --test-dir "$arm" -L unit -R "$aarch64_tests" --output-on-failure --parallel "$(nproc)" --timeout 600
+  stage "aarch64 cross-build and tests under qemu"
+fi
 # The simulated device: the gpu, ptx-jit and hybrid code (our kernels, the runtime, cuBLAS and
 # cuDNN calls) run on the CPU under AddressSanitizer and UBSan, every entry validated against
 # cpu_ref/, the device and hybrid impls on every validation shape too (ctest -L sim; tests/sim/).

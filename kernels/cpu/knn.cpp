@@ -65,9 +65,8 @@ HWY_INLINE void merge3(V& b0, V& b1, V& b2, V c0, V c1, V c2) {
 
 // The global top 3 among the lanes' sorted triples, branch-free.
 template <class D, class V>
-HWY_INLINE Top3 lanes_top3(D d, V a0, V a1, V a2) {
+HWY_INLINE Top3 lanes_top3([[maybe_unused]] D d, V a0, V a1, V a2) {
 #if HWY_TARGET == HWY_SCALAR
-  (void)d;
   return Top3{{hn::GetLane(a0), hn::GetLane(a1), hn::GetLane(a2)}};
 #elif HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE2 || HWY_TARGET == HWY_SVE_256 || HWY_TARGET == HWY_SVE2_128
   // Scalable vectors: one lane's smallest at a time, that lane's next moving up.
