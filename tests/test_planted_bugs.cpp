@@ -357,24 +357,31 @@ TEST(PlantedBugs, Conv2d) {
   print_margins("conv2d", m);
 }
 
+// A registered case at its own size and batch: right first, then with its last channel's left
+// padding replicated, which the sampled check alone (check=sampled) must find.
+void replicate_left_padding_in_last_channel(Conv1dProblem& p);  // with conv1d's bugs, below
+template <class P>
+void expect_sample_alone_catches_one_channels_padding_bug(const char* id, int64_t batch) {
+  const OpCase& c = registered_case(id);
+  auto prob = c.make_problem(batch, kSeed);
+  make_cpu_instance(c, c.best_host_impl(batch).name, *prob)->run();
+  ASSERT_TRUE(c.validate(*prob, Precision::fp32).ok()) << id;
+  replicate_left_padding_in_last_channel(static_cast<P&>(*prob));
+  const Validation v = c.validate(*prob, Precision::fp32);
+  std::printf("[planted] %-62s sample alone: max_err %.2e tolerance %.2e ratio %.3g (check=%s)\n",
+              (std::string(id) + " B=" + std::to_string(batch) + " bug:left_padding_replicated_in_one_channel").c_str(),
+              v.max_err, v.tolerance, v.max_err / v.tolerance, v.check.c_str());
+  EXPECT_TRUE(v.check.starts_with("sampled:")) << id << " " << v.check;
+  EXPECT_FALSE(v.ok()) << id;
+}
+
 // At the cases' own size, from the first sampled batch on: the sample alone (every output
 // channel's edges in the first and last image) catches a padding bug confined to one
 // channel's edge.
 TEST(PlantedBugs, Conv2dSampleCoversEveryChannelsEdges) {
   for (auto [id, batch] :
        {std::pair{"conv2d/resnet_3x3", 8}, {"conv2d/mbv2_depthwise", 64}, {"conv2d/mbv2_stem", 32}}) {
-    const OpCase& c = registered_case(id);
-    auto prob = c.make_problem(batch, kSeed);
-    make_cpu_instance(c, c.best_host_impl(batch).name, *prob)->run();
-    ASSERT_TRUE(c.validate(*prob, Precision::fp32).ok()) << id;
-    replicate_left_padding_in_last_channel(static_cast<Conv2dProblem&>(*prob));
-    const Validation v = c.validate(*prob, Precision::fp32);
-    std::printf(
-        "[planted] %-62s sample alone: max_err %.2e tolerance %.2e ratio %.3g (check=%s)\n",
-        (std::string(id) + " B=" + std::to_string(batch) + " bug:left_padding_replicated_in_one_channel").c_str(),
-        v.max_err, v.tolerance, v.max_err / v.tolerance, v.check.c_str());
-    EXPECT_TRUE(v.check.starts_with("sampled:")) << id << " " << v.check;
-    EXPECT_FALSE(v.ok()) << id;
+    expect_sample_alone_catches_one_channels_padding_bug<Conv2dProblem>(id, batch);
   }
 }
 
@@ -869,18 +876,7 @@ TEST(PlantedBugs, Conv1d) {
 // channel's ends in the first and last image) catches a padding bug confined to one channel.
 TEST(PlantedBugs, Conv1dSampleCoversEveryChannelsEnds) {
   for (auto [id, batch] : {std::pair{"conv1d/xtts_hifigan_pre", 32}, {"conv1d/xtts_hifigan_s3_k3_d3", 8}}) {
-    const OpCase& c = registered_case(id);
-    auto prob = c.make_problem(batch, kSeed);
-    make_cpu_instance(c, c.best_host_impl(batch).name, *prob)->run();
-    ASSERT_TRUE(c.validate(*prob, Precision::fp32).ok()) << id;
-    replicate_left_padding_in_last_channel(static_cast<Conv1dProblem&>(*prob));
-    const Validation v = c.validate(*prob, Precision::fp32);
-    std::printf(
-        "[planted] %-62s sample alone: max_err %.2e tolerance %.2e ratio %.3g (check=%s)\n",
-        (std::string(id) + " B=" + std::to_string(batch) + " bug:left_padding_replicated_in_one_channel").c_str(),
-        v.max_err, v.tolerance, v.max_err / v.tolerance, v.check.c_str());
-    EXPECT_TRUE(v.check.starts_with("sampled:")) << id << " " << v.check;
-    EXPECT_FALSE(v.ok()) << id;
+    expect_sample_alone_catches_one_channels_padding_bug<Conv1dProblem>(id, batch);
   }
 }
 
