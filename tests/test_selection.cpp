@@ -17,6 +17,7 @@
 #include "harness/subprocess.hpp"
 #include "harness/validate.hpp"
 #include "tests/support/modebench_cli.hpp"
+#include "tests/support/refusal.hpp"
 #include "tests/support/toy_case.hpp"
 
 namespace mb {
@@ -27,16 +28,6 @@ Selection select(std::vector<std::string> ops = {}, std::vector<std::string> mod
   s.ops = std::move(ops);
   s.modes = std::move(modes);
   return s;
-}
-
-// The BadInput's sentence, or "" when the selection was accepted.
-std::string refusal(const Selection& s) {
-  try {
-    expand(registry(), s);
-  } catch (const BadInput& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(Selection, UnknownOpNamesTheKnownOnes) {

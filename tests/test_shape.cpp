@@ -19,6 +19,7 @@
 #include "include/modebench/policy.hpp"
 #include "tests/support/modebench_cli.hpp"
 #include "tests/support/own_impls.hpp"
+#include "tests/support/refusal.hpp"
 
 namespace mb {
 namespace {
@@ -29,15 +30,6 @@ Selection shapes(std::vector<std::string> texts, std::vector<int64_t> batches = 
   s.modes = {"cpu"};
   s.batches = std::move(batches);
   return s;
-}
-
-std::string refusal(const Selection& s) {
-  try {
-    expand(registry(), s);
-  } catch (const BadInput& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // One small shape per op that takes shapes, with batches that keep it quick.
