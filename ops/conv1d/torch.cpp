@@ -8,24 +8,6 @@
 namespace mb {
 namespace {
 
-// Which of torch's convolution implementations it dispatches to (a conv1d runs as a 2-D one
-// of height 1 in most of them).
-const char* backend_name(at::native::ConvBackend b) {
-  using B = at::native::ConvBackend;
-  switch (b) {
-    case B::CudaDepthwise2d: return "CudaDepthwise2d";
-    case B::Cudnn: return "Cudnn";
-    case B::Mkldnn: return "Mkldnn";
-    case B::MkldnnEmpty: return "MkldnnEmpty";
-    case B::NnpackSpatial: return "NnpackSpatial";
-    case B::Slow2d: return "Slow2d";
-    case B::SlowDilated2d: return "SlowDilated2d";
-    case B::Xnnpack2d: return "Xnnpack2d";
-    case B::Empty: return "Empty";
-    default: return "other";
-  }
-}
-
 class TorchConv1d : public TorchCompute {
  public:
   TorchConv1d(const ref::Conv1dShape& s, at::Tensor w, at::Tensor b)
@@ -35,8 +17,8 @@ class TorchConv1d : public TorchCompute {
         math_(torch_math(w_.device(), at::globalContext().allowTF32CuDNN())) {
     const at::Tensor probe = at::empty({s.N, s.C, s.L}, w_.options());
     const std::vector<c10::SymInt> stride{s.stride}, pad{s.pad}, dilation{s.dilation}, out_pad{0};
-    backend_ = backend_name(at::native::select_conv_backend(probe, w_, b_, stride, pad, dilation, false, out_pad,
-                                                            c10::SymInt(s.groups), std::nullopt));
+    backend_ = conv_backend_name(at::native::select_conv_backend(probe, w_, b_, stride, pad, dilation, false, out_pad,
+                                                                 c10::SymInt(s.groups), std::nullopt));
   }
   std::vector<at::Tensor> forward(const std::vector<at::Tensor>& in) override {
     return {at::conv1d(in[0], w_, b_, {s_.stride}, {s_.pad}, {s_.dilation}, s_.groups)};

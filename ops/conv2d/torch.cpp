@@ -8,25 +8,6 @@
 namespace mb {
 namespace {
 
-// Which of torch's convolution implementations it dispatches to. cuDNN's own algorithm under
-// it is not readable through libtorch's API (benchmark off: cuDNN's heuristic picks it).
-const char* backend_name(at::native::ConvBackend b) {
-  using B = at::native::ConvBackend;
-  switch (b) {
-    case B::CudaDepthwise2d: return "CudaDepthwise2d";
-    case B::Cudnn: return "Cudnn";
-    case B::Mkldnn: return "Mkldnn";
-    case B::MkldnnEmpty: return "MkldnnEmpty";
-    case B::NnpackSpatial: return "NnpackSpatial";
-    case B::Slow2d: return "Slow2d";
-    case B::SlowDilated2d: return "SlowDilated2d";
-    case B::Winograd3x3Depthwise: return "Winograd3x3Depthwise";
-    case B::Xnnpack2d: return "Xnnpack2d";
-    case B::Empty: return "Empty";
-    default: return "other";
-  }
-}
-
 class TorchConv2d : public TorchCompute {
  public:
   TorchConv2d(const ref::Conv2dShape& s, at::Tensor w, at::Tensor b)
@@ -36,8 +17,8 @@ class TorchConv2d : public TorchCompute {
         math_(torch_math(w_.device(), at::globalContext().allowTF32CuDNN())) {
     const at::Tensor probe = at::empty({s.N, s.C, s.H, s.W}, w_.options());
     const std::vector<c10::SymInt> stride{s.stride, s.stride}, pad{s.pad, s.pad}, dilation{1, 1}, out_pad{0, 0};
-    backend_ = backend_name(at::native::select_conv_backend(probe, w_, b_, stride, pad, dilation, false, out_pad,
-                                                            c10::SymInt(s.groups), std::nullopt));
+    backend_ = conv_backend_name(at::native::select_conv_backend(probe, w_, b_, stride, pad, dilation, false, out_pad,
+                                                                 c10::SymInt(s.groups), std::nullopt));
   }
   std::vector<at::Tensor> forward(const std::vector<at::Tensor>& in) override {
     return {at::conv2d(in[0], w_, b_, {s_.stride, s_.stride}, {s_.pad, s_.pad}, {1, 1}, s_.groups)};

@@ -1,5 +1,6 @@
 #include "providers/torch/torch_impl.hpp"
 
+#include <ATen/native/ConvUtils.h>
 #include <c10/core/Event.h>
 
 #include <chrono>
@@ -262,6 +263,23 @@ void install_torch_impls(const std::string& op, const std::string& name, TorchOp
   if (!hybrid) return;
   install_provider_factory(op, "torch_naive", Placement::hybrid, factory<NaiveTorch>(shared));
   install_provider_factory(op, "torch_cached", Placement::hybrid, factory<CachedTorch>(shared));
+}
+
+const char* conv_backend_name(at::native::ConvBackend b) {
+  using B = at::native::ConvBackend;
+  switch (b) {
+    case B::CudaDepthwise2d: return "CudaDepthwise2d";
+    case B::Cudnn: return "Cudnn";
+    case B::Mkldnn: return "Mkldnn";
+    case B::MkldnnEmpty: return "MkldnnEmpty";
+    case B::NnpackSpatial: return "NnpackSpatial";
+    case B::Slow2d: return "Slow2d";
+    case B::SlowDilated2d: return "SlowDilated2d";
+    case B::Winograd3x3Depthwise: return "Winograd3x3Depthwise";
+    case B::Xnnpack2d: return "Xnnpack2d";
+    case B::Empty: return "Empty";
+    default: return "other";
+  }
 }
 
 }  // namespace mb

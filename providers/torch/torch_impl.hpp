@@ -25,6 +25,10 @@
 #include "harness/op_case.hpp"
 #include "harness/precision.hpp"
 
+namespace at::native {
+enum class ConvBackend;  // ATen/native/ConvUtils.h
+}
+
 namespace mb {
 
 // What an op's torch impl computes, on the device its tensors are on.
@@ -67,6 +71,11 @@ struct TorchMath {
   std::string label;
 };
 TorchMath torch_math(at::Device where, bool tf32_allowed);
+
+// The name of the convolution implementation torch dispatches to (at::native::select_conv_backend),
+// for the conv ops' labels: conv1d runs as a 2-D convolution of height 1 in most of them.
+// cuDNN's own algorithm under it is not readable through libtorch's API.
+const char* conv_backend_name(at::native::ConvBackend b);
 
 // A float tensor viewing (not owning) host memory of this shape.
 at::Tensor host_view(float* data, const std::vector<int64_t>& shape);
