@@ -64,6 +64,8 @@ ContentionFigures ContentionMeter::figures() const {
     // Ticks are 10 ms per CPU: a short span reads a few hundredths of a core either way.
     f.other_cores = std::max(0.0, (end.busy_s - start_.busy_s) - (end.own_cpu_s - start_.own_cpu_s)) / f.seconds;
     f.steal_cores = std::max(0.0, end.steal_s - start_.steal_s) / f.seconds;
+    const double cpus = static_cast<double>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    f.resolution_cores = cpus / static_cast<double>(std::max(1L, sysconf(_SC_CLK_TCK))) / f.seconds;
   }
   f.involuntary_switches = std::max(0.0, end.involuntary - start_.involuntary);
   f.clock_ghz = current_clock_ghz();
@@ -78,7 +80,7 @@ QuietWait wait_for_quiet(double max_s) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const ContentionFigures f = window.figures();
     w.others_cores = f.other_cores + f.steal_cores;
-    w.quiet = w.others_cores <= kContendedCores;
+    w.quiet = !is_contended(w.others_cores, f.resolution_cores);
     w.waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } while (!w.quiet && w.waited_s < max_s);
   return w;
@@ -87,6 +89,7 @@ QuietWait wait_for_quiet(double max_s) {
 void add_contention_counters(const ContentionFigures& f, std::vector<std::pair<std::string, double>>& values) {
   values.emplace_back("other_cores", f.other_cores);
   values.emplace_back("steal_cores", f.steal_cores);
+  values.emplace_back("other_cores_resolution", f.resolution_cores);
   values.emplace_back("involuntary_switches", f.involuntary_switches);
   if (f.clock_ghz > 0) values.emplace_back("clock_ghz", f.clock_ghz);
 }

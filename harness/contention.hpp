@@ -15,11 +15,20 @@ namespace mb {
 // report sets it aside (report/modebench_report/contention.py holds the same number).
 inline constexpr double kContendedCores = 0.1;
 
+// /proc/stat counts busy time in ticks, one tick per CPU either side of a span, so a span of
+// `seconds` cannot tell less than cpus x tick / seconds cores of others from nothing: 0.4 cores
+// for a 50 ms entry on 2 CPUs (profile()'s short entries read one stray tick as 0.15 cores).
+// An entry is contended above the larger of the threshold and that resolution.
+inline bool is_contended(double others_cores, double resolution_cores) {
+  return others_cores > (resolution_cores > kContendedCores ? resolution_cores : kContendedCores);
+}
+
 struct ContentionFigures {
   double other_cores = 0.0;           // CPU time other processes used during the span, in cores
   double steal_cores = 0.0;           // time a hypervisor ran others on our virtual CPUs, in cores
   double involuntary_switches = 0.0;  // this process's threads preempted during the span
   double clock_ghz = 0.0;             // mean current CPU clock at the end, 0 where not readable
+  double resolution_cores = 0.0;      // the least other_cores + steal_cores the counters can tell from 0
   double seconds = 0.0;               // the span
 };
 
@@ -50,7 +59,8 @@ struct QuietWait {
 };
 QuietWait wait_for_quiet(double max_s);
 
-// As entry counters (other_cores, steal_cores, involuntary_switches, clock_ghz where readable).
+// As entry counters (other_cores, steal_cores, other_cores_resolution, involuntary_switches,
+// clock_ghz where readable).
 void add_contention_counters(const ContentionFigures& f, std::vector<std::pair<std::string, double>>& values);
 // As context facts for a whole process (contention_other_cores, …).
 std::vector<std::pair<std::string, std::string>> contention_facts(const ContentionFigures& f);

@@ -312,7 +312,8 @@ int run_selection(const Registry& reg, const Selection& sel, const std::string& 
   // What other processes did to this run, and how many entries the report will set aside.
   size_t contended = 0;
   for (const auto& b : doc["benchmarks"])
-    if (b.value("other_cores", 0.0) + b.value("steal_cores", 0.0) > kContendedCores) ++contended;
+    if (is_contended(b.value("other_cores", 0.0) + b.value("steal_cores", 0.0), b.value("other_cores_resolution", 0.0)))
+      ++contended;
   if (doc["context"].is_object()) {
     for (const auto& [k, v] : contention_facts(contention.figures())) doc["context"][k] = v;
     for (const auto& [k, v] : run_facts()) doc["context"][k] = v;

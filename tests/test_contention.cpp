@@ -61,3 +61,18 @@ TEST(Contention, OurOwnWorkIsNotCountedAsOthers) {
   EXPECT_LE(f.other_cores, static_cast<double>(cpus) - own_cores + 0.15);
   EXPECT_GE(f.involuntary_switches, 0.0);
 }
+
+TEST(Contention, AShortSpanSaysWhatItCannotResolve) {
+  // One /proc/stat tick per CPU either side: cpus x tick / span cores, however quiet it is.
+  mb::ContentionMeter meter;
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const mb::ContentionFigures f = meter.figures();
+  const double expected = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)) /
+                          static_cast<double>(sysconf(_SC_CLK_TCK)) / f.seconds;
+  EXPECT_NEAR(f.resolution_cores, expected, 1e-9);
+  // A stray tick (0.15 cores at 2 CPUs over 66 ms) is not contention; a busy core is.
+  EXPECT_FALSE(mb::is_contended(0.15, 0.3));
+  EXPECT_TRUE(mb::is_contended(0.5, 0.3));
+  EXPECT_TRUE(mb::is_contended(0.15, 0.04));
+  EXPECT_FALSE(mb::is_contended(0.1, 0.0));
+}

@@ -35,6 +35,7 @@ COUNTERS = (
     # the timed span's contention (contention.py; older files lack them)
     "other_cores",
     "steal_cores",
+    "other_cores_resolution",
     "involuntary_switches",
     "clock_ghz",
 )

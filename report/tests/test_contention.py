@@ -94,6 +94,17 @@ def test_old_files_without_contention_counters_are_quiet():
     assert is_contended({"other_cores": [0.0], "steal_cores": [0.5]})
 
 
+def test_a_stray_tick_in_a_short_span_is_not_contention():
+    from modebench_report.contention import is_contended
+
+    # one 10 ms tick of /proc/stat in a 66 ms span on 2 CPUs reads 0.15 cores: below the 0.3 the
+    # span can resolve, so quiet; the same 0.15 over a long span, or 0.5 in the short one, is not
+    assert not is_contended({"other_cores": [0.15], "other_cores_resolution": [0.3]})
+    assert is_contended({"other_cores": [0.15], "other_cores_resolution": [0.04]})
+    assert is_contended({"other_cores": [0.05, 0.5], "other_cores_resolution": [0.3, 0.3]})
+    assert is_contended({"other_cores": [0.0], "steal_cores": [0.4], "other_cores_resolution": [0.3]})
+
+
 def test_the_report_and_the_harness_use_one_threshold():
     import re
 
