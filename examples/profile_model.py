@@ -31,6 +31,8 @@ def main():
     ap.add_argument("--bandwidth-gbps", type=float, default=None, help="host<->device copies (the probe's figure)")
     ap.add_argument("--out", default=None, help="the modebench-profile/1 file")
     ap.add_argument("--policy-out", default=None, help="the plan as a modebench-policy/2 file")
+    ap.add_argument("--impls", default=None,
+                    help="impls to time, comma-separated, or 'all' (default: the drop-in's, torch and torch_cached)")
     a = ap.parse_args()
     import torch
 
@@ -47,7 +49,8 @@ def main():
         model, x = xtts_like(), torch.randn(1, 32, 1024)
     try:
         profile(model, x, [int(b) for b in a.batches.split(",")], modebench=a.modebench, min_time=a.min_time,
-                bandwidth_gbps=a.bandwidth_gbps, out=a.out, policy_out=a.policy_out, name=a.model)
+                bandwidth_gbps=a.bandwidth_gbps, out=a.out, policy_out=a.policy_out, name=a.model,
+                impls=None if a.impls is None else [] if a.impls == "all" else a.impls.split(","))
     except ProfileError as e:
         sys.exit(f"profile_model.py: {e}")
 

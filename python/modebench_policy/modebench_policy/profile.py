@@ -14,7 +14,8 @@
    stay in the model's rest.
 3. Per batch, each layer's time per mode is that of the impl the drop-in (torch_dropin) runs in
    that mode: torch's (`torch`, `torch_cached`), or, where this build has no torch provider, the
-   fastest of modebench's own (said so). The copies come from `bandwidth_gbps` (the probe's or
+   fastest of modebench's own (said so). By default only the drop-in's impls are run where the
+   build has them (`impls`: others too, shown in the layer table beside them). The copies come from `bandwidth_gbps` (the probe's or
    the hybrid mode's measured bandwidth); with no device there are none to measure.
 4. plan_placement (placement.py) gives the fastest placement over the layers, beside the
    single-mode plans; the rest of the model (BatchNorm, activations, attention's matmuls, and
@@ -139,16 +140,18 @@ def _run(cmd, what):
 
 
 def measurable_ops(modebench, layers):
-    """{op: None where this build measures its shapes, else why not}, asked with each op's first
-    layer (`modebench list --shape`: an op the build does not know is refused)."""
-    out = {}
+    """({op: None where this build measures its shapes, else why not}, {op: whether this build
+    runs the drop-in's own cpu impl for it}), asked with each op's first layer (`modebench list
+    --shape`: an op the build does not know is refused)."""
+    out, dropin = {}, {}
     for la in layers:
         if la["op"] in out or la["why"]:
             continue
-        code, _, err = _run([modebench, "list", "--modes", "cpu", "--batches", "1", "--shape",
-                             shape_text(la["op"], la["shape"])], "list")
+        code, listed, err = _run([modebench, "list", "--modes", "cpu", "--batches", "1", "--shape",
+                                  shape_text(la["op"], la["shape"])], "list")
         out[la["op"]] = None if code == 0 else f"not measurable by this build ({err.removeprefix('modebench: error: ')})"
-    return out
+        dropin[la["op"]] = code == 0 and f"/impl:{DROPIN_IMPL['cpu']}/" in listed
+    return out, dropin
 
 
 def measure(modebench, shapes_by_batches, modes, min_time, impls=None, log=print):
@@ -184,8 +187,10 @@ def measure(modebench, shapes_by_batches, modes, min_time, impls=None, log=print
                 cell.setdefault(line, r.get("error_message", "failed"))
             else:
                 context["entries"] += 1
-                # docs/contract.md "Contention": other processes kept more than 0.1 cores busy
-                context["contended"] += r.get("other_cores", 0.0) + r.get("steal_cores", 0.0) > 0.1
+                # docs/contract.md "Contention": other processes kept more than 0.1 cores busy, and
+                # more than the span's counters can resolve
+                context["contended"] += r.get("other_cores", 0.0) + r.get("steal_cores", 0.0) > max(
+                    0.1, r.get("other_cores_resolution", 0.0))
                 scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[r.get("time_unit", "ns")]
                 prev = cell.get(line)
                 cell[line] = r["real_time"] * scale if not isinstance(prev, float) else min(prev, r["real_time"] * scale)
@@ -295,7 +300,13 @@ def profile(model, example_input, batches: Sequence[int], modebench: str = "buil
     layers = record_layers(model, example_input)
     if not layers:
         raise ProfileError("the model has no nn.Linear, nn.Conv1d or nn.Conv2d layer")
-    not_measurable = measurable_ops(modebench, layers)
+    not_measurable, has_dropin = measurable_ops(modebench, layers)
+    if impls is None:
+        # The plan is the drop-in's, which runs torch's ops: timing every other impl of every
+        # shape was most of a profile's time (MobileNetV2: 9 min); impls=[...] asks for them.
+        if all(has_dropin.get(op, True) for op, why in not_measurable.items() if why is None):
+            impls = sorted(set(DROPIN_IMPL.values()))
+            log(f"measuring the drop-in's impls ({', '.join(impls)}); pass impls=[...] for others")
     for la in layers:
         if la["why"] is None and not_measurable.get(la["op"]):
             la["why"] = not_measurable[la["op"]]
