@@ -3,9 +3,10 @@
 // - fp32 FMA peak on every thread, with each vector ISA the CPU supports (AVX-512, AVX2 on
 //   x86-64; NEON on aarch64), whatever the build's -march: each ISA's loop is compiled for it
 //   and run only where the CPU reports it. The widest is the machine's peak.
-// - the effective clock (a chain of dependent integer adds, one per cycle on every core we
-//   know of) and the FMA pipes per core (one thread's FMA rate / clock / lanes / 2, rounded),
-//   giving the theoretical peak cores x pipes x lanes x 2 x clock.
+// - the effective clock while the widest ISA's FMAs run (a chain of dependent integer adds, one
+//   per cycle on every core we know of, beside that ISA's FMAs: cores that lower their clock for
+//   512-bit work do so here too) and the FMA pipes per core (one thread's FMA rate / clock /
+//   lanes / 2, rounded), giving the theoretical peak cores x pipes x lanes x 2 x clock.
 // - memory bandwidth (STREAM-like triad on arrays far larger than the caches).
 // Prints JSON usable as `modebench-report render --limits`, with whether the machine was
 // quiet: limits measured while other work ran would understate the machine.
@@ -64,14 +65,55 @@ struct FmaChains {
   }
 };
 
-// One entry per ISA: its name, lanes, whether this CPU runs it, and its loop compiled for it.
+// One entry per ISA: its name, lanes, whether this CPU runs it, its loop compiled for it, and
+// the loop that runs its FMAs beside an add chain (clock_loop_of).
 struct Isa {
   const char* name;
   int lanes;
   bool supported;
   float (*run)(long iterations);
   double flops_per_iteration;
+  void (*clock_loop)(long loops);
 };
+
+// 100 dependent register adds per loop (one per cycle on every x86-64 and Arm core of the last
+// decade) beside 100 FMAs of the ISA on 8 independent registers: the FMAs never limit the loop
+// (at most one per cycle is asked of pipes that take one or two), so it runs at the clock the
+// core keeps while that ISA's FMAs run. Some cores lower it for 512-bit work; the theoretical
+// peak of an ISA is at its own clock. A register operand, not an immediate: some cores (Golden
+// Cove) fold chains of immediate adds at rename and run them faster than one per cycle.
+// Always inlined, so that it is compiled for the ISA of the function it is inlined into; the
+// accumulators are asm operands of the vector type, so they are that ISA's registers (%zmm,
+// %ymm, v) and the compiler keeps them there.
+template <class V>
+__attribute__((always_inline)) inline void clock_loop_of(long loops) {
+  uint64_t x = 0, one = 1;
+  V a0 = {}, a1 = {}, a2 = {}, a3 = {}, a4 = {}, a5 = {}, a6 = {}, a7 = {}, b = {};
+  for (long i = 0; i < loops; ++i) {
+    // Eight accumulators, so each FMA's chain waits 8 adds for a 4-cycle latency: with four, the
+    // FMA chains were as long as the add chain and the clock read 6 % low.
+#if defined(__x86_64__)
+#define MB_STEP(A) "addq %[one], %[x]\n\tvfmadd231ps %[b], %[b], %[" A "]\n\t"
+#elif defined(__aarch64__)
+#define MB_STEP(A) "add %[x], %[x], %[one]\n\tfmla %[" A "].4s, %[b].4s, %[b].4s\n\t"
+#endif
+#define MB_HALF(P, Q, R, S) MB_STEP(P) MB_STEP(Q) MB_STEP(R) MB_STEP(S)
+    asm volatile(".rept 12\n\t" MB_HALF("a0", "a1", "a2", "a3")
+                     MB_HALF("a4", "a5", "a6", "a7") ".endr\n\t" MB_HALF("a0", "a1", "a2", "a3")  // 100 adds
+#if defined(__x86_64__)
+                 : [x] "+r"(x), [a0] "+v"(a0), [a1] "+v"(a1), [a2] "+v"(a2), [a3] "+v"(a3), [a4] "+v"(a4),
+                   [a5] "+v"(a5), [a6] "+v"(a6), [a7] "+v"(a7)
+                 : [one] "r"(one), [b] "v"(b));
+#elif defined(__aarch64__)
+                 : [x] "+r"(x), [a0] "+w"(a0), [a1] "+w"(a1), [a2] "+w"(a2), [a3] "+w"(a3), [a4] "+w"(a4),
+                   [a5] "+w"(a5), [a6] "+w"(a6), [a7] "+w"(a7)
+                 : [one] "r"(one), [b] "w"(b));
+#endif
+#undef MB_HALF
+#undef MB_STEP
+  }
+  if (x == 1 || a0[0] + a4[0] != 0.0f) std::printf(" ");
+}
 
 // GCC vector types (a vector_size attribute on a template-dependent type is ignored).
 typedef float Vec16 __attribute__((vector_size(64)));
@@ -83,16 +125,19 @@ using Avx512 = FmaChains<Vec16, 24>;
 using Avx2 = FmaChains<Vec8, 12>;
 __attribute__((target("avx512f,fma"))) float run_avx512(long n) { return Avx512::run(n); }
 __attribute__((target("avx2,fma"))) float run_avx2(long n) { return Avx2::run(n); }
+__attribute__((target("avx512f,fma"))) void clock_avx512(long n) { clock_loop_of<Vec16>(n); }
+__attribute__((target("avx2,fma"))) void clock_avx2(long n) { clock_loop_of<Vec8>(n); }
 std::vector<Isa> isas() {
   __builtin_cpu_init();
-  return {
-      {"avx512", 16, __builtin_cpu_supports("avx512f") != 0, run_avx512, Avx512::kFlopsPerIteration},
-      {"avx2", 8, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"), run_avx2, Avx2::kFlopsPerIteration}};
+  return {{"avx512", 16, __builtin_cpu_supports("avx512f") != 0, run_avx512, Avx512::kFlopsPerIteration, clock_avx512},
+          {"avx2", 8, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"), run_avx2,
+           Avx2::kFlopsPerIteration, clock_avx2}};
 }
 #elif defined(__aarch64__)
 using Neon = FmaChains<Vec4, 16>;  // 32 NEON registers
 float run_neon(long n) { return Neon::run(n); }
-std::vector<Isa> isas() { return {{"neon", 4, true, run_neon, Neon::kFlopsPerIteration}}; }
+void clock_neon(long n) { clock_loop_of<Vec4>(n); }
+std::vector<Isa> isas() { return {{"neon", 4, true, run_neon, Neon::kFlopsPerIteration, clock_neon}}; }
 #else
 std::vector<Isa> isas() { return {}; }  // no vector ISA known here: not measured
 #endif
@@ -113,10 +158,26 @@ double fma_gflops(const Isa& isa, int threads) {
   return best;
 }
 
-// GHz at which `threads` threads run at once: each times a chain of dependent integer adds
-// (latency 1 cycle on every x86-64 and Arm core of the last decade; the loop's counter runs
-// beside it). Median over the threads, best of 3. 0 where no chain is written for the ISA.
-double effective_clock_ghz(int threads) {
+// Integer adds only (the clock of scalar work), for the scalar clock.
+void clock_scalar(long loops) {
+#if defined(__x86_64__) || defined(__aarch64__)
+  uint64_t x = 0, one = 1;
+  for (long i = 0; i < loops; ++i) {
+#if defined(__x86_64__)
+    asm volatile(".rept 100\n\taddq %1, %0\n\t.endr" : "+r"(x) : "r"(one));
+#else
+    asm volatile(".rept 100\n\tadd %0, %0, %1\n\t.endr" : "+r"(x) : "r"(one));
+#endif
+  }
+  if (x == 1) std::printf(" ");
+#else
+  (void)loops;
+#endif
+}
+
+// GHz at which `threads` threads run `loop` (100 dependent adds per loop, see clock_loop_of) at
+// once. Median over the threads, best of 3. 0 where no add chain is written for this CPU.
+double effective_clock_ghz(int threads, void (*loop)(long)) {
 #if defined(__x86_64__) || defined(__aarch64__)
   constexpr long kLoops = 2'000'000, kAddsPerLoop = 100;
   double best = 0.0;
@@ -124,26 +185,16 @@ double effective_clock_ghz(int threads) {
     std::vector<double> ghz(threads);
 #pragma omp parallel num_threads(threads)
     {
-      // A register operand, not an immediate: some cores (Golden Cove) fold chains of
-      // immediate adds at rename and run them faster than one per cycle.
-      uint64_t x = 0, one = 1;
       const auto t0 = std::chrono::steady_clock::now();
-      for (long i = 0; i < kLoops; ++i) {
-#if defined(__x86_64__)
-        asm volatile(".rept 100\n\taddq %1, %0\n\t.endr" : "+r"(x) : "r"(one));
-#else
-        asm volatile(".rept 100\n\tadd %0, %0, %1\n\t.endr" : "+r"(x) : "r"(one));
-#endif
-      }
+      loop(kLoops);
       ghz[omp_get_thread_num()] = static_cast<double>(kLoops * kAddsPerLoop) / seconds_since(t0) / 1e9;
-      if (x == 1) std::printf(" ");
     }
     std::nth_element(ghz.begin(), ghz.begin() + threads / 2, ghz.end());
     best = std::max(best, ghz[threads / 2]);
   }
   return best;
 #else
-  (void)threads;
+  (void)threads, (void)loop;
   return 0.0;
 #endif
 }
@@ -224,14 +275,17 @@ int main() {
     per_isa += std::string(per_isa.empty() ? "" : ", ") + "\"" + isa.name + "\": " + std::to_string(g);
     if (!widest) widest = &isa, peak = g;  // isas() lists the widest first
   }
-  // The theoretical peak: the clock with every thread busy, and the FMA pipes a core has, from
-  // one thread's rate (a rate between two pipe counts rounds to the nearer: the clock is known).
-  const double clock = effective_clock_ghz(threads);
+  // The theoretical peak: the clock every thread keeps while the widest ISA's FMAs run, and the
+  // FMA pipes a core has, from one thread's rate at one thread's such clock (a rate between two
+  // pipe counts rounds to the nearer: the clock is known). The scalar clock is reported beside.
+  const double scalar_clock = effective_clock_ghz(threads, clock_scalar);
+  double clock = 0.0;
   int pipes = 0;
   double theoretical = 0.0;
+  if (widest) clock = effective_clock_ghz(threads, widest->clock_loop);
   if (widest && clock > 0) {
     const double one_thread = fma_gflops(*widest, 1);
-    const double single_clock = effective_clock_ghz(1);
+    const double single_clock = effective_clock_ghz(1, widest->clock_loop);
     pipes = std::max(1, static_cast<int>(std::lround(one_thread / single_clock / (2.0 * widest->lanes))));
     theoretical = cores * pipes * widest->lanes * 2.0 * clock;
   }
@@ -241,14 +295,16 @@ int main() {
   const bool quiet = std::max(others_before, others_after) < 0.1;
   std::printf(
       "{\"peak_gflops\": %.1f, \"isa\": \"%s\", \"peak_gflops_by_isa\": {%s}, \"theoretical_peak_gflops\": %.1f, "
-      "\"peak_fraction_of_theoretical\": %.3f, \"clock_ghz\": %.3f, \"fma_pipes\": %d, \"lanes\": %d, \"cores\": %d, "
+      "\"peak_fraction_of_theoretical\": %.3f, \"clock_ghz\": %.3f, \"scalar_clock_ghz\": %.3f, \"fma_pipes\": %d, "
+      "\"lanes\": %d, \"cores\": %d, "
       "\"mem_gbps\": %.1f, \"threads\": %d, \"cpus\": %d, \"load_avg_1m\": %.2f, \"busy_cores_of_others\": %.2f, "
       "\"quiet\": %s, \"how\": \"fp32 FMA chains on every thread with each vector ISA the CPU has (the widest is "
       "the peak); theoretical = cores x FMA pipes x lanes x 2 x clock, the clock from dependent integer adds on "
-      "every thread, the pipes from one thread's FMA rate; STREAM-like triad on arrays far larger than the caches; "
+      "every thread beside that ISA's FMAs (scalar_clock: the adds alone), the pipes from one thread's FMA rate; "
+      "STREAM-like triad on arrays far larger than the caches; "
       "quiet = other processes kept < 0.1 core busy just before and after\"}\n",
       peak, widest ? widest->name : "none", per_isa.c_str(), theoretical, theoretical > 0 ? peak / theoretical : 0.0,
-      clock, pipes, widest ? widest->lanes : 0, cores, bw, threads, cpus, load_avg_1m(),
+      clock, scalar_clock, pipes, widest ? widest->lanes : 0, cores, bw, threads, cpus, load_avg_1m(),
       std::max(others_before, others_after), quiet ? "true" : "false");
   return 0;
 }

@@ -62,6 +62,8 @@ def _number(path, doc, key, kind):
 
 # What machine_limits says of its FMA peak, beside the number (all optional).
 _PEAK_PARTS = ("theoretical_peak_gflops", "cores", "fma_pipes", "lanes", "clock_ghz")
+# The clock of scalar work, where machine_limits measured the ISA's own clock beside it.
+_SCALAR_CLOCK = "scalar_clock_ghz"
 
 
 def _peak_note(path, doc, peak):
@@ -71,7 +73,7 @@ def _peak_note(path, doc, peak):
     if isa is not None and (not isinstance(isa, str) or not re.fullmatch(r"[a-z0-9_]{1,16}", isa)):
         raise BadInput(path, "'isa' must be a short lower-case name such as avx512")
     parts = {}
-    for k in _PEAK_PARTS:
+    for k in _PEAK_PARTS + (_SCALAR_CLOCK,):
         if k in doc:
             v = _number(path, doc, k, (int, float))
             if v <= 0:
@@ -86,6 +88,8 @@ def _peak_note(path, doc, peak):
                 f" = {parts['cores']:g} cores x {parts['fma_pipes']:g} FMA pipes x {parts['lanes']:g} lanes"
                 f" x 2 flops x {parts['clock_ghz']:.2f} GHz"
             )
+            if _SCALAR_CLOCK in parts:
+                how += f" (the clock while its FMAs run; scalar work {parts[_SCALAR_CLOCK]:.2f} GHz)"
         notes.append(f"theoretical {theoretical:.4g} GFLOP/s{how}")
         if peak:
             notes.append(f"measured {100 * peak / theoretical:.0f} % of it")

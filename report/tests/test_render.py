@@ -438,6 +438,11 @@ def test_limits_show_the_isa_and_the_theoretical_peak_beside_the_measured_one(tm
     assert code == 0
     assert "157 (avx512; theoretical 160 GFLOP/s = 2 cores x 2 FMA pipes x 16 lanes x 2 flops x 1.25 GHz; " in page
     assert "measured 98 % of it)" in page
+    # where the ISA's clock was measured beside the scalar one, both are said
+    code, page, _ = render_with_limits(tmp_path, run, quiet=True, scalar_clock_ghz=1.4, **parts)
+    assert code == 0 and "x 1.25 GHz (the clock while its FMAs run; scalar work 1.40 GHz); measured 98 % " in page
+    code, _, err = render_with_limits(tmp_path, run, scalar_clock_ghz=0, **parts)
+    assert code == 2 and "'scalar_clock_ghz'" in err
 
 
 def test_limits_with_a_bad_theoretical_peak_or_isa_are_bad_input(tmp_path, run):
