@@ -1,5 +1,6 @@
 """Helpers of the ci/tests: where the scripts are, and running the nightly (real or on the fake toolchain)."""
 
+import contextlib
 import os
 import pathlib
 import subprocess
@@ -14,9 +15,12 @@ def run_nightly(args, fake=False, env=None, **kw):
     """ci/nightly.sh ARGS; fake: with the fake cmake and modebench of fake_toolchain/ (the
     script's own logic, in seconds, without building the C++)."""
     full_env = dict(os.environ, **(env or {}))
-    if not (env or {}).get("MODEBENCH_HISTORY_DB"):  # never the repository's store: a fresh one per run
-        full_env["MODEBENCH_HISTORY_DB"] = os.path.join(tempfile.mkdtemp(prefix="nightly-history-"), "history.sqlite")
     if fake:
         full_env["PATH"] = f"{FAKE_TOOLCHAIN}{os.pathsep}{full_env['PATH']}"
-    return subprocess.run(["bash", str(NIGHTLY), *map(str, args)], capture_output=True, text=True, cwd=ROOT,
-                          env=full_env, **kw)
+    # never the repository's store: a fresh one per run, removed after it (they piled up in /tmp)
+    given = (env or {}).get("MODEBENCH_HISTORY_DB")
+    with contextlib.nullcontext() if given else tempfile.TemporaryDirectory(prefix="nightly-history-") as store:
+        if store:
+            full_env["MODEBENCH_HISTORY_DB"] = os.path.join(store, "history.sqlite")
+        return subprocess.run(["bash", str(NIGHTLY), *map(str, args)], capture_output=True, text=True, cwd=ROOT,
+                              env=full_env, **kw)
