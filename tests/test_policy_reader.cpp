@@ -264,6 +264,14 @@ TEST(PolicyReader, DetectReadsProc) {
   EXPECT_FALSE(bare.cpu_model.has_value());
   EXPECT_TRUE(bare.gpus.has_value() && bare.gpus->empty());
   EXPECT_FALSE(bare.driver.has_value());
+  // aarch64 kernels write no "model name": the first CPU's implementer and part (a Grace core)
+  std::ofstream(root / "cpuinfo") << "processor\t: 0\nBogoMIPS\t: 2000.00\nCPU implementer\t: 0x41\n"
+                                     "CPU architecture: 8\nCPU part\t: 0xd4f\n\nprocessor\t: 1\n"
+                                     "CPU implementer\t: 0x61\nCPU part\t: 0x022\n";
+  EXPECT_EQ(modebench::HostFacts::detect(std::nullopt, root.string()).cpu_model.value_or(""),
+            "aarch64 implementer 0x41 part 0xd4f");
+  std::ofstream(root / "cpuinfo") << "processor\t: 0\n";
+  EXPECT_EQ(modebench::HostFacts::detect(std::nullopt, root.string()).cpu_model.value_or(""), "unknown");
   fs::remove_all(root);
 }
 

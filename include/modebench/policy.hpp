@@ -318,15 +318,7 @@ struct HostFacts {
     namespace fs = std::filesystem;
     HostFacts h;
     h.gpu_cc = std::move(gpu_cc);
-    if (std::ifstream in(proc + "/cpuinfo"); in) {
-      h.cpu_model = "unknown";
-      for (std::string line; std::getline(in, line);)
-        if (line.rfind("model name", 0) == 0) {
-          const auto colon = line.find(':');
-          h.cpu_model = colon == std::string::npos ? trim(line) : trim(line.substr(colon + 1));
-          break;
-        }
-    }
+    h.cpu_model = cpu_model_of(proc);
     std::vector<std::string> models;
     std::error_code ec;
     for (fs::directory_iterator it(proc + "/driver/nvidia/gpus", ec), end; !ec && it != end; it.increment(ec)) {
@@ -344,6 +336,27 @@ struct HostFacts {
       if (std::regex_search(line, m, re)) h.driver = m[1].str();
     }
     return h;
+  }
+
+  // /proc/cpuinfo's "model name" (the harness's `cpu_model` too). aarch64 kernels write none:
+  // there the first CPU's "CPU implementer" and "CPU part", as "aarch64 implementer 0x41 part
+  // 0xd4f" (a Grace core), stable ids rather than a table of names to keep up; "unknown" where
+  // neither is written; nullopt where the file cannot be read.
+  static std::optional<std::string> cpu_model_of(const std::string& proc = "/proc") {
+    std::ifstream in(proc + "/cpuinfo");
+    if (!in) return std::nullopt;
+    std::string implementer, part;
+    auto value = [](const std::string& line) {
+      const auto colon = line.find(':');
+      return colon == std::string::npos ? trim(line) : trim(line.substr(colon + 1));
+    };
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("model name", 0) == 0) return value(line);
+      if (implementer.empty() && line.rfind("CPU implementer", 0) == 0) implementer = value(line);
+      if (part.empty() && line.rfind("CPU part", 0) == 0) part = value(line);
+    }
+    if (!implementer.empty() && !part.empty()) return "aarch64 implementer " + implementer + " part " + part;
+    return "unknown";
   }
 
   static std::string trim(const std::string& s) {

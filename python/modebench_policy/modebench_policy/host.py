@@ -2,7 +2,7 @@
 
 A policy is measured on one host; used on another it would pick modes for a machine
 that is not there. The policy stores (modebench-policy/2 `identity`):
-  cpu_model  /proc/cpuinfo "model name" (the harness's `cpu_model`)
+  cpu_model  /proc/cpuinfo "model name"; on aarch64 "aarch64 implementer 0x41 part 0xd4f" (the harness's `cpu_model`)
   gpus       the GPU models the NVIDIA driver lists in /proc/driver/nvidia/gpus
              (the harness's `host_gpus`; [] on a box without the driver)
   gpu_cc     the measured device's compute capability ("8.6"), or null
@@ -45,13 +45,22 @@ class HostFacts:
 
 
 def _cpu_model(proc):
+    """"model name"; aarch64 kernels write none: there "aarch64 implementer 0x41 part 0xd4f" from
+    the first CPU's fields (the C++ reader's HostFacts::cpu_model_of, the same rule)."""
+    found = {}
     try:
         with open(os.path.join(proc, "cpuinfo")) as f:
             for line in f:
+                value = line.split(":", 1)[1].strip() if ":" in line else line.strip()
                 if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip() if ":" in line else line.strip()
+                    return value
+                for key in ("CPU implementer", "CPU part"):
+                    if line.startswith(key):
+                        found.setdefault(key, value)
     except OSError:
         return None
+    if found.get("CPU implementer") and found.get("CPU part"):
+        return f"aarch64 implementer {found['CPU implementer']} part {found['CPU part']}"
     return "unknown"
 
 

@@ -295,6 +295,13 @@ def test_detect_reads_proc(tmp_path):
     assert h == HostFacts("AMD Ryzen 9 9950X 16-Core Processor", ("NVIDIA GeForce RTX 5090",), "12.0", "575.51.02")
     bare = HostFacts.detect(proc=str(tmp_path / "nothing"))
     assert bare == HostFacts(None, (), None, None)
+    # aarch64 kernels write no "model name": the first CPU's implementer and part (a Grace core)
+    (tmp_path / "cpuinfo").write_text("processor\t: 0\nBogoMIPS\t: 2000.00\nCPU implementer\t: 0x41\n"
+                                      "CPU architecture: 8\nCPU part\t: 0xd4f\n\nprocessor\t: 1\n"
+                                      "CPU implementer\t: 0x61\nCPU part\t: 0x022\n")
+    assert HostFacts.detect(proc=str(tmp_path)).cpu_model == "aarch64 implementer 0x41 part 0xd4f"
+    (tmp_path / "cpuinfo").write_text("processor\t: 0\n")
+    assert HostFacts.detect(proc=str(tmp_path)).cpu_model == "unknown"
 
 
 def test_v1_identity_compares_what_it_has():
