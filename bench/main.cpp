@@ -11,6 +11,7 @@
 #include "harness/child_log.hpp"
 #include "harness/contention.hpp"
 #include "harness/context.hpp"
+#include "harness/evict.hpp"
 #include "harness/host_allocator.hpp"
 #include "harness/mode.hpp"
 #include "harness/registry.hpp"
@@ -111,6 +112,7 @@ int main(int argc, char** argv) {
         names += (names.empty() ? "" : ", ") + std::string(mb::cpu::isa_name(t));
       throw mb::BadInput("MODEBENCH_SIMD must be one of this CPU's SIMD targets (" + names + "), got '" + isa + "'");
     }
+    mb::evict_bytes_from_env();  // a malformed MODEBENCH_EVICT_BYTES is bad input before any work
     sel.profile = mb::parse_profile(profile);
     if (*list) {
       for (const auto& name : mb::list_entries(mb::registry(), sel, gbench_args)) std::printf("%s\n", name.c_str());

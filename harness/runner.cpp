@@ -8,6 +8,7 @@
 #include <map>
 #include <new>
 
+#include "harness/evict.hpp"
 #include "harness/slowdown.hpp"
 #include "harness/test_trace.hpp"
 #include "harness/validate.hpp"
@@ -79,6 +80,7 @@ void PreparedEntry::check_reduced_size(const RunConfig& cfg) {
 void PreparedEntry::prepare(const RunConfig& cfg) {
   const OpCase& c = *entry_.op_case;
   slowdown_ = slowdown_for(slowdown_from_env(), entry_.name());
+  evict_bytes_ = evict_bytes_from_env();
   problem_ = c.make_problem(entry_.batch, cfg.seed);
   const auto t0 = std::chrono::steady_clock::now();
   instance_ = make_instance(cfg, *problem_);
@@ -111,6 +113,7 @@ void PreparedEntry::label_cold_loads() {
 
 double PreparedEntry::timed_call_ms() {
   try {
+    if (evict_bytes_ > 0) evict_caches(evict_bytes_);  // before the call's own timing: not timed
     const double ms = instance_->timed_run_ms();
     if (slowdown_ > 0.0) {
       spin_for_ms(slowdown_ * ms);  // the detector's power study: see harness/slowdown.hpp
@@ -145,6 +148,7 @@ std::string PreparedEntry::label() const {
   if (!validation_.check.empty()) add("check=" + validation_.check);
   if (!reduced_check_.empty()) add(reduced_check_);
   if (!first_call_.empty()) add(first_call_);
+  if (evict_bytes_ > 0) add("evict_bytes=" + std::to_string(evict_bytes_));
   if (device_ && device_->is_test_device()) add("device=test");
   if (device_ && device_->is_simulated()) add("device=sim");
   return out;

@@ -79,6 +79,7 @@ class PreparedEntry {
   // MODEBENCH_SLOWDOWN's fraction for this entry, looked up once: a timed call of a series
   // it does not name must cost exactly what it costs without it.
   double slowdown_ = 0.0;
+  uint64_t evict_bytes_ = 0;  // MODEBENCH_EVICT_BYTES (harness/evict.hpp)
 };
 
 }  // namespace mb
