@@ -98,4 +98,10 @@ if [ "${MODEBENCH_TORCH:-AUTO}" != "OFF" ] && ! python3 -c "import torch" 2>/dev
   echo "setup: installing torch from PyPI (MODEBENCH_TORCH=OFF skips it)"
   python3 -m pip install -q --disable-pip-version-check torch
 fi
+# torchvision, for its MobileNetV2 (the field report's model) in examples/profile_model.py. Its
+# models are plain Python: --no-deps, so it never replaces the torch above (8 MB).
+if python3 -c "import torch" 2>/dev/null && ! python3 -c "import torchvision" 2>/dev/null; then
+  echo "setup: installing torchvision from PyPI (without dependencies: the torch above stays)"
+  python3 -m pip install -q --disable-pip-version-check --no-deps torchvision
+fi
 echo "setup: done"
