@@ -14,6 +14,7 @@
 #include "harness/gbench.hpp"
 #include "harness/runner.hpp"
 #include "harness/status.hpp"
+#include "harness/subprocess.hpp"
 #include "harness/validate.hpp"
 #include "tests/support/test_device.hpp"
 #include "tests/support/toy_case.hpp"
@@ -110,6 +111,27 @@ TEST(StatusesJson, EveryStatusRoundTripsThroughGoogleBenchmarkJson) {
     EXPECT_TRUE(label.starts_with(std::string("hybrid=") + impl + ";cpu_impl=right;")) << label;
     EXPECT_TRUE(label.ends_with(";device=test")) << label;
   }
+}
+
+// Two runs in one process (the unit tests make many): each file has its own run's context.
+// With the facts given to Google Benchmark 1.7.1 as custom context, the second run wrote into the
+// context its Shutdown() had freed and freed it again (a segfault, or the first run's facts).
+TEST(StatusesJson, EachRunInAProcessWritesItsOwnContext) {
+  ToyCase small("small");
+  TestDevice dev;
+  RunConfig cfg;
+  cfg.device = &dev;
+  const auto dir = std::filesystem::path(make_temp_dir("mb_two_runs_"));
+  for (const std::string profile : {"first", "second", "third"}) {
+    const std::string out = (dir / (profile + ".json")).string();
+    run_benchmarks({{&small, Mode::cpu, "right", 4}}, cfg, {{"profile", profile}}, out, {"--benchmark_min_time=0.001"});
+    std::ifstream in(out);
+    ASSERT_TRUE(in) << out;
+    const auto doc = nlohmann::json::parse(in);
+    EXPECT_EQ(doc["context"].value("profile", ""), profile) << doc["context"].dump();
+    EXPECT_EQ(doc["benchmarks"].size(), 1u);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
