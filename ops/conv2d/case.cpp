@@ -265,24 +265,25 @@ ShapeSpec conv(std::string name, int64_t c, int64_t k, int64_t h, int64_t w, int
 }
 
 // Validation shapes (docs/ops.md, "Validation shapes"): every tail and edge of the host
-// kernels. Depthwise: output widths 29 (the AVX2 path's 16- and 8-column blocks and a
-// 5-column tail), 12 (one 8-block, a 4-column tail, a 5x3 kernel: the generic tap loops),
-// 26 (3x5: the generic loops' 16- and 8-blocks), 9 at stride 2 (the strided 8-block and
-// tail; 3x3 and 5x5), 1x1 images; odd row counts leave a row outside the 2-row tiles. Dense: odd channels, stride 2
+// kernels. Depthwise: output widths 29, 33 (3x3) and 12, 61 (5x3 and 3x5: the generic tap
+// loops) give each vector target's 2-row x 2-vector tile, single vector and masked tail in both
+// instantiations (61 = 32 + 16 + 13 = 48 + 8 + 5 = 56 + 4 + 1 at 16, 8, 4 lanes), 9 at stride 2 (the strided
+// loops; 3x3 and 5x5), 1x1 images; odd row counts leave a row outside the 2-row tiles. Dense: odd channels, stride 2
 // with padding on odd sizes (the window of the last row and column reads the bottom and right padding), groups, 1x1
 // (im2col skipped) and 1x1 images, 576 terms per output (resnet's reduction); batch 1
-// (im2col splits columns across threads) and odd.
+// (im2col splits columns across threads; 2x4 outputs leave 3 of 7 threads' chunks empty) and odd.
 const std::vector<ShapeSpec>& conv2d_validation_shapes() {
   static const std::vector<ShapeSpec> shapes{
       conv("v_dw_3x3_9x29", 5, 5, 9, 29, 3, 3, 1, 1, 5, {1, 3}),
       conv("v_dw_5x3_7x12", 4, 4, 7, 12, 5, 3, 1, 1, 4, {2}),
-      conv("v_dw_3x5_7x28", 2, 2, 7, 28, 3, 5, 1, 1, 2, {1}),
+      conv("v_dw_3x5_7x63", 2, 2, 7, 63, 3, 5, 1, 1, 2, {1}),
       conv("v_dw_5x5_s2_p2_11x21", 3, 3, 11, 21, 5, 5, 2, 2, 3, {1}),
       conv("v_dw_3x3_s2_17x17", 6, 6, 17, 17, 3, 3, 2, 1, 6, {1, 3}),
       conv("v_dw_3x3_1x1", 3, 3, 1, 1, 3, 3, 1, 1, 3, {1, 2}),
       conv("v_dw_3x3_s1_p0_6x35", 2, 2, 6, 35, 3, 3, 1, 0, 2, {1}),
       conv("v_3x3_5to7_11x13", 5, 7, 11, 13, 3, 3, 1, 1, 1, {1, 3}),
       conv("v_3x3_64to16_6x7", 64, 16, 6, 7, 3, 3, 1, 1, 1, {1}),
+      conv("v_3x3_3to2_2x4", 3, 2, 2, 4, 3, 3, 1, 1, 1, {1}),
       conv("v_3x3_s2_3to8_15x15", 3, 8, 15, 15, 3, 3, 2, 1, 1, {1, 2}),
       conv("v_5x5_s2_p2_4to6_9x10", 4, 6, 9, 10, 5, 5, 2, 2, 1, {1}),
       conv("v_3x3_g2_6to4_10x10", 6, 4, 10, 10, 3, 3, 1, 0, 2, {1, 3}),
