@@ -202,23 +202,29 @@ def measure(modebench, shapes_by_batches, modes, min_time, impls=None, log=print
     return times, context
 
 
-def _time_model(model, x, min_s=0.3, repeats=5):
-    """Median ms of model(x) over `repeats` rounds of at least min_s / repeats each, after 2 warm-up calls."""
+def _time_models(models, x, min_s=1.0, repeats=5):
+    """Median ms of each model(x) over `repeats` rounds of at least min_s / repeats each, the models
+    taking turns round by round (after 2 warm-up calls each): a slow spell of the machine falls on
+    all of them, not on one. Timed one after the other, MobileNetV2's rest at B = 1 once read 13.2
+    ms against 7.6 in the next profile, and its prediction was 33 % off. Rounds of 0.2 s: in
+    shorter ones the first call after another model's (cold caches) weighed too much."""
     import torch
 
+    rounds = [[] for _ in models]
     with torch.no_grad():
-        for _ in range(2):
-            model(x)
-        rounds = []
+        for m in models:
+            for _ in range(2):
+                m(x)
         for _ in range(repeats):
-            n, t0 = 0, time.perf_counter()
-            while True:
-                model(x)
-                n += 1
-                if time.perf_counter() - t0 >= min_s / repeats:
-                    break
-            rounds.append((time.perf_counter() - t0) / n * 1e3)
-    return statistics.median(rounds)
+            for m, out in zip(models, rounds):
+                n, t0 = 0, time.perf_counter()
+                while True:
+                    m(x)
+                    n += 1
+                    if time.perf_counter() - t0 >= min_s / repeats:
+                        break
+                out.append((time.perf_counter() - t0) / n * 1e3)
+    return [statistics.median(r) for r in rounds]
 
 
 def _stubbed(model, covered_names):
@@ -374,12 +380,11 @@ def profile(model, example_input, batches: Sequence[int], modebench: str = "buil
         impls_chosen = [impl_of[i][m] for i, m in enumerate(best.modes)]
         plans_by_batch[b] = {"layers": measured, "modes": best.modes, "impls": impls_chosen}
 
-        x = _with_batch(example_input, b)
-        rest_ms = _time_model(_stubbed(model, {la["name"] for la in measured}), x)
-        entry = {"batch": b, "rest_ms": rest_ms, "layers": [], "plan": {
+        # rest_ms and the predictions are filled in below, once the patched model exists
+        entry = {"batch": b, "rest_ms": None, "layers": [], "plan": {
             "modes": list(best.modes), "impls": impls_chosen, "layers_ms": best.total_ms - sum(best.transfer_ms),
-            "transfers_ms": sum(best.transfer_ms), "predicted_ms": rest_ms + best.total_ms},
-            "single_mode": {m: {"predicted_ms": rest_ms + p.total_ms, "transfers_ms": sum(p.transfer_ms)}
+            "transfers_ms": sum(best.transfer_ms), "predicted_ms": best.total_ms},
+            "single_mode": {m: {"predicted_ms": p.total_ms, "transfers_ms": sum(p.transfer_ms)}
                             for m, p in singles.items()}}
         for la, row, m, impl in zip(measured, table, best.modes, impls_chosen):
             entry["layers"].append({"index": la["index"], "batch": max(1, round(la["rows"] * b)), "modes": row,
@@ -393,10 +398,12 @@ def profile(model, example_input, batches: Sequence[int], modebench: str = "buil
     doc["policy"] = policy_out
     doc["policy_per_shape_exact"] = policy_doc["plan"]["per_shape_exact"]
     patched = torch_dropin.patch_model(copy.deepcopy(model), path, allow_other_host=True)
+    rest = _stubbed(model, {la["name"] for la in measured})
     for entry in doc["batches"]:
         x = _with_batch(example_input, entry["batch"])
-        entry["unpatched_ms"] = _time_model(model, x)
-        entry["measured_ms"] = _time_model(patched, x)
+        entry["rest_ms"], entry["unpatched_ms"], entry["measured_ms"] = _time_models([rest, model, patched], x)
+        for plan in [entry["plan"], *entry["single_mode"].values()]:
+            plan["predicted_ms"] += entry["rest_ms"]
         entry["error"] = entry["plan"]["predicted_ms"] / entry["measured_ms"] - 1
     if own_fallback:
         doc["notes"].append("this build has no torch provider: layer times are modebench's fastest own impl, "
