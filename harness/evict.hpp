@@ -12,7 +12,7 @@
 
 namespace mb {
 
-// Bytes to read before each timed call (0: none). Throws BadInput on a malformed value.
+// Bytes to write before each timed call (0: none). Throws BadInput on a malformed value.
 uint64_t evict_bytes_from_env();
 uint64_t parse_evict_bytes(const std::string& text);
 // Writes a byte of every 64-byte line of `bytes` of the eviction buffer, on every OpenMP thread.
