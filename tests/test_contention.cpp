@@ -67,8 +67,8 @@ TEST(Contention, AShortSpanSaysWhatItCannotResolve) {
   mb::ContentionMeter meter;
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const mb::ContentionFigures f = meter.figures();
-  const double expected = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)) /
-                          static_cast<double>(sysconf(_SC_CLK_TCK)) / f.seconds;
+  const double expected =
+      static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)) / static_cast<double>(sysconf(_SC_CLK_TCK)) / f.seconds;
   EXPECT_NEAR(f.resolution_cores, expected, 1e-9);
   // A stray tick (0.15 cores at 2 CPUs over 66 ms) is not contention; a busy core is.
   EXPECT_FALSE(mb::is_contended(0.15, 0.3));
