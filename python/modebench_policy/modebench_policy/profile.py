@@ -12,7 +12,7 @@
    named ones) at each layer's batch, in every mode given (`modes`), with
    MODEBENCH_EVICT_BYTES = the model's weight bytes: in the model every other layer's weights
    pass through the caches between two calls of a layer (XTTS-like at B = 1 predicted 35 % low
-   without it, 11 % with); an op this build does not
+   without it, 11–23 % low with it); an op this build does not
    know (conv1d before it is an op) is reported as "not measurable by this build" and its layers
    stay in the model's rest.
 3. Per batch, each layer's time per mode is that of the impl the drop-in (torch_dropin) runs in
