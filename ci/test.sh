@@ -28,13 +28,19 @@ stage "native build and unit tests"
 # run under qemu-aarch64 (ctest runs them through the emulator). Correctness only: nothing is timed under
 # emulation. qemu-user 7.2 hangs on any OpenMP team of two or more threads (a plain `parallel for`
 # does), so the tests run at one thread (MODEBENCH_TEST_ONE_THREAD). They are the references, the
-# kernels' shared math, and every host impl on every validation shape on every SIMD target. oneDNN is
+# kernels' shared math, every host impl on every validation shape on every SIMD target, and the
+# planted-bug tests that run in seconds under qemu: bugs in our SSIM kernel on every SIMD target,
+# in conv2d and conv1d padding, on ad-hoc shapes (the host impls kept beside them) and in a bias
+# written on the first call only. The other planted-bug tests build registered-case-sized
+# problems, 40-600 s each under qemu, or need three threads; they run natively above. oneDNN is
 # held to its NEON kernels (DNNL_MAX_CPU_ISA): its SVE JIT code crashes on conv1d under qemu's wide
 # SVE, and Grace's 128-bit SVE gets oneDNN 2.6's NEON kernels anyway (README, "Arm (aarch64),
 # simulated"). machine_limits is built to check its NEON loop compiles.
-aarch64_test_files='test_common_knn|test_common_ssim|test_knn|test_ssim|test_conv2d|test_linear|test_validation_shapes'
+aarch64_test_files='test_common_knn|test_common_ssim|test_knn|test_ssim|test_conv2d|test_linear|test_validation_shapes|test_planted_bugs'
 aarch64_tests='^(Morton|Top3|KnnSearch|KnnRef|CommonGaussian|CommonSsimMath|SsimRef|SsimMath|Conv2dRef|LinearRef)\.'
 aarch64_tests+='|^ValidationShapes\.(NameThePolicysDimensions|EveryHostImplIsRightOnEveryValidationShape.*)$'
+aarch64_tests+='|^PlantedBugs\.(BugsOnlyTheValidationShapesReachAreCaught|SsimFlatRegionBugsAreCaughtWhereCorrectFp32Passes)$'
+aarch64_tests+='|^PlantedBugs\.(AdhocShapesAreValidatedLikeNamedCases|LinearBiasWrittenOnFirstCallOnlyIsWrongAfterTheTimedLoop)$'
 if [ "$(uname -m)" = x86_64 ]; then
   arm=${build}-aarch64
   [ -f "$arm/CMakeCache.txt" ] || cmake -S . -B "$arm" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \

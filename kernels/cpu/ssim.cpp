@@ -162,20 +162,26 @@ void hfir(const float* in, float* out, int64_t n) {
   }
 }
 
-// Vertical FIR of one statistic for kRows output rows from ring rows 0 .. T + kRows - 2; each is
-// loaded once and feeds every output it reaches (up to kRows FMAs). Plain FMAs, not the
-// symmetric pairs: pairing needs rows k and k + 10 live together, which costs registers, and the
-// FMAs are as many either way.
-HWY_INLINE void vfir_rows(DF d, const float* const* rows, int64_t off, VF (&o)[kRows]) {
+// o = tap(t) * a + o, or tap(0) * a where t = 0 starts the output; rows out of o's reach (t < 0 or
+// t >= T) leave it alone.
+HWY_INLINE void add_tap(DF d, VF& o, int t, VF a) {
+  if (t == 0) o = hn::Mul(hn::Set(d, tap(0)), a);
+  if (t > 0 && t < T) o = hn::MulAdd(hn::Set(d, tap(t)), a, o);
+}
+
+// Vertical FIR of one statistic for the kRows = 4 output rows from ring rows 0 .. T + 2; each is
+// loaded once and feeds every output it reaches. Plain FMAs, not the symmetric pairs: pairing
+// needs rows k and k + 10 live together, which costs registers, and the FMAs are as many either
+// way. Named outputs, not an array: SVE vectors are sizeless and cannot be array elements.
+HWY_INLINE void vfir_rows(DF d, const float* const* rows, int64_t off, VF& o0, VF& o1, VF& o2, VF& o3) {
+  static_assert(kRows == 4, "one output per row");
 #pragma GCC unroll 16
   for (int i = 0; i < T + kRows - 1; ++i) {
     const VF a = hn::Load(d, rows[i] + off);
-#pragma GCC unroll 4
-    for (int k = 0; k < kRows; ++k) {
-      const int t = i - k;
-      if (t == 0) o[k] = hn::Mul(hn::Set(d, tap(0)), a);
-      if (t > 0 && t < T) o[k] = hn::MulAdd(hn::Set(d, tap(t)), a, o[k]);
-    }
+    add_tap(d, o0, i, a);
+    add_tap(d, o1, i - 1, a);
+    add_tap(d, o2, i - 2, a);
+    add_tap(d, o3, i - 3, a);
   }
 }
 
@@ -230,20 +236,21 @@ void vertical_rows(const float* const* rows, int64_t tw, int64_t n, float cx, fl
   const auto N = static_cast<int64_t>(hn::Lanes(d));
   const VF vcx = hn::Set(d, cx), vcy = hn::Set(d, cy);
   const DD dd;
-  VD acc[kRows];
+  VD acc0 = hn::Zero(dd), acc1 = hn::Zero(dd), acc2 = hn::Zero(dd), acc3 = hn::Zero(dd);
   double rest[kRows] = {};
-  for (VD& a : acc) a = hn::Zero(dd);
   const int64_t nv = round_vec(n);
   for (int64_t j = 0; j < nv; j += N) {
-    VF stat[Q][kRows];
-#pragma GCC unroll 4
-    for (int q = 0; q < Q; ++q) vfir_rows(d, rows, q * tw + j, stat[q]);
-#pragma GCC unroll 4
-    for (int k = 0; k < kRows; ++k) {
-      const VF m = formula(d, stat[0][k], stat[1][k], stat[2][k], stat[3][k], vcx, vcy);
+    // The statistics of the four output rows: mu_x, mu_y, E[x^2 + y^2], E[xy].
+    VF mx0 = hn::Zero(d), mx1 = mx0, mx2 = mx0, mx3 = mx0, my0 = mx0, my1 = mx0, my2 = mx0, my3 = mx0;
+    VF sq0 = mx0, sq1 = mx0, sq2 = mx0, sq3 = mx0, xy0 = mx0, xy1 = mx0, xy2 = mx0, xy3 = mx0;
+    vfir_rows(d, rows, j, mx0, mx1, mx2, mx3);
+    vfir_rows(d, rows, tw + j, my0, my1, my2, my3);
+    vfir_rows(d, rows, 2 * tw + j, sq0, sq1, sq2, sq3);
+    vfir_rows(d, rows, 3 * tw + j, xy0, xy1, xy2, xy3);
+    auto emit = [&](int k, VF m, VD& acc) {
       if (j + N <= n) {
         hn::StoreU(m, d, outs[k] + j);
-        acc[k] = widen_sum(acc[k], m);
+        acc = widen_sum(acc, m);
       } else if (j < n) {  // the image's last columns: lanes past n are not pixels
         hn::StoreU(m, d, tail);
         for (int64_t i = 0; i < n - j; ++i) {
@@ -251,9 +258,16 @@ void vertical_rows(const float* const* rows, int64_t tw, int64_t n, float cx, fl
           rest[k] += tail[i];
         }
       }
-    }
+    };
+    emit(0, formula(d, mx0, my0, sq0, xy0, vcx, vcy), acc0);
+    emit(1, formula(d, mx1, my1, sq1, xy1, vcx, vcy), acc1);
+    emit(2, formula(d, mx2, my2, sq2, xy2, vcx, vcy), acc2);
+    emit(3, formula(d, mx3, my3, sq3, xy3, vcx, vcy), acc3);
   }
-  for (int k = 0; k < kRows; ++k) sums[k] = hsum(acc[k]) + rest[k];
+  sums[0] = hsum(acc0) + rest[0];
+  sums[1] = hsum(acc1) + rest[1];
+  sums[2] = hsum(acc2) + rest[2];
+  sums[3] = hsum(acc3) + rest[3];
 }
 
 // The per-pixel formula alone (ssim_formula), unaligned, the last n % lanes pixels through the scalar one.
