@@ -249,9 +249,10 @@ class SsimCase : public CaseOf<SsimProblem> {
 
 // Validation shapes (docs/ops.md, "Validation shapes"): 1x1 and 2-row images (the window is
 // all padding but one row), widths that leave an AVX2 tail of every length 1 to 5 in the
-// last column tile (9, 13, 37, 45, 300: two tiles, 523: three), odd heights (a row pair
-// without its second row), 70 rows (two row bands at 2 threads), one channel; batch 1 and 3;
-// constant planes; the synthetic photo.
+// last column tile (9, 13, 37, 45, 300: two tiles, 523: three) and tiles of an even (17, 300)
+// and an odd number of 16-float vectors (AVX-512's horizontal pass makes 32 outputs a step),
+// heights 1-3 mod 4 (the last four output rows partly past the image), 70 rows (two row bands
+// at 2 threads), one channel; batch 1 and 3; constant planes; the synthetic photo.
 const std::vector<ShapeSpec>& ssim_validation_shapes() {
   static const std::vector<ShapeSpec> shapes{
       {"v_1x1", {{"height", 1}, {"width", 1}}, {1, 2}},
