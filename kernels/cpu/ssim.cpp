@@ -124,6 +124,14 @@ void pad_row(const float* xs, const float* ys, int64_t at, int64_t n, float cx, 
   }
 }
 
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// The window k columns on from `lo`: its lanes k .. 15, then lanes 0 .. k - 1 of `hi` (valignd).
+template <int k>
+HWY_INLINE VF window(__m512i hi, __m512i lo) {
+  return VF{_mm512_castsi512_ps(_mm512_alignr_epi32(hi, lo, k))};
+}
+#endif
+
 // 11-tap symmetric FIR over a padded row: out[j] = sum_k tap(k) * in[j + k], n outputs (whole
 // vectors); `in` holds n + kPadExtra floats and one more vector may be read (AVX-512). Symmetric
 // taps (pairs added first) and two accumulation chains to halve the latency. On AVX2 the odd
@@ -167,14 +175,10 @@ void hfir(const float* in, float* out, int64_t n) {
     for (; j + 32 <= n; j += 32) {
       __m512i en, on;  // the next 32 columns': lanes 0-4 are the windows' last
       halves(in + j + 32, en, on);
-#define MB_E(k) \
-  VF { _mm512_castsi512_ps(_mm512_alignr_epi32(en, e, k)) }
-#define MB_O(k) \
-  VF { _mm512_castsi512_ps(_mm512_alignr_epi32(on, o, k)) }
-      const VF e0{_mm512_castsi512_ps(e)}, e1 = MB_E(1), e2 = MB_E(2), e3 = MB_E(3), e4 = MB_E(4), e5 = MB_E(5);
-      const VF o0{_mm512_castsi512_ps(o)}, o1 = MB_O(1), o2 = MB_O(2), o3 = MB_O(3), o4 = MB_O(4), o5 = MB_O(5);
-#undef MB_E
-#undef MB_O
+      const VF e0{_mm512_castsi512_ps(e)}, e1 = window<1>(en, e), e2 = window<2>(en, e), e3 = window<3>(en, e),
+                                           e4 = window<4>(en, e), e5 = window<5>(en, e);
+      const VF o0{_mm512_castsi512_ps(o)}, o1 = window<1>(on, o), o2 = window<2>(on, o), o3 = window<3>(on, o),
+                                           o4 = window<4>(on, o), o5 = window<5>(on, o);
       const __m512 ev = fir(e0, o0, e1, o1, e2, o2, e3, o3, e4, o4, e5).raw;
       const __m512 od = fir(o0, e1, o1, e2, o2, e3, o3, e4, o4, e5, o5).raw;
       _mm512_store_ps(out + j, _mm512_permutex2var_ps(ev, zip_lo, od));
@@ -187,12 +191,11 @@ void hfir(const float* in, float* out, int64_t n) {
   for (; j < n; j += static_cast<int64_t>(hn::Lanes(d))) {  // AVX-512: the last 16 outputs, if any
     const float* a = in + j;
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-    const __m512 b0 = hn::Load(d, a).raw, b16 = hn::Load(d, a + 16).raw;
-#define MB_W(k) \
-  VF { _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(b16), _mm512_castps_si512(b0), k)) }
-    const VF a0{b0}, a1 = MB_W(1), a2 = MB_W(2), a3 = MB_W(3), a4 = MB_W(4), a5 = MB_W(5), a6 = MB_W(6), a7 = MB_W(7),
-                     a8 = MB_W(8), a9 = MB_W(9), a10 = MB_W(10);
-#undef MB_W
+    const __m512i b0 = _mm512_castps_si512(hn::Load(d, a).raw), b16 = _mm512_castps_si512(hn::Load(d, a + 16).raw);
+    const VF a0{_mm512_castsi512_ps(b0)}, a1 = window<1>(b16, b0), a2 = window<2>(b16, b0), a3 = window<3>(b16, b0),
+                                          a4 = window<4>(b16, b0), a5 = window<5>(b16, b0), a6 = window<6>(b16, b0),
+                                          a7 = window<7>(b16, b0), a8 = window<8>(b16, b0), a9 = window<9>(b16, b0),
+                                          a10 = window<10>(b16, b0);
 #elif HWY_TARGET == HWY_AVX2
     const VF a0 = hn::Load(d, a), a2 = hn::LoadU(d, a + 2), a4 = hn::LoadU(d, a + 4), a6 = hn::LoadU(d, a + 6),
              a8 = hn::LoadU(d, a + 8), a10 = hn::LoadU(d, a + 10), a12 = hn::LoadU(d, a + 12);
