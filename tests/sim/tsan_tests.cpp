@@ -346,7 +346,7 @@ TEST_F(TsanPlantedDeathTest, SsimKernelWithoutTheHaloBarrierIsReported) {
 }
 
 TEST_F(TsanPlantedDeathTest, HostSsimSharingOneScratchIsReported) {
-  const SsimImages im({1, 3, 96, 80});  // enough strips that every thread takes some
+  const SsimImages im({1, 3, 384, 80});  // enough strips that every thread takes some
   std::vector<float> map(im.n());
   mb::cpu::SsimFused real(im.shape.height, im.shape.width, 16);
   EXPECT_NEAR(real.run(im.x.data(), im.y.data(), map.data(), im.shape.planes()), im.mean, kLoose) << "the real kernel";
