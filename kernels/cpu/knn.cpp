@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -35,6 +36,9 @@ struct KnnGridBuffers {
   std::vector<uint32_t>& cell_of;
   std::vector<uint32_t>& start;
   std::vector<KnnGrid::Point>& sorted;
+  std::vector<float>&sorted_x, &sorted_y, &sorted_z;
+  std::vector<uint32_t>& sorted_index;
+  std::vector<float>& mean_sorted;
   std::vector<uint32_t>& occupied;
   KnnGridStats& stats;
 };
@@ -169,29 +173,48 @@ int64_t cells_of(const float ext[3], float h, int64_t g[3]) {
   return g[0] * g[1] * g[2];
 }
 
-// Points of one query cell's 3x3x3 neighbourhood, SoA, padded to the chunk size.
+// The grid's points in cell order, SoA, with kChunk elements of slack after the last.
+struct SortedSoa {
+  const float *x, *y, *z;
+  const uint32_t* index;
+};
+
+// Points of one query cell's 3x3x3 neighbourhood, SoA, padded to the chunk size. The buffers only
+// grow (a cell's block is written over the last one's), so gathering is plain stores.
 class Block {
  public:
   static constexpr size_t kChunk = KnnBlockView::kChunk;
-  void clear() { x_.clear(), y_.clear(), z_.clear(), idx_.clear(); }
-  void append(const Point* sp, uint32_t begin, uint32_t end) {
-    for (uint32_t j = begin; j < end; ++j) {
-      x_.push_back(sp[j].x), y_.push_back(sp[j].y), z_.push_back(sp[j].z), idx_.push_back(sp[j].index);
+  // The points of sorted positions [begin, end) of each of `n` ranges, then padding: infinitely far
+  // points never enter the top 3.
+  void gather(const SortedSoa& sp, const uint32_t (*ranges)[2], int n) {
+    size_t total = 0;
+    for (int r = 0; r < n; ++r) total += ranges[r][1] - ranges[r][0];
+    size_ = (total + kChunk - 1) / kChunk * kChunk;
+    if (x_.size() < size_ + kChunk)
+      x_.resize(size_ + kChunk), y_.resize(size_ + kChunk), z_.resize(size_ + kChunk), idx_.resize(size_ + kChunk);
+    size_t k = 0;
+    for (int r = 0; r < n; ++r) {
+      const uint32_t begin = ranges[r][0], count = ranges[r][1] - begin;
+      // Whole chunks, the last one past the range: the next range or the padding overwrites it.
+      for (uint32_t j = 0; j < count; j += kChunk) {
+        std::memcpy(x_.data() + k + j, sp.x + begin + j, sizeof(float) * kChunk);
+        std::memcpy(y_.data() + k + j, sp.y + begin + j, sizeof(float) * kChunk);
+        std::memcpy(z_.data() + k + j, sp.z + begin + j, sizeof(float) * kChunk);
+        std::memcpy(idx_.data() + k + j, sp.index + begin + j, sizeof(uint32_t) * kChunk);
+      }
+      k += count;
     }
-  }
-  void pad() {  // infinitely far points never enter the top 3
-    while (x_.size() % kChunk) {
-      x_.push_back(INFINITY), y_.push_back(INFINITY), z_.push_back(INFINITY), idx_.push_back(UINT32_MAX);
-    }
+    for (; k < size_; ++k) x_[k] = INFINITY, y_[k] = INFINITY, z_[k] = INFINITY, idx_[k] = UINT32_MAX;
   }
   // The top 3 of each of `count` queries within the block, on the SIMD target dispatched now.
   void search(const Point* queries, size_t count, Top3* out) const {
-    SearchBlock(KnnBlockView{x_.data(), y_.data(), z_.data(), idx_.data(), x_.size()}, queries, count, out);
+    SearchBlock(KnnBlockView{x_.data(), y_.data(), z_.data(), idx_.data(), size_}, queries, count, out);
   }
 
  private:
   std::vector<float> x_, y_, z_;
   std::vector<uint32_t> idx_;
+  size_t size_ = 0;
 };
 
 // True when no point outside the cells within Chebyshev distance r of cell qc can be
@@ -324,8 +347,15 @@ void Run(KnnGridBuffers& bufs, const float* pts, int64_t n64, float* out) {
   for (uint32_t i = n; i-- > 0;) {
     const uint32_t pos = --start_[cell_of_[i]];
     sorted_[pos] = {pts[3 * i], pts[3 * i + 1], pts[3 * i + 2], i};
+    cell_of_[i] = pos;  // from here on: where point i sits in the cell order
   }
   start_[cells] = n;
+  for (auto* v : {&bufs.sorted_x, &bufs.sorted_y, &bufs.sorted_z}) v->resize(n + KnnBlockView::kChunk);
+  bufs.sorted_index.resize(n + KnnBlockView::kChunk);
+  for (uint32_t i = 0; i < n; ++i)
+    bufs.sorted_x[i] = sorted_[i].x, bufs.sorted_y[i] = sorted_[i].y, bufs.sorted_z[i] = sorted_[i].z,
+    bufs.sorted_index[i] = sorted_[i].index;
+  const SortedSoa soa{bufs.sorted_x.data(), bufs.sorted_y.data(), bufs.sorted_z.data(), bufs.sorted_index.data()};
 
   // Occupied cells, the unit of parallel work.
   occupied_.clear();
@@ -335,6 +365,8 @@ void Run(KnnGridBuffers& bufs, const float* pts, int64_t n64, float* out) {
   const Point* sp = sorted_.data();
   const uint32_t* st = start_.data();
   const auto n_occ = static_cast<int64_t>(occupied_.size());
+  auto& mean_sorted = bufs.mean_sorted;
+  mean_sorted.resize(n);
 #pragma omp parallel
   {
     Block block;
@@ -346,15 +378,19 @@ void Run(KnnGridBuffers& bufs, const float* pts, int64_t n64, float* out) {
       // Every query of this cell first scans the same 3x3x3 neighbourhood, gathered once
       // into SoA so the distance loop vectorises; only if that cannot prove the answer
       // does a query search further rings.
-      block.clear();
       const int64_t x0 = std::max<int64_t>(0, cc[0] - 1), x1 = std::min(geo.g[0] - 1, cc[0] + 1);
       // The query's own row first: the scalar search's 3rd-best bound tightens early and
       // exact duplicates end the search sooner. Cells along x are adjacent in memory.
-      block.append(sp, st[geo.id(x0, cc[1], cc[2])], st[geo.id(x1, cc[1], cc[2]) + 1]);
+      uint32_t rows[9][2];
+      int n_rows = 0;
+      auto row = [&](int64_t y, int64_t z) {
+        rows[n_rows][0] = st[geo.id(x0, y, z)], rows[n_rows][1] = st[geo.id(x1, y, z) + 1], ++n_rows;
+      };
+      row(cc[1], cc[2]);
       for (int64_t z = std::max<int64_t>(0, cc[2] - 1); z <= std::min(geo.g[2] - 1, cc[2] + 1); ++z)
         for (int64_t y = std::max<int64_t>(0, cc[1] - 1); y <= std::min(geo.g[1] - 1, cc[1] + 1); ++y)
-          if (y != cc[1] || z != cc[2]) block.append(sp, st[geo.id(x0, y, z)], st[geo.id(x1, y, z) + 1]);
-      block.pad();
+          if (y != cc[1] || z != cc[2]) row(y, z);
+      block.gather(soa, rows, n_rows);
       first.resize(st[cell + 1] - st[cell]);
       block.search(sp + st[cell], first.size(), first.data());
       for (uint32_t s = st[cell]; s < st[cell + 1]; ++s) {
@@ -366,9 +402,13 @@ void Run(KnnGridBuffers& bufs, const float* pts, int64_t n64, float* out) {
             if (covered(geo, q, cc, r, best)) break;
           }
         }
-        out[q.index] = best.mean();
+        mean_sorted[s] = best.mean();
       }
     }
+    // Back to the caller's order, each thread writing its own stretch of `out`: written in cell
+    // order, two threads' stores would share cache lines all the time.
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n64; ++i) out[i] = mean_sorted[cell_of_[i]];
   }
 }
 
@@ -383,7 +423,8 @@ HWY_EXPORT(Run);
 std::string KnnGrid::isa() { return HWY_DYNAMIC_DISPATCH(Isa)(); }
 
 void KnnGrid::run(const float* pts, int64_t n, float* out) {
-  KnnGridBuffers bufs{cell_of_, start_, sorted_, occupied_, stats_};
+  KnnGridBuffers bufs{cell_of_,  start_,        sorted_,      sorted_x_, sorted_y_,
+                      sorted_z_, sorted_index_, mean_sorted_, occupied_, stats_};
   HWY_DYNAMIC_DISPATCH(Run)(bufs, pts, n, out);
 }
 #endif  // HWY_ONCE

@@ -30,9 +30,14 @@ class KnnGrid {
   };
 
  private:
-  std::vector<uint32_t> cell_of_;   // per input point
-  std::vector<uint32_t> start_;     // per cell: first sorted position; start_[cells] = n
-  std::vector<Point> sorted_;       // points in cell order
+  // Per input point: its cell, then (once sorted) its position in the cell order.
+  std::vector<uint32_t> cell_of_;
+  std::vector<uint32_t> start_;  // per cell: first sorted position; start_[cells] = n
+  std::vector<Point> sorted_;    // points in cell order
+  // The same, SoA, with a block chunk of slack: the block gathers whole chunks from them.
+  std::vector<float> sorted_x_, sorted_y_, sorted_z_;
+  std::vector<uint32_t> sorted_index_;
+  std::vector<float> mean_sorted_;  // the answers, in cell order
   std::vector<uint32_t> occupied_;  // non-empty cells
   KnnGridStats stats_;
 };
