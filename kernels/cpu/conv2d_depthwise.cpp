@@ -135,9 +135,9 @@ void Planes(const float* x, const float* w, const float* b, float* y, const Conv
   // thread the same planes on every call (they stay in its L2) and the next plane to prefetch.
 #pragma omp parallel
   {
-    // Zero once: the border stays zero. Rows start on a vector boundary (64 bytes).
-    std::vector<float> buffer(static_cast<size_t>(Hp * Wp + 2 * kVec), 0.0f);
-    float* xpad = buffer.data() + (kVec - reinterpret_cast<uintptr_t>(buffer.data()) / sizeof(float) % kVec) % kVec;
+    // Zeroed once: the border stays zero. Rows start on a vector boundary (64 bytes).
+    std::vector<float> buffer;
+    float* const xpad = zeroed_aligned_floats(buffer, static_cast<size_t>(Hp * Wp + kVec));
 #pragma omp for schedule(static)
     for (int64_t pl = 0; pl < planes; ++pl) {
       const int64_t c = pl % s.C;

@@ -2,6 +2,8 @@
 
 #include <hwy/highway.h>
 
+#include <memory>
+
 namespace mb::cpu {
 
 const char* isa_name(int64_t hwy_target) {
@@ -32,6 +34,14 @@ bool limit_simd_target(const std::string& isa) {
       return true;
     }
   return false;
+}
+
+float* zeroed_aligned_floats(std::vector<float>& storage, size_t count) {
+  constexpr size_t kLine = 64;
+  storage.assign(count + kLine / sizeof(float), 0.0f);
+  void* p = storage.data();
+  size_t space = storage.size() * sizeof(float);
+  return static_cast<float*>(std::align(kLine, count * sizeof(float), p, space));
 }
 
 }  // namespace mb::cpu

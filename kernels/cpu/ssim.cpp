@@ -409,9 +409,7 @@ SsimFused::SsimFused(int64_t height, int64_t width, int64_t max_tile) : height_(
   tiles_ = std::max<int64_t>(1, (width + tile_w_ - 1) / tile_w_);
   threads_ = omp_get_max_threads();
   per_thread_ = static_cast<size_t>((scratch_floats(tile_w_) + 15) / 16 * 16);  // threads on separate lines
-  storage_.assign(per_thread_ * static_cast<size_t>(threads_) + 16, 0.0f);
-  const auto addr = reinterpret_cast<uintptr_t>(storage_.data());
-  base_ = storage_.data() + (64 - addr % 64) % 64 / sizeof(float);
+  base_ = zeroed_aligned_floats(storage_, per_thread_ * static_cast<size_t>(threads_));
 }
 
 double SsimFused::run(const float* x, const float* y, float* map, int64_t planes) {
