@@ -165,10 +165,13 @@ void expect_fused_matches_ref(const Shape& sh, float noise, uint64_t seed) {
     // Narrow column tiles: many tile edges and halos inside a small image.
     cpu::SsimFused narrow(s.height, s.width, 16);
     expect_right(narrow, "16-wide tiles");
-    // Every SIMD target (the portable EMU128 too), with tile edges.
+    // Every SIMD target (the portable EMU128 too), with tile edges, and with the prefetches that
+    // only large runs make (band and image ends).
     at_each_simd_target([&](const std::string& isa) {
       cpu::SsimFused each(s.height, s.width, 24);
       expect_right(each, "24-wide tiles, isa=" + isa);
+      cpu::SsimFused ahead(s.height, s.width, 24, 0.0);
+      expect_right(ahead, "24-wide tiles fetching ahead, isa=" + isa);
     });
   });
 }
