@@ -398,13 +398,15 @@ void Strip(const SsimStrip& s) {
     for (int k = 0; k < kRows; ++k) outs[k] = r + k < s.row1 ? mp + (r + k) * W + c0 : dummy;
     double sums[kRows];
     Ahead ahead;
-    for (int k = 0; k < kRows && s.fetch_ahead; ++k)
-      if (const int64_t next = r + kRows + R + k; next < H) {
-        ahead.read[ahead.reads++] = xp + next * W + lo;
-        ahead.read[ahead.reads++] = yp + next * W + lo;
+    if (s.fetch_ahead)
+      for (int k = 0; k < kRows; ++k) {
+        if (const int64_t next = r + kRows + R + k; next < H) {
+          ahead.read[ahead.reads++] = xp + next * W + lo;
+          ahead.read[ahead.reads++] = yp + next * W + lo;
+        }
+        // Not past the strip: those map lines are another thread's to write.
+        if (const int64_t later = r + 2 * kRows + k; later < s.row1) ahead.write[ahead.writes++] = mp + later * W + c0;
       }
-    for (int k = 0; k < kRows && s.fetch_ahead; ++k)  // not past the strip: those lines are another thread's to write
-      if (const int64_t later = r + 2 * kRows + k; later < s.row1) ahead.write[ahead.writes++] = mp + later * W + c0;
     vertical_rows(rows, tw, n, cx, cy, tail, outs, sums, ahead);
     for (int k = 0; k < kRows && r + k < s.row1; ++k) s.sums[r + k] = sums[k];
   }
